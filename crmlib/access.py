@@ -1,0 +1,189 @@
+"""Who may see and change what.
+
+A :class:`Scope` is built once per workspace from the acting user. It is applied to every
+ORM query of the session automatically (see :func:`install_scoping`), so a forgotten
+filter cannot leak another rep's customers; Core queries (reports) call
+:meth:`Scope.customer_ids` themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, event, false, select, true
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from .errors import AccessDenied
+from .store.models import (
+    CampaignMember,
+    Contact,
+    Customer,
+    CustomerTag,
+    Feedback,
+    Interaction,
+    Opportunity,
+    Order,
+    StageHistory,
+    Ticket,
+    TicketEvent,
+    User,
+)
+
+UNSCOPED = "crm_unscoped"
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a role may do. ``scope`` is ``own``, ``team`` or ``all`` customers."""
+
+    name: str
+    scope: str
+    edit_customers: bool
+    see_pii: bool
+    delete_customers: bool
+    delete_won_customers: bool = False
+    manage_users: bool = False
+
+
+ROLES: dict[str, Role] = {
+    r.name: r
+    for r in (
+        Role("admin", "all", True, True, True, delete_won_customers=True, manage_users=True),
+        Role("manager", "team", True, True, True),
+        Role("sales", "own", True, True, True),
+        Role("marketing", "all", False, False, False),
+        Role("service", "all", False, True, False),
+        Role("finance", "all", False, False, False),
+        Role("analyst", "all", False, False, False),
+    )
+}
+
+CUSTOMER_CHILDREN: tuple[type[Any], ...] = (
+    Contact,
+    CustomerTag,
+    Opportunity,
+    Interaction,
+    Order,
+    Ticket,
+    Feedback,
+    CampaignMember,
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user a workspace acts as."""
+
+    id: int
+    username: str
+    role: Role
+    team: str | None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, ROLES[user.role], user.team)
+
+
+@dataclass(frozen=True)
+class Scope:
+    actor: Actor
+
+    def owner_ids(self) -> Select[tuple[int]] | None:
+        """Owners whose customers the actor may see; None means everyone's."""
+        if self.actor.role.scope == "own":
+            return select(User.id).where(User.id == self.actor.id)
+        if self.actor.role.scope == "team":
+            if self.actor.team is None:
+                return select(User.id).where(User.id == self.actor.id)
+            return select(User.id).where(User.team == self.actor.team)
+        return None
+
+    def customer_filter(self) -> ColumnElement[bool]:
+        owners = self.owner_ids()
+        return true() if owners is None else Customer.owner_id.in_(owners)
+
+    def customer_ids(self) -> Select[tuple[int]]:
+        """A subquery of the visible customers' ids, for Core queries and child tables."""
+        return select(Customer.id).where(self.customer_filter())
+
+    def child_filter(self, entity: type[Any]) -> ColumnElement[bool]:
+        if self.owner_ids() is None:
+            return true()
+        return entity.customer_id.in_(self.customer_ids())
+
+    def may_own(self, owner: User) -> bool:
+        """Whether the actor may assign a customer to ``owner``."""
+        scope = self.actor.role.scope
+        if scope == "all":
+            return True
+        if scope == "team":
+            return owner.id == self.actor.id or (
+                self.actor.team is not None and owner.team == self.actor.team
+            )
+        return owner.id == self.actor.id
+
+    def require(self, allowed: bool, action: str) -> None:
+        if not allowed:
+            raise AccessDenied(
+                f"user {self.actor.username!r} (role {self.actor.role.name}) may not {action}"
+            )
+
+
+def install_scoping(session: Session, scope: Scope) -> None:
+    """Add the scope's criteria to every ORM statement the session runs.
+
+    Statements executed with ``execution_options(crm_unscoped=True)`` are left alone:
+    they tell "not yours" from "does not exist" and check uniqueness across owners.
+    """
+
+    def add_criteria(state: ORMExecuteState) -> None:
+        if state.is_column_load or state.is_relationship_load:
+            return
+        if state.execution_options.get(UNSCOPED) or scope.owner_ids() is None:
+            return
+        if not (state.is_select or state.is_update or state.is_delete):
+            return
+        options = [
+            with_loader_criteria(Customer, scope.customer_filter(), include_aliases=True),
+            with_loader_criteria(
+                StageHistory,
+                StageHistory.opportunity_id.in_(
+                    select(Opportunity.id).where(Opportunity.customer_id.in_(scope.customer_ids()))
+                ),
+            ),
+            with_loader_criteria(
+                TicketEvent,
+                TicketEvent.ticket_id.in_(
+                    select(Ticket.id).where(Ticket.customer_id.in_(scope.customer_ids()))
+                ),
+            ),
+        ]
+        options += [
+            with_loader_criteria(child, scope.child_filter(child), include_aliases=True)
+            for child in CUSTOMER_CHILDREN
+        ]
+        state.statement = state.statement.options(*options)
+
+    event.listen(session, "do_orm_execute", add_criteria)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: keeps the first three and last four digits of the national number."""
+    if not phone:
+        return phone
+    digits = phone[3:] if phone.startswith("+86") else phone
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_email(email: str | None) -> str | None:
+    """z***@example.com: the domain stays, so a masked list still shows a company's domain."""
+    if not email or "@" not in email:
+        return email
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+NOTHING: ColumnElement[bool] = false()

@@ -1,0 +1,1 @@
+"""Business records and their rules: users, customers and the records under them."""

@@ -1,0 +1,72 @@
+"""The per-workspace context every service shares: engine, acting user and language.
+
+``session()`` is the only way domain code gets an ORM session, and every session it hands
+out is scoped to the actor and audited, so services cannot forget either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..access import Actor, Scope, install_scoping
+from ..audit import ACTION, ACTOR, install_audit
+from ..errors import Conflict
+from ..store.engine import READ_ONLY
+
+
+@dataclass
+class Context:
+    engine: Engine
+    actor: Actor
+    lang: str = "zh"
+    _factory: sessionmaker[Session] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.actor)
+
+    @contextmanager
+    def session(self, action: str | None = None) -> Iterator[Session]:
+        """A transaction as the actor: committed on success, rolled back on any error.
+
+        ``action`` names what the audit log records for field changes (default "update").
+        """
+        session = self._factory()
+        session.info[ACTOR] = self.actor.username
+        if action:
+            session.info[ACTION] = action
+        install_scoping(session, self.scope)
+        install_audit(session)
+        try:
+            yield session
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict(f"the change clashes with existing data: {exc.orig}") from None
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection for Core queries that must not take SQLite's write lock."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            yield conn
+
+    def frame(self, stmt: Select[Any]) -> pd.DataFrame:
+        with self.reading() as conn:
+            return pd.read_sql(stmt, conn)

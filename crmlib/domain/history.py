@@ -1,0 +1,83 @@
+"""A record's change history, read back from the audit log in words people use."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from ..access import mask_email, mask_phone
+from ..store.models import AuditEvent
+from .context import Context
+
+PII_FIELDS = {"phone": mask_phone, "email": mask_email}
+
+VERBS = {
+    "en": {
+        "create": "created {entity} {ref}",
+        "update": "changed {field} of {ref} from {old} to {new}",
+        "archive": "archived {ref} ({field}: {old} → {new})",
+        "delete": "deleted {entity} of {ref}",
+    },
+    "zh": {
+        "create": "创建了{entity} {ref}",
+        "update": "将 {ref} 的 {field} 从 {old} 改为 {new}",
+        "archive": "归档了 {ref}（{field}：{old} → {new}）",
+        "delete": "删除了 {ref} 的{entity}",
+    },
+}
+ENTITY_NAMES = {
+    "en": {"customers": "customer", "contacts": "contact", "customer_tags": "tag",
+           "opportunities": "opportunity", "interactions": "follow-up", "orders": "order"},
+    "zh": {"customers": "客户", "contacts": "联系人", "customer_tags": "标签",
+           "opportunities": "商机", "interactions": "跟进记录", "orders": "订单"},
+}  # fmt: skip
+
+
+def describe(event: pd.Series, lang: str) -> str:
+    """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …"."""
+    verbs = VERBS["en" if lang == "en" else "zh"]
+    names = ENTITY_NAMES["en" if lang == "en" else "zh"]
+    template = verbs.get(event["action"], "{action} {entity} {ref}")
+    empty = "(empty)" if lang == "en" else "（空）"
+    entity = names.get(event["entity"], event["entity"])
+    field = event["field"] if event["entity"] == "customers" else f"{entity}.{event['field']}"
+    sentence = template.format(
+        entity=entity,
+        ref=event["ref"],
+        field=field,
+        old=event["old_value"] if event["old_value"] is not None else empty,
+        new=event["new_value"] if event["new_value"] is not None else empty,
+        action=event["action"],
+    )
+    return f"{pd.Timestamp(event['occurred_at']):%Y-%m-%d %H:%M} {event['actor']} {sentence}"
+
+
+def history(ctx: Context, ref: str) -> pd.DataFrame:
+    """Audit events filed under ``ref`` (a customer code or username), newest first."""
+    stmt = (
+        select(
+            AuditEvent.occurred_at,
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.entity,
+            AuditEvent.entity_id,
+            AuditEvent.ref,
+            AuditEvent.field,
+            AuditEvent.old_value,
+            AuditEvent.new_value,
+            AuditEvent.batch_id,
+        )
+        .where(AuditEvent.ref == ref)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
+    df = ctx.frame(stmt)
+    if not ctx.actor.role.see_pii:
+        for field, mask in PII_FIELDS.items():
+            rows = df["field"] == field
+            df.loc[rows, "old_value"] = df.loc[rows, "old_value"].map(mask)
+            df.loc[rows, "new_value"] = df.loc[rows, "new_value"].map(mask)
+        snapshots = df["field"].isna()
+        df.loc[snapshots, "old_value"] = None
+        df.loc[snapshots, "new_value"] = None
+    df["text"] = [describe(row, ctx.lang) for _, row in df.iterrows()] if len(df) else []
+    return df

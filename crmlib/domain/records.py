@@ -1,0 +1,283 @@
+"""Records that hang under a customer: contacts, opportunities, follow-ups and orders.
+
+One small service class serves them all, because their access rules are the same: a
+record is visible and editable exactly when its customer is. What differs per kind (the
+fields, their rules, what is required, side effects such as stage history) is declared in
+a :class:`Kind`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from .. import clock
+from ..access import UNSCOPED, mask_email, mask_phone
+from ..errors import AccessDenied, FieldError, NotFound, ValidationError
+from ..i18n import t
+from ..reference.enums import CHANNEL, STAGE
+from ..rules import Rule, amount, date_value, datetime_value, email, enum_of, flag, phone, text, validate
+from ..settings import get_setting
+from ..store.models import Base, Contact, Customer, Interaction, Opportunity, Order, StageHistory, User
+from .context import Context
+from .users import find_user
+
+Hook = Callable[[Session, Any, Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of child record is validated and kept."""
+
+    name: str
+    model: type[Base]
+    rules: Mapping[str, Rule]
+    required: tuple[str, ...]
+    pii: tuple[str, ...] = ()
+    has_owner: bool = False
+    on_create: tuple[Hook, ...] = field(default=())
+    on_change: tuple[Hook, ...] = field(default=())
+
+
+def _open_stage(session: Session, opportunity: Opportunity, _values: Mapping[str, Any]) -> None:
+    session.add(StageHistory(opportunity_id=opportunity.id, stage=opportunity.stage, entered_at=clock.now()))
+
+
+def _move_stage(session: Session, opportunity: Opportunity, values: Mapping[str, Any]) -> None:
+    """Close the current stage's history row and open the next, so durations add up."""
+    if "stage" not in values:
+        return
+    current = session.execute(
+        select(StageHistory).where(
+            StageHistory.opportunity_id == opportunity.id, StageHistory.left_at.is_(None)
+        )
+    ).scalars().all()
+    if len(current) == 1 and current[0].stage == opportunity.stage:
+        return
+    moment = clock.now()
+    for row in current:
+        row.left_at = moment
+    session.add(StageHistory(opportunity_id=opportunity.id, stage=opportunity.stage, entered_at=moment))
+    if opportunity.stage in ("won", "lost"):
+        opportunity.closed_at = moment
+
+
+def _default_probability(session: Session, opportunity: Opportunity, values: Mapping[str, Any]) -> None:
+    if "probability" not in values and ("stage" in values or opportunity.probability is None):
+        opportunity.probability = get_setting(session, "stage_probability").get(opportunity.stage)
+
+
+def _touch_customer(session: Session, interaction: Interaction, _values: Mapping[str, Any]) -> None:
+    """A follow-up is the customer's latest contact unless a later one is already known."""
+    customer = session.get(Customer, interaction.customer_id)
+    if customer and (customer.last_contact_at is None or customer.last_contact_at < interaction.occurred_at):
+        customer.last_contact_at = interaction.occurred_at
+
+
+CONTACTS = Kind(
+    "contacts",
+    Contact,
+    {"name": text(100), "title": text(100), "phone": phone, "email": email, "is_primary": flag},
+    required=("name",),
+    pii=("phone", "email"),
+)
+OPPORTUNITIES = Kind(
+    "opportunities",
+    Opportunity,
+    {
+        "name": text(200),
+        "stage": enum_of(STAGE),
+        "amount": amount,
+        "expected_close_date": date_value,
+        "probability": lambda v: None if v in (None, "") else float(v),
+        "need_description": text(4000),
+        "proposal_version": text(32),
+        "loss_reason": text(300),
+        "external_id": text(128),
+    },
+    required=("name",),
+    has_owner=True,
+    on_create=(_default_probability, _open_stage),
+    on_change=(_default_probability, _move_stage),
+)
+INTERACTIONS = Kind(
+    "interactions",
+    Interaction,
+    {
+        "channel": enum_of(CHANNEL),
+        "occurred_at": datetime_value,
+        "summary": text(4000),
+        "customer_need": text(4000),
+        "next_step": text(4000),
+        "next_action_date": date_value,
+    },
+    required=("channel", "summary"),
+    has_owner=True,
+    on_create=(_touch_customer,),
+    on_change=(_touch_customer,),
+)
+ORDERS = Kind(
+    "orders",
+    Order,
+    {
+        "ordered_at": date_value,
+        "amount": amount,
+        "product": text(200),
+        "category": text(64),
+        "external_id": text(128),
+    },
+    required=("ordered_at", "amount"),
+)
+
+
+class Records:
+    """Add, read, change and delete one kind of record under the customers one may see."""
+
+    def __init__(self, ctx: Context, kind: Kind) -> None:
+        self._ctx = ctx
+        self._kind = kind
+
+    def add(self, customer_code: str, **values: Any) -> dict[str, Any]:
+        self._require_edit()
+        clean = self._validate(values)
+        missing = [
+            FieldError(f, clean.get(f), "required", t("required"))
+            for f in self._kind.required
+            if clean.get(f) in (None, "")
+        ]
+        if missing:
+            raise ValidationError(missing)
+        with self._ctx.session() as session:
+            customer = self._customer(session, customer_code)
+            record = self._kind.model(customer_id=customer.id)
+            if self._kind.has_owner:
+                owner = clean.pop("owner", None) or self._ctx.actor.username
+                record.owner_id = find_user(session, owner).id
+            if isinstance(record, Opportunity) and not clean.get("stage"):
+                clean["stage"] = "contact"
+            if isinstance(record, Interaction) and not clean.get("occurred_at"):
+                clean["occurred_at"] = clock.now()
+            for key, value in clean.items():
+                setattr(record, key, value)
+            session.add(record)
+            session.flush()
+            for hook in self._kind.on_create:
+                hook(session, record, clean)
+            session.flush()
+            return self._as_dict(session, record)
+
+    def get(self, record_id: int) -> dict[str, Any]:
+        with self._ctx.session() as session:
+            return self._as_dict(session, self._load(session, record_id))
+
+    def update(self, record_id: int, **changes: Any) -> dict[str, Any]:
+        self._require_edit()
+        clean = self._validate(changes)
+        with self._ctx.session() as session:
+            record = self._load(session, record_id)
+            for key in self._kind.required:
+                if key in clean and clean[key] in (None, ""):
+                    raise ValidationError(FieldError(key, changes[key], "required", t("required")))
+            if self._kind.has_owner and "owner" in clean:
+                record.owner_id = find_user(session, clean.pop("owner")).id
+            for key, value in clean.items():
+                setattr(record, key, value)
+            session.flush()
+            for hook in self._kind.on_change:
+                hook(session, record, clean)
+            session.flush()
+            return self._as_dict(session, record)
+
+    def delete(self, record_id: int) -> None:
+        self._require_edit()
+        with self._ctx.session() as session:
+            session.delete(self._load(session, record_id))
+
+    def frame(self, customer_code: str | None = None) -> pd.DataFrame:
+        """The visible records, optionally of one customer, with the customer's code."""
+        model: Any = self._kind.model
+        columns = [c for c in model.__table__.columns if c.name != "customer_id"]
+        stmt = (
+            select(Customer.code.label("customer_code"), *columns)
+            .join(Customer, Customer.id == model.customer_id)
+            .where(self._ctx.scope.customer_filter())
+            .order_by(model.id)
+        )
+        if self._kind.has_owner:
+            owner = aliased(User)
+            stmt = stmt.add_columns(owner.username.label("owner")).outerjoin(
+                owner, owner.id == model.owner_id
+            )
+        if customer_code is not None:
+            stmt = stmt.where(Customer.code == customer_code)
+        df = self._ctx.frame(stmt)
+        return self._mask_frame(df)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _require_edit(self) -> None:
+        self._ctx.scope.require(self._ctx.actor.role.edit_customers, f"change {self._kind.name}")
+
+    def _validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        allowed = set(self._kind.rules) | ({"owner"} if self._kind.has_owner else set())
+        errors = [
+            FieldError(k, v, "unknown_field", t("unknown_field", entity=self._kind.name))
+            for k, v in values.items()
+            if k not in allowed
+        ]
+        clean, rule_errors = validate(self._kind.rules, values)
+        if errors or rule_errors:
+            raise ValidationError(errors + rule_errors)
+        return clean
+
+    def _customer(self, session: Session, code: str) -> Customer:
+        customer = session.execute(select(Customer).where(Customer.code == code)).scalar_one_or_none()
+        if customer is None:
+            self._deny_or_missing(session, select(Customer).where(Customer.code == code), f"customer {code}")
+        assert customer is not None
+        return customer
+
+    def _load(self, session: Session, record_id: int) -> Any:
+        model: Any = self._kind.model
+        record = session.execute(select(model).where(model.id == record_id)).scalar_one_or_none()
+        if record is None:
+            self._deny_or_missing(session, select(model).where(model.id == record_id), f"{self._kind.name} #{record_id}")
+        return record
+
+    def _deny_or_missing(self, session: Session, stmt: Any, what: str) -> None:
+        hidden = session.execute(
+            select(func.count()).select_from(stmt.subquery()).execution_options(**{UNSCOPED: True})
+        ).scalar_one()
+        if hidden:
+            actor = self._ctx.actor
+            raise AccessDenied(
+                f"{what} is outside the scope of user {actor.username!r} (role {actor.role.name})"
+            )
+        raise NotFound(f"{what} does not exist")
+
+    def _as_dict(self, session: Session, record: Any) -> dict[str, Any]:
+        values = {c.name: getattr(record, c.name) for c in record.__table__.columns}
+        values["customer_code"] = session.get(Customer, record.customer_id).code  # type: ignore[union-attr]
+        if self._kind.has_owner:
+            owner = session.get(User, record.owner_id) if record.owner_id else None
+            values["owner"] = owner.username if owner else None
+        return self._mask(values)
+
+    def _mask(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self._ctx.actor.role.see_pii:
+            return values
+        for key in self._kind.pii:
+            values[key] = mask_phone(values[key]) if key == "phone" else mask_email(values[key])
+        return values
+
+    def _mask_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        if self._ctx.actor.role.see_pii:
+            return df
+        for key in self._kind.pii:
+            df[key] = df[key].map(mask_phone if key == "phone" else mask_email)
+        return df

@@ -1,0 +1,77 @@
+"""Engines for the two supported databases, configured the way a CRM needs them.
+
+SQLite is the embedded default: WAL so readers (dashboards) never block the writer,
+foreign keys on, and a busy timeout so a second process waits instead of failing.
+PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from ..config import database_url, is_sqlite
+from ..errors import ConfigError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is disabled so BEGIN IMMEDIATE can be issued
+    # for writes; SQLAlchemy then emits BEGIN itself (see the "begin" listener).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+READ_ONLY = "crm_read_only"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A transaction that may write takes the write lock at once: SQLite cannot upgrade a
+    # read lock under contention (it fails with "database is locked"), BEGIN IMMEDIATE waits
+    # for the busy timeout instead. Connections marked read-only start a plain deferred
+    # transaction, so reports never hold the writer up.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL | None = None, *, check: bool = True) -> Engine:
+    """Create an engine for ``url`` (see :func:`crmlib.config.database_url`).
+
+    With ``check`` the database is contacted once, so a wrong URL or an unreachable
+    server fails here with a :class:`ConfigError` that says which.
+    """
+    resolved = url if isinstance(url, URL) else database_url(url)
+    kwargs: dict[str, Any] = {}
+    if is_sqlite(resolved):
+        if resolved.database and resolved.database != ":memory:":
+            Path(resolved.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    engine = create_engine(resolved, **kwargs)
+    if is_sqlite(resolved):
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            safe = resolved.render_as_string(hide_password=True)
+            raise ConfigError(f"cannot reach database {safe}: {reason}") from None
+    return engine

@@ -1,0 +1,404 @@
+"""The data model: one SQLAlchemy class per table of DESIGN's data model.
+
+Enumerated columns store the English code (see :mod:`crmlib.reference.enums`); labels are
+looked up for display. Money is ``Numeric(14, 2)`` in CNY. Timestamps are naive business
+times (:mod:`crmlib.clock`). Every foreign key, owner, date and code column is indexed,
+because each of them is a filter of some list, report or scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .. import clock
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(14, 2, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _user_fk(nullable: bool = True) -> Any:
+    return mapped_column(ForeignKey("users.id"), nullable=nullable, index=True)
+
+
+def _customer_fk() -> Any:
+    return mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+
+class Customer(Timestamped, Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="company")
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    industry_section: Mapped[str | None] = mapped_column(String(1), index=True)
+    industry_division: Mapped[str | None] = mapped_column(String(2), index=True)
+    size: Mapped[str | None] = mapped_column(String(16))
+    province: Mapped[str | None] = mapped_column(String(32), index=True)
+    city: Mapped[str | None] = mapped_column(String(64))
+    postcode: Mapped[str | None] = mapped_column(String(6))
+    region: Mapped[str | None] = mapped_column(String(8), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    grade: Mapped[str | None] = mapped_column(String(1), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="potential", index=True)
+    source: Mapped[str | None] = mapped_column(String(32), index=True)
+    owner_id: Mapped[int | None] = _user_fk()
+    birthday: Mapped[date | None] = mapped_column(Date)
+    consent_purpose: Mapped[str | None] = mapped_column(String(200))
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+
+class CustomerTag(Base):
+    __tablename__ = "customer_tags"
+    __table_args__ = (UniqueConstraint("customer_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = _customer_fk()
+    tag: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Contact(Timestamped, Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = _customer_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(200), index=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Campaign(Timestamped, Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date | None] = mapped_column(Date, index=True)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    budget: Mapped[Decimal | None] = mapped_column(Money)
+    actual_cost: Mapped[Decimal | None] = mapped_column(Money)
+    goal: Mapped[str | None] = mapped_column(String(300))
+    target_segment: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = _user_fk()
+
+
+class CampaignMember(Base):
+    __tablename__ = "campaign_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="sent")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Lead(Timestamped, Base):
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(32), index=True)
+    province: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(8), index=True)
+    industry_section: Mapped[str | None] = mapped_column(String(1))
+    industry_division: Mapped[str | None] = mapped_column(String(2))
+    value_tier: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    invalid_reason: Mapped[str | None] = mapped_column(String(300))
+    owner_id: Mapped[int | None] = _user_fk()
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="SET NULL"), index=True
+    )
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class Opportunity(Timestamped, Base):
+    __tablename__ = "opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    customer_id: Mapped[int] = _customer_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(16), default="contact", index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    expected_close_date: Mapped[date | None] = mapped_column(Date, index=True)
+    probability: Mapped[float | None] = mapped_column()
+    need_description: Mapped[str | None] = mapped_column(Text)
+    proposal_version: Mapped[str | None] = mapped_column(String(32))
+    loss_reason: Mapped[str | None] = mapped_column(String(300))
+    owner_id: Mapped[int | None] = _user_fk()
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class StageHistory(Base):
+    __tablename__ = "opportunity_stage_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    entered_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = _customer_fk()
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    customer_need: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    next_action_date: Mapped[date | None] = mapped_column(Date, index=True)
+    owner_id: Mapped[int | None] = _user_fk()
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    customer_id: Mapped[int] = _customer_fk()
+    ordered_at: Mapped[date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    product: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+
+class Ticket(Timestamped, Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    customer_id: Mapped[int] = _customer_fk()
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[str] = mapped_column(String(8), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    assignee_id: Mapped[int | None] = _user_fk()
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    first_response_due: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    resolution_due: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class TicketEvent(Base):
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    from_value: Mapped[str | None] = mapped_column(String(100))
+    to_value: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = _user_fk()
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = _customer_fk()
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+
+
+class Segment(Timestamped, Base):
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    rule: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[int | None] = _user_fk()
+
+
+class AuditEvent(Base):
+    """One change of one field, or one whole-record action (create, delete, import, export).
+
+    The actor is kept as a username rather than a key, so the log outlives users.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    field: Mapped[str | None] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    strict: Mapped[bool] = mapped_column(Boolean, default=False)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ImportReject(Base):
+    __tablename__ = "import_rejects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str] = mapped_column(Text)
+
+
+class Merge(Base):
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    snapshot: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    merged_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    unmerged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ReportRun(Base):
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report: Mapped[str] = mapped_column(String(100), index=True)
+    parameters: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    duration_s: Mapped[float | None] = mapped_column()
+    outputs: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CodeSequence(Base):
+    """The last customer-code sequence number used on each business day."""
+
+    __tablename__ = "code_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class Setting(Base):
+    """Configurable business rules (grade thresholds, backup retention…), as JSON values."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)

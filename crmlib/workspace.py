@@ -1,0 +1,113 @@
+"""The workspace: one database, one acting user. Everything an analyst or a notebook does
+starts with :func:`open`."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.orm import Session
+
+from .access import ROLES, Actor
+from .domain.context import Context
+from .domain.customers import Customers
+from .domain.history import history
+from .domain.records import CONTACTS, INTERACTIONS, OPPORTUNITIES, ORDERS, Records
+from .domain.users import Users, find_user
+from .errors import AccessDenied, ConfigError
+from .i18n import current_lang
+from .store.engine import make_engine
+from .store.migrate import current_revision, head_revision, upgrade
+from .store.models import User
+
+BOOTSTRAP_ADMIN = "admin"
+
+
+class Workspace:
+    """A database seen through one user's role and scope."""
+
+    def __init__(self, engine: Engine, actor: Actor, lang: str | None = None) -> None:
+        self.engine = engine
+        self.ctx = Context(engine, actor, current_lang(lang))
+        self.users = Users(self.ctx)
+        self.customers = Customers(self.ctx)
+        self.contacts = Records(self.ctx, CONTACTS)
+        self.opportunities = Records(self.ctx, OPPORTUNITIES)
+        self.interactions = Records(self.ctx, INTERACTIONS)
+        self.orders = Records(self.ctx, ORDERS)
+
+    @property
+    def user(self) -> Actor:
+        return self.ctx.actor
+
+    def history(self, code: str) -> pd.DataFrame:
+        """Change history of a customer (and the records under it), newest first."""
+        self.customers.get(code)  # raises AccessDenied / NotFound for codes out of reach
+        return history(self.ctx, code)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        url = self.engine.url.render_as_string(hide_password=True)
+        return f"<Workspace {url} as {self.user.username} ({self.user.role.name})>"
+
+
+def resolve_username(user: str | None) -> str:
+    """The acting user: the argument, else CRM_USER, else JUPYTERHUB_USER."""
+    name = user or os.environ.get("CRM_USER") or os.environ.get("JUPYTERHUB_USER")
+    if not name:
+        raise ConfigError("no user given: pass user=..., or set CRM_USER (--user on the command line)")
+    return name
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema of a new database; refuse one left behind by an older version."""
+    revision = current_revision(engine)
+    if revision is None:
+        if inspect(engine).get_table_names():
+            raise ConfigError("the database has tables but no crm schema version: is it a CRM database?")
+        upgrade(engine)
+    elif revision != head_revision():
+        raise ConfigError(
+            f"the database schema is at revision {revision}, this crmlib needs {head_revision()}: "
+            "run `crm init` to upgrade it"
+        )
+
+
+def _bootstrap_admin(session: Session, username: str) -> User | None:
+    """On a database with no users, the first ``admin`` opens it and becomes its administrator."""
+    if username != BOOTSTRAP_ADMIN or session.execute(select(func.count()).select_from(User)).scalar_one():
+        return None
+    admin = User(username=BOOTSTRAP_ADMIN, display_name="Administrator", role="admin", active=True)
+    session.add(admin)
+    session.commit()
+    return admin
+
+
+def open(url: str | None = None, user: str | None = None, *, lang: str | None = None) -> Workspace:  # noqa: A001
+    """Open the CRM database at ``url`` as ``user``.
+
+    ``url`` None means ``CRM_DATABASE_URL``, else ``sqlite:///data/crm.db``. A new database
+    gets its schema, and ``user="admin"`` bootstraps its first administrator.
+    """
+    username = resolve_username(user)
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        with Session(engine) as session:
+            record = _bootstrap_admin(session, username) or find_user(session, username)
+            if record.role not in ROLES:
+                raise AccessDenied(f"user {username!r} has unknown role {record.role!r}")
+            actor = Actor.of(record)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Workspace(engine, actor, lang)
