@@ -89,7 +89,7 @@ class Actor:
 class Scope:
     actor: Actor
 
-    def owner_ids(self) -> Select[tuple[int]] | None:
+    def owner_ids(self) -> Select[int] | None:
         """Owners whose customers the actor may see; None means everyone's."""
         if self.actor.role.scope == "own":
             return select(User.id).where(User.id == self.actor.id)
@@ -103,7 +103,7 @@ class Scope:
         owners = self.owner_ids()
         return true() if owners is None else Customer.owner_id.in_(owners)
 
-    def customer_ids(self) -> Select[tuple[int]]:
+    def customer_ids(self) -> Select[int]:
         """A subquery of the visible customers' ids, for Core queries and child tables."""
         return select(Customer.id).where(self.customer_filter())
 

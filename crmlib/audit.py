@@ -69,13 +69,14 @@ def _events_for(session: Session) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(obj: Base, action: str, **fields: Any) -> None:
+        identity = inspect(obj).identity
         rows.append(
             {
                 "occurred_at": when,
                 "actor": actor,
                 "action": action,
                 "entity": obj.__tablename__,
-                "entity_id": inspect(obj).identity[0] if inspect(obj).identity else None,
+                "entity_id": identity[0] if identity else None,
                 "ref": _ref(session, obj),
                 "batch_id": batch,
                 "field": None,

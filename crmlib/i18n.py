@@ -4,10 +4,18 @@ language comes from the caller, else ``CRM_LANG``, else Chinese."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_language: ContextVar[str | None] = ContextVar("crm_language", default=None)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "required": {"en": "is required", "zh": "为必填项"},
-    "required_any": {"en": "needs at least one of {fields}", "zh": "至少需要填写其中一项：{fields}"},
+    "required_any": {
+        "en": "needs at least one of {fields}",
+        "zh": "至少需要填写其中一项：{fields}",
+    },
     "too_long": {"en": "is longer than {limit} characters", "zh": "超过 {limit} 个字符"},
     "phone_format": {
         "en": "is not a valid phone number (mobile, landline with area code, or +country)",
@@ -31,8 +39,20 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def current_lang(lang: str | None = None) -> str:
-    chosen = lang or os.environ.get("CRM_LANG", "zh")
+    """The language to speak: the argument, the workspace's (see :func:`speaking`),
+    ``CRM_LANG``, else Chinese."""
+    chosen = lang or _language.get() or os.environ.get("CRM_LANG", "zh")
     return "en" if chosen.lower().startswith("en") else "zh"
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Messages raised inside the block are in ``lang``."""
+    token = _language.set(lang)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def t(key: str, lang: str | None = None, **values: object) -> str:

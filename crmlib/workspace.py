@@ -64,7 +64,9 @@ def resolve_username(user: str | None) -> str:
     """The acting user: the argument, else CRM_USER, else JUPYTERHUB_USER."""
     name = user or os.environ.get("CRM_USER") or os.environ.get("JUPYTERHUB_USER")
     if not name:
-        raise ConfigError("no user given: pass user=..., or set CRM_USER (--user on the command line)")
+        raise ConfigError(
+            "no user given: pass user=..., or set CRM_USER (--user on the command line)"
+        )
     return name
 
 
@@ -73,7 +75,9 @@ def ensure_schema(engine: Engine) -> None:
     revision = current_revision(engine)
     if revision is None:
         if inspect(engine).get_table_names():
-            raise ConfigError("the database has tables but no crm schema version: is it a CRM database?")
+            raise ConfigError(
+                "the database has tables but no crm schema version: is it a CRM database?"
+            )
         upgrade(engine)
     elif revision != head_revision():
         raise ConfigError(
@@ -84,7 +88,10 @@ def ensure_schema(engine: Engine) -> None:
 
 def _bootstrap_admin(session: Session, username: str) -> User | None:
     """On a database with no users, the first ``admin`` opens it and becomes its administrator."""
-    if username != BOOTSTRAP_ADMIN or session.execute(select(func.count()).select_from(User)).scalar_one():
+    if (
+        username != BOOTSTRAP_ADMIN
+        or session.execute(select(func.count()).select_from(User)).scalar_one()
+    ):
         return None
     admin = User(username=BOOTSTRAP_ADMIN, display_name="Administrator", role="admin", active=True)
     session.add(admin)
@@ -92,7 +99,7 @@ def _bootstrap_admin(session: Session, username: str) -> User | None:
     return admin
 
 
-def open(url: str | None = None, user: str | None = None, *, lang: str | None = None) -> Workspace:  # noqa: A001
+def open(url: str | None = None, user: str | None = None, *, lang: str | None = None) -> Workspace:
     """Open the CRM database at ``url`` as ``user``.
 
     ``url`` None means ``CRM_DATABASE_URL``, else ``sqlite:///data/crm.db``. A new database

@@ -6,10 +6,11 @@ out is scoped to the actor and audited, so services cannot forget either.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select
@@ -19,7 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor, Scope, install_scoping
 from ..audit import ACTION, ACTOR, install_audit
 from ..errors import Conflict
+from ..i18n import speaking
 from ..store.engine import READ_ONLY
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -67,6 +71,21 @@ class Context:
             conn = conn.execution_options(**{READ_ONLY: True})
             yield conn
 
-    def frame(self, stmt: Select[Any]) -> pd.DataFrame:
+    def frame(self, stmt: Select[*tuple[Any, ...]]) -> pd.DataFrame:
         with self.reading() as conn:
             return pd.read_sql(stmt, conn)
+
+
+class Service(Protocol):
+    _ctx: Context
+
+
+def localised(method: Callable[..., R]) -> Callable[..., R]:
+    """Run a service method so that its messages are in the workspace's language."""
+
+    @functools.wraps(method)
+    def wrapper(self: Service, *args: Any, **kwargs: Any) -> R:
+        with speaking(self._ctx.lang):
+            return method(self, *args, **kwargs)
+
+    return wrapper

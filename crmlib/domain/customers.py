@@ -24,7 +24,7 @@ from ..rules import date_value, email, enum_of, industry, phone, postcode, provi
 from ..settings import get_setting
 from ..store.codes import next_customer_codes
 from ..store.models import Contact, Customer, CustomerTag, Opportunity, Order, User
-from .context import Context
+from .context import Context, localised
 from .users import find_user
 
 RULES = {
@@ -129,10 +129,12 @@ class Customers:
 
     # -- reading -----------------------------------------------------------------------
 
+    @localised
     def get(self, code: str) -> CustomerRecord:
         with self._ctx.session() as session:
             return self._record(session, self._load(session, code))
 
+    @localised
     def frame(self, **filters: Any) -> pd.DataFrame:
         """Visible customers as a DataFrame, one row each, filtered by equality.
 
@@ -142,7 +144,10 @@ class Customers:
         unknown = sorted(set(filters) - set(FILTERS))
         if unknown:
             raise ValidationError(
-                [FieldError(k, filters[k], "filter", f"is not a filter; use one of {FILTERS}") for k in unknown]
+                [
+                    FieldError(k, filters[k], "filter", f"is not a filter; use one of {FILTERS}")
+                    for k in unknown
+                ]
             )
         owner = aliased(User)
         primary = aliased(Contact)
@@ -173,9 +178,7 @@ class Customers:
                 Customer.last_contact_at,
             )
             .outerjoin(owner, owner.id == Customer.owner_id)
-            .outerjoin(
-                primary, (primary.customer_id == Customer.id) & primary.is_primary.is_(True)
-            )
+            .outerjoin(primary, (primary.customer_id == Customer.id) & primary.is_primary.is_(True))
             .where(self._ctx.scope.customer_filter(), Customer.merged_into_id.is_(None))
             .order_by(Customer.code)
         )
@@ -196,21 +199,26 @@ class Customers:
 
     # -- writing -----------------------------------------------------------------------
 
+    @localised
     def add(self, *, tags: Iterable[str] = (), **values: Any) -> CustomerRecord:
-        """Create a customer with a new code; ``owner`` defaults to the acting user."""
+        """Create a customer with a new code; ``owner`` defaults to the acting user.
+
+        Every broken rule and every missing required field is reported in one error.
+        """
         self._require_edit("add customers")
-        clean = self._validate(values)
+        clean, errors = self._check(values)
         kind = clean.get("kind") or "company"
         with self._ctx.session() as session:
-            errors = check_required(kind, clean, get_setting(session, "required_fields"))
+            broken = {e.field for e in errors}
+            required = get_setting(session, "required_fields")
+            errors += [e for e in check_required(kind, clean, required) if e.field not in broken]
             if errors:
                 raise ValidationError(errors)
             owner = self._owner(session, clean.get("owner") or self._ctx.actor.username)
             self._check_external_id(session, clean.get("external_id"), None)
-            customer = Customer(
-                code=next_customer_codes(session)[0], owner_id=owner.id, kind=kind, status="potential"
-            )
-            self._apply(session, customer, clean)
+            code = next_customer_codes(session)[0]
+            customer = Customer(code=code, owner_id=owner.id, kind=kind, status="potential")
+            self._apply(customer, clean)
             session.add(customer)
             session.flush()
             self._apply_contact(session, customer, clean)
@@ -218,11 +226,16 @@ class Customers:
             session.flush()
             return self._record(session, customer)
 
-    def update(self, code: str, *, tags: Iterable[str] | None = None, **changes: Any) -> CustomerRecord:
+    @localised
+    def update(
+        self, code: str, *, tags: Iterable[str] | None = None, **changes: Any
+    ) -> CustomerRecord:
         """Change fields of a customer; only what is passed changes, and every change is audited."""
         self._require_edit("change customers")
         if "code" in changes:
-            raise ValidationError(FieldError("code", changes["code"], "immutable", "cannot be changed"))
+            raise ValidationError(
+                FieldError("code", changes["code"], "immutable", "cannot be changed")
+            )
         clean = self._validate(changes)
         with self._ctx.session() as session:
             customer = self._load(session, code)
@@ -234,13 +247,14 @@ class Customers:
             if "owner" in clean:
                 customer.owner_id = self._owner(session, clean["owner"]).id
             self._check_external_id(session, clean.get("external_id"), customer.id)
-            self._apply(session, customer, clean)
+            self._apply(customer, clean)
             self._apply_contact(session, customer, clean)
             if tags is not None:
                 self._set_tags(session, customer, tags)
             session.flush()
             return self._record(session, customer)
 
+    @localised
     def archive(self, code: str) -> CustomerRecord:
         """Archive instead of delete: the file leaves active lists but keeps its history."""
         self._require_edit("archive customers")
@@ -250,6 +264,7 @@ class Customers:
             session.flush()
             return self._record(session, customer)
 
+    @localised
     def delete(self, code: str) -> None:
         """Delete a customer and everything under it; customers with won business are
         kept for everyone but administrators (archive them instead)."""
@@ -269,23 +284,33 @@ class Customers:
     def _require_edit(self, action: str) -> None:
         self._ctx.scope.require(self._ctx.actor.role.edit_customers, action)
 
-    def _validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = [k for k in values if k not in RULES]
+    @staticmethod
+    def _check(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
         errors = [
-            FieldError(k, values[k], "unknown_field", t("unknown_field", entity="customer"))
-            for k in unknown
+            FieldError(k, v, "unknown_field", t("unknown_field", entity="customer"))
+            for k, v in values.items()
+            if k not in RULES
         ]
         clean, rule_errors = validate(RULES, values)
-        if errors or rule_errors:
-            raise ValidationError(errors + rule_errors)
+        return clean, errors + rule_errors
+
+    def _validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        clean, errors = self._check(values)
+        if errors:
+            raise ValidationError(errors)
         return clean
 
     def _load(self, session: Session, code: str) -> Customer:
-        customer = session.execute(select(Customer).where(Customer.code == code)).scalar_one_or_none()
+        customer = session.execute(
+            select(Customer).where(Customer.code == code)
+        ).scalar_one_or_none()
         if customer is not None:
             return customer
         hidden = session.execute(
-            select(func.count()).select_from(Customer).where(Customer.code == code).execution_options(**{UNSCOPED: True})
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.code == code)
+            .execution_options(**{UNSCOPED: True})
         ).scalar_one()
         if hidden:
             actor = self._ctx.actor
@@ -303,7 +328,9 @@ class Customers:
             )
         return owner
 
-    def _check_external_id(self, session: Session, external_id: str | None, own_id: int | None) -> None:
+    def _check_external_id(
+        self, session: Session, external_id: str | None, own_id: int | None
+    ) -> None:
         if not external_id:
             return
         other = session.execute(
@@ -317,14 +344,16 @@ class Customers:
             )
 
     @staticmethod
-    def _apply(session: Session, customer: Customer, clean: Mapping[str, Any]) -> None:
+    def _apply(customer: Customer, clean: Mapping[str, Any]) -> None:
         for key in PLAIN_FIELDS:
             if key in clean:
                 setattr(customer, key, clean[key])
         if "industry" in clean:
             found = clean["industry"]
             customer.industry_section = found.section if found else None
-            customer.industry_division = found.code if found and found.code != found.section else None
+            customer.industry_division = (
+                found.code if found and found.code != found.section else None
+            )
         if "province" in clean:
             found = clean["province"]
             customer.province = found.name if found else None
@@ -336,10 +365,14 @@ class Customers:
     @staticmethod
     def _primary(session: Session, customer: Customer) -> Contact | None:
         return session.execute(
-            select(Contact).where(Contact.customer_id == customer.id, Contact.is_primary.is_(True)).limit(1)
+            select(Contact)
+            .where(Contact.customer_id == customer.id, Contact.is_primary.is_(True))
+            .limit(1)
         ).scalar_one_or_none()
 
-    def _apply_contact(self, session: Session, customer: Customer, clean: Mapping[str, Any]) -> None:
+    def _apply_contact(
+        self, session: Session, customer: Customer, clean: Mapping[str, Any]
+    ) -> None:
         given = {CONTACT_FIELDS[k]: clean[k] for k in CONTACT_FIELDS if k in clean}
         if not any(v is not None for v in given.values()):
             return
@@ -355,18 +388,24 @@ class Customers:
         wanted = {tag.strip() for tag in tags if tag and tag.strip()}
         current = {
             row.tag: row
-            for row in session.execute(select(CustomerTag).where(CustomerTag.customer_id == customer.id)).scalars()
+            for row in session.execute(
+                select(CustomerTag).where(CustomerTag.customer_id == customer.id)
+            ).scalars()
         }
         for tag in wanted - set(current):
             session.add(CustomerTag(customer_id=customer.id, tag=tag))
         for tag in set(current) - wanted:
             session.delete(current[tag])
 
-    def _record(self, session: Session, customer: Customer, *, masked: bool = True) -> CustomerRecord:
+    def _record(
+        self, session: Session, customer: Customer, *, masked: bool = True
+    ) -> CustomerRecord:
         contact = self._primary(session, customer)
         owner = session.get(User, customer.owner_id) if customer.owner_id else None
         tags = session.execute(
-            select(CustomerTag.tag).where(CustomerTag.customer_id == customer.id).order_by(CustomerTag.tag)
+            select(CustomerTag.tag)
+            .where(CustomerTag.customer_id == customer.id)
+            .order_by(CustomerTag.tag)
         ).scalars()
         hide = masked and not self._ctx.actor.role.see_pii
         phone_value = contact.phone if contact else None

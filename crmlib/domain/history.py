@@ -45,8 +45,8 @@ def describe(event: pd.Series, lang: str) -> str:
         entity=entity,
         ref=event["ref"],
         field=field,
-        old=event["old_value"] if event["old_value"] is not None else empty,
-        new=event["new_value"] if event["new_value"] is not None else empty,
+        old=empty if pd.isna(event["old_value"]) else event["old_value"],
+        new=empty if pd.isna(event["new_value"]) else event["new_value"],
         action=event["action"],
     )
     return f"{pd.Timestamp(event['occurred_at']):%Y-%m-%d %H:%M} {event['actor']} {sentence}"
@@ -70,7 +70,8 @@ def history(ctx: Context, ref: str) -> pd.DataFrame:
         .where(AuditEvent.ref == ref)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
-    df = ctx.frame(stmt)
+    df = ctx.frame(stmt).astype(object)
+    df = df.where(df.notna(), None)
     if not ctx.actor.role.see_pii:
         for field, mask in PII_FIELDS.items():
             rows = df["field"] == field

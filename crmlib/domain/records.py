@@ -21,10 +21,30 @@ from ..access import UNSCOPED, mask_email, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import t
 from ..reference.enums import CHANNEL, STAGE
-from ..rules import Rule, amount, date_value, datetime_value, email, enum_of, flag, phone, text, validate
+from ..rules import (
+    Rule,
+    amount,
+    date_value,
+    datetime_value,
+    email,
+    enum_of,
+    flag,
+    phone,
+    text,
+    validate,
+)
 from ..settings import get_setting
-from ..store.models import Base, Contact, Customer, Interaction, Opportunity, Order, StageHistory, User
-from .context import Context
+from ..store.models import (
+    Base,
+    Contact,
+    Customer,
+    Interaction,
+    Opportunity,
+    Order,
+    StageHistory,
+    User,
+)
+from .context import Context, localised
 from .users import find_user
 
 Hook = Callable[[Session, Any, Mapping[str, Any]], None]
@@ -45,29 +65,39 @@ class Kind:
 
 
 def _open_stage(session: Session, opportunity: Opportunity, _values: Mapping[str, Any]) -> None:
-    session.add(StageHistory(opportunity_id=opportunity.id, stage=opportunity.stage, entered_at=clock.now()))
+    session.add(
+        StageHistory(opportunity_id=opportunity.id, stage=opportunity.stage, entered_at=clock.now())
+    )
 
 
 def _move_stage(session: Session, opportunity: Opportunity, values: Mapping[str, Any]) -> None:
     """Close the current stage's history row and open the next, so durations add up."""
     if "stage" not in values:
         return
-    current = session.execute(
-        select(StageHistory).where(
-            StageHistory.opportunity_id == opportunity.id, StageHistory.left_at.is_(None)
+    current = (
+        session.execute(
+            select(StageHistory).where(
+                StageHistory.opportunity_id == opportunity.id, StageHistory.left_at.is_(None)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if len(current) == 1 and current[0].stage == opportunity.stage:
         return
     moment = clock.now()
     for row in current:
         row.left_at = moment
-    session.add(StageHistory(opportunity_id=opportunity.id, stage=opportunity.stage, entered_at=moment))
+    session.add(
+        StageHistory(opportunity_id=opportunity.id, stage=opportunity.stage, entered_at=moment)
+    )
     if opportunity.stage in ("won", "lost"):
         opportunity.closed_at = moment
 
 
-def _default_probability(session: Session, opportunity: Opportunity, values: Mapping[str, Any]) -> None:
+def _default_probability(
+    session: Session, opportunity: Opportunity, values: Mapping[str, Any]
+) -> None:
     if "probability" not in values and ("stage" in values or opportunity.probability is None):
         opportunity.probability = get_setting(session, "stage_probability").get(opportunity.stage)
 
@@ -75,7 +105,9 @@ def _default_probability(session: Session, opportunity: Opportunity, values: Map
 def _touch_customer(session: Session, interaction: Interaction, _values: Mapping[str, Any]) -> None:
     """A follow-up is the customer's latest contact unless a later one is already known."""
     customer = session.get(Customer, interaction.customer_id)
-    if customer and (customer.last_contact_at is None or customer.last_contact_at < interaction.occurred_at):
+    if customer and (
+        customer.last_contact_at is None or customer.last_contact_at < interaction.occurred_at
+    ):
         customer.last_contact_at = interaction.occurred_at
 
 
@@ -142,6 +174,7 @@ class Records:
         self._ctx = ctx
         self._kind = kind
 
+    @localised
     def add(self, customer_code: str, **values: Any) -> dict[str, Any]:
         self._require_edit()
         clean = self._validate(values)
@@ -154,7 +187,7 @@ class Records:
             raise ValidationError(missing)
         with self._ctx.session() as session:
             customer = self._customer(session, customer_code)
-            record = self._kind.model(customer_id=customer.id)
+            record: Any = self._kind.model(customer_id=customer.id)
             if self._kind.has_owner:
                 owner = clean.pop("owner", None) or self._ctx.actor.username
                 record.owner_id = find_user(session, owner).id
@@ -171,10 +204,12 @@ class Records:
             session.flush()
             return self._as_dict(session, record)
 
+    @localised
     def get(self, record_id: int) -> dict[str, Any]:
         with self._ctx.session() as session:
             return self._as_dict(session, self._load(session, record_id))
 
+    @localised
     def update(self, record_id: int, **changes: Any) -> dict[str, Any]:
         self._require_edit()
         clean = self._validate(changes)
@@ -193,11 +228,13 @@ class Records:
             session.flush()
             return self._as_dict(session, record)
 
+    @localised
     def delete(self, record_id: int) -> None:
         self._require_edit()
         with self._ctx.session() as session:
             session.delete(self._load(session, record_id))
 
+    @localised
     def frame(self, customer_code: str | None = None) -> pd.DataFrame:
         """The visible records, optionally of one customer, with the customer's code."""
         model: Any = self._kind.model
@@ -236,9 +273,13 @@ class Records:
         return clean
 
     def _customer(self, session: Session, code: str) -> Customer:
-        customer = session.execute(select(Customer).where(Customer.code == code)).scalar_one_or_none()
+        customer = session.execute(
+            select(Customer).where(Customer.code == code)
+        ).scalar_one_or_none()
         if customer is None:
-            self._deny_or_missing(session, select(Customer).where(Customer.code == code), f"customer {code}")
+            self._deny_or_missing(
+                session, select(Customer).where(Customer.code == code), f"customer {code}"
+            )
         assert customer is not None
         return customer
 
@@ -246,7 +287,11 @@ class Records:
         model: Any = self._kind.model
         record = session.execute(select(model).where(model.id == record_id)).scalar_one_or_none()
         if record is None:
-            self._deny_or_missing(session, select(model).where(model.id == record_id), f"{self._kind.name} #{record_id}")
+            self._deny_or_missing(
+                session,
+                select(model).where(model.id == record_id),
+                f"{self._kind.name} #{record_id}",
+            )
         return record
 
     def _deny_or_missing(self, session: Session, stmt: Any, what: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from ..errors import Conflict, FieldError, NotFound, ValidationError
 from ..reference.enums import ROLE
 from ..rules import RuleViolation, enum_of, text, validate
 from ..store.models import Customer, Lead, Opportunity, User
-from .context import Context
+from .context import Context, localised
 
 USER_RULES = {
     "username": text(64),
@@ -52,6 +53,7 @@ class Users:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @localised
     def add(
         self,
         username: str,
@@ -86,10 +88,12 @@ class Users:
             session.flush()
             return UserRecord.of(user)
 
+    @localised
     def get(self, username: str) -> UserRecord:
         with self._ctx.session() as session:
             return UserRecord.of(find_user(session, username, active_only=False))
 
+    @localised
     def frame(self, *, include_inactive: bool = True) -> pd.DataFrame:
         stmt = select(
             User.username, User.display_name, User.role, User.team, User.active, User.created_at
@@ -98,6 +102,7 @@ class Users:
             stmt = stmt.where(User.active.is_(True))
         return self._ctx.frame(stmt)
 
+    @localised
     def set_role(self, username: str, role: str, team: str | None = None) -> UserRecord:
         self._ctx.scope.require(self._ctx.actor.role.manage_users, "change roles")
         try:
@@ -111,6 +116,7 @@ class Users:
                 user.team = team
             return UserRecord.of(user)
 
+    @localised
     def deactivate(self, username: str, *, reassign_to: str | None = None) -> int:
         """Deactivate a user; their customers, open leads and opportunities must move.
 
@@ -120,9 +126,11 @@ class Users:
         self._ctx.scope.require(self._ctx.actor.role.manage_users, "deactivate users")
         with self._ctx.session() as session:
             user = find_user(session, username)
-            owned = session.execute(
-                select(Customer).where(Customer.owner_id == user.id)
-            ).scalars().all()
+            owned = (
+                session.execute(select(Customer).where(Customer.owner_id == user.id))
+                .scalars()
+                .all()
+            )
             if owned and reassign_to is None:
                 raise Conflict(
                     f"user {username!r} still owns {len(owned)} customers; "
@@ -134,7 +142,8 @@ class Users:
                     raise Conflict("a user cannot be reassigned to themselves")
                 for customer in owned:
                     customer.owner_id = heir.id
-                for model in (Lead, Opportunity):
+                models: tuple[Any, ...] = (Lead, Opportunity)
+                for model in models:
                     records = session.execute(select(model).where(model.owner_id == user.id))
                     for record in records.scalars():
                         record.owner_id = heir.id

@@ -82,7 +82,9 @@ def enum_of(enumeration: Enumeration) -> Rule:
             return None
         choice = enumeration.lookup(cleaned)
         if choice is None:
-            raise RuleViolation(f"enum:{enumeration.name}", t("enum", choices=", ".join(enumeration.codes)))
+            raise RuleViolation(
+                f"enum:{enumeration.name}", t("enum", choices=", ".join(enumeration.codes))
+            )
         return choice.code
 
     return rule

@@ -9,8 +9,9 @@ grows a digit (C202405011000): the date part has a fixed width, so codes stay un
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ def reserve(conn: Connection | Session, key: str, count: int = 1) -> int:
     """Advance the sequence ``key`` by ``count`` and return the first number reserved."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = CodeSequence.__table__
+    table = cast(Table, CodeSequence.__table__)
     stmt = (
         insert(table)
         .values(prefix=key, last_value=count)

@@ -1,0 +1,3 @@
+from crmlib.cli import run
+
+run()

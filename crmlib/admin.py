@@ -1,0 +1,136 @@
+"""Administration of a CRM database: set-up, demo data, status and backups.
+
+The ``crm`` command and notebooks call these; they hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, func, inspect, select, text
+from sqlalchemy.orm import Session
+
+from .access import ROLES
+from .demo import generate
+from .errors import CRMError
+from .settings import get_setting
+from .store import backup as backups
+from .store.migrate import current_revision, upgrade
+from .store.models import Base, Customer, User
+
+ROLE_NAMES = list(ROLES)
+
+
+def init_database(engine: Engine, admin_name: str = "admin") -> tuple[str | None, str, str | None]:
+    """Create or upgrade the schema; on a database without users, add the first admin.
+
+    Returns the revision before and after, and the administrator created (if any).
+    """
+    before = current_revision(engine)
+    if before is None and inspect(engine).get_table_names():
+        raise CRMError("the database has tables but no crm schema version: is it a CRM database?")
+    upgrade(engine)
+    created = None
+    with Session(engine) as session:
+        if not session.execute(select(func.count()).select_from(User)).scalar_one():
+            session.add(User(username=admin_name, display_name="Administrator", role="admin"))
+            session.commit()
+            created = admin_name
+    after = current_revision(engine)
+    assert after is not None
+    return before, after, created
+
+
+def empty_database(engine: Engine) -> None:
+    """Drop every table crmlib owns (and alembic's version table), for a fresh start."""
+    with engine.begin() as conn:
+        existing = MetaData()
+        existing.reflect(conn)
+        existing.drop_all(conn)
+
+
+def build_demo(engine: Engine, *, customers: int, seed: int, fresh: bool) -> dict[str, int]:
+    """Make the demo database: schema, first admin and generated data."""
+    if fresh:
+        empty_database(engine)
+    init_database(engine)
+    with Session(engine) as session:
+        if session.execute(select(func.count()).select_from(Customer)).scalar_one():
+            raise CRMError("the database already has customers; use --fresh to start over")
+    return generate(engine, customers=customers, seed=seed, progress=True)
+
+
+@dataclass(frozen=True)
+class Status:
+    url: str
+    revision: str | None
+    size_bytes: int
+    row_counts: dict[str, int]
+    last_backup: backups.BackupInfo | None
+
+
+def database_size(engine: Engine) -> int:
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    present = set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        return {
+            table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            for table in Base.metadata.sorted_tables
+            if table.name in present
+        }
+
+
+def status(engine: Engine, backup_dir: Path) -> Status:
+    return Status(
+        url=engine.url.render_as_string(hide_password=True),
+        revision=current_revision(engine),
+        size_bytes=database_size(engine),
+        row_counts=row_counts(engine),
+        last_backup=backups.last_backup(backup_dir) if backup_dir.exists() else None,
+    )
+
+
+def backup_directory(engine: Engine, directory: Path | None = None) -> Path:
+    """Where backups go: the argument, ``CRM_BACKUP_DIR``, else ``backups/`` beside an
+    SQLite file (``data/backups`` for PostgreSQL)."""
+    if directory is not None:
+        return directory
+    if os.environ.get("CRM_BACKUP_DIR"):
+        return Path(os.environ["CRM_BACKUP_DIR"])
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return Path(engine.url.database).parent / "backups"
+    return Path("data") / "backups"
+
+
+def backup(engine: Engine, directory: Path | None, keep_days: int | None) -> backups.BackupInfo:
+    if keep_days is None:
+        with Session(engine) as session:
+            keep_days = int(get_setting(session, "backup_retention_days"))
+    return backups.create_backup(
+        engine, backup_directory(engine, directory), retention_days=keep_days
+    )
+
+
+def verify(
+    engine: Engine, directory: Path | None, file: Path | None
+) -> tuple[Path, backups.VerifyReport]:
+    """Verify ``file``, or the newest backup in the backup folder."""
+    if file is None:
+        last = backups.last_backup(backup_directory(engine, directory))
+        if last is None:
+            raise CRMError(f"no backups in {backup_directory(engine, directory)}")
+        file = last.path
+    return file, backups.verify_backup(file, against=engine)
+
+
+def restore(engine: Engine, file: Path) -> None:
+    backups.restore_backup(file, engine)

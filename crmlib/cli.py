@@ -1,0 +1,226 @@
+"""The ``crm`` command: thin over crmlib, one clear line for every expected error."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+
+from . import admin
+from .errors import CRMError
+from .store.engine import make_engine
+from .workspace import Workspace, resolve_username
+from .workspace import open as open_workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Print expected errors as one line on stderr and exit 1, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CRMError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Settings:
+    def __init__(self, url: str | None, user: str | None, lang: str | None) -> None:
+        self.url = url
+        self.user = user
+        self.lang = lang
+
+    def engine(self) -> Engine:
+        return make_engine(self.url)
+
+    def workspace(self) -> Workspace:
+        return open_workspace(self.url, resolve_username(self.user), lang=self.lang)
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--url", envvar="CRM_DATABASE_URL", help="Database URL (default sqlite:///data/crm.db)."
+)
+@click.option("--user", envvar="CRM_USER", help="Who acts (default $CRM_USER).")
+@click.option("--lang", envvar="CRM_LANG", type=click.Choice(["zh", "en"]), help="Language.")
+@click.pass_context
+def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None) -> None:
+    """A CRM that lives in Jupyter: customers, sales, service, data quality and reports."""
+    ctx.obj = Settings(url, user, lang)
+
+
+@main.command()
+@click.option("--admin", "admin_name", default="admin", show_default=True,
+              help="Username of the first administrator on a new database.")  # fmt: skip
+@pass_settings
+@friendly_errors
+def init(settings: Settings, admin_name: str) -> None:
+    """Create the database, or upgrade it to this version's schema."""
+    engine = settings.engine()
+    before, after, created = admin.init_database(engine, admin_name)
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"{where}: schema up to date (revision {after})")
+    else:
+        click.echo(f"{where}: schema {before or 'new'} → {after}")
+    if created:
+        click.echo(f"created administrator {created!r}")
+
+
+@main.command()
+@click.option("--customers", default=5000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--fresh", is_flag=True, help="Empty the database first.")
+@pass_settings
+@friendly_errors
+def demo(settings: Settings, customers: int, seed: int, fresh: bool) -> None:
+    """Fill the database with realistic, deterministic demo data."""
+    engine = settings.engine()
+    counts = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh)
+    total = sum(counts.values())
+    click.echo(f"demo data: {total:,} rows ({counts.get('customers', 0):,} customers)")
+
+
+@main.command()
+@pass_settings
+@friendly_errors
+def status(settings: Settings) -> None:
+    """Row counts per table, database size, schema revision and last backup."""
+    report = admin.status(settings.engine(), admin.backup_directory(settings.engine()))
+    click.echo(f"database  {report.url}")
+    click.echo(f"schema    {report.revision or 'none'}")
+    click.echo(f"size      {report.size_bytes / 1_048_576:.1f} MB")
+    last = report.last_backup
+    click.echo(f"backup    {f'{last.created_at:%Y-%m-%d %H:%M} {last.path}' if last else 'never'}")
+    width = max(len(t) for t in report.row_counts)
+    for table, count in report.row_counts.items():
+        click.echo(f"  {table:<{width}}  {count:>10,}")
+
+
+@main.group()
+def users() -> None:
+    """Manage users and roles (administrators)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(admin.ROLE_NAMES))
+@click.option("--team")
+@click.option("--display-name")
+@pass_settings
+@friendly_errors
+def users_add(
+    settings: Settings, name: str, role: str, team: str | None, display_name: str | None
+) -> None:
+    """Add a user."""
+    with settings.workspace() as ws:
+        user = ws.users.add(name, role=role, team=team, display_name=display_name)
+    click.echo(f"added {user.username} ({user.role}{', team ' + user.team if user.team else ''})")
+
+
+@users.command("list")
+@pass_settings
+@friendly_errors
+def users_list(settings: Settings) -> None:
+    """List users."""
+    with settings.workspace() as ws:
+        frame = ws.users.frame()
+    click.echo(frame.drop(columns=["created_at"]).to_string(index=False))
+
+
+@users.command("deactivate")
+@click.argument("name")
+@click.option("--reassign-to", help="User who takes over NAME's customers.")
+@pass_settings
+@friendly_errors
+def users_deactivate(settings: Settings, name: str, reassign_to: str | None) -> None:
+    """Deactivate a user, handing their customers to another."""
+    with settings.workspace() as ws:
+        moved = ws.users.deactivate(name, reassign_to=reassign_to)
+    click.echo(
+        f"deactivated {name}" + (f"; {moved} customers now owned by {reassign_to}" if moved else "")
+    )
+
+
+@main.command()
+@click.argument("code")
+@pass_settings
+@friendly_errors
+def audit(settings: Settings, code: str) -> None:
+    """Change history of a customer, newest first."""
+    with settings.workspace() as ws:
+        events = ws.history(code)
+    if events.empty:
+        click.echo(f"no changes recorded for {code}")
+    for line in events["text"]:
+        click.echo(line)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--dir", "directory", type=click.Path(path_type=Path), help="Backup folder.")
+@click.option("--keep-days", type=click.IntRange(min=1), help="Retention (default 30 days).")
+@pass_settings
+@click.pass_context
+@friendly_errors
+def backup(
+    ctx: click.Context, settings: Settings, directory: Path | None, keep_days: int | None
+) -> None:
+    """Back the database up (and prune backups older than the retention)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = (settings, directory)
+        return
+    engine = settings.engine()
+    info = admin.backup(engine, directory, keep_days)
+    click.echo(f"backup written: {info.path} ({info.size_bytes / 1_048_576:.1f} MB)")
+
+
+@backup.command("verify")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.pass_obj
+@friendly_errors
+def backup_verify(obj: tuple[Settings, Path | None], file: Path | None) -> None:
+    """Restore a backup (default: the newest) into a scratch database and check it."""
+    settings, directory = obj
+    path, report = admin.verify(settings.engine(), directory, file)
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    tables = len(report.row_counts)
+    rows = sum(report.row_counts.values())
+    if not report.ok:
+        click.echo(f"backup {path} FAILED verification", err=True)
+        sys.exit(1)
+    click.echo(f"backup {path} verified: {tables} tables, {rows:,} rows, integrity ok")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_settings
+@friendly_errors
+def restore(settings: Settings, file: Path, yes: bool) -> None:
+    """Replace the database's contents with a backup (after verifying it)."""
+    engine = settings.engine()
+    where = engine.url.render_as_string(hide_password=True)
+    if not yes and not click.confirm(f"replace the contents of {where} with {file}?"):
+        raise click.Abort()
+    admin.restore(engine, file)
+    click.echo(f"restored {file} into {where}")
+
+
+def run() -> None:
+    """Entry point for ``python -m crmlib``."""
+    main(prog_name=os.path.basename(sys.argv[0]) or "crm")

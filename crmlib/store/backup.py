@@ -1,0 +1,608 @@
+"""Backups of the CRM database: create, list, verify and restore, for SQLite and PostgreSQL.
+
+A backup is one file plus a JSON manifest beside it (``<file>.json``) recording when it was
+taken, the schema revision, the row count of every table and the file's SHA-256. The manifest
+is what makes a backup checkable: :func:`verify_backup` restores the file into a scratch
+database and compares the result with it, and :func:`restore_backup` refuses any backup that
+fails that check, so a damaged file can never overwrite a working database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from .. import clock
+from ..errors import ConfigError, CRMError, NotFound
+from .engine import READ_ONLY
+from .migrate import alembic_config
+from .models import Base
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+SUFFIXES = {SQLITE: ".db", POSTGRESQL: ".dump"}
+# The first bytes of each format, so a wrong or mangled file is named as such before any
+# database engine gets to misread it.
+MAGIC = {SQLITE: b"SQLite format 3\x00", POSTGRESQL: b"PGDMP"}
+FORMATS = {SQLITE: "a SQLite database", POSTGRESQL: "a pg_dump custom-format archive"}
+# Debian and Ubuntu install one directory per PostgreSQL major version under here.
+PG_LIB = Path("/usr/lib/postgresql")
+MANIFEST_FORMAT = 1
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One backup as its manifest describes it."""
+
+    path: Path
+    created_at: datetime
+    backend: str
+    size_bytes: int
+    row_counts: dict[str, int]
+    revision: str | None = None
+    sha256: str = ""
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of :func:`verify_backup`: ``ok`` exactly when ``problems`` is empty.
+
+    ``changes_since`` and ``notes`` say how the live database has moved on since the backup
+    (rows added or removed per table); that is expected, so it is never a problem.
+    """
+
+    ok: bool
+    problems: list[str]
+    row_counts: dict[str, int]
+    revision: str | None = None
+    changes_since: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- create ------------------------------------------------------------------------------
+
+
+def create_backup(
+    engine: Engine, directory: Path, *, retention_days: int = 30, now: datetime | None = None
+) -> BackupInfo:
+    """Back up the database of ``engine`` into ``directory``, write its manifest, and delete
+    backups older than ``retention_days`` (never the newest one).
+
+    Both backends take a consistent snapshot while others keep writing: SQLite through its
+    online backup API, PostgreSQL through ``pg_dump`` sharing the snapshot in which the rows
+    are counted, so the manifest describes exactly what is in the file.
+    """
+    if retention_days < 0:
+        raise CRMError(f"retention_days must be 0 or more, not {retention_days}")
+    created_at = clock.now() if now is None else _business_time(now)
+    backend = _backend(engine)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create backup directory {directory}: {exc.strerror}") from None
+    target = _free_name(directory, created_at, SUFFIXES[backend])
+    partial = target.with_name(target.name + ".partial")
+    try:
+        if backend == SQLITE:
+            revision, counts = _dump_sqlite(engine, partial)
+        else:
+            revision, counts = _dump_postgresql(engine, partial)
+        os.replace(partial, target)
+        info = BackupInfo(
+            path=target,
+            created_at=created_at,
+            backend=backend,
+            size_bytes=target.stat().st_size,
+            row_counts=counts,
+            revision=revision,
+            sha256=_sha256(target),
+        )
+        _write_manifest(info)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write backup {target}: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    _prune(directory, created_at, retention_days)
+    return info
+
+
+def _dump_sqlite(engine: Engine, dest: Path) -> tuple[str | None, dict[str, int]]:
+    raw = engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        assert isinstance(source, sqlite3.Connection)
+        copy = sqlite3.connect(dest)
+        try:
+            source.backup(copy)
+            # The copy inherits WAL mode; a backup should be one self-contained file.
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+    finally:
+        raw.close()
+    with _sqlite_file(dest) as snapshot, snapshot.connect() as conn:
+        return _facts(conn)
+
+
+def _dump_postgresql(engine: Engine, dest: Path) -> tuple[str | None, dict[str, int]]:
+    pg_dump = _pg_tool("pg_dump")
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            facts = _facts(conn)
+            args = ["--format=custom", f"--snapshot={snapshot}", f"--file={dest}"]
+            error = _run([pg_dump, *args, *_pg_args(engine.url)], engine.url)
+    if error:
+        raise CRMError(f"pg_dump of {_safe(engine.url)} failed: {error}")
+    return facts
+
+
+def _free_name(directory: Path, created_at: datetime, suffix: str) -> Path:
+    """``crm-YYYYmmdd-HHMMSS<suffix>``, numbered when that second already has a backup."""
+    stem = f"crm-{created_at:%Y%m%d-%H%M%S}"
+    path = directory / f"{stem}{suffix}"
+    number = 1
+    while path.exists() or _manifest_path(path).exists():
+        number += 1
+        path = directory / f"{stem}-{number}{suffix}"
+    return path
+
+
+def _write_manifest(info: BackupInfo) -> None:
+    manifest = _manifest_path(info.path)
+    partial = manifest.with_name(manifest.name + ".partial")
+    data = {
+        "format": MANIFEST_FORMAT,
+        "file": info.path.name,
+        "created_at": info.created_at.isoformat(),
+        "backend": info.backend,
+        "revision": info.revision,
+        "size_bytes": info.size_bytes,
+        "sha256": info.sha256,
+        "row_counts": info.row_counts,
+    }
+    try:
+        partial.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        os.replace(partial, manifest)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _prune(directory: Path, now: datetime, retention_days: int) -> None:
+    cutoff = now - timedelta(days=retention_days)
+    for old in list_backups(directory)[1:]:
+        if old.created_at >= cutoff:
+            continue
+        # The file goes first: should that fail, the manifest still describes a backup.
+        for path in (old.path, _manifest_path(old.path)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot delete old backup {path}: {exc.strerror}") from None
+
+
+# -- list --------------------------------------------------------------------------------
+
+
+def list_backups(directory: Path) -> list[BackupInfo]:
+    """The backups in ``directory``, newest first, as their manifests describe them.
+
+    Files without a readable manifest were not made here and are left out (and never
+    pruned); a directory that does not exist yet simply holds no backups.
+    """
+    try:
+        manifests = [p for p in directory.iterdir() if p.name.endswith(".json")]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ConfigError(f"cannot read backup directory {directory}: {exc.strerror}") from None
+    found = []
+    for manifest in manifests:
+        backup = manifest.with_name(manifest.name.removesuffix(".json"))
+        try:
+            info = _read_manifest(backup)
+        except ValueError:
+            continue
+        if backup.is_file():
+            found.append(info)
+    return sorted(found, key=lambda info: (info.created_at, info.path.name), reverse=True)
+
+
+def last_backup(directory: Path) -> BackupInfo | None:
+    """The newest backup in ``directory``, or None when there is none."""
+    backups = list_backups(directory)
+    return backups[0] if backups else None
+
+
+def _manifest_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + ".json")
+
+
+def _read_manifest(backup: Path) -> BackupInfo:
+    """The manifest of ``backup``; ValueError says why it is missing or unusable."""
+    manifest = _manifest_path(backup)
+    try:
+        data = json.loads(manifest.read_text("utf-8"))
+        revision = data["revision"]
+        info = BackupInfo(
+            path=backup,
+            created_at=datetime.fromisoformat(data["created_at"]),
+            backend=str(data["backend"]),
+            size_bytes=int(data["size_bytes"]),
+            row_counts={str(table): int(n) for table, n in data["row_counts"].items()},
+            revision=None if revision is None else str(revision),
+            sha256=str(data["sha256"]),
+        )
+    except FileNotFoundError:
+        raise ValueError(f"manifest {manifest} is missing") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"manifest {manifest} is unreadable: {exc}") from None
+    if info.backend not in SUFFIXES:
+        raise ValueError(f"manifest {manifest} names an unknown backend {info.backend!r}")
+    return info
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+def verify_backup(
+    path: Path, *, against: Engine | None = None, scratch_dir: Path | None = None
+) -> VerifyReport:
+    """Check that the backup at ``path`` restores into a sound database matching its manifest.
+
+    The file is restored into a scratch database (SQLite: a copy in ``scratch_dir`` or the
+    system temp directory; PostgreSQL: a temporary database on the server of ``against``,
+    dropped afterwards), checked for integrity, and compared with the manifest's checksum,
+    schema revision and row counts. A damaged file yields ``ok=False`` with the reasons, never
+    an exception. With ``against``, the report also says how that database has moved on.
+    """
+    kind = _sniff(path)
+    problems: list[str] = []
+    expected: BackupInfo | None
+    try:
+        expected = _read_manifest(path)
+    except ValueError as exc:
+        expected = None
+        problems.append(str(exc))
+    else:
+        problems += _file_problems(path, expected)
+    backend = expected.backend if expected else kind
+    if backend is None:
+        problems.append(f"{path} is neither {FORMATS[SQLITE]} nor {FORMATS[POSTGRESQL]}")
+        return VerifyReport(ok=False, problems=problems, row_counts={})
+    if kind != backend:
+        problems.append(f"{path} is not {FORMATS[backend]}: corrupted, or a different file")
+        return VerifyReport(ok=False, problems=problems, row_counts={})
+
+    if backend == SQLITE:
+        failures, revision, counts = _restore_sqlite_scratch(path, scratch_dir)
+    else:
+        failures, revision, counts = _restore_postgresql_scratch(path, against)
+    problems += failures
+    if not failures:
+        problems += _revision_problems(revision, expected)
+        if expected:
+            problems += _count_problems(counts, expected.row_counts)
+    report = VerifyReport(not problems, problems, counts, revision)
+    if against is not None and not failures:
+        _compare_live(report, against)
+    return report
+
+
+def _sniff(path: Path) -> str | None:
+    """The backend whose file format ``path`` starts with, None for anything else."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(MAGIC[SQLITE]))
+    except (FileNotFoundError, IsADirectoryError):
+        raise NotFound(f"backup {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read backup {path}: {exc.strerror}") from None
+    return next((name for name, magic in MAGIC.items() if head.startswith(magic)), None)
+
+
+def _file_problems(path: Path, expected: BackupInfo) -> list[str]:
+    size = path.stat().st_size
+    if size != expected.size_bytes:
+        return [f"{path} has {size} bytes, its manifest says {expected.size_bytes}: truncated?"]
+    if _sha256(path) != expected.sha256:
+        return [f"{path} fails its SHA-256 checksum: the file has changed since the backup"]
+    return []
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            while chunk := file.read(CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot read backup {path}: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
+Facts = tuple[list[str], str | None, dict[str, int]]
+
+
+def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> Facts:
+    """Integrity checks on a copy, so the backup file itself is never opened for writing."""
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="crm-verify-", dir=scratch_dir)
+    except OSError as exc:
+        raise ConfigError(f"cannot use scratch directory {scratch_dir}: {exc.strerror}") from None
+    with scratch as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        try:
+            with _sqlite_file(copy) as engine, engine.connect() as conn:
+                broken = [r for (r,) in conn.exec_driver_sql("PRAGMA integrity_check") if r != "ok"]
+                orphans = Counter(
+                    (table, parent)
+                    for table, _rowid, parent, _fk in conn.exec_driver_sql("PRAGMA foreign_key_check")
+                )
+                revision, counts = _facts(conn)
+        except SQLAlchemyError as exc:
+            return [f"{path} is not a usable SQLite database: {_reason(exc)}"], None, {}
+    problems = [f"integrity check: {'; '.join(broken[:3])}"] if broken else []
+    problems += [
+        f"foreign key check: {n} row(s) of {table} refer to missing {parent} rows"
+        for (table, parent), n in sorted(orphans.items())
+    ]
+    return problems, revision, counts
+
+
+def _restore_postgresql_scratch(path: Path, against: Engine | None) -> Facts:
+    if against is None or _backend(against) != POSTGRESQL:
+        raise ConfigError(
+            f"verifying the PostgreSQL backup {path} needs a PostgreSQL server to restore it on: "
+            "pass against=<engine of that server>"
+        )
+    pg_restore = _pg_tool("pg_restore")
+    with _scratch_database(against) as url:
+        args = ["--no-owner", "--exit-on-error", "--single-transaction", str(path)]
+        error = _run([pg_restore, *args, *_pg_args(url)], url)
+        if error:
+            return [f"pg_restore of {path} failed: {error}"], None, {}
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                revision, counts = _facts(conn)
+        finally:
+            engine.dispose()
+    return [], revision, counts
+
+
+@contextmanager
+def _scratch_database(server: Engine) -> Iterator[URL]:
+    """A new empty database on the server of ``server``, dropped on leaving."""
+    name = f"crm_verify_{uuid.uuid4().hex[:12]}"
+    admin = server.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"cannot create a scratch database on {_safe(server.url)} to verify the backup: "
+            f"{_reason(exc)}"
+        ) from None
+    try:
+        yield server.url.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            force = " WITH (FORCE)" if (conn.dialect.server_version_info or (0,)) >= (13,) else ""
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"{force}'))
+
+
+def _revision_problems(revision: str | None, expected: BackupInfo | None) -> list[str]:
+    if revision is None:
+        return ["the backup has no schema revision: it is not a CRM database"]
+    if expected and revision != expected.revision:
+        return [f"schema revision {revision}, its manifest says {expected.revision}"]
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        return [f"schema revision {revision} is unknown to this crmlib: made by a newer version?"]
+    return []
+
+
+def _count_problems(counts: dict[str, int], expected: dict[str, int]) -> list[str]:
+    problems = []
+    for table in sorted(expected.keys() | counts.keys()):
+        if table not in counts:
+            problems.append(f"table {table} is missing from the backup")
+        elif table not in expected:
+            problems.append(f"table {table} is in the backup but not in its manifest")
+        elif counts[table] != expected[table]:
+            problems.append(f"{table}: {counts[table]} rows, its manifest says {expected[table]}")
+    return problems
+
+
+def _compare_live(report: VerifyReport, live: Engine) -> None:
+    with live.connect().execution_options(**{READ_ONLY: True}) as conn:
+        revision, counts = _facts(conn)
+    for table in sorted(report.row_counts.keys() | counts.keys()):
+        then, current = report.row_counts.get(table, 0), counts.get(table, 0)
+        if then != current:
+            report.changes_since[table] = current - then
+            report.notes.append(
+                f"since the backup {table} went from {then} to {current} rows "
+                f"({current - then:+d})"
+            )
+    if revision != report.revision:
+        report.notes.append(
+            f"since the backup the schema went from {report.revision} to {revision}"
+        )
+
+
+# -- restore -----------------------------------------------------------------------------
+
+
+def restore_backup(path: Path, engine: Engine) -> None:
+    """Replace the database of ``engine`` with the backup at ``path``.
+
+    The backup is verified first and refused, with the target untouched, when it fails. The
+    replacement is all or nothing: SQLite copies the backup into the live connection with
+    the backup API (so other connections and the WAL stay consistent), PostgreSQL runs
+    ``pg_restore --clean`` in a single transaction.
+    """
+    backend = _backend(engine)
+    kind = _sniff(path)
+    if kind not in (None, backend):
+        raise CRMError(f"backup {path} is a {kind} backup: it cannot go into a {backend} database")
+    report = verify_backup(path, against=engine)
+    if not report.ok:
+        raise CRMError(f"backup {path} failed verification: {'; '.join(report.problems)}")
+    if backend == SQLITE:
+        _restore_sqlite(path, engine)
+    else:
+        _restore_postgresql(path, engine)
+    # Pooled connections may hold plans and caches of the replaced tables.
+    engine.dispose()
+
+
+def _restore_sqlite(path: Path, engine: Engine) -> None:
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    raw = engine.raw_connection()
+    try:
+        target = raw.driver_connection
+        assert isinstance(target, sqlite3.Connection)
+        source.backup(target)
+    except sqlite3.Error as exc:
+        raise CRMError(f"restore of {path} into {_safe(engine.url)} failed: {exc}") from None
+    finally:
+        raw.close()
+        source.close()
+
+
+def _restore_postgresql(path: Path, engine: Engine) -> None:
+    pg_restore = _pg_tool("pg_restore")
+    args = ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
+    error = _run([pg_restore, *args, str(path), *_pg_args(engine.url)], engine.url)
+    if error:
+        raise CRMError(f"restore of {path} failed, {_safe(engine.url)} is unchanged: {error}")
+
+
+# -- shared ------------------------------------------------------------------------------
+
+
+def _facts(conn: Connection) -> tuple[str | None, dict[str, int]]:
+    """The schema revision and the row count of every CRM table, as ``conn`` sees them."""
+    present = set(inspect(conn).get_table_names())
+    counts = {
+        name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+        for name, table in sorted(Base.metadata.tables.items())
+        if name in present
+    }
+    return MigrationContext.configure(conn).get_current_revision(), counts
+
+
+@contextmanager
+def _sqlite_file(path: Path) -> Iterator[Engine]:
+    """A plain engine on a SQLite file: none of the live database's WAL settings."""
+    engine = create_engine(URL.create("sqlite", database=str(path)), poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _backend(engine: Engine) -> str:
+    backend = engine.url.get_backend_name()
+    if backend not in SUFFIXES:
+        raise ConfigError(f"cannot back up {_safe(engine.url)}: only SQLite and PostgreSQL")
+    return backend
+
+
+def _business_time(moment: datetime) -> datetime:
+    """``moment`` as the naive business time that every other timestamp uses."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(clock.business_zone()).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
+def _pg_tool(name: str) -> str:
+    """Where the PostgreSQL client program ``name`` is: ``pg_config --bindir``, else the
+    newest Debian-style install, else PATH."""
+    directories = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if found.returncode == 0:
+            directories.append(Path(found.stdout.strip()))
+    directories += sorted(
+        PG_LIB.glob("*/bin"),
+        key=lambda d: [int(n) for n in re.findall(r"\d+", d.parent.name)],
+        reverse=True,
+    )
+    for directory in directories:
+        if (directory / name).is_file() and os.access(directory / name, os.X_OK):
+            return str(directory / name)
+    on_path = shutil.which(name)
+    if on_path:
+        return on_path
+    raise ConfigError(
+        f"{name} not found (looked in pg_config --bindir, {PG_LIB}/*/bin and PATH): "
+        "install the PostgreSQL client programs"
+    )
+
+
+def _pg_args(url: URL) -> list[str]:
+    """Connection options for the PostgreSQL client programs; the password goes by
+    environment (see :func:`_run`), never on a command line others can read."""
+    query_host = url.query.get("host")
+    host = url.host or (query_host if isinstance(query_host, str) else None)
+    args = ["--no-password"]
+    if host:
+        args.append(f"--host={host}")
+    if url.port:
+        args.append(f"--port={url.port}")
+    if url.username:
+        args.append(f"--username={url.username}")
+    args.append(f"--dbname={url.database}")
+    return args
+
+
+def _run(args: list[str], url: URL) -> str | None:
+    """Run a PostgreSQL client program; None when it succeeds, else its error in one line."""
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()] or lines
+    return errors[0] if errors else f"{Path(args[0]).name} exited with {result.returncode}"
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    return (str(orig or exc).strip().splitlines() or ["unknown error"])[0]
+
+
+def _safe(url: URL) -> str:
+    return url.render_as_string(hide_password=True)

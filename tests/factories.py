@@ -1,0 +1,61 @@
+"""Small builders for test data through the public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import count
+
+import crmlib
+from crmlib.workspace import Workspace
+
+_phones = count(13800000001)
+
+
+def company(**overrides: object) -> dict[str, object]:
+    """Keyword arguments for a valid company customer, each call with a fresh phone."""
+    values: dict[str, object] = {
+        "name": "上海星辰科技有限公司",
+        "industry": "I65",
+        "province": "上海",
+        "contact": "张伟",
+        "phone": str(next(_phones)),
+        "source": "website",
+    }
+    values.update(overrides)
+    return values
+
+
+@dataclass
+class Team:
+    """Two sales reps and a manager in team east, a rep in team west, and other roles."""
+
+    url: str
+    admin: Workspace
+    zhang: Workspace
+    li: Workspace
+    wang: Workspace
+    zhao: Workspace
+    ana: Workspace
+    sun: Workspace
+
+    def close(self) -> None:
+        for ws in (self.admin, self.zhang, self.li, self.wang, self.zhao, self.ana, self.sun):
+            ws.close()
+
+
+def build_team(url: str) -> Team:
+    admin = crmlib.open(url, user="admin", lang="en")
+    admin.users.add("zhang", role="sales", team="east")
+    admin.users.add("li", role="sales", team="east")
+    admin.users.add("wang", role="manager", team="east")
+    admin.users.add("zhao", role="sales", team="west")
+    admin.users.add("ana", role="analyst")
+    admin.users.add("sun", role="service", team="support")
+    return Team(
+        url,
+        admin,
+        *(
+            crmlib.open(url, user=name, lang="en")
+            for name in ("zhang", "li", "wang", "zhao", "ana", "sun")
+        ),
+    )
