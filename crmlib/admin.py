@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from .access import ROLES
 from .demo import generate
-from .errors import CRMError
+from .errors import CRMError, NotFound
 from .settings import get_setting
 from .store import backup as backups
 from .store.migrate import current_revision, upgrade
@@ -112,12 +112,15 @@ def backup_directory(engine: Engine, directory: Path | None = None) -> Path:
 
 
 def backup(engine: Engine, directory: Path | None, keep_days: int | None) -> backups.BackupInfo:
-    if keep_days is None:
-        with Session(engine) as session:
-            keep_days = int(get_setting(session, "backup_retention_days"))
+    retention = keep_days if keep_days is not None else _retention(engine)
     return backups.create_backup(
-        engine, backup_directory(engine, directory), retention_days=keep_days
+        engine, backup_directory(engine, directory), retention_days=retention
     )
+
+
+def _retention(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(get_setting(session, "backup_retention_days"))
 
 
 def verify(
@@ -132,5 +135,13 @@ def verify(
     return file, backups.verify_backup(file, against=engine)
 
 
-def restore(engine: Engine, file: Path) -> None:
+def restore(engine: Engine, file: Path, directory: Path | None = None) -> backups.BackupInfo:
+    """Replace the database with ``file`` after verifying it; the current contents are
+    backed up first, so a wrong restore can itself be undone. Returns that safety backup."""
+    if not file.exists():
+        raise NotFound(f"backup file {file} does not exist")
+    safety = backups.create_backup(
+        engine, backup_directory(engine, directory), retention_days=_retention(engine)
+    )
     backups.restore_backup(file, engine)
+    return safety

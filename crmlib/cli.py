@@ -209,16 +209,18 @@ def backup_verify(obj: tuple[Settings, Path | None], file: Path | None) -> None:
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where the safety backup of the current contents goes.")  # fmt: skip
 @pass_settings
 @friendly_errors
-def restore(settings: Settings, file: Path, yes: bool) -> None:
+def restore(settings: Settings, file: Path, yes: bool, directory: Path | None) -> None:
     """Replace the database's contents with a backup (after verifying it)."""
     engine = settings.engine()
     where = engine.url.render_as_string(hide_password=True)
     if not yes and not click.confirm(f"replace the contents of {where} with {file}?"):
         raise click.Abort()
-    admin.restore(engine, file)
-    click.echo(f"restored {file} into {where}")
+    safety = admin.restore(engine, file, directory)
+    click.echo(f"restored {file} into {where} (previous contents saved in {safety.path})")
 
 
 def run() -> None:

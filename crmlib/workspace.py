@@ -7,6 +7,7 @@ import os
 
 import pandas as pd
 from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .access import ROLES, Actor
@@ -19,7 +20,7 @@ from .errors import AccessDenied, ConfigError
 from .i18n import current_lang
 from .store.engine import make_engine
 from .store.migrate import current_revision, head_revision, upgrade
-from .store.models import User
+from .store.models import Base, User
 
 BOOTSTRAP_ADMIN = "admin"
 
@@ -74,7 +75,8 @@ def ensure_schema(engine: Engine) -> None:
     """Create the schema of a new database; refuse one left behind by an older version."""
     revision = current_revision(engine)
     if revision is None:
-        if inspect(engine).get_table_names():
+        foreign = set(inspect(engine).get_table_names()) - set(Base.metadata.tables)
+        if foreign - {"alembic_version"}:
             raise ConfigError(
                 "the database has tables but no crm schema version: is it a CRM database?"
             )
@@ -95,7 +97,11 @@ def _bootstrap_admin(session: Session, username: str) -> User | None:
         return None
     admin = User(username=BOOTSTRAP_ADMIN, display_name="Administrator", role="admin", active=True)
     session.add(admin)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # another process bootstrapped it a moment ago
+        session.rollback()
+        return None
     return admin
 
 

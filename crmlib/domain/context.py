@@ -21,7 +21,7 @@ from ..access import Actor, Scope, install_scoping
 from ..audit import ACTION, ACTOR, install_audit
 from ..errors import Conflict
 from ..i18n import speaking
-from ..store.engine import READ_ONLY
+from ..store.engine import WRITE_INTENT
 
 R = TypeVar("R")
 
@@ -34,7 +34,9 @@ class Context:
     _factory: sessionmaker[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._factory = sessionmaker(
+            self.engine, expire_on_commit=False, execution_options={WRITE_INTENT: True}
+        )
 
     @property
     def scope(self) -> Scope:
@@ -66,9 +68,8 @@ class Context:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A read-only connection for Core queries that must not take SQLite's write lock."""
+        """A connection for Core queries; it never takes SQLite's write lock."""
         with self.engine.connect() as conn:
-            conn = conn.execution_options(**{READ_ONLY: True})
             yield conn
 
     def frame(self, stmt: Select[*tuple[Any, ...]]) -> pd.DataFrame:

@@ -35,7 +35,6 @@ from sqlalchemy.pool import NullPool
 
 from .. import clock
 from ..errors import ConfigError, CRMError, NotFound
-from .engine import READ_ONLY
 from .migrate import alembic_config
 from .models import Base
 
@@ -120,9 +119,10 @@ def create_backup(
             sha256=_sha256(target),
         )
         _write_manifest(info)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         target.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write backup {target}: {exc.strerror or exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"cannot write backup {target}: {reason}") from None
     finally:
         partial.unlink(missing_ok=True)
     _prune(directory, created_at, retention_days)
@@ -318,7 +318,7 @@ def _sniff(path: Path) -> str | None:
     try:
         with path.open("rb") as file:
             head = file.read(len(MAGIC[SQLITE]))
-    except (FileNotFoundError, IsADirectoryError):
+    except FileNotFoundError:
         raise NotFound(f"backup {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read backup {path}: {exc.strerror}") from None
@@ -328,7 +328,8 @@ def _sniff(path: Path) -> str | None:
 def _file_problems(path: Path, expected: BackupInfo) -> list[str]:
     size = path.stat().st_size
     if size != expected.size_bytes:
-        return [f"{path} has {size} bytes, its manifest says {expected.size_bytes}: truncated?"]
+        hint = ": truncated" if size < expected.size_bytes else ""
+        return [f"{path} has {size} bytes, its manifest says {expected.size_bytes}{hint}"]
     if _sha256(path) != expected.sha256:
         return [f"{path} fails its SHA-256 checksum: the file has changed since the backup"]
     return []
@@ -345,10 +346,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-Facts = tuple[list[str], str | None, dict[str, int]]
+ScratchResult = tuple[list[str], str | None, dict[str, int]]
 
 
-def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> Facts:
+def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> ScratchResult:
     """Integrity checks on a copy, so the backup file itself is never opened for writing."""
     try:
         scratch = tempfile.TemporaryDirectory(prefix="crm-verify-", dir=scratch_dir)
@@ -360,14 +361,13 @@ def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> Facts:
         try:
             with _sqlite_file(copy) as engine, engine.connect() as conn:
                 broken = [r for (r,) in conn.exec_driver_sql("PRAGMA integrity_check") if r != "ok"]
-                orphans = Counter(
-                    (table, parent)
-                    for table, _rowid, parent, _fk in conn.exec_driver_sql("PRAGMA foreign_key_check")
-                )
+                fk_rows = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                orphans = Counter((table, parent) for table, _rowid, parent, _fk in fk_rows)
                 revision, counts = _facts(conn)
         except SQLAlchemyError as exc:
             return [f"{path} is not a usable SQLite database: {_reason(exc)}"], None, {}
-    problems = [f"integrity check: {'; '.join(broken[:3])}"] if broken else []
+    first = "; ".join(" ".join(line.split()) for line in broken[:3])
+    problems = [f"integrity check: {first}"] if broken else []
     problems += [
         f"foreign key check: {n} row(s) of {table} refer to missing {parent} rows"
         for (table, parent), n in sorted(orphans.items())
@@ -375,7 +375,7 @@ def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> Facts:
     return problems, revision, counts
 
 
-def _restore_postgresql_scratch(path: Path, against: Engine | None) -> Facts:
+def _restore_postgresql_scratch(path: Path, against: Engine | None) -> ScratchResult:
     if against is None or _backend(against) != POSTGRESQL:
         raise ConfigError(
             f"verifying the PostgreSQL backup {path} needs a PostgreSQL server to restore it on: "
@@ -398,12 +398,25 @@ def _restore_postgresql_scratch(path: Path, against: Engine | None) -> Facts:
 
 @contextmanager
 def _scratch_database(server: Engine) -> Iterator[URL]:
-    """A new empty database on the server of ``server``, dropped on leaving."""
+    """A new empty database on the server of ``server``, dropped on leaving. It takes the
+    encoding and locale of ``server``'s database, so text restores there as it would in place.
+    """
     name = f"crm_verify_{uuid.uuid4().hex[:12]}"
     admin = server.execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+            encoding, collate, ctype = conn.execute(
+                text(
+                    "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database"
+                    " WHERE datname = current_database()"
+                )
+            ).one()
+            conn.execute(
+                text(
+                    f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING {_literal(encoding)}'
+                    f" LC_COLLATE {_literal(collate)} LC_CTYPE {_literal(ctype)}"
+                )
+            )
     except SQLAlchemyError as exc:
         raise ConfigError(
             f"cannot create a scratch database on {_safe(server.url)} to verify the backup: "
@@ -442,15 +455,14 @@ def _count_problems(counts: dict[str, int], expected: dict[str, int]) -> list[st
 
 
 def _compare_live(report: VerifyReport, live: Engine) -> None:
-    with live.connect().execution_options(**{READ_ONLY: True}) as conn:
+    with live.connect() as conn:
         revision, counts = _facts(conn)
     for table in sorted(report.row_counts.keys() | counts.keys()):
         then, current = report.row_counts.get(table, 0), counts.get(table, 0)
         if then != current:
             report.changes_since[table] = current - then
             report.notes.append(
-                f"since the backup {table} went from {then} to {current} rows "
-                f"({current - then:+d})"
+                f"since the backup {table} went from {then} to {current} rows ({current - then:+d})"
             )
     if revision != report.revision:
         report.notes.append(
@@ -602,6 +614,10 @@ def _run(args: list[str], url: URL) -> str | None:
 def _reason(exc: SQLAlchemyError) -> str:
     orig = exc.orig if isinstance(exc, DBAPIError) else None
     return (str(orig or exc).strip().splitlines() or ["unknown error"])[0]
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _safe(url: URL) -> str:

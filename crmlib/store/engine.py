@@ -32,18 +32,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-READ_ONLY = "crm_read_only"
+#: Execution option of connections that are about to write (the workspace's sessions).
+WRITE_INTENT = "crm_write_intent"
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # A transaction that may write takes the write lock at once: SQLite cannot upgrade a
+    # A transaction that will write takes the write lock at once: SQLite cannot upgrade a
     # read lock under contention (it fails with "database is locked"), BEGIN IMMEDIATE waits
-    # for the busy timeout instead. Connections marked read-only start a plain deferred
-    # transaction, so reports never hold the writer up.
-    if conn.get_execution_options().get(READ_ONLY):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # for the busy timeout instead. Everything else starts a plain deferred transaction, so
+    # reports and a second connection in the same process never wait for the writer.
+    conn.exec_driver_sql(
+        "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_INTENT) else "BEGIN"
+    )
 
 
 def make_engine(url: str | URL | None = None, *, check: bool = True) -> Engine:

@@ -8,9 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+
+from .engine import WRITE_INTENT
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x63726D  # "crm": the advisory lock key that serialises migrations
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -38,5 +41,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     migration leaves the database as it was (both SQLite and PostgreSQL have
     transactional DDL).
     """
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.execution_options(**{WRITE_INTENT: True}).begin():
+        # Two processes opening a new database at once: the second waits here for the
+        # first (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), then finds the
+        # schema at head and does nothing.
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         command.upgrade(alembic_config(conn), revision)

@@ -1,0 +1,55 @@
+# Developer tasks for crmlib. `make test` is what CI runs (see .ci/run); it needs only
+# python3 (with venv) and, for the PostgreSQL half of the suite, Debian's postgresql server
+# package: the tests start their own server (tests/pgserver.py).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CUSTOMERS ?= 5000
+PYTEST_ARGS ?=
+# benchmarks/ may not exist yet in a fresh checkout (git keeps no empty folders).
+LINT_PATHS := $(wildcard crmlib tests benchmarks)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test lint clean distclean
+
+help:
+	@echo "make venv       create $(VENV) and install crmlib with its dev extras (again when pyproject.toml changes)"
+	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS))"
+	@echo "make test       pytest (SQLite and PostgreSQL), then ruff and mypy"
+	@echo "make lint       ruff and mypy only"
+	@echo "make clean      remove caches and build files; make distclean also removes $(VENV)"
+
+venv: $(STAMP)
+
+# Reinstalled only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	@if ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+		echo "creating $(VENV) with $(PYTHON)"; \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV) || { \
+			echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; \
+			exit 1; }; \
+	fi
+	$(BIN)/python -m pip install --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+demo: venv
+	$(BIN)/crm demo --fresh --customers $(CUSTOMERS)
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m ruff check $(LINT_PATHS)
+	$(BIN)/python -m mypy
+
+lint: venv
+	$(BIN)/python -m ruff check $(LINT_PATHS)
+	$(BIN)/python -m mypy
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,153 @@
+"""Shared fixtures: fresh, empty databases on SQLite and on a real PostgreSQL server.
+
+Fixtures
+--------
+``pg_admin_url`` (session)
+    Admin URL (the ``postgres`` database) of the session's PostgreSQL server. The server
+    is started on first use by :mod:`pgserver` (``initdb`` + ``pg_ctl`` in a temporary
+    directory, 127.0.0.1, a free port, trust auth, fsync off) and stopped at session end.
+    ``CRM_TEST_PG_URL`` names an already running server instead. Missing server binaries
+    fail the test (never skip it).
+``db_url`` (function), parametrised ``sqlite`` / ``postgresql``
+    URL of a fresh empty database; a test using it runs once on each. The PostgreSQL
+    database is created for the test and dropped after it (``WITH (FORCE)``); that run
+    carries the ``postgres`` marker, so ``-m "not postgres"`` selects SQLite only.
+``sqlite_url`` (function)
+    ``sqlite:///<tmp_path>/crm.db``, for tests that need only SQLite.
+``pg_url`` (function)
+    A fresh empty PostgreSQL database, for tests that need only PostgreSQL (marked
+    ``postgres`` automatically).
+
+Every test also runs with ``CRM_DATABASE_URL``, ``CRM_USER`` and ``JUPYTERHUB_USER``
+removed from the environment, so the developer's own settings never leak into a test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pgserver import PgServer, PgServerError
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+EXTERNAL_SERVER_ENV = "CRM_TEST_PG_URL"
+ISOLATED_ENV = ("CRM_DATABASE_URL", "CRM_USER", "JUPYTERHUB_USER")
+_SERVER_INFO = pytest.StashKey[str]()
+
+
+def _psycopg(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _unreachable(url: str) -> str:
+    engine = create_engine(url, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"cannot reach {make_url(url).render_as_string(hide_password=True)}: {reason}"
+    finally:
+        engine.dispose()
+    return ""
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    external = os.environ.get(EXTERNAL_SERVER_ENV)
+    if external:
+        url = _psycopg(external)
+        problem = _unreachable(url)
+        if problem:
+            pytest.fail(f"{EXTERNAL_SERVER_ENV}: {problem}", pytrace=False)
+        request.config.stash[_SERVER_INFO] = f"PostgreSQL: the {EXTERNAL_SERVER_ENV} server"
+        yield url
+        return
+    server: PgServer | None = None
+    try:
+        server = PgServer()
+        url = server.start()
+    except PgServerError as exc:
+        problem = str(exc)
+    else:
+        problem = ""
+    if problem or server is None:
+        if server is not None:
+            server.stop()
+        pytest.fail(problem, pytrace=False)  # a missing server fails, it never skips
+    request.config.stash[_SERVER_INFO] = (
+        f"PostgreSQL test server: {server.bindir}, port {server.port}, "
+        f"started in {server.startup_seconds:.1f} s"
+    )
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _pg_admin_engine(pg_admin_url: str) -> Iterator[Engine]:
+    engine = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def _fresh_pg_database(admin: Engine) -> Iterator[str]:
+    name = f"crm_test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    ids=["sqlite", "postgresql"],
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crm.db'}"
+    else:
+        admin: Engine = request.getfixturevalue("_pg_admin_engine")
+        yield from _fresh_pg_database(admin)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'crm.db'}"
+
+
+@pytest.fixture
+def pg_url(_pg_admin_engine: Engine) -> Iterator[str]:
+    yield from _fresh_pg_database(_pg_admin_engine)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if ("pg_url" in names or "pg_admin_url" in names) and not item.get_closest_marker(
+            "postgres"
+        ):
+            item.add_marker(pytest.mark.postgres)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    info = terminalreporter.config.stash.get(_SERVER_INFO, None)
+    if info:
+        terminalreporter.write_line(info)

@@ -1,0 +1,103 @@
+"""environment.yml (conda) installs what pyproject.toml declares, no more and no less."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = ROOT / "pyproject.toml"
+ENVIRONMENT = ROOT / "environment.yml"
+#: The extras the conda environment installs besides the runtime dependencies.
+EXTRAS = ("dev",)
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def normalise(name: str) -> str:
+    """PEP 503 name normalisation: ``PyYAML`` and ``pyyaml``, ``a_b`` and ``a-b`` are one."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def split(requirement: str) -> tuple[str, str]:
+    """(normalised name, the rest: extras, version specifier and markers, without spaces)."""
+    match = _NAME.match(requirement)
+    assert match, f"cannot read the package name of {requirement!r}"
+    return normalise(match[1]), re.sub(r"\s+", "", requirement[match.end() :])
+
+
+def pyproject_requirements() -> list[str]:
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for extra in EXTRAS:
+        requirements += project.get("optional-dependencies", {}).get(extra, [])
+    return requirements
+
+
+def environment() -> dict[str, Any]:
+    data = yaml.safe_load(ENVIRONMENT.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def pip_requirements() -> list[str]:
+    """Package requirements of the pip section (options such as ``-e .`` left out)."""
+    sections = [
+        d["pip"] for d in environment()["dependencies"] if isinstance(d, dict) and "pip" in d
+    ]
+    assert len(sections) == 1, "environment.yml needs exactly one pip section"
+    return [str(line) for line in sections[0] if not str(line).startswith("-")]
+
+
+def conda_packages() -> dict[str, str]:
+    packages = {}
+    for entry in environment()["dependencies"]:
+        if isinstance(entry, str):
+            name = re.split(r"[<>=!~ ]", entry, maxsplit=1)[0]
+            packages[name] = entry[len(name) :].strip()
+    return packages
+
+
+def test_environment_is_called_crm() -> None:
+    assert environment()["name"] == "crm"
+
+
+def test_python_version_satisfies_requires_python() -> None:
+    packages = conda_packages()
+    assert "pip" in packages
+    assert packages.get("python", "").lstrip("=") == "3.11"
+    requires = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["requires-python"]
+    assert requires == ">=3.11"
+
+
+def test_every_pyproject_dependency_is_in_environment() -> None:
+    listed = {split(r)[0] for r in pip_requirements()}
+    missing = [r for r in pyproject_requirements() if split(r)[0] not in listed]
+    assert missing == [], f"add to environment.yml's pip section: {missing}"
+
+
+def test_environment_has_nothing_pyproject_lacks() -> None:
+    declared = {split(r)[0] for r in pyproject_requirements()}
+    extra = [r for r in pip_requirements() if split(r)[0] not in declared]
+    assert extra == [], f"environment.yml lists packages pyproject.toml does not: {extra}"
+
+
+def test_versions_and_extras_agree() -> None:
+    listed = dict(split(r) for r in pip_requirements())
+    differ = [
+        f"{name}: pyproject {spec!r}, environment.yml {listed[name]!r}"
+        for name, spec in map(split, pyproject_requirements())
+        if name in listed and listed[name] != spec
+    ]
+    assert differ == [], "version or extras differ: " + "; ".join(differ)
+
+
+def test_normalise() -> None:
+    assert split("PyYAML>=6") == ("pyyaml", ">=6")
+    assert split("psycopg[binary] >= 3.1") == ("psycopg", "[binary]>=3.1")
+    assert split("pandas_stubs") == ("pandas-stubs", "")
+    assert normalise("zope.interface") == "zope-interface"
