@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, event, false, select, true
+from sqlalchemy import ColumnElement, Select, event, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .errors import AccessDenied
@@ -185,5 +185,3 @@ def mask_email(email: str | None) -> str | None:
     local, domain = email.split("@", 1)
     return f"{local[:1]}***@{domain}"
 
-
-NOTHING: ColumnElement[bool] = false()

@@ -34,6 +34,8 @@ from pgserver import PgServer, PgServerError
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.factories import Team, build_team
+
 EXTERNAL_SERVER_ENV = "CRM_TEST_PG_URL"
 ISOLATED_ENV = ("CRM_DATABASE_URL", "CRM_USER", "JUPYTERHUB_USER")
 _SERVER_INFO = pytest.StashKey[str]()
@@ -151,3 +153,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     info = terminalreporter.config.stash.get(_SERVER_INFO, None)
     if info:
         terminalreporter.write_line(info)
+
+
+@pytest.fixture
+def team(db_url: str) -> Iterator[Team]:
+    """Users of every role on a fresh database (see :func:`tests.factories.build_team`)."""
+    built = build_team(db_url)
+    yield built
+    built.close()

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
 from crmlib import AccessDenied, Conflict, NotFound
-from tests.factories import Team, build_team, company
-
-
-@pytest.fixture
-def team(db_url: str) -> Iterator[Team]:
-    built = build_team(db_url)
-    yield built
-    built.close()
+from tests.factories import Team, company
 
 
 @pytest.fixture

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
 from crmlib.store.engine import make_engine
 from crmlib.store.models import AuditEvent
-from tests.factories import Team, build_team, company
-
-
-@pytest.fixture
-def team(db_url: str) -> Iterator[Team]:
-    built = build_team(db_url)
-    yield built
-    built.close()
+from tests.factories import Team, company
 
 
 def test_update_writes_one_event_per_changed_field_with_old_and_new(team: Team) -> None:

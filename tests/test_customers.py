@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from crmlib import ValidationError
 from crmlib.clock import today
-from tests.factories import Team, build_team, company
-
-
-@pytest.fixture
-def team(db_url: str) -> Iterator[Team]:
-    built = build_team(db_url)
-    yield built
-    built.close()
+from tests.factories import Team, company
 
 
 def test_add_normalises_and_derives(team: Team) -> None:
@@ -28,7 +19,7 @@ def test_add_normalises_and_derives(team: Team) -> None:
             email="Sales@PengCheng.CN",
             size="中型",
             source="展会",
-        )  # fmt: skip
+        )
     )
     assert record.name == "深圳鹏城电子有限公司"
     assert (record.industry_section, record.industry_division) == ("C", "39")

@@ -192,6 +192,16 @@ class Customers:
             else:
                 stmt = stmt.where(getattr(Customer, key) == value)
         df = self._ctx.frame(stmt)
+        df.insert(
+            df.columns.get_loc("industry_division") + 1,
+            "industry",
+            [
+                industry_label(section, division, self._ctx.lang)
+                for section, division in zip(
+                    df["industry_section"], df["industry_division"], strict=True
+                )
+            ],
+        )
         if not self._ctx.actor.role.see_pii:
             df["phone"] = df["phone"].map(mask_phone)
             df["email"] = df["email"].map(mask_email)
