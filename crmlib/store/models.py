@@ -339,9 +339,16 @@ class ImportBatch(Base):
     actor: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     strict: Mapped[bool] = mapped_column(Boolean, default=False)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_created: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_warned: Mapped[int] = mapped_column(Integer, default=0)
+    output_dir: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -358,6 +365,35 @@ class ImportReject(Base):
     reasons: Mapped[str] = mapped_column(Text)
 
 
+class ImportWarning(Base):
+    """An invalid optional value that was left out of an imported row, kept verbatim."""
+
+    __tablename__ = "import_warnings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer)
+    ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    raw_value: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class QualityRun(Base):
+    """One data-quality scorecard, kept so the scorecard can show its trend."""
+
+    __tablename__ = "dq_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    overall: Mapped[float] = mapped_column()
+    scores: Mapped[str] = mapped_column(Text)
+
+
 class Merge(Base):
     __tablename__ = "merges"
 
@@ -365,6 +401,7 @@ class Merge(Base):
     survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     merged_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     snapshot: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(64))
     merged_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
     unmerged_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:15:50.465627
+Create Date: 2026-11-22
 """
 
 from __future__ import annotations
@@ -50,6 +50,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("prefix", name=op.f("pk_code_sequences")),
     )
     op.create_table(
+        "dq_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_at", sa.DateTime(), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("overall", sa.Double(), nullable=False),
+        sa.Column("scores", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dq_runs")),
+    )
+    with op.batch_alter_table("dq_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dq_runs_run_at"), ["run_at"], unique=False)
+
+    op.create_table(
         "import_batches",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -58,9 +70,16 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("strict", sa.Boolean(), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
         sa.Column("rows_total", sa.Integer(), nullable=False),
         sa.Column("rows_imported", sa.Integer(), nullable=False),
+        sa.Column("rows_created", sa.Integer(), nullable=False),
+        sa.Column("rows_updated", sa.Integer(), nullable=False),
+        sa.Column("rows_unchanged", sa.Integer(), nullable=False),
         sa.Column("rows_rejected", sa.Integer(), nullable=False),
+        sa.Column("rows_warned", sa.Integer(), nullable=False),
+        sa.Column("output_dir", sa.String(length=500), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_batches")),
@@ -217,6 +236,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_import_rejects_batch_id"), ["batch_id"], unique=False)
 
     op.create_table(
+        "import_warnings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("row_number", sa.Integer(), nullable=False),
+        sa.Column("ref", sa.String(length=64), nullable=True),
+        sa.Column("field", sa.String(length=64), nullable=False),
+        sa.Column("raw_value", sa.Text(), nullable=True),
+        sa.Column("rule", sa.String(length=64), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["import_batches.id"],
+            name=op.f("fk_import_warnings_batch_id_import_batches"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_warnings")),
+    )
+    with op.batch_alter_table("import_warnings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_warnings_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_warnings_ref"), ["ref"], unique=False)
+
+    op.create_table(
         "segments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -286,6 +327,7 @@ def upgrade() -> None:
         sa.Column("survivor_id", sa.Integer(), nullable=False),
         sa.Column("merged_id", sa.Integer(), nullable=False),
         sa.Column("snapshot", sa.Text(), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=True),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("merged_at", sa.DateTime(), nullable=False),
         sa.Column("unmerged_at", sa.DateTime(), nullable=True),
@@ -782,6 +824,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_segments_created_at"))
 
     op.drop_table("segments")
+    with op.batch_alter_table("import_warnings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_warnings_ref"))
+        batch_op.drop_index(batch_op.f("ix_import_warnings_batch_id"))
+
+    op.drop_table("import_warnings")
     with op.batch_alter_table("import_rejects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_import_rejects_batch_id"))
 
@@ -824,6 +871,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_import_batches_file_hash"))
 
     op.drop_table("import_batches")
+    with op.batch_alter_table("dq_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dq_runs_run_at"))
+
+    op.drop_table("dq_runs")
     op.drop_table("code_sequences")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_ref"))
