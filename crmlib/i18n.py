@@ -31,6 +31,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "postcode": {"en": "is not a six-digit postcode", "zh": "不是六位邮政编码"},
     "date_format": {"en": "is not a date", "zh": "不是有效日期"},
     "amount": {"en": "is not a non-negative amount", "zh": "不是有效的非负金额"},
+    "probability": {
+        "en": "is not a probability from 0 to 1 (or 0% to 100%)",
+        "zh": "不是 0 到 1（或 0% 到 100%）之间的概率",
+    },
     "flag": {"en": "is not yes/no", "zh": "不是“是/否”"},
     "unknown_user": {"en": "is not an active user", "zh": "不是有效的用户"},
     "unique": {"en": "is already used by {other}", "zh": "已被 {other} 使用"},

@@ -193,7 +193,7 @@ class Customers:
                 stmt = stmt.where(getattr(Customer, key) == value)
         df = self._ctx.frame(stmt)
         df.insert(
-            df.columns.get_loc("industry_division") + 1,
+            list(df.columns).index("industry_division") + 1,
             "industry",
             [
                 industry_label(section, division, self._ctx.lang)

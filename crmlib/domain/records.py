@@ -30,6 +30,7 @@ from ..rules import (
     enum_of,
     flag,
     phone,
+    probability,
     text,
     validate,
 )
@@ -126,7 +127,7 @@ OPPORTUNITIES = Kind(
         "stage": enum_of(STAGE),
         "amount": amount,
         "expected_close_date": date_value,
-        "probability": lambda v: None if v in (None, "") else float(v),
+        "probability": probability,
         "need_description": text(4000),
         "proposal_version": text(32),
         "loss_reason": text(300),

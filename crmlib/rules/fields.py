@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -119,51 +119,102 @@ def postcode(value: Any) -> str | None:
     return cleaned
 
 
-def date_value(value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    cleaned = clean_text(value)
-    if cleaned is None:
-        return None
-    try:
-        return date.fromisoformat(cleaned.replace("/", "-"))
-    except ValueError:
-        raise RuleViolation("date_format", t("date_format")) from None
+EXCEL_EPOCH = date(1899, 12, 30)
+#: Serial numbers Excel shows as dates from 1900-01-01 to 2099-12-31.
+EXCEL_SERIALS = range(2, 73051)
+_DATE = re.compile(
+    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:[\sT]+(?P<H>\d{1,2})\s*[:时時]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2})\s*秒?)?\s*分?)?$"
+)
+_COMPACT_DATE = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 
 
-def amount(value: Any) -> Decimal | None:
-    """A non-negative amount in CNY; thousands separators are accepted."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise RuleViolation("amount", t("amount"))
-    try:
-        number = Decimal(str(clean_text(value)).replace(",", ""))
-    except InvalidOperation:
-        raise RuleViolation("amount", t("amount")) from None
-    if not number.is_finite() or number < 0:
-        raise RuleViolation("amount", t("amount"))
-    return number.quantize(Decimal("0.01"))
-
-
-def datetime_value(value: Any) -> datetime | None:
+def _parse_moment(value: Any) -> datetime | None:
+    """Dates as people type them: 2024-05-01, 2024/5/1, 2024.5.1, 2024年5月1日, 20240501,
+    an Excel serial number (45413), each with an optional time (10:30, 10时30分)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value.replace(tzinfo=None, microsecond=0)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
+    if isinstance(value, bool):
+        raise RuleViolation("date_format", t("date_format"))
+    if isinstance(value, int | float):
+        return _excel_serial(float(value))
     cleaned = clean_text(value)
     if cleaned is None:
         return None
+    match = _DATE.match(cleaned) or _COMPACT_DATE.match(cleaned)
+    if match:
+        parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+        try:
+            return datetime(parts["y"], parts["m"], parts["d"], parts.get("H", 0),
+                            parts.get("M", 0), parts.get("S", 0))  # fmt: skip
+        except ValueError:
+            raise RuleViolation("date_format", t("date_format")) from None
     try:
-        return datetime.fromisoformat(cleaned.replace("/", "-")).replace(tzinfo=None)
+        return _excel_serial(float(cleaned))
     except ValueError:
         raise RuleViolation("date_format", t("date_format")) from None
+
+
+def _excel_serial(serial: float) -> datetime:
+    if not EXCEL_SERIALS.start <= serial < EXCEL_SERIALS.stop:
+        raise RuleViolation("date_format", t("date_format"))
+    day = EXCEL_EPOCH + timedelta(days=int(serial))
+    seconds = round((serial - int(serial)) * 86_400)
+    return datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
+
+
+def date_value(value: Any) -> date | None:
+    moment = _parse_moment(value)
+    return moment.date() if moment else None
+
+
+def datetime_value(value: Any) -> datetime | None:
+    return _parse_moment(value)
+
+
+MAX_AMOUNT = Decimal(10) ** 12  # what Numeric(14, 2) holds
+_UNITS = {"万": Decimal(10_000), "萬": Decimal(10_000), "亿": Decimal(100_000_000),
+          "億": Decimal(100_000_000)}  # fmt: skip
+_CURRENCY = re.compile(r"^(?:RMB|CNY|¥|￥|人民币)?\s*|\s*(?:元|RMB|CNY|人民币)$", re.IGNORECASE)
+
+
+def amount(value: Any) -> Decimal | None:
+    """A non-negative amount in CNY: 1,200.50, ¥1200, 1200元, 1.2万, 3亿."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RuleViolation("amount", t("amount"))
+    cleaned = _CURRENCY.sub("", clean_text(value) or "").replace(",", "").replace(" ", "")
+    factor = Decimal(1)
+    if cleaned[-1:] in _UNITS:
+        factor, cleaned = _UNITS[cleaned[-1]], cleaned[:-1]
+    try:
+        number = Decimal(cleaned) * factor
+    except InvalidOperation:
+        raise RuleViolation("amount", t("amount")) from None
+    if not number.is_finite() or number < 0 or number >= MAX_AMOUNT:
+        raise RuleViolation("amount", t("amount"))
+    return number.quantize(Decimal("0.01"))
+
+
+def probability(value: Any) -> float | None:
+    """A win probability from 0 to 1; 35% and 35 are read as 0.35."""
+    if value is None or value == "":
+        return None
+    cleaned = (clean_text(value) or "").rstrip("%")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        raise RuleViolation("probability", t("probability")) from None
+    if number > 1:
+        number /= 100
+    if not 0 <= number <= 1:
+        raise RuleViolation("probability", t("probability"))
+    return number
 
 
 def flag(value: Any) -> bool:

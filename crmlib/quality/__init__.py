@@ -1,0 +1,1 @@
+"""Data in, data out, and its quality: templates, imports, exports, duplicates, scorecard."""
