@@ -44,20 +44,24 @@ class Role:
     delete_customers: bool
     delete_won_customers: bool = False
     manage_users: bool = False
+    edit_leads: bool = False
+    edit_tickets: bool = False
 
 
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
-        Role("admin", "all", True, True, True, delete_won_customers=True, manage_users=True),
-        Role("manager", "team", True, True, True),
-        Role("sales", "own", True, True, True),
-        Role("marketing", "all", False, False, False),
-        Role("service", "all", False, True, False),
+        Role("admin", "all", True, True, True, delete_won_customers=True, manage_users=True,
+             edit_leads=True, edit_tickets=True),
+        Role("manager", "team", True, True, True, edit_leads=True, edit_tickets=True),
+        Role("sales", "own", True, True, True, edit_leads=True),
+        Role("marketing", "all", False, False, False, edit_leads=True),
+        Role("service", "all", False, True, False, edit_tickets=True),
         Role("finance", "all", False, False, False),
         Role("analyst", "all", False, False, False),
     )
-}
+}  # fmt: skip
+
 
 CUSTOMER_CHILDREN: tuple[type[Any], ...] = (
     Contact,
@@ -112,16 +116,16 @@ class Scope:
             return true()
         return entity.customer_id.in_(self.customer_ids())
 
-    def may_own(self, owner: User) -> bool:
-        """Whether the actor may assign a customer to ``owner``."""
+    def may_own(self, owner_id: int, owner_team: str | None) -> bool:
+        """Whether the actor may assign a record to the user ``owner_id`` of ``owner_team``."""
         scope = self.actor.role.scope
         if scope == "all":
             return True
         if scope == "team":
-            return owner.id == self.actor.id or (
-                self.actor.team is not None and owner.team == self.actor.team
+            return owner_id == self.actor.id or (
+                self.actor.team is not None and owner_team == self.actor.team
             )
-        return owner.id == self.actor.id
+        return owner_id == self.actor.id
 
     def require(self, allowed: bool, action: str) -> None:
         if not allowed:
@@ -184,4 +188,3 @@ def mask_email(email: str | None) -> str | None:
         return email
     local, domain = email.split("@", 1)
     return f"{local[:1]}***@{domain}"
-

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from .access import ROLES
 from .demo import generate
 from .errors import CRMError, NotFound
+from .quality.kinds import KINDS
 from .settings import get_setting
 from .store import backup as backups
 from .store.migrate import current_revision, upgrade
 from .store.models import Base, Customer, User
 
 ROLE_NAMES = list(ROLES)
+FILE_KINDS = list(KINDS)
 
 
 def init_database(engine: Engine, admin_name: str = "admin") -> tuple[str | None, str, str | None]:

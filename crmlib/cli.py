@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
+from tqdm import tqdm
 
 from . import admin
 from .errors import CRMError
@@ -156,6 +158,26 @@ def users_deactivate(settings: Settings, name: str, reassign_to: str | None) -> 
     )
 
 
+@main.command("import")
+@click.argument("kind", type=click.Choice(admin.FILE_KINDS))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report; save nothing.")
+@click.option("--strict", is_flag=True, help="Save nothing if any row is rejected.")
+@click.option("--sheet", help="Worksheet of an .xlsx file (default: the first).")
+@pass_settings
+@friendly_errors
+def import_(
+    settings: Settings, kind: str, file: Path, dry_run: bool, strict: bool, sheet: str | None
+) -> None:
+    """Import customers, contacts, leads, opportunities, orders or tickets from CSV or .xlsx."""
+    with settings.workspace() as ws, progress_bar("rows") as advance:
+        result = ws.import_file(kind, file, dry_run=dry_run, strict=strict, sheet=sheet,
+                                progress=advance)  # fmt: skip
+    click.echo(result.describe(ws.ctx.lang))
+    if result.rejected and (strict or not result.ok):
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("code")
 @pass_settings
@@ -221,6 +243,20 @@ def restore(settings: Settings, file: Path, yes: bool, directory: Path | None) -
         raise click.Abort()
     safety = admin.restore(engine, file, directory)
     click.echo(f"restored {file} into {where} (previous contents saved in {safety.path})")
+
+
+@contextlib.contextmanager
+def progress_bar(unit: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A tqdm bar on stderr for long work, fed with (done, total) updates."""
+    with tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, leave=False,
+              disable=None) as bar:  # fmt: skip
+
+        def advance(done: int, total: int | None) -> None:
+            if total is not None and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        yield advance
 
 
 def run() -> None:

@@ -36,6 +36,79 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不是 0 到 1（或 0% 到 100%）之间的概率",
     },
     "flag": {"en": "is not yes/no", "zh": "不是“是/否”"},
+    "file_missing": {"en": "file {path} does not exist", "zh": "文件 {path} 不存在"},
+    "file_is_folder": {"en": "{path} is a folder, not a file", "zh": "{path} 是文件夹，不是文件"},
+    "file_empty": {"en": "file {path} is empty", "zh": "文件 {path} 是空的"},
+    "file_xls": {
+        "en": "file {path} is in the old .xls format: save it as .xlsx or CSV",
+        "zh": "文件 {path} 是旧版 .xls 格式，请另存为 .xlsx 或 CSV",
+    },
+    "file_sheet_csv": {
+        "en": "file {path} is a CSV file and has no sheets",
+        "zh": "文件 {path} 是 CSV 文件，没有工作表",
+    },
+    "file_binary": {
+        "en": "file {path} is neither a CSV nor an Excel (.xlsx) file",
+        "zh": "文件 {path} 既不是 CSV 也不是 Excel（.xlsx）文件",
+    },
+    "file_no_header": {"en": "file {path} has no header row", "zh": "文件 {path} 没有表头行"},
+    "file_malformed": {
+        "en": "file {path} is not a well-formed table: {detail}",
+        "zh": "文件 {path} 不是格式正确的表格：{detail}",
+    },
+    "file_bad_xlsx": {
+        "en": "file {path} is not a readable Excel workbook ({detail})",
+        "zh": "文件 {path} 不是可读取的 Excel 工作簿（{detail}）",
+    },
+    "file_no_sheet": {
+        "en": "file {path} has no sheet {sheet!r}; its sheets are: {sheets}",
+        "zh": "文件 {path} 中没有工作表 {sheet!r}，现有工作表：{sheets}",
+    },
+    "file_empty_sheet": {
+        "en": "sheet {sheet!r} of {path} is empty",
+        "zh": "文件 {path} 的工作表 {sheet!r} 是空的",
+    },
+    "import_counts": {
+        "en": "{rows} rows: {created} created, {updated} updated, {unchanged} unchanged, "
+        "{rejected} rejected; {warned} with warnings",
+        "zh": "共 {rows} 行：新建 {created}，更新 {updated}，未变 {unchanged}，拒绝 {rejected}；"
+        "{warned} 行有警告",
+    },
+    "import_unknown_columns": {
+        "en": "columns not recognised (ignored): {columns}",
+        "zh": "未识别的列（已忽略）：{columns}",
+    },
+    "import_dry_run": {"en": "dry run: nothing was saved", "zh": "试运行：未保存任何数据"},
+    "import_committed": {"en": "saved", "zh": "已保存"},
+    "import_strict_failed": {
+        "en": "strict mode: some rows were rejected, so nothing was saved",
+        "zh": "严格模式：有被拒绝的行，因此未保存任何数据",
+    },
+    "import_rejects_at": {"en": "rejected rows: {path}", "zh": "被拒绝的行：{path}"},
+    "import_warnings_at": {"en": "warnings: {path}", "zh": "警告：{path}"},
+    "import_no_known_header": {
+        "en": "file {path}: no header is a column of {kind} (expected e.g. {expected})",
+        "zh": "文件 {path}：没有任何表头是{kind}的列（例如应为 {expected}）",
+    },
+    "repeated_row": {
+        "en": "repeats row {row} of the file [repeated_row]",
+        "zh": "与文件第 {row} 行重复 [repeated_row]",
+    },
+    "unknown_campaign": {"en": "is not a known campaign", "zh": "不是已有的营销活动"},
+    "unknown_code": {"en": "is not a known customer code", "zh": "不是已有的客户编号"},
+    "unknown_customer": {"en": "is not a known customer", "zh": "不是已有的客户"},
+    "customer_ref_required": {
+        "en": "customer_code or customer_external_id is required",
+        "zh": "必须填写客户编号或客户外部编号",
+    },
+    "outside_scope": {
+        "en": "customer {code} is outside your scope [outside_scope]",
+        "zh": "客户 {code} 不在您的权限范围内 [outside_scope]",
+    },
+    "may_not_assign": {
+        "en": "you may not assign records to this user [may_not_assign]",
+        "zh": "您不能把记录分配给该用户 [may_not_assign]",
+    },
     "unknown_user": {"en": "is not an active user", "zh": "不是有效的用户"},
     "unique": {"en": "is already used by {other}", "zh": "已被 {other} 使用"},
     "unknown_field": {"en": "is not a field of {entity}", "zh": "不是{entity}的字段"},

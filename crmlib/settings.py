@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from .store.models import Setting
@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def get_setting(session: Session, key: str) -> Any:
+def get_setting(session: Session | Connection, key: str) -> Any:
     if key not in DEFAULTS:
         raise KeyError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
     row = session.execute(select(Setting.value).where(Setting.key == key)).scalar_one_or_none()

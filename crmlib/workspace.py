@@ -4,6 +4,8 @@ starts with :func:`open`."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, inspect, select
@@ -18,6 +20,7 @@ from .domain.records import CONTACTS, INTERACTIONS, OPPORTUNITIES, ORDERS, Recor
 from .domain.users import Users, find_user
 from .errors import AccessDenied, ConfigError
 from .i18n import current_lang
+from .quality.importing import ImportResult, import_file
 from .store.engine import make_engine
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import Base, User
@@ -41,6 +44,24 @@ class Workspace:
     @property
     def user(self) -> Actor:
         return self.ctx.actor
+
+    def import_file(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        dry_run: bool = False,
+        strict: bool = False,
+        sheet: str | None = None,
+        output_dir: Path | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> ImportResult:
+        """Import a CSV or .xlsx file of ``kind`` (customers, contacts, leads, opportunities,
+        orders, tickets); see :mod:`crmlib.quality.importing`."""
+        return import_file(
+            self.ctx, kind, Path(path), dry_run=dry_run, strict=strict, sheet=sheet,
+            output_dir=output_dir, progress=progress,
+        )  # fmt: skip
 
     def history(self, code: str) -> pd.DataFrame:
         """Change history of a customer (and the records under it), newest first."""

@@ -26,6 +26,7 @@ from ..store.codes import next_customer_codes
 from ..store.models import Contact, Customer, CustomerTag, Opportunity, Order, User
 from .context import Context, localised
 from .users import find_user
+from .values import stored_columns
 
 RULES = {
     "name": text(200),
@@ -50,10 +51,8 @@ RULES = {
     "owner": text(64),
 }
 CONTACT_FIELDS = {"contact": "name", "title": "title", "phone": "phone", "email": "email"}
-PLAIN_FIELDS = (
-    "name", "kind", "size", "city", "postcode", "address", "grade", "status", "source",
-    "birthday", "consent_purpose", "external_id",
-)  # fmt: skip
+#: Fields of the customer row itself (the rest live on the primary contact, or are tags).
+CUSTOMER_FIELDS = frozenset(RULES) - set(CONTACT_FIELDS) - {"owner"}
 FILTERS = (
     "kind", "industry_section", "industry_division", "province", "city", "region", "grade",
     "status", "source", "owner", "tag",
@@ -332,7 +331,7 @@ class Customers:
 
     def _owner(self, session: Session, username: str) -> User:
         owner = find_user(session, username)
-        if not self._ctx.scope.may_own(owner):
+        if not self._ctx.scope.may_own(owner.id, owner.team):
             raise AccessDenied(
                 f"user {self._ctx.actor.username!r} may not assign customers to {username!r}"
             )
@@ -355,22 +354,9 @@ class Customers:
 
     @staticmethod
     def _apply(customer: Customer, clean: Mapping[str, Any]) -> None:
-        for key in PLAIN_FIELDS:
-            if key in clean:
-                setattr(customer, key, clean[key])
-        if "industry" in clean:
-            found = clean["industry"]
-            customer.industry_section = found.section if found else None
-            customer.industry_division = (
-                found.code if found and found.code != found.section else None
-            )
-        if "province" in clean:
-            found = clean["province"]
-            customer.province = found.name if found else None
-            customer.region = found.region if found else None
-        if "consent_at" in clean:
-            day = clean["consent_at"]
-            customer.consent_at = datetime(day.year, day.month, day.day) if day else None
+        fields = {k: v for k, v in clean.items() if k in CUSTOMER_FIELDS}
+        for key, value in stored_columns(fields).items():
+            setattr(customer, key, value)
 
     @staticmethod
     def _primary(session: Session, customer: Customer) -> Contact | None:

@@ -1,0 +1,438 @@
+"""Importing files: every row ends imported or rejected with all of its reasons.
+
+The whole import runs in one transaction, so a failed or killed import leaves the
+database as it was, ``strict`` commits nothing when any row fails and ``dry_run`` commits
+nothing at all. Rows are read, validated and written in chunks, so memory stays bounded
+however long the file. Rejected rows go to ``rejects.csv`` (original values, row number,
+reasons) and to ``import_rejects``; invalid optional values, left out of their row, go to
+``warnings.csv`` and ``import_warnings``; ``summary.json`` sits beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, update
+
+from .. import audit, clock
+from ..domain.context import Context
+from ..errors import FieldError
+from ..i18n import speaking, t
+from ..rules.columns import apply_rule
+from ..store.engine import WRITE_INTENT
+from ..store.models import ImportBatch, ImportReject, ImportWarning
+from .kinds import FileKind, file_kind
+from .reading import FileProblem, Table, open_table
+from .writers import WRITERS, Outcome, Writer
+
+DEFAULT_CHUNK_ROWS = 50_000
+EDIT_PERMISSION = {
+    "customers": "edit_customers",
+    "contacts": "edit_customers",
+    "opportunities": "edit_customers",
+    "orders": "edit_customers",
+    "leads": "edit_leads",
+    "tickets": "edit_tickets",
+}
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``ok`` counts rows imported (created, updated or unchanged)."""
+
+    kind: str
+    file: str
+    batch_id: int | None
+    dry_run: bool
+    strict: bool
+    committed: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warned: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+    output_dir: Path | None = None
+    rejects_path: Path | None = None
+    warnings_path: Path | None = None
+
+    @property
+    def ok(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def summary_path(self) -> Path | None:
+        return self.output_dir / "summary.json" if self.output_dir else None
+
+    def describe(self, lang: str | None = None) -> str:
+        """One paragraph for people: counts, what was committed, where the rejects are."""
+        with speaking(lang or "zh"):
+            lines = [
+                t(
+                    "import_counts",
+                    **{
+                        k: getattr(self, k)
+                        for k in ("rows", "created", "updated", "unchanged", "rejected", "warned")
+                    },
+                )
+            ]
+            if self.unknown_columns:
+                lines.append(t("import_unknown_columns", columns=", ".join(self.unknown_columns)))
+            state = (
+                "import_dry_run"
+                if self.dry_run
+                else ("import_committed" if self.committed else "import_strict_failed")
+            )
+            lines.append(t(state))
+            if self.rejects_path:
+                lines.append(t("import_rejects_at", path=self.rejects_path))
+            if self.warnings_path:
+                lines.append(t("import_warnings_at", path=self.warnings_path))
+        return "\n".join(lines)
+
+
+def imports_directory(engine: Engine) -> Path:
+    """Where rejects and summaries go: ``CRM_IMPORT_DIR``, else ``imports/`` beside an
+    SQLite file, else ``data/imports``."""
+    if os.environ.get("CRM_IMPORT_DIR"):
+        return Path(os.environ["CRM_IMPORT_DIR"])
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return Path(engine.url.database).parent / "imports"
+    return Path("data") / "imports"
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Sink:
+    """Rejects and warnings, streamed to CSV files opened on first use."""
+
+    def __init__(self, directory: Path, headers: list[str]) -> None:
+        self.directory = directory
+        self.headers = headers
+        self.files: dict[str, tuple[TextIO, Any]] = {}
+
+    def writer(self, name: str, header: list[str]) -> Any:
+        if name not in self.files:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = (self.directory / name).open("w", encoding="utf-8-sig", newline="")
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            self.files[name] = (handle, writer)
+        return self.files[name][1]
+
+    def path(self, name: str) -> Path | None:
+        return self.directory / name if name in self.files else None
+
+    def close(self) -> None:
+        for handle, _ in self.files.values():
+            handle.close()
+
+
+def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcome) -> pd.DataFrame:
+    """Clean values for every mapped column; broken required values reject their row,
+    broken optional values are left out with a warning."""
+    clean = pd.DataFrame(index=raw.index)
+    violations: dict[str, pd.Series] = {}
+    for name in raw.columns:
+        clean[name], violations[name] = apply_rule(spec.column(name).rule, raw[name])
+    required = writer.required(clean)
+    everyone_optional = pd.Series(False, index=raw.index)
+    for name in spec.names:
+        must = required.get(name, everyone_optional)
+        broken = violations[name].notna() if name in violations else everyone_optional
+        missing = (
+            clean[name].isna() & ~broken if name in clean else pd.Series(True, index=raw.index)
+        )
+        for row in raw.index[broken & must]:
+            violation = violations[name][row]
+            outcome.reject(
+                row, str(FieldError(name, raw.at[row, name], violation.rule, violation.message))
+            )
+        for row in raw.index[broken & ~must]:
+            violation = violations[name][row]
+            outcome.warnings.append(
+                (row, FieldError(name, raw.at[row, name], violation.rule, violation.message))
+            )
+        for row in raw.index[missing & must]:
+            outcome.reject(row, str(FieldError(name, None, "required", t("required"))))
+    return clean
+
+
+def _reject_repeats(
+    writer: Writer, clean: pd.DataFrame, raw: pd.DataFrame, seen: dict[Any, int], outcome: Outcome
+) -> None:
+    """A record given twice in one file: the first row counts, later ones are rejected."""
+    keys = writer.file_key(clean)
+    fingerprints = pd.util.hash_pandas_object(raw, index=False)
+    for row in raw.index:
+        key = keys[row]
+        identity = ("key", key) if key is not None else ("row", int(fingerprints[row]))
+        first = seen.setdefault(identity, row)
+        if first != row:
+            outcome.reject(row, t("repeated_row", row=first))
+
+
+def import_file(
+    ctx: Context,
+    kind: str,
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    strict: bool = False,
+    sheet: str | None = None,
+    output_dir: Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ImportResult:
+    """Import ``path`` as records of ``kind`` for the acting user; see the module docstring.
+
+    ``progress`` is called after each chunk with the rows done and the total (if known).
+    """
+    with speaking(ctx.lang):
+        spec = file_kind(kind)
+        permission = EDIT_PERMISSION[kind]
+        ctx.scope.require(getattr(ctx.actor.role, permission), f"import {kind}")
+        source = Path(path)
+        table = open_table(source, sheet=sheet, sheet_hints=(spec.zh, spec.en, spec.name))
+        mapping, unknown = _map_headers(spec, table)
+        started = clock.now()
+        directory = output_dir or imports_directory(ctx.engine) / f"{started:%Y%m%d-%H%M%S}-{kind}"
+        result = ImportResult(
+            kind,
+            str(source),
+            None,
+            dry_run,
+            strict,
+            False,
+            unknown_columns=unknown,
+            output_dir=directory,
+        )
+        batch = {
+            "kind": kind,
+            "file_name": source.name,
+            "file_hash": file_hash(source),
+            "actor": ctx.actor.username,
+            "strict": strict,
+            "dry_run": dry_run,
+            "started_at": started,
+            "output_dir": str(directory),
+        }
+        sink = _Sink(directory, table.headers)
+        try:
+            with ctx.engine.connect() as conn:
+                conn = conn.execution_options(**{WRITE_INTENT: True})
+                with conn.begin() as transaction:
+                    batch_id = conn.execute(
+                        insert(ImportBatch)
+                        .values(status="running", **batch)
+                        .returning(ImportBatch.id)
+                    ).scalar_one()
+                    result.batch_id = batch_id
+                    writer = WRITERS[kind](conn, spec, ctx.actor, batch_id, started)
+                    _run(table, mapping, spec, writer, conn, sink, result, chunk_rows, progress)
+                    failed = strict and result.rejected > 0
+                    _finish(conn, batch_id, ctx.actor.username, result, failed)
+                    if dry_run or failed:
+                        transaction.rollback()
+                    else:
+                        result.committed = True
+        except Exception as exc:
+            result.committed = False
+            _record_failure(ctx.engine, batch, result, exc)
+            raise
+        finally:
+            sink.close()
+        result.rejects_path = sink.path("rejects.csv")
+        result.warnings_path = sink.path("warnings.csv")
+        if not result.committed:
+            result.batch_id = _record_uncommitted(ctx.engine, batch, result)
+        _write_summary(result)
+        return result
+
+
+def _map_headers(spec: FileKind, table: Table) -> tuple[dict[str, int], list[str]]:
+    mapping: dict[str, int] = {}
+    unknown: list[str] = []
+    for position, header in enumerate(table.headers):
+        column = spec.find(header)
+        if column is None or column.name in mapping:
+            if header.strip():
+                unknown.append(header)
+            continue
+        mapping[column.name] = position
+    if not mapping:
+        expected = ", ".join(f"{c.zh}/{c.name}" for c in spec.columns[:6])
+        raise FileProblem(
+            t("import_no_known_header", path=table.path, kind=spec.name, expected=expected)
+        )
+    return mapping, unknown
+
+
+def _run(
+    table: Table,
+    mapping: dict[str, int],
+    spec: FileKind,
+    writer: Writer,
+    conn: Connection,
+    sink: _Sink,
+    result: ImportResult,
+    chunk_rows: int,
+    progress: Callable[[int, int | None], None] | None,
+) -> None:
+    seen: dict[Any, int] = {}
+    for chunk in table.chunks(chunk_rows):
+        raw = pd.DataFrame(
+            {name: chunk[position] for name, position in mapping.items()}, index=chunk.index
+        )
+        outcome = Outcome()
+        clean = _validate(spec, raw, writer, outcome)
+        _reject_repeats(writer, clean, raw, seen, outcome)
+        writer.write(clean, outcome)
+        _record_rows(conn, result, chunk, outcome, sink)
+        if progress:
+            progress(result.rows, table.total_rows)
+
+
+def _record_rows(
+    conn: Connection, result: ImportResult, chunk: pd.DataFrame, outcome: Outcome, sink: _Sink
+) -> None:
+    result.rows += len(chunk)
+    statuses = pd.Series(outcome.status, dtype=object).reindex(chunk.index)
+    for status in ("created", "updated", "unchanged"):
+        setattr(result, status, getattr(result, status) + int((statuses == status).sum()))
+    rejected = [row for row in chunk.index if outcome.status.get(row) == "rejected"]
+    result.rejected += len(rejected)
+    if rejected:
+        rejects = sink.writer("rejects.csv", ["row_number", "reasons", *sink.headers])
+        rows = []
+        for row in rejected:
+            reasons = "; ".join(outcome.reasons[row])
+            original = list(chunk.loc[row])
+            rejects.writerow([row, reasons, *original])
+            rows.append(
+                {
+                    "batch_id": result.batch_id,
+                    "row_number": row,
+                    "reasons": reasons,
+                    "raw": json.dumps(
+                        dict(zip(sink.headers, original, strict=False)), ensure_ascii=False
+                    ),
+                }
+            )
+        conn.execute(insert(ImportReject), rows)
+    kept = [
+        (row, problem) for row, problem in outcome.warnings if outcome.status.get(row) != "rejected"
+    ]
+    result.warned += len({row for row, _ in kept})
+    if kept:
+        warnings = sink.writer("warnings.csv", ["row_number", "field", "value", "rule", "message"])
+        for row, problem in kept:
+            warnings.writerow([row, problem.field, problem.value, problem.rule, problem.message])
+        conn.execute(
+            insert(ImportWarning),
+            [
+                {
+                    "batch_id": result.batch_id,
+                    "row_number": row,
+                    "field": p.field,
+                    "raw_value": None if p.value is None else str(p.value),
+                    "rule": p.rule,
+                    "message": p.message,
+                }
+                for row, p in kept
+            ],
+        )
+
+
+def _counts(result: ImportResult) -> dict[str, Any]:
+    return {
+        "rows_total": result.rows,
+        "rows_imported": result.ok,
+        "rows_created": result.created,
+        "rows_updated": result.updated,
+        "rows_unchanged": result.unchanged,
+        "rows_rejected": result.rejected,
+        "rows_warned": result.warned,
+    }
+
+
+def _finish(
+    conn: Connection, batch_id: int, actor: str, result: ImportResult, failed: bool
+) -> None:
+    status = "dry_run" if result.dry_run else ("failed_strict" if failed else "committed")
+    conn.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch_id)
+        .values(status=status, finished_at=clock.now(), **_counts(result))
+    )
+    audit.record(
+        conn,
+        actor=actor,
+        action="import",
+        entity=result.kind,
+        ref=f"batch:{batch_id}",
+        batch_id=batch_id,
+        new_value=json.dumps(_counts(result), ensure_ascii=False),
+    )
+
+
+def _record_uncommitted(engine: Engine, batch: dict[str, Any], result: ImportResult) -> int:
+    """Dry runs and strict failures are rolled back, but the attempt itself is recorded."""
+    status = "dry_run" if result.dry_run else "failed_strict"
+    with engine.begin() as conn:
+        batch_id = conn.execute(
+            insert(ImportBatch)
+            .values(status=status, finished_at=clock.now(), **batch, **_counts(result))
+            .returning(ImportBatch.id)
+        ).scalar_one()
+        audit.record(
+            conn,
+            actor=batch["actor"],
+            action="import",
+            entity=result.kind,
+            ref=f"batch:{batch_id}",
+            batch_id=batch_id,
+            new_value=json.dumps({"status": status, **_counts(result)}),
+        )
+    return int(batch_id)
+
+
+def _record_failure(
+    engine: Engine, batch: dict[str, Any], result: ImportResult, exc: Exception
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ImportBatch).values(
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                finished_at=clock.now(),
+                **batch,
+                **_counts(result),
+            )
+        )
+
+
+def _write_summary(result: ImportResult) -> None:
+    if result.output_dir is None:
+        return
+    result.output_dir.mkdir(parents=True, exist_ok=True)
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
+    data["ok"] = result.ok
+    (result.output_dir / "summary.json").write_text(
+        json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8"
+    )

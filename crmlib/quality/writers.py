@@ -1,0 +1,609 @@
+"""Writing validated import rows: references resolved, upserted by key, changes audited.
+
+A writer receives a chunk of clean values (one row per file row, indexed by the row number
+the user sees) and says, per row, whether it was created, updated, left unchanged or
+rejected and why. Rows are matched to existing records by ``external_id`` (or customer
+code), else by a natural key, so importing the same file twice changes nothing. A blank
+cell never erases a stored value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Table, insert, select, update
+
+from ..access import Actor, Scope
+from ..audit import text_of
+from ..domain.values import stored_columns
+from ..errors import FieldError
+from ..i18n import t
+from ..settings import DEFAULTS, get_setting
+from ..store.codes import next_customer_codes
+from ..store.models import (
+    AuditEvent,
+    Campaign,
+    Contact,
+    Customer,
+    CustomerTag,
+    Lead,
+    Opportunity,
+    Order,
+    StageHistory,
+    Ticket,
+    User,
+)
+from .kinds import FileKind
+
+#: How many keys one IN (...) lookup carries.
+LOOKUP_BATCH = 900
+TAG_SEPARATORS = re.compile(r"[,，;；、|]+")
+CONTACT_FIELDS = {"contact": "name", "title": "title", "phone": "phone", "email": "email"}
+
+
+@dataclass
+class Outcome:
+    """What happened to each row of a chunk."""
+
+    status: dict[int, str] = field(default_factory=dict)
+    reasons: dict[int, list[str]] = field(default_factory=dict)
+    warnings: list[tuple[int, FieldError]] = field(default_factory=list)
+
+    def reject(self, row: int, reason: str) -> None:
+        self.status[row] = "rejected"
+        self.reasons.setdefault(row, []).append(reason)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _batches(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), LOOKUP_BATCH):
+        yield items[start : start + LOOKUP_BATCH]
+
+
+def _nothing(index: pd.Index) -> pd.Series:
+    """A column of None (pandas would make ``Series(None)`` a column of NaN)."""
+    return pd.Series([None] * len(index), index=index, dtype=object)
+
+
+def _cells(column: pd.Series) -> Iterable[tuple[int, Any]]:
+    """(row number, value) pairs of a column whose index holds file row numbers."""
+    return zip(column.index.tolist(), column.tolist(), strict=True)
+
+
+def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with the same keys, as one multi-row INSERT needs (missing values are None)."""
+    keys = {key for row in rows for key in row}
+    return [{key: row.get(key) for key in keys} for row in rows]
+
+
+def _differs(old: Any, new: Any) -> bool:
+    return text_of(old) != text_of(new)
+
+
+class Writer:
+    """What every kind shares: users, scope, campaigns, the upsert and its audit trail."""
+
+    model: Any = None
+    natural_key: tuple[str, ...] = ()
+
+    def __init__(
+        self, conn: Connection, spec: FileKind, actor: Actor, batch_id: int | None, now: datetime
+    ) -> None:
+        self.conn = conn
+        self.spec = spec
+        self.actor = actor
+        self.scope = Scope(actor)
+        self.batch_id = batch_id
+        self.now = now
+        users = conn.execute(select(User.id, User.username, User.team, User.active)).all()
+        self.users = {u.username: u for u in users if u.active}
+        owners = self.scope.owner_ids()
+        self.visible_owners = None if owners is None else set(conn.execute(owners).scalars())
+        self.campaigns = dict(conn.execute(select(Campaign.name, Campaign.id)).tuples().all())
+
+    # -- hooks for each kind --------------------------------------------------------------
+
+    def required(self, clean: pd.DataFrame) -> dict[str, pd.Series]:
+        """Per column, which rows must have it (default: the kind's required columns)."""
+        everyone = pd.Series(True, index=clean.index)
+        return {name: everyone for name in self.spec.required}
+
+    def file_key(self, clean: pd.DataFrame) -> pd.Series:
+        """Identity of a row within the file, to catch a record given twice."""
+        if "external_id" in clean:
+            return clean["external_id"]
+        return _nothing(clean.index)
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        raise NotImplementedError
+
+    # -- shared steps ---------------------------------------------------------------------
+
+    def user_ids(
+        self, clean: pd.DataFrame, column: str, outcome: Outcome, *, default: bool
+    ) -> dict[int, int | None]:
+        """Usernames in ``column`` as user ids (the importer by default); unknown ones reject."""
+        ids: dict[int, int | None] = {}
+        me = self.users.get(self.actor.username)
+        names = clean[column] if column in clean else _nothing(clean.index)
+        for row, name in _cells(names):
+            if name is None:
+                ids[row] = me.id if default and me else None
+            elif name in self.users:
+                ids[row] = self.users[name].id
+            else:
+                outcome.reject(row, f"{column}={name!r}: {t('unknown_user')} [unknown_user]")
+        return ids
+
+    def may_own(self, user_id: int | None) -> bool:
+        user = next((u for u in self.users.values() if u.id == user_id), None)
+        return user is not None and self.scope.may_own(user.id, user.team)
+
+    def campaign_ids(self, clean: pd.DataFrame, outcome: Outcome) -> dict[int, int | None]:
+        """Campaign names as ids; an unknown campaign is a warning, the row still imports."""
+        ids: dict[int, int | None] = {}
+        if "campaign" not in clean:
+            return ids
+        for row, name in _cells(clean["campaign"]):
+            if name is None:
+                continue
+            if name in self.campaigns:
+                ids[row] = self.campaigns[name]
+            else:
+                outcome.warnings.append(
+                    (row, FieldError("campaign", name, "unknown_campaign", t("unknown_campaign")))
+                )
+        return ids
+
+    def existing(self, column: str, keys: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        """Stored rows whose ``column`` is one of ``keys``, as dicts by key."""
+        table = _table(self.model)
+        wanted = sorted({k for k in keys if k is not None}, key=str)
+        found: dict[Any, dict[str, Any]] = {}
+        for batch in _batches(wanted):
+            for row in self.conn.execute(
+                select(table).where(table.c[column].in_(batch))
+            ).mappings():
+                found[row[column]] = dict(row)
+        return found
+
+    def upsert(
+        self,
+        rows: dict[int, dict[str, Any]],
+        matches: dict[int, dict[str, Any]],
+        outcome: Outcome,
+        *,
+        ref: Mapping[int, str | None] | None = None,
+    ) -> dict[int, int]:
+        """Insert rows without a match, update matched rows that differ; returns row → id."""
+        table = _table(self.model)
+        ids: dict[int, int] = {}
+        new_rows = [row for row in rows if row not in matches]
+        for row, current in matches.items():
+            ids[row] = current["id"]
+            changes = {
+                k: v for k, v in rows[row].items() if v is not None and _differs(current.get(k), v)
+            }
+            if not changes:
+                outcome.status[row] = "unchanged"
+                continue
+            self.conn.execute(update(table).where(table.c.id == current["id"]).values(**changes))
+            self.audit_changes(table.name, current["id"], (ref or {}).get(row), current, changes)
+            outcome.status[row] = "updated"
+        if new_rows:
+            created = (
+                self.conn.execute(
+                    insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                    _uniform([rows[row] for row in new_rows]),
+                )
+                .scalars()
+                .all()
+            )
+            for row, new_id in zip(new_rows, created, strict=True):
+                ids[row] = new_id
+                outcome.status[row] = "created"
+        return ids
+
+    def audit_changes(
+        self,
+        entity: str,
+        entity_id: int,
+        ref: str | None,
+        current: Mapping[str, Any],
+        changes: Mapping[str, Any],
+    ) -> None:
+        self.conn.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "occurred_at": self.now,
+                    "actor": self.actor.username,
+                    "action": "import",
+                    "entity": entity,
+                    "entity_id": entity_id,
+                    "ref": ref,
+                    "field": key,
+                    "old_value": text_of(current.get(key)),
+                    "new_value": text_of(value),
+                    "batch_id": self.batch_id,
+                }
+                for key, value in changes.items()
+            ],
+        )
+
+
+class CustomerWriter(Writer):
+    model = Customer
+
+    def required(self, clean: pd.DataFrame) -> dict[str, pd.Series]:
+        """Company rows need the handbook's fields; a person a name and one way to reach them."""
+        required_by_kind: dict[str, list[str]] = self.required_fields()
+        kinds = (
+            clean["kind"].fillna("company")
+            if "kind" in clean
+            else pd.Series("company", index=clean.index)
+        )
+        masks: dict[str, pd.Series] = {}
+        for kind, fields in required_by_kind.items():
+            for name in fields:
+                masks[name] = masks.get(name, pd.Series(False, index=clean.index)) | (kinds == kind)
+        return masks
+
+    def required_fields(self) -> dict[str, list[str]]:
+        return dict(get_setting(self.conn, "required_fields"))
+
+    def file_key(self, clean: pd.DataFrame) -> pd.Series:
+        """external_id, else the customer code, else nothing."""
+        nothing = _nothing(clean.index)
+        external = clean.get("external_id", nothing)
+        code = (
+            ("code:" + clean["code"]).where(clean["code"].notna(), None)
+            if "code" in clean
+            else nothing
+        )
+        return external.where(external.notna(), code)
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        owners = self.user_ids(clean, "owner", outcome, default=True)
+        by_external = self.existing("external_id", clean.get("external_id", []))
+        by_code = self.existing("code", clean.get("code", []))
+        rows: dict[int, dict[str, Any]] = {}
+        matches: dict[int, dict[str, Any]] = {}
+        fields = [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
+        for row, values in clean.iterrows():
+            assert isinstance(row, int)
+            if outcome.status.get(row) == "rejected":
+                continue
+            current = by_external.get(values.get("external_id")) or by_code.get(values.get("code"))
+            if current is None and values.get("code") is not None:
+                outcome.reject(row, f"code={values['code']!r}: {t('unknown_code')} [unknown_code]")
+                continue
+            owner_id = owners.get(row)
+            if current is not None and not self.in_scope(current["owner_id"]):
+                outcome.reject(row, t("outside_scope", code=current["code"]))
+                continue
+            assigning = current is None or values.get("owner") is not None
+            if assigning and not self.may_own(owner_id):
+                outcome.reject(row, f"owner={values.get('owner')!r}: {t('may_not_assign')}")
+                continue
+            stored = stored_columns({f: values[f] for f in fields})
+            if current is None or values.get("owner") is not None:
+                stored["owner_id"] = owner_id
+            if current is None:
+                stored.setdefault("kind", "company")
+                stored["kind"] = stored["kind"] or "company"
+                stored["status"] = stored.get("status") or "potential"
+                stored["created_at"] = stored["updated_at"] = self.now
+            else:
+                matches[row] = current
+            rows[row] = stored
+        new = [row for row in rows if row not in matches]
+        for row, code in zip(
+            new, next_customer_codes(self.conn, len(new)) if new else [], strict=True
+        ):
+            rows[row]["code"] = code
+        refs = {row: rows[row].get("code") or matches[row]["code"] for row in rows}
+        ids = self.upsert(rows, matches, outcome, ref=refs)
+        self.write_contacts(clean, ids, matches, outcome, refs)
+        self.write_tags(clean, ids, matches)
+
+    def in_scope(self, owner_id: int | None) -> bool:
+        return self.visible_owners is None or owner_id in self.visible_owners
+
+    def write_contacts(
+        self,
+        clean: pd.DataFrame,
+        ids: dict[int, int],
+        matches: dict[int, dict[str, Any]],
+        outcome: Outcome,
+        refs: Mapping[int, str | None],
+    ) -> None:
+        given = [c for c in CONTACT_FIELDS if c in clean]
+        if not given:
+            return
+        customer_ids = [ids[row] for row in ids]
+        primaries: dict[int, dict[str, Any]] = {}
+        table = _table(Contact)
+        for batch in _batches(customer_ids):
+            query = select(table).where(
+                table.c.customer_id.in_(batch), table.c.is_primary.is_(True)
+            )
+            for contact in self.conn.execute(query).mappings():
+                primaries[contact["customer_id"]] = dict(contact)
+        inserts = []
+        for row, customer_id in ids.items():
+            values = {CONTACT_FIELDS[c]: clean.at[row, c] for c in given}
+            values = {k: v for k, v in values.items() if v is not None}
+            if not values:
+                continue
+            current = primaries.get(customer_id)
+            if current is None:
+                values.setdefault("name", clean.at[row, "name"] if "name" in clean else "")
+                inserts.append(
+                    {
+                        "customer_id": customer_id,
+                        "is_primary": True,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                        **values,
+                    }
+                )
+                if row in matches and outcome.status[row] == "unchanged":
+                    outcome.status[row] = "updated"
+                continue
+            changes = {k: v for k, v in values.items() if _differs(current.get(k), v)}
+            if changes:
+                self.conn.execute(
+                    update(table).where(table.c.id == current["id"]).values(**changes)
+                )
+                self.audit_changes("contacts", current["id"], refs.get(row), current, changes)
+                outcome.status[row] = "updated" if row in matches else outcome.status[row]
+        if inserts:
+            self.conn.execute(insert(table), _uniform(inserts))
+
+    def write_tags(
+        self, clean: pd.DataFrame, ids: dict[int, int], matches: dict[int, dict[str, Any]]
+    ) -> None:
+        if "tags" not in clean:
+            return
+        table = _table(CustomerTag)
+        wanted = {
+            ids[row]: {tag for tag in TAG_SEPARATORS.split(text) if tag.strip()}
+            for row, text in clean["tags"].items()
+            if row in ids and text
+        }
+        present: dict[int, set[str]] = {}
+        for batch in _batches([i for i in wanted if i in {m["id"] for m in matches.values()}]):
+            for customer_id, tag in self.conn.execute(
+                select(table.c.customer_id, table.c.tag).where(table.c.customer_id.in_(batch))
+            ):
+                present.setdefault(customer_id, set()).add(tag)
+        rows = [
+            {"customer_id": customer_id, "tag": tag.strip()}
+            for customer_id, tags in wanted.items()
+            for tag in sorted(tags)
+            if tag.strip() not in present.get(customer_id, set())
+        ]
+        if rows:
+            self.conn.execute(insert(table), rows)
+
+
+class ChildWriter(Writer):
+    """Records that name their customer by customer_code or customer_external_id."""
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        customers = self.customer_ids(clean, outcome)
+        extra = self.references(clean, outcome)
+        rows: dict[int, dict[str, Any]] = {}
+        for row, values in clean.iterrows():
+            assert isinstance(row, int)
+            if outcome.status.get(row) == "rejected" or row not in customers:
+                continue
+            stored = stored_columns(
+                {k: v for k, v in values.items() if k in self.stored_fields(clean)}
+            )
+            stored.update({k: v[row] for k, v in extra.items() if row in v})
+            stored["customer_id"] = customers[row]
+            rows[row] = stored
+        matches = self.matches(rows)
+        for row in rows:
+            if row not in matches:
+                self.complete(rows[row])
+        ids = self.upsert(rows, matches, outcome)
+        self.after_insert({row: ids[row] for row in rows if row not in matches}, rows)
+
+    def stored_fields(self, clean: pd.DataFrame) -> set[str]:
+        skip = {"customer_code", "customer_external_id", "owner", "assignee", "campaign"}
+        return {c for c in clean.columns if c not in skip}
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        return {}
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        """Defaults for a new record."""
+        for column in ("created_at", "updated_at"):
+            if column in _table(self.model).c:
+                stored.setdefault(column, self.now)
+
+    def after_insert(self, created: dict[int, int], rows: dict[int, dict[str, Any]]) -> None:
+        """Rows that hang under a newly created record (stage history)."""
+
+    def customer_ids(self, clean: pd.DataFrame, outcome: Outcome) -> dict[int, int]:
+        codes = clean.get("customer_code", _nothing(clean.index))
+        externals = clean.get("customer_external_id", _nothing(clean.index))
+        table = _table(Customer)
+        found: dict[tuple[str, Any], Any] = {}
+        for column, keys in (("code", codes), ("external_id", externals)):
+            wanted = sorted({k for k in keys if k is not None})
+            for batch in _batches(wanted):
+                query = select(table.c.id, table.c.owner_id, table.c[column]).where(
+                    table.c[column].in_(batch), table.c.merged_into_id.is_(None)
+                )
+                for match in self.conn.execute(query):
+                    found[(column, match[2])] = match
+        ids: dict[int, int] = {}
+        for row in clean.index:
+            code, external = codes[row], externals[row]
+            if code is None and external is None:
+                outcome.reject(row, f"customer_code: {t('customer_ref_required')} [required]")
+                continue
+            hit = (
+                found.get(("code", code))
+                if code is not None
+                else found.get(("external_id", external))
+            )
+            if hit is None:
+                shown = (
+                    f"customer_code={code!r}"
+                    if code is not None
+                    else f"customer_external_id={external!r}"
+                )
+                outcome.reject(row, f"{shown}: {t('unknown_customer')} [unknown_customer]")
+            elif self.visible_owners is not None and hit.owner_id not in self.visible_owners:
+                outcome.reject(row, t("outside_scope", code=code or external))
+            else:
+                ids[int(row)] = hit.id
+        return ids
+
+    def matches(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Existing records: by external_id when given, else by the natural key."""
+        table = _table(self.model)
+        matches: dict[int, dict[str, Any]] = {}
+        if "external_id" in table.c:
+            by_external = self.existing(
+                "external_id", [r.get("external_id") for r in rows.values()]
+            )
+            matches.update(
+                {
+                    row: by_external[v["external_id"]]
+                    for row, v in rows.items()
+                    if v.get("external_id") in by_external
+                }
+            )
+        rest = {
+            row: v for row, v in rows.items() if row not in matches and not v.get("external_id")
+        }
+        if rest and self.natural_key:
+            by_customer: dict[int, list[dict[str, Any]]] = {}
+            for batch in _batches(sorted({v["customer_id"] for v in rest.values()})):
+                for found in self.conn.execute(
+                    select(table).where(table.c.customer_id.in_(batch))
+                ).mappings():
+                    by_customer.setdefault(found["customer_id"], []).append(dict(found))
+            for row, values in rest.items():
+                key = [text_of(values.get(k)) for k in self.natural_key]
+                for candidate in by_customer.get(values["customer_id"], []):
+                    if [text_of(candidate.get(k)) for k in self.natural_key] == key:
+                        matches[row] = candidate
+                        break
+        return matches
+
+
+class ContactWriter(ChildWriter):
+    model = Contact
+    natural_key = ("name", "phone", "email")
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        super().complete(stored)
+        stored["is_primary"] = bool(stored.get("is_primary"))
+
+
+class OrderWriter(ChildWriter):
+    model = Order
+    natural_key = ("ordered_at", "amount", "product")
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        return {"campaign_id": self.campaign_ids(clean, outcome)}
+
+
+class OpportunityWriter(ChildWriter):
+    model = Opportunity
+    natural_key = ("name",)
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        owners = self.user_ids(clean, "owner", outcome, default=True)
+        return {"owner_id": owners, "campaign_id": self.campaign_ids(clean, outcome)}
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        super().complete(stored)
+        stored["stage"] = stored.get("stage") or "contact"
+        probabilities = DEFAULTS["stage_probability"]
+        stored.setdefault("probability", probabilities.get(stored["stage"]))
+        if stored["stage"] in ("won", "lost"):
+            stored.setdefault("closed_at", self.now)
+
+    def after_insert(self, created: dict[int, int], rows: dict[int, dict[str, Any]]) -> None:
+        if created:
+            self.conn.execute(
+                insert(StageHistory),
+                [
+                    {"opportunity_id": opp_id, "stage": rows[row]["stage"], "entered_at": self.now}
+                    for row, opp_id in created.items()
+                ],
+            )
+
+
+class TicketWriter(ChildWriter):
+    model = Ticket
+    natural_key = ("subject", "opened_at")
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        return {"assignee_id": self.user_ids(clean, "assignee", outcome, default=False)}
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        super().complete(stored)
+        stored["status"] = stored.get("status") or "open"
+        stored["opened_at"] = stored.get("opened_at") or self.now
+
+
+class LeadWriter(Writer):
+    model = Lead
+    natural_key = ("name", "phone", "company")
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        owners = self.user_ids(clean, "owner", outcome, default=True)
+        campaigns = self.campaign_ids(clean, outcome)
+        by_external = self.existing("external_id", clean.get("external_id", []))
+        rows: dict[int, dict[str, Any]] = {}
+        matches: dict[int, dict[str, Any]] = {}
+        for row, values in clean.iterrows():
+            assert isinstance(row, int)
+            if outcome.status.get(row) == "rejected":
+                continue
+            stored = stored_columns(
+                {str(k): v for k, v in values.items() if k not in ("owner", "campaign")}
+            )
+            if values.get("owner") is not None or values.get("external_id") not in by_external:
+                stored["owner_id"] = owners.get(row)
+            if row in campaigns:
+                stored["campaign_id"] = campaigns[row]
+            current = by_external.get(values.get("external_id"))
+            if current is not None:
+                if not (self.visible_owners is None or current["owner_id"] in self.visible_owners):
+                    outcome.reject(row, t("outside_scope", code=values["external_id"]))
+                    continue
+                matches[row] = current
+            else:
+                stored["status"] = stored.get("status") or "new"
+                stored["created_at"] = stored["updated_at"] = self.now
+            rows[row] = stored
+        self.upsert(rows, matches, outcome)
+
+
+WRITERS: dict[str, type[Writer]] = {
+    "customers": CustomerWriter,
+    "contacts": ContactWriter,
+    "leads": LeadWriter,
+    "opportunities": OpportunityWriter,
+    "orders": OrderWriter,
+    "tickets": TicketWriter,
+}
