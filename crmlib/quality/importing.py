@@ -176,13 +176,16 @@ def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcom
 def _reject_repeats(
     writer: Writer, clean: pd.DataFrame, raw: pd.DataFrame, seen: dict[Any, int], outcome: Outcome
 ) -> None:
-    """A record given twice in one file: the first row counts, later ones are rejected."""
+    """A record given twice in one file: the first row counts, later ones are rejected.
+
+    Rows with a key (external_id, code) repeat when the key does; rows without one when
+    every cell does. ``seen`` carries first occurrences across chunks.
+    """
     keys = writer.file_key(clean)
-    fingerprints = pd.util.hash_pandas_object(raw, index=False)
-    for row in raw.index:
-        key = keys[row]
-        identity = ("key", key) if key is not None else ("row", int(fingerprints[row]))
-        first = seen.setdefault(identity, row)
+    fingerprints = pd.util.hash_pandas_object(raw, index=False).astype(str)
+    identity = ("k" + keys.astype(str)).where(keys.notna(), "r" + fingerprints)
+    for row, key in zip(raw.index.tolist(), identity.tolist(), strict=True):
+        first = seen.setdefault(key, row)
         if first != row:
             outcome.reject(row, t("repeated_row", row=first))
 
@@ -319,21 +322,14 @@ def _record_rows(
     result.rejected += len(rejected)
     if rejected:
         rejects = sink.writer("rejects.csv", ["row_number", "reasons", *sink.headers])
+        originals = chunk.loc[rejected].astype(object).to_numpy().tolist()
         rows = []
-        for row in rejected:
+        for row, original in zip(rejected, originals, strict=True):
             reasons = "; ".join(outcome.reasons[row])
-            original = list(chunk.loc[row])
             rejects.writerow([row, reasons, *original])
-            rows.append(
-                {
-                    "batch_id": result.batch_id,
-                    "row_number": row,
-                    "reasons": reasons,
-                    "raw": json.dumps(
-                        dict(zip(sink.headers, original, strict=False)), ensure_ascii=False
-                    ),
-                }
-            )
+            raw = dict(zip(sink.headers, original, strict=False))
+            rows.append({"batch_id": result.batch_id, "row_number": row, "reasons": reasons,
+                         "raw": json.dumps(raw, ensure_ascii=False)})  # fmt: skip
         conn.execute(insert(ImportReject), rows)
     kept = [
         (row, problem) for row, problem in outcome.warnings if outcome.status.get(row) != "rejected"

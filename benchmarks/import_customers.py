@@ -1,0 +1,118 @@
+"""Import benchmark: a validated customer import against ``sqlite3 .import`` of the same CSV.
+
+    python benchmarks/import_customers.py --rows 100000 [--xlsx]
+
+Writes a realistic customer file (Chinese names, provinces, industries, mobiles, e-mails,
+about 3% bad values), imports it with ``crm import`` into a fresh SQLite database in a
+child process (so its peak memory is its own), then times the sqlite3 shell's ``.import``
+of the same CSV into a bare table: the physical floor. Prints a row and appends it as
+JSON to benchmarks/results.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+WORK = HERE / "work"
+CRM = Path(sys.executable).parent / "crm"
+
+PROVINCES = ["广东", "江苏", "浙江", "上海", "北京", "山东", "四川", "湖北", "福建", "河南"]
+INDUSTRIES = ["39", "65", "51", "52", "C", "I", "F", "34", "36", "70"]
+SOURCES = ["官网", "展会", "转介绍", "电话", "营销活动"]
+PREFIXES = np.array(["138", "139", "186", "150", "151", "177", "188", "135", "158", "199"])
+BRANDS = list("华盛鑫达宏泰恒昌瑞祥嘉和兴隆")
+SUFFIXES = ["科技有限公司", "贸易有限公司", "股份有限公司", "机械有限公司"]
+
+
+def customer_file(rows: int, seed: int = 7) -> pd.DataFrame:
+    """A customer file as a sales team exports it, with some bad phones and e-mails."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(rows)
+    brand = np.array(BRANDS)[rng.integers(0, len(BRANDS), (rows, 2))]
+    phones = np.char.add(
+        PREFIXES[rng.integers(0, len(PREFIXES), rows)],
+        np.char.zfill(rng.integers(0, 10**8, rows).astype(str), 8),
+    )
+    bad = rng.random(rows) < 0.03
+    phones = np.where(bad, phones.astype("U10"), phones)  # one digit short: not a number
+    emails = np.char.add(np.char.add("user", ids.astype(str)), "@example.cn")
+    emails = np.where(rng.random(rows) < 0.01, np.char.replace(emails, "@", " at "), emails)
+    return pd.DataFrame(
+        {
+            "外部编号": np.char.add("ERP-", ids.astype(str)),
+            "客户名称": [
+                f"{a}{b}{i}{SUFFIXES[i % 4]}" for i, (a, b) in zip(ids, brand, strict=True)
+            ],
+            "行业": np.array(INDUSTRIES)[rng.integers(0, len(INDUSTRIES), rows)],
+            "省份": np.array(PROVINCES)[rng.integers(0, len(PROVINCES), rows)],
+            "城市": "市区",
+            "联系人": "陈静",
+            "电话": phones,
+            "邮箱": emails,
+            "客户来源": np.array(SOURCES)[rng.integers(0, len(SOURCES), rows)],
+            "客户等级": np.array(["A", "B", "C"])[rng.integers(0, 3, rows)],
+        }
+    )
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--xlsx", action="store_true", help="import an .xlsx instead of CSV")
+    args = parser.parse_args()
+    WORK.mkdir(exist_ok=True)
+    frame = customer_file(args.rows)
+    csv_path = WORK / f"customers-{args.rows}.csv"
+    frame.to_csv(csv_path, index=False)
+    source = csv_path
+    if args.xlsx:
+        source = WORK / f"customers-{args.rows}.xlsx"
+        frame.to_excel(source, index=False, sheet_name="客户")
+    db = WORK / f"import-{args.rows}.db"
+    for leftover in WORK.glob(f"{db.name}*"):
+        leftover.unlink()
+    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite:///{db}", "CRM_USER": "admin",
+           "CRM_IMPORT_DIR": str(WORK / "imports")}  # fmt: skip
+    subprocess.run([str(CRM), "init"], check=True, env=env, stdout=subprocess.DEVNULL)
+    seconds, peak_mb = timed([str(CRM), "import", "customers", str(source)], env)
+    floor_db = WORK / "floor.db"
+    floor_db.unlink(missing_ok=True)
+    floor, _ = timed(["sqlite3", str(floor_db), "-cmd", ".mode csv", f".import {csv_path} t"])
+    result = {
+        "benchmark": "import_customers",
+        "format": "xlsx" if args.xlsx else "csv",
+        "rows": args.rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(args.rows / seconds),
+        "peak_mb": round(peak_mb),
+        "sqlite_import_s": round(floor, 2),
+        "times_floor": round(seconds / floor, 1),
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    with (HERE / "results.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
