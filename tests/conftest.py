@@ -135,9 +135,12 @@ def pg_url(_pg_admin_engine: Engine) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
+    # Outputs of imports and backups go to the test's own folder, never the checkout.
+    monkeypatch.setenv("CRM_IMPORT_DIR", str(tmp_path / "imports"))
+    monkeypatch.setenv("CRM_BACKUP_DIR", str(tmp_path / "backups"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

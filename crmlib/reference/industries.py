@@ -270,6 +270,8 @@ _SHORT_FORMS: dict[str, str] = {
 }
 
 _CODE = re.compile(r"([a-t])?(\d{2})")
+#: A code followed by a name: "C39 计算机、通信和其他电子设备制造业", "C 制造业".
+_LABELLED = re.compile(r"([A-Ta-t](?:\d{2})?|\d{2})\s+(?!\d+$)(\S.*)")
 
 
 def _key(text: str) -> str:
@@ -316,14 +318,26 @@ def _division_by_code(key: str) -> Industry | None:
     return division
 
 
+def _labelled(code: str, name: str) -> Industry | None:
+    """"C39 计算机、通信…" as templates and exports write it: the code must carry its own name."""
+    found = find_industry(code)
+    if found is None or _key(name) not in (_key(found.zh), _key(found.en)):
+        return None
+    return found
+
+
 def find_industry(text: str) -> Industry | None:
     """The section or division that ``text`` names exactly, or None.
 
     Accepts a section letter (``"C"``), a two-digit division code (``"39"``, ``"C39"``), a
     Chinese or English name of a section or division, a Chinese name without its trailing 业,
-    and a few common short forms (``"IT"``, ``"互联网"``). Matching ignores case, spaces,
+    a code followed by its own name (``"C39 计算机、通信和其他电子设备制造业"``), and a few
+    common short forms (``"IT"``, ``"互联网"``). Matching ignores case, spaces,
     punctuation and full-/half-width differences, but is never fuzzy: typos give None.
     """
+    labelled = _LABELLED.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if labelled:
+        return _labelled(labelled[1], labelled[2])
     key = _key(text)
     if not key:
         return None
