@@ -14,8 +14,10 @@ import click
 from sqlalchemy import Engine
 from tqdm import tqdm
 
-from . import admin
+from . import admin, clock
 from .errors import CRMError
+from .i18n import current_lang
+from .quality.templates import write_template
 from .store.engine import make_engine
 from .workspace import Workspace, resolve_username
 from .workspace import open as open_workspace
@@ -156,6 +158,44 @@ def users_deactivate(settings: Settings, name: str, reassign_to: str | None) -> 
     click.echo(
         f"deactivated {name}" + (f"; {moved} customers now owned by {reassign_to}" if moved else "")
     )
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(admin.FILE_KINDS))
+@click.option("--lang", "file_lang", type=click.Choice(["zh", "en"]), help="Header language.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write.")
+@pass_settings
+@friendly_errors
+def template(
+    settings: Settings, kind: str, file_lang: str | None, fmt: str, output: Path | None
+) -> None:
+    """Write an empty import template with dropdowns, required columns and instructions."""
+    lang = current_lang(file_lang or settings.lang)
+    path = write_template(kind, output or Path(f"{kind}-template.{fmt}"), lang=lang, fmt=fmt)
+    click.echo(f"template written: {path}")
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(admin.FILE_KINDS))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option("--columns", help="Comma-separated columns (names or headers in either language).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write.")
+@pass_settings
+@friendly_errors
+def export_(
+    settings: Settings, kind: str, fmt: str, columns: str | None, output: Path | None
+) -> None:
+    """Export the records you may see (PII masked by role), ready to re-import."""
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    path = output or Path(f"{kind}-{clock.now():%Y%m%d-%H%M%S}.{fmt}")
+    with settings.workspace() as ws:
+        result = ws.export(kind, path, fmt=fmt, columns=chosen)
+    click.echo(f"exported {result.rows:,} rows to {result.path}")
 
 
 @main.command("import")

@@ -56,6 +56,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "file {path} is not a well-formed table: {detail}",
         "zh": "文件 {path} 不是格式正确的表格：{detail}",
     },
+    "file_bad_encoding": {
+        "en": "file {path} is not valid {encoding} text: save it again as CSV UTF-8",
+        "zh": "文件 {path} 不是有效的 {encoding} 文本，请重新另存为 CSV UTF-8",
+    },
+    "file_ragged": {
+        "en": "file {path}: row {row} has {found} cells but the header has {expected}; "
+        "quote values that contain the separator, or remove the extra cells",
+        "zh": "文件 {path}：第 {row} 行有 {found} 个单元格，但表头只有 {expected} 个；"
+        "请给含分隔符的值加引号，或删除多余的单元格",
+    },
+    "file_open_quote": {
+        "en": "file {path}: the quote opened in row {row} is never closed",
+        "zh": "文件 {path}：第 {row} 行开始的引号没有闭合",
+    },
     "file_bad_xlsx": {
         "en": "file {path} is not a readable Excel workbook ({detail})",
         "zh": "文件 {path} 不是可读取的 Excel 工作簿（{detail}）",
@@ -95,7 +109,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "与文件第 {row} 行重复 [repeated_row]",
     },
     "unknown_campaign": {"en": "is not a known campaign", "zh": "不是已有的营销活动"},
-    "unknown_code": {"en": "is not a known customer code", "zh": "不是已有的客户编号"},
+    "bad_code": {
+        "en": "is not a customer code (C + date + sequence, e.g. C20240501001)",
+        "zh": "不是客户编号（C + 日期 + 序号，如 C20240501001）",
+    },
+    "code_taken": {
+        "en": "belongs to another customer (external ID {other}) [code_taken]",
+        "zh": "属于另一个客户（外部编号 {other}）[code_taken]",
+    },
     "unknown_customer": {"en": "is not a known customer", "zh": "不是已有的客户"},
     "customer_ref_required": {
         "en": "customer_code or customer_external_id is required",

@@ -4,7 +4,7 @@ starts with :func:`open`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ from .domain.records import CONTACTS, INTERACTIONS, OPPORTUNITIES, ORDERS, Recor
 from .domain.users import Users, find_user
 from .errors import AccessDenied, ConfigError
 from .i18n import current_lang
+from .quality.exporting import ExportResult, export
 from .quality.importing import ImportResult, import_file
 from .store.engine import make_engine
 from .store.migrate import current_revision, head_revision, upgrade
@@ -62,6 +63,19 @@ class Workspace:
             self.ctx, kind, Path(path), dry_run=dry_run, strict=strict, sheet=sheet,
             output_dir=output_dir, progress=progress,
         )  # fmt: skip
+
+    def export(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        columns: Sequence[str] | None = None,
+        lang: str | None = None,
+    ) -> ExportResult:
+        """Write the records of ``kind`` this user may see to CSV or .xlsx (PII masked by
+        role), in the layout the importer reads back; the export is audited."""
+        return export(self.ctx, kind, Path(path), fmt=fmt, columns=columns, lang=lang)
 
     def history(self, code: str) -> pd.DataFrame:
         """Change history of a customer (and the records under it), newest first."""

@@ -369,3 +369,32 @@ def test_import_command(db_url: str, team: Team, tmp_path: Path) -> None:
     assert missing.returncode == 1 and missing.stderr.startswith(
         "error: file /nope.csv does not exist"
     )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_reimports_cleanly(db_url: str, team: Team, tmp_path: Path, fmt: str) -> None:
+    team.zhang.import_file("customers", write_csv(tmp_path / "c.csv", GOOD))
+    code = team.zhang.customers.frame()["code"].iloc[0]
+    team.zhang.customers.update(code, tags=["重点跟进", "华南"], grade="A", postcode="518000")
+    team.zhang.orders.add(code, ordered_at="2024-05-01", amount="1200.50", product="控制器")
+    customers = team.zhang.export("customers", tmp_path / f"customers.{fmt}")
+    orders = team.zhang.export("orders", tmp_path / f"orders.{fmt}")
+    assert (customers.rows, orders.rows) == (3, 1)
+    again = team.zhang.import_file("customers", customers.path)
+    assert (again.rows, again.unchanged, again.rejected, again.warned) == (3, 3, 0, 0)
+    assert team.zhang.import_file("orders", orders.path).unchanged == 1
+
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with crmlib.open(fresh_url, user="admin") as fresh:
+        fresh.users.add("zhang", role="sales", team="east")
+        moved = fresh.import_file("customers", customers.path)
+        assert (moved.created, moved.rejected) == (3, 0)
+        columns = ["external_id", "name", "kind", "industry_section", "industry_division",
+                   "province", "region", "grade", "status", "source", "owner", "contact",
+                   "phone", "email", "postcode"]  # fmt: skip
+        copied = fresh.customers.frame()[columns].sort_values("external_id", ignore_index=True)
+        assert set(fresh.customers.frame()["code"]) == set(team.zhang.customers.frame()["code"])
+        kept = set(fresh.customers.frame()["code"])
+        assert fresh.customers.add(**company()).code not in kept  # the sequence moved past them
+    original = team.zhang.customers.frame()[columns].sort_values("external_id", ignore_index=True)
+    pd.testing.assert_frame_equal(copied, original)

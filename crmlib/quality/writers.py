@@ -24,7 +24,7 @@ from ..domain.values import stored_columns
 from ..errors import FieldError
 from ..i18n import t
 from ..settings import DEFAULTS, get_setting
-from ..store.codes import next_customer_codes
+from ..store.codes import advance_past, next_customer_codes, parse_customer_code
 from ..store.models import (
     AuditEvent,
     Campaign,
@@ -333,12 +333,23 @@ class CustomerWriter(Writer):
         rows: dict[int, dict[str, Any]] = {}
         matches: dict[int, dict[str, Any]] = {}
         fields = [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
-        for row, values in _records(clean).items():
+        records = _records(clean)
+        for row, values in records.items():
             if outcome.status.get(row) == "rejected":
                 continue
             current = by_external.get(values.get("external_id")) or by_code.get(values.get("code"))
-            if current is None and values.get("code") is not None:
-                outcome.reject(row, f"code={values['code']!r}: {t('unknown_code')} [unknown_code]")
+            code, external_id = values.get("code"), values.get("external_id")
+            if current is None and code is not None and parse_customer_code(code) is None:
+                outcome.reject(row, f"code={code!r}: {t('bad_code')} [code_format]")
+                continue
+            if (
+                current is not None
+                and None not in (external_id, current["external_id"])
+                and (current["external_id"] != external_id)
+            ):
+                outcome.reject(
+                    row, f"code={code!r}: {t('code_taken', other=current['external_id'])}"
+                )
                 continue
             owner_id = owners.get(row)
             if current is not None and not self.in_scope(current["owner_id"]):
@@ -359,11 +370,16 @@ class CustomerWriter(Writer):
             else:
                 matches[row] = current
             rows[row] = stored
-        new = [row for row in rows if row not in matches]
-        for row, code in zip(
-            new, next_customer_codes(self.conn, len(new)) if new else [], strict=True
-        ):
-            rows[row]["code"] = code
+        kept = {
+            row: records[row]["code"]
+            for row in rows
+            if row not in matches and records[row].get("code")
+        }
+        advance_past(self.conn, list(kept.values()))
+        new = [row for row in rows if row not in matches and row not in kept]
+        generated = next_customer_codes(self.conn, len(new)) if new else []
+        for row, new_code in [*kept.items(), *zip(new, generated, strict=True)]:
+            rows[row]["code"] = new_code
         refs = {row: rows[row].get("code") or matches[row]["code"] for row in rows}
         ids = self.upsert(rows, matches, outcome, ref=refs)
         self.write_contacts(clean, ids, matches, outcome, refs)

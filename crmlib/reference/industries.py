@@ -319,7 +319,7 @@ def _division_by_code(key: str) -> Industry | None:
 
 
 def _labelled(code: str, name: str) -> Industry | None:
-    """"C39 计算机、通信…" as templates and exports write it: the code must carry its own name."""
+    """ "C39 计算机、通信…" as templates and exports write it: the code must carry its own name."""
     found = find_industry(code)
     if found is None or _key(name) not in (_key(found.zh), _key(found.en)):
         return None

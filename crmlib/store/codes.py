@@ -8,10 +8,11 @@ grows a digit (C202405011000): the date part has a fixed width, so codes stay un
 
 from __future__ import annotations
 
-from datetime import date
-from typing import cast
+import re
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,20 +29,53 @@ def format_code(prefix: str, day: date, number: int) -> str:
 
 def reserve(conn: Connection | Session, key: str, count: int = 1) -> int:
     """Advance the sequence ``key`` by ``count`` and return the first number reserved."""
+    table = cast(Table, CodeSequence.__table__)
+    last = _upsert(conn, key, count, table.c.last_value + count)
+    return last - count + 1
+
+
+def _upsert(conn: Connection | Session, key: str, initial: int, updated: Any) -> int:
+    """Insert the sequence ``key`` at ``initial`` or set it to ``updated``, atomically."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast(Table, CodeSequence.__table__)
     stmt = (
         insert(table)
-        .values(prefix=key, last_value=count)
-        .on_conflict_do_update(
-            index_elements=[table.c.prefix],
-            set_={"last_value": table.c.last_value + count},
-        )
+        .values(prefix=key, last_value=initial)
+        .on_conflict_do_update(index_elements=[table.c.prefix], set_={"last_value": updated})
         .returning(table.c.last_value)
     )
-    last = conn.execute(stmt).scalar_one()
-    return int(last) - count + 1
+    return int(conn.execute(stmt).scalar_one())
+
+
+CUSTOMER_CODE = re.compile(rf"^{CUSTOMER_PREFIX}(\d{{8}})(\d{{{SEQUENCE_WIDTH},}})$")
+
+
+def parse_customer_code(code: str) -> tuple[date, int] | None:
+    """The day and sequence number of a well-formed customer code, else None."""
+    match = CUSTOMER_CODE.match(code)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match[1], "%Y%m%d").date(), int(match[2])
+    except ValueError:
+        return None
+
+
+def advance_past(conn: Connection | Session, codes: list[str]) -> None:
+    """Move each day's sequence past the given codes, so codes kept from another database
+    (an import) are never handed out again."""
+    highest: dict[str, int] = {}
+    for code in codes:
+        parsed = parse_customer_code(code)
+        if parsed:
+            key = f"{CUSTOMER_PREFIX}{parsed[0]:%Y%m%d}"
+            highest[key] = max(highest.get(key, 0), parsed[1])
+    table = cast(Table, CodeSequence.__table__)
+    for key, value in highest.items():
+        _upsert(
+            conn, key, value, case((table.c.last_value < value, value), else_=table.c.last_value)
+        )
 
 
 def next_customer_codes(

@@ -1,0 +1,492 @@
+"""Exports: the records a user may see, as csv or xlsx files the importer reads back.
+
+Columns, headers and cell formats come from :mod:`crmlib.quality.kinds` and
+:mod:`crmlib.quality.templates`, so an exported file is a filled-in import template: enums
+as labels, industries as "C39 计算机、通信和其他电子设备制造业", customers named by code. Rows
+are read and written as a stream, so a million customers never sit in memory at once; each
+export is scoped to the actor, masked by role and written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
+from sqlalchemy.orm import aliased
+
+from .. import audit
+from ..access import Scope, mask_email, mask_phone
+from ..domain.context import Context
+from ..errors import FieldError, ValidationError
+from ..i18n import current_lang
+from ..reference.industries import DIVISIONS, SECTIONS
+from ..reference.regions import find_province
+from ..rules import amount, date_value, datetime_value, email, flag, phone
+from ..store.models import (
+    Campaign,
+    Contact,
+    Customer,
+    CustomerTag,
+    Lead,
+    Opportunity,
+    Order,
+    Ticket,
+    User,
+)
+from .kinds import Column, FileKind, file_kind
+from .templates import display_width, file_format, industry_text, province_text
+
+#: Rows fetched from the database per round trip.
+CHUNK_ROWS = 50_000
+#: Excel's row limit is 1,048,576; longer exports continue on another sheet.
+SHEET_ROWS = 1_000_000
+#: Joins a customer's tags inside the database; no tag contains it.
+TAG_SEPARATOR = "\x1f"
+TAGS_JOINED_BY = ","
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+AMOUNT_FORMAT = "0.00"
+CENT = Decimal("0.01")
+
+TEXT: dict[str, dict[str, str]] = {
+    "yes": {"zh": "是", "en": "yes"},
+    "no": {"zh": "否", "en": "no"},
+    "unknown_column": {
+        "zh": "不是{kind}的列；可用的列：{names}",
+        "en": "is not a column of {kind}; the columns are: {names}",
+    },
+    "no_columns": {"zh": "至少要选择一列", "en": "needs at least one column"},
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote: the file, its number of data rows and its columns (names)."""
+
+    path: Path
+    rows: int
+    columns: tuple[str, ...]
+
+
+def export(
+    ctx: Context,
+    kind: str,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    columns: Sequence[str] | None = None,
+    lang: str | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> ExportResult:
+    """Write the ``kind`` records the actor may see to ``path`` (csv or xlsx).
+
+    ``columns`` picks and orders columns by name or by header in any language (default:
+    all, in the spec's order); ``lang`` sets headers and labels (default: the workspace's);
+    ``where`` narrows the rows with a condition on the kind's table (e.g.
+    ``Customer.region == "华东"``). Phones and e-mails are masked for roles without PII
+    access. The file appears complete or not at all.
+    """
+    spec = file_kind(kind)
+    lang = current_lang(lang or ctx.lang)
+    chosen = file_format(path, fmt, lang)
+    picked = _pick(spec, columns, lang)
+    hide_pii = not ctx.actor.role.see_pii
+    masked = hide_pii and any(c.rule in (phone, email) for c in picked)
+    expressions, stmt = SOURCES[spec.name](ctx.scope)
+    stmt = stmt.add_columns(*(expressions[c.name].label(c.name) for c in picked))
+    if where is not None:
+        stmt = stmt.where(where)
+    cells = [_formatter(c, lang, hide_pii=hide_pii) for c in picked]
+    headers = [c.header(lang) for c in picked]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    rows = 0
+    try:
+        with (
+            ctx.reading() as conn,
+            _sink(chosen, partial, spec.en if lang == "en" else spec.zh, picked, headers) as write,
+        ):
+            for row in conn.execution_options(yield_per=CHUNK_ROWS).execute(stmt):
+                write([cell(value) for cell, value in zip(cells, row, strict=True)])
+                rows += 1
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    names = tuple(c.name for c in picked)
+    details = {"rows": rows, "columns": list(names), "path": str(path), "masked": masked,
+               "format": chosen, "lang": lang}  # fmt: skip
+    with ctx.session(action="export") as session:
+        audit.record(
+            session,
+            actor=ctx.actor.username,
+            action="export",
+            entity=spec.name,
+            new_value=json.dumps(details, ensure_ascii=False),
+        )
+    return ExportResult(path, rows, names)
+
+
+def _say(key: str, lang: str, **values: object) -> str:
+    return TEXT[key][lang].format(**values)
+
+
+def _pick(spec: FileKind, columns: Sequence[str] | None, lang: str) -> tuple[Column, ...]:
+    """The requested columns in the requested order; every unknown one is named at once."""
+    if columns is None:
+        return spec.columns
+    if not columns:
+        raise ValidationError(FieldError("columns", [], "columns", _say("no_columns", lang)))
+    found = {given: spec.find(given) for given in columns}
+    unknown = [given for given, column in found.items() if column is None]
+    if unknown:
+        names = ", ".join(c.header(lang) for c in spec.columns)
+        kind = spec.en if lang == "en" else spec.zh
+        raise ValidationError(
+            [
+                FieldError(
+                    "columns",
+                    given,
+                    "unknown_column",
+                    _say("unknown_column", lang, kind=kind, names=names),
+                )
+                for given in unknown
+            ]
+        )
+    picked = [column for column in found.values() if column is not None]
+    return tuple(dict.fromkeys(picked))
+
+
+# -- what each kind reads -------------------------------------------------------------------
+
+Source = tuple[dict[str, SQLColumnExpression[Any]], Select[Any]]
+
+
+def _customers(scope: Scope) -> Source:
+    """Customers with their primary contact (the first one, should there be two) and tags."""
+    owner = aliased(User)
+    primary = aliased(Contact)
+    first_primary = (
+        select(func.min(Contact.id))
+        .where(Contact.customer_id == Customer.id, Contact.is_primary.is_(True))
+        .scalar_subquery()
+    )
+    tags = (
+        select(func.aggregate_strings(CustomerTag.tag, TAG_SEPARATOR))
+        .where(CustomerTag.customer_id == Customer.id)
+        .scalar_subquery()
+    )
+    expressions: dict[str, SQLColumnExpression[Any]] = {
+        "external_id": Customer.external_id,
+        "code": Customer.code,
+        "name": Customer.name,
+        "kind": Customer.kind,
+        "industry": func.coalesce(Customer.industry_division, Customer.industry_section),
+        "size": Customer.size,
+        "province": Customer.province,
+        "city": Customer.city,
+        "postcode": Customer.postcode,
+        "address": Customer.address,
+        "grade": Customer.grade,
+        "status": Customer.status,
+        "source": Customer.source,
+        "owner": owner.username,
+        "contact": primary.name,
+        "title": primary.title,
+        "phone": primary.phone,
+        "email": primary.email,
+        "birthday": Customer.birthday,
+        "consent_purpose": Customer.consent_purpose,
+        "consent_at": Customer.consent_at,
+        "tags": tags,
+    }
+    stmt = (
+        select()
+        .select_from(Customer)
+        .outerjoin(owner, owner.id == Customer.owner_id)
+        .outerjoin(primary, primary.id == first_primary)
+        .where(scope.customer_filter(), Customer.merged_into_id.is_(None))
+        .order_by(Customer.id)
+    )
+    return expressions, stmt
+
+
+def _under_customer(model: Any, scope: Scope) -> Select[Any]:
+    """Records of a child table whose customer the actor may see, named by its customer.
+
+    Whatever still hangs under a merged-away customer is left out with it: the importer
+    would not find that customer, and the merge keeps it only for an unmerge.
+    """
+    return (
+        select()
+        .select_from(model)
+        .join(Customer, Customer.id == model.customer_id)
+        .where(scope.customer_filter(), Customer.merged_into_id.is_(None))
+        .order_by(model.id)
+    )
+
+
+def _customer_keys() -> dict[str, SQLColumnExpression[Any]]:
+    return {"customer_code": Customer.code, "customer_external_id": Customer.external_id}
+
+
+def _contacts(scope: Scope) -> Source:
+    expressions: dict[str, SQLColumnExpression[Any]] = {
+        **_customer_keys(),
+        "name": Contact.name,
+        "title": Contact.title,
+        "phone": Contact.phone,
+        "email": Contact.email,
+        "is_primary": Contact.is_primary,
+    }
+    return expressions, _under_customer(Contact, scope)
+
+
+def _leads(scope: Scope) -> Source:
+    """Leads belong to no customer: they are scoped by their owner."""
+    owner = aliased(User)
+    expressions: dict[str, SQLColumnExpression[Any]] = {
+        "external_id": Lead.external_id,
+        "name": Lead.name,
+        "company": Lead.company,
+        "phone": Lead.phone,
+        "email": Lead.email,
+        "source": Lead.source,
+        "province": Lead.province,
+        "industry": func.coalesce(Lead.industry_division, Lead.industry_section),
+        "value_tier": Lead.value_tier,
+        "status": Lead.status,
+        "invalid_reason": Lead.invalid_reason,
+        "owner": owner.username,
+        "campaign": Campaign.name,
+    }
+    stmt = (
+        select()
+        .select_from(Lead)
+        .outerjoin(owner, owner.id == Lead.owner_id)
+        .outerjoin(Campaign, Campaign.id == Lead.campaign_id)
+        .order_by(Lead.id)
+    )
+    owners = scope.owner_ids()
+    if owners is not None:
+        stmt = stmt.where(Lead.owner_id.in_(owners))
+    return expressions, stmt
+
+
+def _opportunities(scope: Scope) -> Source:
+    owner = aliased(User)
+    expressions: dict[str, SQLColumnExpression[Any]] = {
+        "external_id": Opportunity.external_id,
+        **_customer_keys(),
+        "name": Opportunity.name,
+        "stage": Opportunity.stage,
+        "amount": Opportunity.amount,
+        "expected_close_date": Opportunity.expected_close_date,
+        "need_description": Opportunity.need_description,
+        "proposal_version": Opportunity.proposal_version,
+        "loss_reason": Opportunity.loss_reason,
+        "owner": owner.username,
+        "campaign": Campaign.name,
+    }
+    stmt = (
+        _under_customer(Opportunity, scope)
+        .outerjoin(owner, owner.id == Opportunity.owner_id)
+        .outerjoin(Campaign, Campaign.id == Opportunity.campaign_id)
+    )
+    return expressions, stmt
+
+
+def _orders(scope: Scope) -> Source:
+    expressions: dict[str, SQLColumnExpression[Any]] = {
+        "external_id": Order.external_id,
+        **_customer_keys(),
+        "ordered_at": Order.ordered_at,
+        "amount": Order.amount,
+        "product": Order.product,
+        "category": Order.category,
+        "campaign": Campaign.name,
+    }
+    stmt = _under_customer(Order, scope).outerjoin(Campaign, Campaign.id == Order.campaign_id)
+    return expressions, stmt
+
+
+def _tickets(scope: Scope) -> Source:
+    assignee = aliased(User)
+    expressions: dict[str, SQLColumnExpression[Any]] = {
+        "external_id": Ticket.external_id,
+        **_customer_keys(),
+        "type": Ticket.type,
+        "priority": Ticket.priority,
+        "status": Ticket.status,
+        "subject": Ticket.subject,
+        "description": Ticket.description,
+        "team": Ticket.team,
+        "assignee": assignee.username,
+        "opened_at": Ticket.opened_at,
+        "first_response_at": Ticket.first_response_at,
+        "resolved_at": Ticket.resolved_at,
+        "resolution": Ticket.resolution,
+    }
+    stmt = _under_customer(Ticket, scope).outerjoin(assignee, assignee.id == Ticket.assignee_id)
+    return expressions, stmt
+
+
+SOURCES: dict[str, Callable[[Scope], Source]] = {
+    "customers": _customers,
+    "contacts": _contacts,
+    "leads": _leads,
+    "opportunities": _opportunities,
+    "orders": _orders,
+    "tickets": _tickets,
+}
+
+
+# -- cell values ----------------------------------------------------------------------------
+
+Cell = str | date | datetime | Decimal | None
+
+
+def _formatter(column: Column, lang: str, *, hide_pii: bool) -> Callable[[Any], Cell]:
+    """How a stored value of ``column`` is written so that the importer reads it back."""
+    enum = column.enum
+    if enum is not None:
+        return lambda v: None if v is None else enum.label(v, lang)
+    if column.choices == "industry":
+        return lambda v: _industry(v, lang)
+    if column.choices == "province":
+        return lambda v: _province(v, lang)
+    if column.name == "tags":
+        return _tags
+    rule = column.rule
+    if rule is date_value:
+        return lambda v: v.date() if isinstance(v, datetime) else v
+    if rule is datetime_value:
+        return lambda v: v.replace(microsecond=0) if isinstance(v, datetime) else v
+    if rule is amount:
+        return lambda v: None if v is None else Decimal(v).quantize(CENT)
+    if rule is flag:
+        return lambda v: None if v is None else _say("yes" if v else "no", lang)
+    if hide_pii and rule is phone:
+        return mask_phone
+    if hide_pii and rule is email:
+        return mask_email
+    return lambda v: None if v is None else str(v)
+
+
+def _industry(code: str | None, lang: str) -> str | None:
+    if code is None:
+        return None
+    found = DIVISIONS.get(code) or SECTIONS.get(code)
+    return industry_text(found, lang) if found else code
+
+
+def _province(name: str | None, lang: str) -> str | None:
+    if name is None:
+        return None
+    found = find_province(name)
+    return province_text(found, lang) if found else name
+
+
+def _tags(joined: str | None) -> str | None:
+    return TAGS_JOINED_BY.join(sorted(joined.split(TAG_SEPARATOR))) if joined else None
+
+
+# -- files ----------------------------------------------------------------------------------
+
+Write = Callable[[Sequence[Cell]], None]
+
+
+@contextmanager
+def _sink(
+    fmt: str, path: Path, title: str, columns: Sequence[Column], headers: Sequence[str]
+) -> Iterator[Write]:
+    """A row writer for ``fmt``; the file is complete when the block ends."""
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            yield lambda row: writer.writerow([_csv_text(value) for value in row])
+        return
+    sheets = _Sheets(title, columns, headers)
+    yield sheets.write
+    sheets.book.save(path)
+
+
+def _csv_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
+class _Sheets:
+    """A write-only workbook: rows stream to disk, and past Excel's row limit a new sheet
+    with the same header continues the data."""
+
+    def __init__(self, title: str, columns: Sequence[Column], headers: Sequence[str]) -> None:
+        self.book = Workbook(write_only=True)
+        self.title = title
+        self.headers = headers
+        self.widths = [
+            max(display_width(h), display_width(c.example), 8) + 4
+            for h, c in zip(headers, columns, strict=True)
+        ]
+        self.rows = 0
+        self.sheet: Any = None
+        self.bold = Font(bold=True)
+
+    def write(self, row: Sequence[Cell]) -> None:
+        if self.sheet is None or self.rows == SHEET_ROWS:
+            self._start_sheet()
+        self.sheet.append([self._cell(value) for value in row])
+        self.rows += 1
+
+    def _start_sheet(self) -> None:
+        number = len(self.book.worksheets) + 1
+        self.sheet = self.book.create_sheet(self.title if number == 1 else f"{self.title} {number}")
+        self.sheet.freeze_panes = "A2"
+        for index, width in enumerate(self.widths, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        header = []
+        for text in self.headers:
+            cell = WriteOnlyCell(self.sheet, text)
+            cell.font = self.bold
+            header.append(cell)
+        self.sheet.append(header)
+        self.rows = 0
+
+    def _cell(self, value: Cell) -> Any:
+        """Dates and amounts as typed cells; text kept as text, never as a formula."""
+        if isinstance(value, str):
+            text = ILLEGAL_CHARACTERS_RE.sub("", value)
+            if not text.startswith("="):
+                return text
+            cell = WriteOnlyCell(self.sheet, text)
+            cell.data_type = "s"
+            return cell
+        if isinstance(value, datetime | date | Decimal):
+            cell = WriteOnlyCell(self.sheet, value)
+            cell.number_format = (
+                DATETIME_FORMAT if isinstance(value, datetime)
+                else DATE_FORMAT if isinstance(value, date) else AMOUNT_FORMAT
+            )  # fmt: skip
+            return cell
+        return value

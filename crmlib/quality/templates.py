@@ -1,0 +1,424 @@
+"""Blank import templates, written from the specs in :mod:`crmlib.quality.kinds`.
+
+A template is the cheapest way to get clean data in: the headers are the ones the importer
+reads, the dropdowns offer exactly the values the rules accept, and the instructions sheet
+says what each column takes. The cell formats of enumerations, industries and provinces are
+defined here once and shared with :mod:`crmlib.quality.exporting`, so an exported file and
+a filled-in template read back the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..errors import FieldError, ValidationError
+from ..i18n import current_lang
+from ..reference.industries import DIVISIONS, SECTIONS, Industry
+from ..reference.regions import PROVINCES, Province
+from ..rules import Rule, amount, date_value, datetime_value, email, flag, phone, postcode
+from .kinds import Column, FileKind, file_kind
+
+FORMATS = ("xlsx", "csv")
+#: Data rows of a template that get dropdowns (row 1 is the header).
+VALIDATED_ROWS = 10_000
+#: Excel refuses an inline list ("a,b,c") longer than this; longer lists go on a sheet.
+INLINE_LIST_LIMIT = 255
+LISTS_SHEET = "lists"
+REQUIRED_MARK = " *"
+MAX_WIDTH = 60
+#: Dropdown columns need not show their longest entry in full.
+DROPDOWN_WIDTH = 40
+#: Excel's "text" number format: keeps phones, postcodes and codes as typed (leading zeros).
+TEXT_FORMAT = "@"
+
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")
+HEADER_FONT = Font(bold=True)
+REQUIRED_FONT = Font(bold=True, color="C00000")
+EXAMPLE_FONT = Font(italic=True, color="808080")
+
+TEXT: dict[str, dict[str, str]] = {
+    "instructions": {"zh": "说明", "en": "Instructions"},
+    "title": {"zh": "{kind}导入模板说明", "en": "{kind} import template: instructions"},
+    "column": {"zh": "列名", "en": "Column"},
+    "required": {"zh": "是否必填", "en": "Required"},
+    "format": {"zh": "填写说明", "en": "What to enter"},
+    "example": {"zh": "示例", "en": "Example"},
+    "yes": {"zh": "必填", "en": "required"},
+    "no": {"zh": "选填", "en": "optional"},
+    "note_required": {
+        "zh": "表头带 * 的列为必填项。",
+        "en": "Columns whose header ends in * are required.",
+    },
+    "note_example": {
+        "zh": "第 2 行（灰色斜体）是示例，导入前请删除或改写。",
+        "en": "Row 2 (grey italics) is an example: delete or overwrite it before importing.",
+    },
+    "note_headers": {
+        "zh": "表头可用简体中文、繁体中文或英文，列的顺序不限；不需要的选填列可以删除。",
+        "en": "Headers may be in simplified or traditional Chinese or in English, in any "
+        "order; optional columns you do not need may be deleted.",
+    },
+    "note_dropdowns": {
+        "zh": "带下拉列表的列请优先从列表中选择；也接受下表列出的其他写法。",
+        "en": "Pick from the dropdown where there is one; the other forms listed below are "
+        "accepted too.",
+    },
+    "note_child": {
+        "zh": "每一行都要指明所属客户：填写“{code}”或“{external}”（二者填一项即可）。",
+        "en": 'Name the customer of every row by "{code}" or "{external}" (either one).',
+    },
+    "note_keys": {
+        "zh": "重复导入不会产生重复记录：“{keys}”相同的已有记录会被更新。",
+        "en": "Importing again does not create duplicates: an existing record with the same "
+        '"{keys}" is updated.',
+    },
+    "keys_or": {"zh": "”或“", "en": '" or "'},
+    "date": {
+        "zh": "日期，如 2024-05-01、2024/5/1、2024年5月1日",
+        "en": "A date: 2024-05-01, 2024/5/1 or 2024年5月1日",
+    },
+    "datetime": {
+        "zh": "日期和时间，如 2024-05-01 09:30、2024/5/1 9:30、2024年5月1日 9时30分；时间可省略",
+        "en": "A date and time: 2024-05-01 09:30, 2024/5/1 9:30 or 2024年5月1日 9时30分; "
+        "the time may be left out",
+    },
+    "amount": {
+        "zh": "人民币金额（不能为负），如 1200.50、1,200.50、¥1200、1200元、1.2万",
+        "en": "An amount in CNY (not negative): 1200.50, 1,200.50, ¥1200, 1200元 or 1.2万",
+    },
+    "phone": {
+        "zh": "手机（13812345678）、带区号的座机（0755-86001234）"
+        "或带国家码的号码（+852 2123 4567）",
+        "en": "A mobile (13812345678), a landline with its area code (0755-86001234) or a "
+        "number with its country code (+852 2123 4567)",
+    },
+    "email": {"zh": "电子邮箱，如 name@example.com", "en": "An e-mail address: name@example.com"},
+    "postcode": {"zh": "六位邮政编码，如 518000", "en": "A six-digit postcode: 518000"},
+    "flag": {"zh": "是 或 否", "en": "yes or no (是 or 否)"},
+    "enum": {
+        "zh": "从下拉列表选择：{labels}；也接受英文或代码：{others}",
+        "en": "Pick from the dropdown: {labels}; Chinese labels and codes are accepted too: "
+        "{others}",
+    },
+    "industry": {
+        "zh": "GB/T 4754-2017 行业门类或大类：从下拉列表选择（如 C39 计算机、通信和其他电子设备"
+        "制造业），或填写代码（C、39、C39）或名称（制造业）",
+        "en": "A GB/T 4754-2017 section or division: pick from the dropdown (C39 Manufacture "
+        "of Computers, ...), or enter its code (C, 39, C39) or name (Manufacturing, 制造业)",
+    },
+    "province": {
+        "zh": "省级行政区：从下拉列表选择全称（广东省），也接受简称（广东）或英文（Guangdong）",
+        "en": "A province of China: pick from the dropdown (Guangdong), or enter its Chinese "
+        "name (广东省, 广东)",
+    },
+    "text": {"zh": "文本", "en": "Text"},
+    "external_id": {
+        "zh": "源系统（ERP 等）中的编号，用于重复导入时找到同一条记录",
+        "en": "The record's ID in the source system (ERP, ...), which finds it again on the "
+        "next import",
+    },
+    "code": {
+        "zh": "CRM 客户编号（如 C20240501001）；新客户留空，由系统生成",
+        "en": "The CRM customer code (C20240501001); leave it empty for new customers",
+    },
+    "customer_code": {
+        "zh": "所属客户的 CRM 客户编号（如 C20240501001）",
+        "en": "The CRM code of the customer the row belongs to (C20240501001)",
+    },
+    "customer_external_id": {
+        "zh": "所属客户在源系统中的编号",
+        "en": "The source-system ID of the customer the row belongs to",
+    },
+    "owner": {"zh": "负责人的 CRM 用户名", "en": "The owner's CRM user name"},
+    "assignee": {"zh": "处理人的 CRM 用户名", "en": "The assignee's CRM user name"},
+    "tags": {"zh": "标签，多个用逗号分隔", "en": "Tags, separated by commas"},
+    "campaign": {"zh": "营销活动名称", "en": "The campaign's name"},
+    "not_in_list": {"zh": "不在下拉列表中", "en": "Not in the list"},
+    "not_in_list_detail": {
+        "zh": "该值不在下拉列表中。若是说明页列出的其他写法，可以保留。",
+        "en": "This value is not in the list. Keep it if it is one of the other forms the "
+        "instructions sheet lists.",
+    },
+    "format_choice": {"zh": "文件格式", "en": "file format"},
+    "bad_format": {
+        "zh": "不是支持的格式：{formats}（或使用 .xlsx / .csv 文件名）",
+        "en": "is not a supported format: {formats} (or name the file .xlsx / .csv)",
+    },
+}
+
+#: Columns whose meaning needs more than their rule's description, by column name.
+_COLUMN_NOTES = (
+    "external_id", "code", "customer_code", "customer_external_id", "owner", "assignee",
+    "tags", "campaign",
+)  # fmt: skip
+
+
+def say(key: str, lang: str, **values: object) -> str:
+    """The text ``key`` of this module in ``lang`` ("zh" or "en")."""
+    return TEXT[key][lang].format(**values)
+
+
+# -- cell formats shared with exports -------------------------------------------------------
+
+
+def industry_text(item: Industry, lang: str) -> str:
+    """How an industry is written in a cell: "C39 计算机、通信和其他电子设备制造业", "C 制造业".
+
+    The code makes the value exact (a division and a section can share a name) and the name
+    makes it readable; the importer's industry rule reads both parts.
+    """
+    code = item.code if item.is_section else f"{item.section}{item.code}"
+    return f"{code} {item.label(lang)}"
+
+
+def province_text(item: Province, lang: str) -> str:
+    """How a province is written in a cell: its full name (广东省) or English name."""
+    return item.label(lang)
+
+
+def industries() -> list[Industry]:
+    """Every section followed by its divisions, the order people browse the standard in."""
+    return [
+        item
+        for section in SECTIONS.values()
+        for item in (
+            section,
+            *(d for d in DIVISIONS.values() if d.section == section.code),
+        )
+    ]
+
+
+def choices(column: Column, lang: str) -> list[str] | None:
+    """The dropdown values of ``column`` in ``lang``, or None for a free column."""
+    if column.enum is not None:
+        return [choice.label(lang) for choice in column.enum]
+    if column.choices == "industry":
+        return [industry_text(item, lang) for item in industries()]
+    if column.choices == "province":
+        return [province_text(item, lang) for item in PROVINCES]
+    return None
+
+
+def file_format(path: Path, fmt: str | None, lang: str = "zh") -> str:
+    """``fmt``, else the file's suffix; anything but xlsx and csv is refused."""
+    chosen = (fmt or path.suffix.removeprefix(".")).lower()
+    if chosen not in FORMATS:
+        raise ValidationError(
+            FieldError(
+                "fmt",
+                fmt or path.name,
+                "format",
+                say("bad_format", lang, formats=", ".join(FORMATS)),
+            )
+        )
+    return chosen
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in Excel: Chinese characters are twice as wide as Latin ones."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# -- the template ---------------------------------------------------------------------------
+
+
+def write_template(kind: str, path: Path, *, lang: str = "zh", fmt: str | None = None) -> Path:
+    """Write an empty import file for ``kind`` with headers in ``lang`` and one example row.
+
+    xlsx templates also carry dropdowns, required markers and an instructions sheet; csv
+    templates are UTF-8 with a BOM so that Excel shows Chinese correctly.
+    """
+    spec = file_kind(kind)
+    lang = current_lang(lang)
+    chosen = file_format(path, fmt, lang)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    headers = [header(spec, column, lang) for column in spec.columns]
+    example = [example_text(column, lang) for column in spec.columns]
+    if chosen == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            csv.writer(handle).writerows([headers, example])
+        return path
+    book = Workbook()
+    data = book.active
+    data.title = spec.en if lang == "en" else spec.zh
+    _fill_data_sheet(data, spec, headers, example)
+    _add_dropdowns(book, data, spec, lang)
+    _fill_instructions(book.create_sheet(say("instructions", lang)), spec, lang)
+    if LISTS_SHEET in book.sheetnames:
+        book.move_sheet(LISTS_SHEET, offset=len(book.sheetnames))
+    book.active = 0
+    book.save(path)
+    return path
+
+
+def header(spec: FileKind, column: Column, lang: str) -> str:
+    """The column's header, with the required marker the importer ignores."""
+    mark = REQUIRED_MARK if column.name in spec.required else ""
+    return column.header(lang) + mark
+
+
+def example_text(column: Column, lang: str) -> str:
+    """The spec's example; dropdown columns show it the way their dropdown writes it."""
+    if not column.example:
+        return ""
+    if column.enum is not None:
+        return column.enum.label(column.example, lang)
+    value = column.rule(column.example)
+    if isinstance(value, Industry):
+        return industry_text(value, lang)
+    if isinstance(value, Province):
+        return province_text(value, lang)
+    return column.example
+
+
+def _fill_data_sheet(
+    sheet: Worksheet, spec: FileKind, headers: Sequence[str], example: Sequence[str]
+) -> None:
+    sheet.append(list(headers))
+    sheet.append(list(example))
+    for index, column in enumerate(spec.columns, start=1):
+        required = column.name in spec.required
+        head = sheet.cell(row=1, column=index)
+        head.font = REQUIRED_FONT if required else HEADER_FONT
+        head.fill = REQUIRED_FILL if required else HEADER_FILL
+        head.alignment = Alignment(vertical="center")
+        sample = sheet.cell(row=2, column=index)
+        sample.font = EXAMPLE_FONT
+        sample.number_format = TEXT_FORMAT
+        letter = get_column_letter(index)
+        dimension = sheet.column_dimensions[letter]
+        dimension.number_format = TEXT_FORMAT
+        dimension.width = _width([headers[index - 1], example[index - 1]])
+    sheet.freeze_panes = "A2"
+
+
+def _width(texts: Iterable[str]) -> float:
+    return min(max(display_width(text) for text in texts) + 4, MAX_WIDTH)
+
+
+def _add_dropdowns(book: Workbook, sheet: Worksheet, spec: FileKind, lang: str) -> None:
+    """A list validation per dropdown column; long lists are read from the hidden sheet."""
+    lists: Worksheet | None = None
+    for index, column in enumerate(spec.columns, start=1):
+        values = choices(column, lang)
+        if values is None:
+            continue
+        inline = ",".join(values)
+        if len(inline) <= INLINE_LIST_LIMIT and not any("," in v or '"' in v for v in values):
+            formula = f'"{inline}"'
+        else:
+            if lists is None:
+                lists = book.create_sheet(LISTS_SHEET)
+                lists.sheet_state = "hidden"
+            formula = _list_range(lists, column.header(lang), values)
+        validation = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=say("not_in_list", lang),
+            error=say("not_in_list_detail", lang),
+        )
+        letter = get_column_letter(index)
+        validation.add(f"{letter}2:{letter}{VALIDATED_ROWS + 1}")
+        sheet.add_data_validation(validation)
+        dimension = sheet.column_dimensions[letter]
+        dimension.width = max(dimension.width, min(_width(values), DROPDOWN_WIDTH))
+
+
+def _list_range(lists: Worksheet, title: str, values: Sequence[str]) -> str:
+    """Put ``values`` in the next free column of the lists sheet; return its absolute range."""
+    index = 1 if lists["A1"].value is None else lists.max_column + 1
+    letter = get_column_letter(index)
+    lists.cell(row=1, column=index, value=title)
+    for row, value in enumerate(values, start=2):
+        lists.cell(row=row, column=index, value=value)
+    return f"{quote_sheetname(LISTS_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
+
+
+def _fill_instructions(sheet: Worksheet, spec: FileKind, lang: str) -> None:
+    sheet.append([say("title", lang, kind=spec.en if lang == "en" else spec.zh)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for note in kind_notes(spec, lang):
+        sheet.append([note])
+    sheet.append([])
+    sheet.append([say(key, lang) for key in ("column", "required", "format", "example")])
+    for cell in sheet[sheet.max_row]:
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+    for column in spec.columns:
+        required = column.name in spec.required
+        sheet.append(
+            [
+                column.header(lang),
+                say("yes" if required else "no", lang),
+                column_help(column, lang),
+                example_text(column, lang),
+            ]
+        )
+        if required:
+            sheet.cell(row=sheet.max_row, column=2).font = REQUIRED_FONT
+    for letter, width in zip("ABCD", (24, 10, 90, 40), strict=True):
+        sheet.column_dimensions[letter].width = width
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def kind_notes(spec: FileKind, lang: str) -> list[str]:
+    """What holds for every row of ``spec``: markers, example, headers, customer, upserts."""
+    notes = [say(key, lang) for key in ("note_required", "note_example", "note_headers")]
+    if any(choices(column, lang) for column in spec.columns):
+        notes.append(say("note_dropdowns", lang))
+    if spec.child:
+        notes.append(
+            say(
+                "note_child",
+                lang,
+                code=spec.column("customer_code").header(lang),
+                external=spec.column("customer_external_id").header(lang),
+            )
+        )
+    if spec.keys:
+        keys = say("keys_or", lang).join(spec.column(key).header(lang) for key in spec.keys)
+        notes.append(say("note_keys", lang, keys=keys))
+    return notes
+
+
+_RULE_HELP: dict[Rule, str] = {
+    date_value: "date",
+    datetime_value: "datetime",
+    amount: "amount",
+    phone: "phone",
+    email: "email",
+    postcode: "postcode",
+    flag: "flag",
+}
+
+
+def column_help(column: Column, lang: str) -> str:
+    """What ``column`` accepts, in ``lang``: the forms its rule reads."""
+    if column.enum is not None:
+        other = "en" if lang == "zh" else "zh"
+        return say(
+            "enum",
+            lang,
+            labels=("、" if lang == "zh" else ", ").join(c.label(lang) for c in column.enum),
+            others=", ".join(f"{c.label(other)} / {c.code}" for c in column.enum),
+        )
+    if column.choices is not None:
+        return say(column.choices, lang)
+    if column.name in _COLUMN_NOTES:
+        return say(column.name, lang)
+    return say(_RULE_HELP.get(column.rule, "text"), lang)
