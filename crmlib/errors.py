@@ -21,7 +21,13 @@ class FieldError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}={self.value!r}: {self.message} [{self.rule}]"
+        return f"{self.field}={shorten(self.value)}: {self.message} [{self.rule}]"
+
+
+def shorten(value: Any, limit: int = 60) -> str:
+    """A value as a message quotes it: a 100,000-character cell must not drown the reason."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}…{text[-3:]}"
 
 
 class ValidationError(CRMError):

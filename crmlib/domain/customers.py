@@ -106,13 +106,17 @@ def check_required(
         for f in required.get(kind, [])
         if values.get(f) in (None, "")
     ]
-    if kind == "person" and not any(values.get(f) for f in PERSON_REACH):
-        errors.append(
-            FieldError(
-                "phone", None, "required_any", t("required_any", fields=", ".join(PERSON_REACH))
-            )
-        )
-    return errors
+    unreachable = unreachable_person(kind, values)
+    return errors + ([unreachable] if unreachable else [])
+
+
+def unreachable_person(kind: str, values: Mapping[str, Any]) -> FieldError | None:
+    """A person customer needs at least one way to reach or identify them."""
+    if kind != "person" or any(values.get(f) for f in PERSON_REACH):
+        return None
+    return FieldError(
+        "phone", None, "required_any", t("required_any", fields=", ".join(PERSON_REACH))
+    )
 
 
 def has_won_business(session: Session, customer_id: int) -> bool:

@@ -2,8 +2,10 @@
 
 Files are read in chunks of strings (nothing is type-guessed, so leading zeros in codes and
 phones survive), with the encoding detected (UTF-8 with or without BOM, GBK/GB18030 as
-Excel saves Chinese CSV on Windows, UTF-16), and merged cells filled from their top-left
-cell. Anything that is not a readable table raises :class:`FileProblem` with one clear line.
+Excel saves Chinese CSV on Windows, UTF-16), merged cells filled from their top-left cell,
+and a formula saved without its computed value (as openpyxl writes them) read as its
+formula text, so the row's reason names it instead of calling the cell empty. Anything
+that is not a readable table raises :class:`FileProblem` with one clear line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -25,7 +29,8 @@ from ..i18n import t
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 SAMPLE_BYTES = 64 * 1024
-#: Workbooks up to this size are opened fully, so merged cells can be filled in.
+#: Workbooks up to this size are opened fully, so merged cells can be filled in and
+#: formulas saved without a computed value can be shown; larger ones are streamed.
 FULL_WORKBOOK_BYTES = 20 * 1024 * 1024
 
 
@@ -67,7 +72,7 @@ def open_table(path: Path, *, sheet: str | None = None, sheet_hints: tuple[str, 
     if head.startswith(XLS_MAGIC):
         raise FileProblem(t("file_xls", path=path))
     if head.startswith(XLSX_MAGIC):
-        return _open_xlsx(path, sheet, sheet_hints, size)
+        return _open_xlsx(path, sheet, sheet_hints)
     if sheet is not None:
         raise FileProblem(t("file_sheet_csv", path=path))
     return _open_csv(path, head)
@@ -78,15 +83,20 @@ def open_table(path: Path, *, sheet: str | None = None, sheet_hints: tuple[str, 
 
 def _detect_encoding(path: Path, head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if b"\x00" in head:
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif b"\x00" in head:
         raise FileProblem(t("file_binary", path=path))
-    for encoding in ("utf-8", "gb18030"):
-        if _decodes(path, encoding):
-            return encoding
-    raise FileProblem(t("file_binary", path=path))
+    else:
+        for encoding in ("utf-8", "gb18030"):
+            if _decodes(path, encoding):
+                return encoding
+        raise FileProblem(t("file_binary", path=path))
+    # A byte-order mark promises an encoding; hold the whole file to it.
+    if not _decodes(path, encoding):
+        raise FileProblem(t("file_bad_encoding", path=path, encoding=encoding))
+    return encoding
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -102,14 +112,22 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_EMPTY_ROW = " \t,;|\"'"
+
+
 def _open_csv(path: Path, head: bytes) -> Table:
     encoding = _detect_encoding(path, head)
     sample = head.decode(encoding, errors="ignore")
     if encoding == "utf-8-sig":
         sample = sample.lstrip("\ufeff")
-    lines = [line for line in sample.splitlines() if line.strip()]
-    if not lines:
+    physical = _LINE_BREAK.split(sample)
+    # Lines above the header that are blank, or only separators (",,,," as Excel saves
+    # empty rows), are skipped; rows keep the numbers Excel shows.
+    skip = next((n for n, line in enumerate(physical) if line.strip(_EMPTY_ROW)), None)
+    if skip is None:
         raise FileProblem(t("file_empty", path=path))
+    lines = [line for line in physical[skip:] if line.strip()]
     try:
         delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;|").delimiter
     except csv.Error:
@@ -120,28 +138,47 @@ def _open_csv(path: Path, head: bytes) -> Table:
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in sample)
     if printable < 0.95 * len(sample):
         raise FileProblem(t("file_binary", path=path))
-    return Table(path, "csv", headers, f"{encoding}|{delimiter}", None, None, 2)
+    return Table(path, "csv", headers, f"{encoding}|{delimiter}", None, None, skip + 2)
+
+
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _malformed(table: Table, exc: Exception) -> FileProblem:
+    """The parser's complaint in words, with the row number Excel shows."""
+    detail = str(exc).strip()
+    if match := _RAGGED.search(detail):
+        expected, row, found = match.groups()
+        return FileProblem(
+            t("file_ragged", path=table.path, row=row, found=found, expected=expected)
+        )
+    if match := _OPEN_QUOTE.search(detail):
+        row = int(match.group(1)) + 1  # the parser counts records from 0
+        return FileProblem(t("file_open_quote", path=table.path, row=row))
+    return FileProblem(t("file_malformed", path=table.path, detail=detail))
 
 
 def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
     assert table.encoding is not None
     encoding, delimiter = table.encoding.split("|")
-    reader = pd.read_csv(
-        table.path,
-        sep=delimiter,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        encoding=encoding,
-        chunksize=size,
-        skip_blank_lines=False,
-        header=0,
-        names=None,
-        on_bad_lines="error",
-        engine="c",
-    )
     number = table.first_row_number
     try:
+        reader = pd.read_csv(
+            table.path,
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=encoding,
+            chunksize=size,
+            skip_blank_lines=False,
+            skiprows=table.first_row_number - 2,
+            header=0,
+            names=None,
+            on_bad_lines="error",
+            engine="c",
+        )
         for chunk in reader:
             chunk = chunk.iloc[:, : len(table.headers)]
             chunk.columns = pd.Index(range(chunk.shape[1]))
@@ -150,19 +187,45 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             blank = (chunk.apply(lambda col: col.str.strip()) == "").all(axis=1)
             yield chunk[~blank]
     except pd.errors.ParserError as exc:
-        raise FileProblem(t("file_malformed", path=table.path, detail=str(exc).strip())) from None
+        raise _malformed(table, exc) from None
+    except pd.errors.EmptyDataError:
+        raise FileProblem(t("file_no_header", path=table.path)) from None
+    except UnicodeDecodeError:
+        raise FileProblem(t("file_bad_encoding", path=table.path, encoding=encoding)) from None
 
 
 # -- Excel ----------------------------------------------------------------------------------
 
+#: A formula element in a worksheet part (``<f>``, ``<f t="shared" …/>``, ``<x:f>``).
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 
-def _load_workbook(path: Path, size: int) -> Any:
+
+def _load_workbook(path: Path, *, read_only: bool, data_only: bool = True) -> Any:
     from openpyxl import load_workbook
 
     try:
-        return load_workbook(path, read_only=size > FULL_WORKBOOK_BYTES, data_only=True)
+        return load_workbook(path, read_only=read_only, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds for a broken zip or XML
         raise FileProblem(t("file_bad_xlsx", path=path, detail=type(exc).__name__)) from None
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula, by scanning its XML."""
+    tail = 64
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                with archive.open(name) as part:
+                    carry = b""
+                    while block := part.read(1 << 20):
+                        if _FORMULA_TAG.search(carry + block):
+                            return True
+                        carry = block[-tail:]
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        return False  # the workbook itself reports what is wrong when it is loaded
+    return False
 
 
 def _choose_sheet(path: Path, names: list[str], sheet: str | None, hints: tuple[str, ...]) -> str:
@@ -191,40 +254,108 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _rows(path: Path, sheet: str) -> Generator[list[str], None, None]:
-    workbook = _load_workbook(path, path.stat().st_size)
-    try:
-        worksheet = workbook[sheet]
+def _formula_text(value: Any) -> str:
+    """A formula as Excel's formula bar shows it: '=SUM(A1:A2)'."""
+    shown = getattr(value, "text", value)  # an ArrayFormula keeps its formula in .text
+    if not isinstance(shown, str):  # a what-if data table: no formula text to show
+        shown = f"TABLE({getattr(value, 'r1', '') or ''},{getattr(value, 'r2', '') or ''})"
+    return shown if shown.startswith("=") else f"={shown}"
+
+
+@dataclass
+class _Workbook:
+    """A workbook opened for reading: its values and, when it holds formulas that were
+    saved without a computed value (as openpyxl and some exporters write them), the
+    formulas too, so such a cell reads as its formula instead of looking empty."""
+
+    values: Any
+    formulas: Any | None
+
+    @classmethod
+    def open(cls, path: Path) -> _Workbook:
+        full = path.stat().st_size <= FULL_WORKBOOK_BYTES
+        values = _load_workbook(path, read_only=not full)
+        formulas = None
+        if full and _has_formulas(path):
+            try:
+                formulas = _load_workbook(path, read_only=False, data_only=False)
+            except BaseException:
+                values.close()
+                raise
+        return cls(values, formulas)
+
+    @property
+    def sheetnames(self) -> list[str]:
+        return list(self.values.sheetnames)
+
+    def close(self) -> None:
+        self.values.close()
+        if self.formulas is not None:
+            self.formulas.close()
+
+    def rows(self, path: Path, sheet: str) -> Generator[list[str], None, None]:
+        """Every row of ``sheet`` as text, merged cells filled from their top-left cell."""
+        worksheet = self.values[sheet]
+        formulas: dict[tuple[int, int], str] = {}
+        if self.formulas is not None:
+            for line in self.formulas[sheet].iter_rows():
+                for cell in line:
+                    if cell.data_type == "f" and cell.value is not None:
+                        formulas[(cell.row, cell.column)] = _formula_text(cell.value)
+            # Only where no result was saved: a formula whose saved result is an empty
+            # string (t="str", as Excel saves ``=IF(…,"",…)``) is as blank as Excel shows it.
+            for row, col in list(formulas):
+                computed = worksheet.cell(row, col)
+                if computed.value is not None or computed.data_type != "n":
+                    del formulas[(row, col)]
+        if hasattr(worksheet, "reset_dimensions"):
+            # Read-only sheets trust the size stored in the file, which some programs
+            # write wrongly (often "A1"): rows past it would be silently dropped.
+            worksheet.reset_dimensions()
+
+        def value(row: int, col: int, cell: Any) -> Any:
+            if cell is None:
+                return formulas.get((row, col))
+            return cell
+
         fill: dict[tuple[int, int], Any] = {}
         for merged in getattr(worksheet, "merged_cells", None) or []:
-            top_left = worksheet.cell(merged.min_row, merged.min_col).value
+            first = merged.min_row, merged.min_col
+            top_left = value(*first, worksheet.cell(*first).value)
             for row in range(merged.min_row, merged.max_row + 1):
                 for col in range(merged.min_col, merged.max_col + 1):
                     fill[(row, col)] = top_left
-        for row_number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            values = [fill.get((row_number, col), value) for col, value in enumerate(row, start=1)]
-            yield [_cell_text(v) for v in values]
+        try:
+            for row_number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                yield [
+                    _cell_text(fill.get((row_number, col), value(row_number, col, cell)))
+                    for col, cell in enumerate(cells, start=1)
+                ]
+        except FileProblem:
+            raise
+        except Exception as exc:  # a broken part of the file, met while streaming it
+            raise FileProblem(t("file_bad_xlsx", path=path, detail=type(exc).__name__)) from None
+
+
+def _open_xlsx(path: Path, sheet: str | None, hints: tuple[str, ...]) -> Table:
+    workbook = _Workbook.open(path)
+    try:
+        chosen = _choose_sheet(path, workbook.sheetnames, sheet, hints)
+        total = workbook.values[chosen].max_row
+        rows = workbook.rows(path, chosen)
+        header_row, headers = next(
+            ((n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)),
+            (0, []),
+        )
+        rows.close()
     finally:
         workbook.close()
-
-
-def _open_xlsx(path: Path, sheet: str | None, hints: tuple[str, ...], size: int) -> Table:
-    workbook = _load_workbook(path, size)
-    names = list(workbook.sheetnames)
-    chosen = _choose_sheet(path, names, sheet, hints)
-    total = workbook[chosen].max_row
-    workbook.close()
-    rows = _rows(path, chosen)
-    header_row, headers = next(
-        ((n, row) for n, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)),
-        (0, []),
-    )
-    rows.close()
     if not headers:
         raise FileProblem(t("file_empty_sheet", path=path, sheet=chosen))
     while headers and not headers[-1].strip():
         headers.pop()
-    remaining = max(total - header_row, 0) if total else None
+    # Streamed sheets take their size from the file, which may be wrong: then say nothing.
+    remaining = max(total - header_row, 0) if total and total > header_row else None
     return Table(path, "xlsx", headers, None, chosen, remaining, header_row + 1)
 
 
@@ -233,13 +364,17 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
     width = len(table.headers)
     batch: list[list[str]] = []
     numbers: list[int] = []
-    for number, row in enumerate(_rows(table.path, table.sheet), start=1):
-        if number < table.first_row_number or not any(cell.strip() for cell in row):
-            continue
-        batch.append((row + [""] * width)[:width])
-        numbers.append(number)
-        if len(batch) == size:
-            yield pd.DataFrame(batch, index=numbers)
-            batch, numbers = [], []
+    workbook = _Workbook.open(table.path)
+    try:
+        for number, row in enumerate(workbook.rows(table.path, table.sheet), start=1):
+            if number < table.first_row_number or not any(cell.strip() for cell in row):
+                continue
+            batch.append((row + [""] * width)[:width])
+            numbers.append(number)
+            if len(batch) == size:
+                yield pd.DataFrame(batch, index=numbers)
+                batch, numbers = [], []
+    finally:
+        workbook.close()
     if batch:
         yield pd.DataFrame(batch, index=numbers)

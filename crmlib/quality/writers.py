@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 
 from ..access import Actor, Scope
 from ..audit import text_of
+from ..domain.customers import unreachable_person
 from ..domain.values import stored_columns
 from ..errors import FieldError
 from ..i18n import t
@@ -338,6 +339,10 @@ class CustomerWriter(Writer):
             if outcome.status.get(row) == "rejected":
                 continue
             current = by_external.get(values.get("external_id")) or by_code.get(values.get("code"))
+            unreachable = unreachable_person(values.get("kind") or "company", values)
+            if unreachable is not None:
+                outcome.reject(row, str(unreachable))
+                continue
             code, external_id = values.get("code"), values.get("external_id")
             if current is None and code is not None and parse_customer_code(code) is None:
                 outcome.reject(row, f"code={code!r}: {t('bad_code')} [code_format]")

@@ -1,0 +1,589 @@
+"""Importing the files people really bring: every bad input gets one clear line, never a
+traceback, and no row is silently lost (rows imported + rows rejected = data rows).
+
+Files are written the way the programs that make them write them: Excel on Chinese
+Windows (GBK CSV with CRLF, "CSV UTF-8" with a BOM, "Unicode text" as tab-separated
+UTF-16), openpyxl workbooks (formulas without a computed value), and worse.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from crmlib.quality import reading
+from crmlib.quality.importing import ImportResult, import_file
+from crmlib.quality.reading import FileProblem
+from crmlib.workspace import Workspace
+from tests.factories import Team, company
+
+HEADERS = ["客户名称", "行业", "联系人", "电话", "客户来源"]
+#: Excel's limit on the characters of one cell: a reason longer than this cannot be read there.
+EXCEL_CELL_LIMIT = 32_767
+LONG = 100_000
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def company_row(n: int, name: str | None = None) -> list[str]:
+    """A valid company row under HEADERS."""
+    return [name or f"测试公司{n}", "39", "张三", f"1381234{n:04d}", "官网"]
+
+
+def write_csv(
+    path: Path, rows: Sequence[Sequence[Any]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
+    """A CSV as Excel saves one: CRLF line ends, quotes only where needed."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    text = buffer.getvalue()
+    if encoding == "utf-16":  # Excel's "Unicode text": little-endian with a BOM
+        path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    else:
+        path.write_bytes(text.encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, rows: Sequence[Sequence[Any]], *, title: str = "客户") -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+def rewrite_sheet_xml(path: Path, change: Any) -> None:
+    """Edit the first worksheet's XML inside an .xlsx, as other programs write it."""
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    name = "xl/worksheets/sheet1.xml"
+    parts[name] = change(parts[name].decode("utf-8")).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for part, data in parts.items():
+            target.writestr(part, data)
+
+
+def run(ws: Workspace, path: Path, kind: str = "customers", **options: Any) -> ImportResult:
+    out = path.parent / f"out-{path.name}-{len(list(path.parent.glob('out-*')))}"
+    return ws.import_file(kind, path, output_dir=out, **options)
+
+
+def problem(ws: Workspace, path: Path, **options: Any) -> str:
+    """The FileProblem importing ``path`` raises: one line that names the file."""
+    with pytest.raises(FileProblem) as raised:
+        run(ws, path, **options)
+    message = str(raised.value)
+    assert "\n" not in message and path.name in message, message
+    return message
+
+
+def accounted(result: ImportResult, data_rows: int) -> None:
+    """No row silently lost: each data row of the file ends imported or rejected."""
+    assert result.rows == data_rows, result.describe("en")
+    assert result.ok + result.rejected == data_rows, result.describe("en")
+
+
+def _rows(path: Path | None) -> list[dict[str, str]]:
+    """An output CSV as pandas opens it (every cell as text), one dict per row."""
+    assert path is not None
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def rejects(result: ImportResult) -> list[dict[str, str]]:
+    assert result.rejects_path is not None, result.describe("en")
+    return _rows(result.rejects_path)
+
+
+def warnings(result: ImportResult) -> list[dict[str, str]]:
+    assert result.warnings_path is not None, result.describe("en")
+    return _rows(result.warnings_path)
+
+
+def numbers(rows: list[dict[str, str]]) -> list[str]:
+    return [row["row_number"] for row in rows]
+
+
+def customers(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """Visible customers by name; missing values are None."""
+    frame = ws.customers.frame().astype(object)
+    frame = frame.where(frame.notna(), None)
+    return {
+        str(row["name"]): {str(k): v for k, v in row.items()} for row in frame.to_dict("records")
+    }
+
+
+# -- files that are no table ----------------------------------------------------------------
+
+
+def test_empty_and_blank_files_say_they_are_empty(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    files = {
+        "empty.csv": b"",
+        "empty.xlsx": b"",
+        "spaces.csv": b"  \r\n\t\r\n\n   ",
+        "bom-only.csv": codecs.BOM_UTF8 + b"\r\n",
+        "utf16-blank.txt": codecs.BOM_UTF16_LE + " \r\n\r\n".encode("utf-16-le"),
+    }
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert "is empty" in problem(ws, path), name
+    blank_sheet = write_xlsx(tmp_path / "blank-sheet.xlsx", [])
+    assert "is empty" in problem(ws, blank_sheet)
+    assert customers(ws) == {}
+
+
+def test_header_only_files_import_nothing(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    for path in (
+        write_csv(tmp_path / "header.csv", [HEADERS]),
+        write_xlsx(tmp_path / "header.xlsx", [HEADERS]),
+    ):
+        result = run(ws, path)
+        assert (result.rows, result.created, result.rejected, result.warned) == (0, 0, 0, 0)
+        assert result.rejects_path is None and result.unknown_columns == []
+    no_line_end = tmp_path / "no-line-end.csv"
+    no_line_end.write_text(",".join(HEADERS), encoding="utf-8")
+    assert run(ws, no_line_end).rows == 0
+    assert customers(ws) == {}
+
+
+def test_wrong_sheet_lists_the_real_sheets(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    book = openpyxl.Workbook()
+    instructions = book.active
+    assert instructions is not None
+    instructions.title = "说明"
+    instructions.append(["请在“客户”工作表填写"])
+    data = book.create_sheet("客户")
+    data.append(HEADERS)
+    data.append(company_row(1))
+    path = tmp_path / "two-sheets.xlsx"
+    book.save(path)
+
+    message = problem(ws, path, sheet="不存在")
+    assert "不存在" in message and "说明" in message and "客户" in message
+    assert customers(ws) == {}
+    # Without a sheet, the one named after the kind is read, not the first one.
+    result = run(ws, path)
+    accounted(result, 1)
+    assert result.created == 1
+    assert "has no sheets" in problem(ws, write_csv(tmp_path / "a.csv", [HEADERS]), sheet="客户")
+
+
+def test_unreadable_bytes_raise_a_file_problem(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    ole = bytes.fromhex("D0CF11E0A1B11AE1") + os.urandom(4096)
+    files = {
+        "random.csv": (os.urandom(4096), ""),
+        "random.xlsx": (os.urandom(4096), ""),
+        "broken.xlsx": (b"PK\x03\x04" + os.urandom(4096), "not a readable Excel workbook"),
+        "utf16-garbage.csv": (codecs.BOM_UTF16_LE + os.urandom(4096), ""),
+        "bom-then-gbk.csv": (
+            codecs.BOM_UTF8 + ",".join(HEADERS).encode("gbk") + b"\r\n",
+            "not valid utf-8",
+        ),
+        "old.xls": (ole, "old .xls format"),
+        "renamed.xlsx": (ole, "old .xls format"),
+        "renamed.csv": (ole, "old .xls format"),
+    }
+    for name, (data, expected) in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert expected in problem(ws, path), name
+    assert customers(ws) == {}
+
+
+# -- encodings and headers ------------------------------------------------------------------
+
+
+#: How Excel on Chinese Windows saves a sheet: "CSV (逗号分隔)" in the ANSI code page
+#: (GBK; GB18030 from other tools), "CSV UTF-8" with a BOM, "Unicode 文本" as UTF-16 + tabs.
+EXCEL_SAVES = [("gbk", ","), ("gb18030", ","), ("utf-8-sig", ","), ("utf-16", "\t")]
+
+
+def test_csv_as_excel_saves_it_on_chinese_windows(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    for n, (encoding, delimiter) in enumerate(EXCEL_SAVES):
+        # 𠮷 is outside GBK: only GB18030 and the Unicode encodings carry it.
+        special = f"{'鹏' if encoding == 'gbk' else '𠮷'}程电子有限公司-{encoding}"
+        folded = f"深圳市龍華精密(集团)-{encoding}"  # written full width, stored folded (NFKC)
+        rows = [
+            [*HEADERS, "地址"],
+            [special, "制造业", "陈静", f"138 1234 {n:04d}", "展会", "科苑路 15 号，A 座"],
+            [*company_row(10 + n, name=f"深圳市龍華精密（集团）-{encoding}"), '含"引号",逗号'],
+        ]
+        path = write_csv(tmp_path / f"customers-{encoding}.csv", rows, encoding=encoding,
+                         delimiter=delimiter)  # fmt: skip
+        result = run(ws, path)
+        accounted(result, 2)
+        assert (result.created, result.unknown_columns) == (2, []), encoding
+        found = customers(ws)
+        assert {special, folded} <= set(found), (encoding, list(found))
+        assert found[special]["contact"] == "陈静", encoding
+        assert found[special]["phone"] == f"+861381234{n:04d}", encoding
+        assert found[special]["source"] == "exhibition", encoding
+        assert found[special]["address"] == "科苑路 15 号,A 座", encoding
+        assert found[folded]["address"] == '含"引号",逗号', encoding
+    assert len(customers(ws)) == 2 * len(EXCEL_SAVES)
+
+
+def test_traditional_chinese_and_english_headers(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    traditional = write_csv(
+        tmp_path / "traditional.csv",
+        [
+            ["客戶名稱", "行業", "聯繫人", "電話", "客戶來源", "備註"],
+            # Headers are read in traditional script; values are matched as rules read them.
+            ["臺北貿易有限公司", "批发业", "陳靜", "13812340001", "官网", "老客戶"],
+        ],
+    )
+    english = write_xlsx(
+        tmp_path / "english.xlsx",
+        [
+            ["name", "Industry", "Contact", "Phone", "Source", "Fax", "customer NAME"],
+            ["Acme Trading", "F51", "Li Lei", "+86 138 1234 0002", "Website", "x", "dup"],
+        ],
+    )
+    result = run(ws, traditional)
+    accounted(result, 1)
+    assert result.created == 1
+    assert result.unknown_columns == ["備註"]
+    result = run(ws, english)
+    accounted(result, 1)
+    assert result.created == 1
+    # A second column meaning the same field is not silently merged: it is listed.
+    assert result.unknown_columns == ["Fax", "customer NAME"]
+    assert "Fax" in result.describe("en")
+    found = customers(ws)
+    assert found["臺北貿易有限公司"]["contact"] == "陳靜"
+    assert found["Acme Trading"]["phone"] == "+8613812340002"
+
+
+# -- workbooks ------------------------------------------------------------------------------
+
+
+def test_formulas_without_a_computed_value_show_the_formula(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    path = write_xlsx(
+        tmp_path / "formulas.xlsx",
+        [
+            [*HEADERS, "邮编"],
+            [*company_row(1), '=""'],  # saved by Excel with its result, an empty string
+            ["公式电话", "39", "张三", "=SUM(A1:A2)", "官网", ""],  # a required field
+            ["公式邮编", "39", "张三", "13812340003", "官网", "=A1"],  # an optional field
+            ["缓存行业", '="3"&"9"', "张三", "13812340004", "官网", ""],
+        ],
+    )
+    # Excel saves the computed value beside the formula: that value is what counts.
+    rewrite_sheet_xml(
+        path,
+        lambda xml: xml.replace(
+            '<c r="B5"><f>"3"&amp;"9"</f><v /></c>',
+            '<c r="B5" t="str"><f>"3"&amp;"9"</f><v>39</v></c>',
+        ).replace('<c r="F2"><f>""</f><v /></c>', '<c r="F2" t="str"><f>""</f><v></v></c>'),
+    )
+    result = run(ws, path)
+    accounted(result, 4)
+    assert (result.created, result.rejected, result.warned) == (3, 1, 1)
+    rejected = rejects(result)
+    assert numbers(rejected) == ["3"]
+    assert "=SUM(A1:A2)" in rejected[0]["reasons"]
+    assert "phone" in rejected[0]["reasons"] and "is required" not in rejected[0]["reasons"]
+    assert rejected[0]["电话"] == "=SUM(A1:A2)"
+    warned = warnings(result)
+    assert [(w["row_number"], w["field"], w["value"]) for w in warned] == [("4", "postcode", "=A1")]
+    found = customers(ws)
+    assert found["测试公司1"]["postcode"] is None
+    assert found["公式邮编"]["postcode"] is None
+    assert found["缓存行业"]["industry_division"] == "39"
+
+
+def test_merged_cells_give_every_row_the_value(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    path = write_xlsx(
+        tmp_path / "merged.xlsx",
+        [HEADERS, *[[*company_row(n)[:4], "展会" if n == 1 else None] for n in (1, 2, 3)],
+         company_row(4)],
+    )  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet.merge_cells("E2:E4")
+    book.save(path)
+    result = run(ws, path)
+    accounted(result, 4)
+    assert result.created == 4
+    assert {name: row["source"] for name, row in customers(ws).items()} == {
+        "测试公司1": "exhibition",
+        "测试公司2": "exhibition",
+        "测试公司3": "exhibition",
+        "测试公司4": "website",
+    }
+
+
+def test_streamed_workbook_with_a_wrong_size_keeps_every_row(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large workbooks are streamed; some programs write their size as "A1", which must
+    not cut the sheet short."""
+    ws = team.zhang
+    path = write_xlsx(tmp_path / "big.xlsx", [HEADERS, *[company_row(n) for n in range(1, 6)]])
+    rewrite_sheet_xml(
+        path, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1"', xml)
+    )
+    monkeypatch.setattr(reading, "FULL_WORKBOOK_BYTES", 0)
+    result = run(ws, path)
+    accounted(result, 5)
+    assert result.created == 5
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def test_hundred_thousand_character_cells(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    long_name, long_address = "名" * LONG, "路" * LONG
+    reason_lengths = {}
+    for n, suffix in enumerate(("csv", "xlsx")):
+        rows = [
+            [*HEADERS, "地址"],
+            [*company_row(2 * n, name=long_name), ""],
+            [*company_row(2 * n + 1, name=f"长地址公司-{suffix}"), long_address],
+        ]
+        path = tmp_path / f"long.{suffix}"
+        if suffix == "csv":
+            write_csv(path, rows, encoding="utf-8-sig")
+        else:  # openpyxl cuts strings at Excel's limit, so the long ones go into the XML
+            rows[1][0], rows[2][5] = "LONG-NAME", "LONG-ADDRESS"
+            write_xlsx(path, rows)
+            rewrite_sheet_xml(
+                path,
+                lambda xml: xml.replace(">LONG-NAME<", f">{long_name}<").replace(
+                    ">LONG-ADDRESS<", f">{long_address}<"
+                ),
+            )
+        result = run(ws, path)
+        accounted(result, 2)
+        assert (result.created, result.rejected, result.warned) == (1, 1, 1), suffix
+        rejected = rejects(result)
+        assert numbers(rejected) == ["2"], suffix
+        assert rejected[0]["客户名称"] == long_name, suffix  # the original value, whole
+        reasons = rejected[0]["reasons"]
+        assert "longer than 200 characters" in reasons and "[too_long]" in reasons, suffix
+        reason_lengths[suffix] = len(reasons)
+        warned = warnings(result)
+        assert [(w["row_number"], w["field"], w["rule"]) for w in warned] == [
+            ("3", "address", "too_long")
+        ], suffix
+        assert warned[0]["value"] == long_address, suffix
+        assert "longer than 300 characters" in warned[0]["message"], suffix
+        assert customers(ws)[f"长地址公司-{suffix}"]["address"] is None, suffix
+    # Excel shows at most 32,767 characters of a cell: a reason that quotes the whole value
+    # is cut there, before it says what is wrong.
+    assert max(reason_lengths.values()) <= EXCEL_CELL_LIMIT, reason_lengths
+
+
+def test_rows_repeated_in_the_file(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    keyed = write_csv(
+        tmp_path / "keyed.csv",
+        [
+            ["外部编号", *HEADERS],
+            ["ERP-1", *company_row(1)],
+            ["ERP-2", *company_row(2)],
+            ["ERP-1", *company_row(3)],  # same key, other values
+        ],
+    )
+    unkeyed = write_csv(
+        tmp_path / "unkeyed.csv",
+        [HEADERS, company_row(4), company_row(5), company_row(4), company_row(4)],
+    )
+    # Repeats are caught across chunks as well as inside one.
+    for chunk_rows in (1, 50_000):
+        for path, repeats in ((keyed, {"4": 2}), (unkeyed, {"4": 2, "5": 2})):
+            out = tmp_path / f"out-{path.stem}-{chunk_rows}"
+            result = import_file(ws.ctx, "customers", path, dry_run=True, output_dir=out,
+                                 chunk_rows=chunk_rows)  # fmt: skip
+            accounted(result, len(repeats) + 2)
+            assert result.created == 2
+            rejected = rejects(result)
+            assert {r["row_number"]: r["reasons"] for r in rejected} == {
+                row: f"repeats row {first} of the file [repeated_row]"
+                for row, first in repeats.items()
+            }
+    result = run(ws, keyed)
+    assert (result.created, result.rejected) == (2, 1)
+    assert sorted(customers(ws)) == ["测试公司1", "测试公司2"]
+
+
+def test_ragged_rows_and_unclosed_quotes(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    header = ",".join(HEADERS)
+    good = ",".join(company_row(1))
+    later = ",".join(company_row(3))
+    files = {
+        "ragged.csv": (f"{header}\r\n{good}\r\n{','.join(company_row(2))},多余\r\n{later}\r\n",
+                       ["row 3", "6 cells", "header has 5"]),
+        "open-quote.csv": (f'{header}\r\n{good}\r\n"测试公司2,39,张三\r\n{later}\r\n',
+                           ["row 3", "quote"]),
+    }  # fmt: skip
+    for name, (text, expected) in files.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        for chunk_rows in (1, 50_000):  # rows of earlier chunks are rolled back too
+            with pytest.raises(FileProblem) as raised:
+                import_file(ws.ctx, "customers", path, output_dir=tmp_path / "out",
+                            chunk_rows=chunk_rows)  # fmt: skip
+            message = str(raised.value)
+            assert "\n" not in message and all(e in message for e in expected), message
+    assert customers(ws) == {}
+    # A row with fewer cells than the header: the missing ones are empty, and say so.
+    short = tmp_path / "short.csv"
+    short.write_text(f"{header}\r\n{good}\r\n测试公司2,39,张三\r\n", encoding="utf-8")
+    result = run(ws, short)
+    accounted(result, 2)
+    assert numbers(rejects(result)) == ["3"]
+    assert "phone=None: is required" in rejects(result)[0]["reasons"]
+
+
+def test_blank_lines_keep_the_row_numbers_excel_shows(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    lines = [
+        ",".join(HEADERS),  # row 1
+        ",".join(company_row(1)),  # 2
+        "",  # 3
+        ",,,,",  # 4: cells, all empty
+        "坏行业公司,不存在的行业,张三,13812340005,官网",  # 5
+        "",  # 6
+        "   ",  # 7
+        ",".join(company_row(8)),  # 8
+        "坏电话公司,39,张三,12345,官网",  # 9
+    ]
+    path = tmp_path / "blank-lines.csv"
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    for chunk_rows in (2, 50_000):
+        out = tmp_path / f"out-{chunk_rows}"
+        result = import_file(ws.ctx, "customers", path, dry_run=True, output_dir=out,
+                             chunk_rows=chunk_rows)  # fmt: skip
+        accounted(result, 4)
+        assert numbers(rejects(result)) == ["5", "9"]
+    # Empty rows above the header: the header is where Excel shows it, rows follow it.
+    above = tmp_path / "blank-above.csv"
+    above.write_text("\r\n,,,,\r\n" + "\r\n".join(lines) + "\r\n", encoding="utf-8")
+    result = run(ws, above)
+    accounted(result, 4)
+    assert numbers(rejects(result)) == ["7", "11"]
+    assert sorted(customers(ws)) == ["测试公司1", "测试公司8"]
+
+
+def test_orders_with_excel_serial_dates_and_chinese_amounts(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    code = ws.customers.add(**company()).code
+    headers = ["客户编号", "下单日期", "订单金额", "产品"]
+    csv_file = write_csv(
+        tmp_path / "orders.csv",
+        [
+            headers,
+            [code, "45413", "1.2万", "控制器 A"],
+            [code, "2024/5/1", "1,200.50", "控制器 B"],
+            [code, "45413", "-5", "控制器 C"],
+        ],
+        encoding="gbk",
+    )
+    xlsx_file = write_xlsx(
+        tmp_path / "orders.xlsx",
+        [
+            headers,
+            [code, 45413, "1.2万", "控制器 D"],
+            [code, datetime(2024, 5, 1), 1200.5, "控制器 E"],
+            [code, "45413.5", "¥1,200.50", "控制器 F"],
+        ],
+    )
+    first = run(ws, csv_file, kind="orders")
+    accounted(first, 3)
+    assert (first.created, first.rejected) == (2, 1)
+    assert "amount='-5'" in rejects(first)[0]["reasons"]
+    second = run(ws, xlsx_file, kind="orders")
+    accounted(second, 3)
+    assert second.created == 3
+    orders = ws.orders.frame().set_index("product")
+    assert {pd.Timestamp(d).date() for d in orders["ordered_at"]} == {date(2024, 5, 1)}
+    amounts = {product: Decimal(str(value)) for product, value in orders["amount"].items()}
+    assert amounts == {
+        "控制器 A": Decimal("12000.00"),
+        "控制器 B": Decimal("1200.50"),
+        "控制器 D": Decimal("12000.00"),
+        "控制器 E": Decimal("1200.50"),
+        "控制器 F": Decimal("1200.50"),
+    }
+
+
+def test_rejects_csv_keeps_the_original_values(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    headers = ["外部编号", *HEADERS, "邮编", "备注"]
+    bad = [
+        "007",
+        "  ＡＢＣ贸易  ",
+        "不存在的行业",
+        "张三",
+        "１３８ １２３４ ０００９",
+        "官网",
+        "0518",
+        "x",
+    ]
+    path = write_csv(
+        tmp_path / "originals.csv",
+        [headers, ["001", *company_row(1), "518000", ""], bad],
+        encoding="gbk",
+    )
+    result = run(ws, path)
+    accounted(result, 2)
+    rejected = rejects(result)
+    assert list(rejected[0]) == ["row_number", "reasons", *headers]
+    assert list(rejected[0].values())[2:] == bad  # leading zeros, spaces, full width kept
+    assert rejected[0]["row_number"] == "3"
+    assert "industry='不存在的行业'" in rejected[0]["reasons"]
+    assert result.unknown_columns == ["备注"]
+
+
+def test_persons_need_a_name_and_a_way_to_reach_them(team: Team, tmp_path: Path) -> None:
+    ws = team.zhang
+    path = write_csv(
+        tmp_path / "persons.csv",
+        [
+            ["客户类型", "客户名称", "电话", "邮箱"],
+            ["个人", "王芳", "13812340001", ""],
+            ["个人", "李娜", "", "li.na@example.cn"],
+            ["个人", "赵敏", "", ""],  # nobody can reach her
+            ["个人", "", "13812340004", ""],
+            ["企业", "缺字段公司", "13812340005", ""],  # a company needs more
+        ],
+    )
+    result = run(ws, path)
+    accounted(result, 5)
+    assert result.created == 2
+    reasons = {r["row_number"]: r["reasons"] for r in rejects(result)}
+    assert set(reasons) == {"4", "5", "6"}
+    assert "required_any" in reasons["4"]
+    assert "name=None: is required" in reasons["5"]
+    assert all(f"{f}=None: is required" in reasons["6"] for f in ("industry", "contact", "source"))
+    assert sorted(customers(ws)) == ["李娜", "王芳"]
