@@ -1,0 +1,124 @@
+"""The ``crm`` command, run as a user runs it: a real process, real databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import crmlib
+from tests.factories import company
+
+
+def crm(*args: str, url: str | None = None, user: str | None = "admin", cwd: Path | None = None
+        ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env["CRM_LANG"] = "en"
+    if url:
+        env["CRM_DATABASE_URL"] = url
+    if user:
+        env["CRM_USER"] = user
+    return subprocess.run(
+        [sys.executable, "-m", "crmlib", *args], capture_output=True, text=True, env=env,
+        cwd=cwd, timeout=300,
+    )  # fmt: skip
+
+
+def test_init_creates_schema_and_first_admin_then_is_idempotent(db_url: str) -> None:
+    first = crm("init", url=db_url)
+    assert first.returncode == 0, first.stderr
+    assert "schema new → 0001" in first.stdout
+    assert "created administrator 'admin'" in first.stdout
+    again = crm("init", url=db_url)
+    assert again.returncode == 0 and "schema up to date (revision 0001)" in again.stdout
+
+
+def test_users_and_audit_commands(db_url: str) -> None:
+    assert crm("init", url=db_url).returncode == 0
+    added = crm("users", "add", "zhang", "--role", "sales", "--team", "east", url=db_url)
+    assert added.stdout.strip() == "added zhang (sales, team east)"
+    listing = crm("users", "list", url=db_url).stdout
+    assert "zhang" in listing and "sales" in listing
+    with crmlib.open(db_url, user="zhang") as ws:
+        code = ws.customers.add(**company(city="上海")).code
+        ws.customers.update(code, city="苏州")
+    audit = crm("audit", code, url=db_url)
+    assert audit.returncode == 0
+    assert audit.stdout.splitlines()[0].endswith(f"zhang changed city of {code} from 上海 to 苏州")
+    refused = crm("users", "deactivate", "zhang", url=db_url)
+    assert refused.returncode == 1 and "still owns 1 customers" in refused.stderr
+    assert crm("users", "add", "li", "--role", "sales", url=db_url).returncode == 0
+    moved = crm("users", "deactivate", "zhang", "--reassign-to", "li", url=db_url)
+    assert moved.stdout.strip() == "deactivated zhang; 1 customers now owned by li"
+
+
+def test_status_lists_counts(sqlite_url: str) -> None:
+    assert crm("init", url=sqlite_url).returncode == 0
+    out = crm("status", url=sqlite_url, user=None)
+    assert out.returncode == 0, out.stderr
+    assert "schema    0001" in out.stdout
+    assert any(line.split() == ["users", "1"] for line in out.stdout.splitlines())
+    assert "backup    never" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "url", "user", "message"),
+    [
+        (("status",), "nosuchdb://x", None, "backend 'nosuchdb' is not supported"),
+        (("status",), "postgresql://crm@127.0.0.1:1/crm", None, "cannot reach database"),
+        (("users", "list"), None, "ghost", "unknown user 'ghost'"),
+        (("users", "list"), None, None, "no user given"),
+        (("restore", "/nonexistent/backup.db", "--yes"), None, "admin", "/nonexistent/backup.db"),
+        (("audit", "C19990101001"), None, "admin", "customer C19990101001 does not exist"),
+        (("users", "add", "x", "--role", "wizard"), None, "admin", "Invalid value for '--role'"),
+    ],
+)
+def test_expected_errors_are_one_clear_line(
+    sqlite_url: str, args: tuple[str, ...], url: str | None, user: str | None, message: str
+) -> None:
+    assert crm("init", url=sqlite_url).returncode == 0
+    result = crm(*args, url=url or sqlite_url, user=user)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error")]) <= 1
+
+
+def test_backup_verify_and_restore_round_trip(db_url: str, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    assert crm("init", url=db_url).returncode == 0
+    with crmlib.open(db_url, user="admin") as ws:
+        code = ws.customers.add(**company()).code
+    made = crm("backup", "--dir", str(backups), url=db_url)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("backup written: ")
+    verified = crm("backup", "--dir", str(backups), "verify", url=db_url)
+    assert verified.returncode == 0, verified.stderr
+    assert "verified" in verified.stdout and "integrity ok" in verified.stdout
+    backup_file = next(p for p in backups.iterdir() if not p.name.endswith(".json"))
+    with crmlib.open(db_url, user="admin") as ws:
+        ws.customers.delete(code)
+    restored = crm("restore", str(backup_file), "--yes", "--dir", str(backups), url=db_url)
+    assert restored.returncode == 0, restored.stderr
+    assert "previous contents saved in" in restored.stdout
+    with crmlib.open(db_url, user="admin") as ws:
+        assert ws.customers.get(code).code == code
+
+
+def test_backup_verify_fails_loudly_on_a_corrupted_file(sqlite_url: str, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    assert crm("init", url=sqlite_url).returncode == 0
+    assert crm("backup", "--dir", str(backups), url=sqlite_url).returncode == 0
+    backup_file = next(p for p in backups.iterdir() if p.suffix == ".db")
+    data = bytearray(backup_file.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    backup_file.write_bytes(bytes(data))
+    result = crm("backup", "--dir", str(backups), "verify", str(backup_file), url=sqlite_url)
+    assert result.returncode == 1
+    assert "FAILED verification" in result.stderr
+    assert "problem:" in result.stderr
+    assert "Traceback" not in result.stderr
