@@ -18,6 +18,7 @@ from .errors import CRMError, NotFound
 from .quality.kinds import KINDS
 from .settings import get_setting
 from .store import backup as backups
+from .store.engine import WRITE_INTENT, refresh_statistics
 from .store.migrate import current_revision, upgrade
 from .store.models import Base, Customer, User
 
@@ -35,7 +36,7 @@ def init_database(engine: Engine, admin_name: str = "admin") -> tuple[str | None
         raise CRMError("the database has tables but no crm schema version: is it a CRM database?")
     upgrade(engine)
     created = None
-    with Session(engine) as session:
+    with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
         if not session.execute(select(func.count()).select_from(User)).scalar_one():
             session.add(User(username=admin_name, display_name="Administrator", role="admin"))
             session.commit()
@@ -61,7 +62,9 @@ def build_demo(engine: Engine, *, customers: int, seed: int, fresh: bool) -> dic
     with Session(engine) as session:
         if session.execute(select(func.count()).select_from(Customer)).scalar_one():
             raise CRMError("the database already has customers; use --fresh to start over")
-    return generate(engine, customers=customers, seed=seed, progress=True)
+    counts = generate(engine, customers=customers, seed=seed, progress=True)
+    refresh_statistics(engine)
+    return counts
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from . import admin, clock
 from .errors import CRMError
 from .i18n import current_lang
+from .quality.scorecard import format_text, write_xlsx
 from .quality.templates import write_template
 from .store.engine import make_engine
 from .workspace import Workspace, resolve_username
@@ -216,6 +217,76 @@ def import_(
     click.echo(result.describe(ws.ctx.lang))
     if result.rejected and (strict or not result.ok):
         sys.exit(1)
+
+
+@main.group()
+def dedupe() -> None:
+    """Find and merge duplicate customers."""
+
+
+@dedupe.command("scan")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the pairs to CSV.")
+@click.option("--min-score", default=80.0, show_default=True, type=click.FloatRange(0, 100))
+@pass_settings
+@friendly_errors
+def dedupe_scan(settings: Settings, output: Path | None, min_score: float) -> None:
+    """List likely duplicate pairs among the customers you may see."""
+    with settings.workspace() as ws:
+        pairs = ws.duplicates.scan(min_score=min_score, progress=True)
+        clusters = ws.duplicates.clusters(pairs)
+    found = clusters["cluster"].nunique() if len(clusters) else 0
+    click.echo(f"{len(pairs):,} candidate pairs in {found:,} clusters")
+    if output:
+        pairs.merge(clusters, left_on="code_a", right_on="code", how="left").drop(
+            columns=["code"]
+        ).to_csv(output, index=False, encoding="utf-8-sig")
+        click.echo(f"pairs written to {output}")
+    else:
+        click.echo(pairs.head(20).to_string(index=False))
+
+
+@dedupe.command("merge")
+@click.argument("survivor")
+@click.argument("other")
+@pass_settings
+@friendly_errors
+def dedupe_merge(settings: Settings, survivor: str, other: str) -> None:
+    """Merge customer OTHER into SURVIVOR (children move; undo with `dedupe unmerge`)."""
+    with settings.workspace() as ws:
+        merge_id = ws.duplicates.merge(survivor, other)
+    click.echo(f"merged {other} into {survivor} (merge {merge_id})")
+
+
+@dedupe.command("unmerge")
+@click.argument("merge_id", type=int)
+@pass_settings
+@friendly_errors
+def dedupe_unmerge(settings: Settings, merge_id: int) -> None:
+    """Undo a merge exactly."""
+    with settings.workspace() as ws:
+        ws.duplicates.unmerge(merge_id)
+    click.echo(f"merge {merge_id} undone")
+
+
+@main.group()
+def dq() -> None:
+    """Data quality."""
+
+
+@dq.command("report")
+@click.option("--xlsx", type=click.Path(path_type=Path), help="Also write the scorecard to Excel.")
+@click.option("--stale-days", default=90, show_default=True, type=click.IntRange(min=1))
+@pass_settings
+@friendly_errors
+def dq_report(settings: Settings, xlsx: Path | None, stale_days: int) -> None:
+    """Completeness, validity, uniqueness, freshness and consistency, with the trend."""
+    with settings.workspace() as ws:
+        card = ws.scorecard(stale_days=stale_days)
+        history = ws.scorecard_trend()
+    click.echo(format_text(card))
+    if xlsx:
+        write_xlsx(card, xlsx, trend=history)
+        click.echo(f"scorecard written to {xlsx}")
 
 
 @main.command()

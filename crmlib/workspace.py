@@ -20,9 +20,11 @@ from .domain.records import CONTACTS, INTERACTIONS, OPPORTUNITIES, ORDERS, Recor
 from .domain.users import Users, find_user
 from .errors import AccessDenied, ConfigError
 from .i18n import current_lang
+from .quality.duplicates import Duplicates
 from .quality.exporting import ExportResult, export
 from .quality.importing import ImportResult, import_file
-from .store.engine import make_engine
+from .quality.scorecard import Scorecard, scorecard, trend
+from .store.engine import WRITE_INTENT, make_engine
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import Base, User
 
@@ -41,6 +43,7 @@ class Workspace:
         self.opportunities = Records(self.ctx, OPPORTUNITIES)
         self.interactions = Records(self.ctx, INTERACTIONS)
         self.orders = Records(self.ctx, ORDERS)
+        self.duplicates = Duplicates(self.ctx)
 
     @property
     def user(self) -> Actor:
@@ -76,6 +79,14 @@ class Workspace:
         """Write the records of ``kind`` this user may see to CSV or .xlsx (PII masked by
         role), in the layout the importer reads back; the export is audited."""
         return export(self.ctx, kind, Path(path), fmt=fmt, columns=columns, lang=lang)
+
+    def scorecard(self, *, stale_days: int = 90, save: bool = True) -> Scorecard:
+        """The data-quality scorecard of the customers this user may see; saved runs give
+        :meth:`scorecard_trend`."""
+        return scorecard(self.ctx, stale_days=stale_days, save=save)
+
+    def scorecard_trend(self) -> pd.DataFrame:
+        return trend(self.ctx)
 
     def history(self, code: str) -> pd.DataFrame:
         """Change history of a customer (and the records under it), newest first."""
@@ -150,7 +161,8 @@ def open(url: str | None = None, user: str | None = None, *, lang: str | None = 
     engine = make_engine(url)
     try:
         ensure_schema(engine)
-        with Session(engine) as session:
+        # The session may create the first admin, so it takes SQLite's write lock up front.
+        with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
             record = _bootstrap_admin(session, username) or find_user(session, username)
             if record.role not in ROLES:
                 raise AccessDenied(f"user {username!r} has unknown role {record.role!r}")

@@ -27,13 +27,15 @@ from ..domain.context import Context
 from ..errors import FieldError
 from ..i18n import speaking, t
 from ..rules.columns import apply_rule
-from ..store.engine import WRITE_INTENT
+from ..store.engine import WRITE_INTENT, refresh_statistics
 from ..store.models import ImportBatch, ImportReject, ImportWarning
 from .kinds import FileKind, file_kind
 from .reading import FileProblem, Table, open_table
 from .writers import WRITERS, Outcome, Writer
 
 DEFAULT_CHUNK_ROWS = 50_000
+#: After an import this large, SQLite's planner statistics are refreshed.
+ANALYZE_AFTER_ROWS = 10_000
 EDIT_PERMISSION = {
     "customers": "edit_customers",
     "contacts": "edit_customers",
@@ -260,6 +262,8 @@ def import_file(
             raise
         finally:
             sink.close()
+        if result.committed and result.ok >= ANALYZE_AFTER_ROWS:
+            refresh_statistics(ctx.engine)
         result.rejects_path = sink.path("rejects.csv")
         result.warnings_path = sink.path("warnings.csv")
         if not result.committed:

@@ -75,3 +75,14 @@ def make_engine(url: str | URL | None = None, *, check: bool = True) -> Engine:
             safe = resolved.render_as_string(hide_password=True)
             raise ConfigError(f"cannot reach database {safe}: {reason}") from None
     return engine
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Re-gather SQLite's planner statistics after a bulk load.
+
+    SQLite plans without statistics until ANALYZE runs, and then reads a rep's few
+    customers through the wrong index; PostgreSQL's autovacuum keeps its own.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
