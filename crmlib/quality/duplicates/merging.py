@@ -1,0 +1,402 @@
+"""Merging one customer file into another, with everything under it, and undoing that.
+
+A merge runs in one audited transaction (action "merge"): the survivor takes the other's
+contacts, deals, follow-ups, orders, tickets, feedback, campaign memberships, leads and
+tags; fields the user picks (``choices``) and fields the survivor lacks come from the
+other; the other is archived and points at the survivor. Before any of that, the exact
+prior state of both customer rows, their tags and the ids of every row that moves are
+written to the ``merges`` row, which is what makes :func:`unmerge` exact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, inspect, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from ... import clock
+from ...access import UNSCOPED
+from ...audit import record
+from ...domain.context import Context
+from ...errors import AccessDenied, Conflict, FieldError, NotFound, ValidationError
+from ...i18n import current_lang
+from ...store.models import (
+    Base,
+    CampaignMember,
+    Contact,
+    Customer,
+    CustomerTag,
+    Feedback,
+    Interaction,
+    Lead,
+    Merge,
+    Opportunity,
+    Order,
+    Ticket,
+)
+from .profiles import load
+from .scoring import score_first
+
+#: Fields a merge may take from the other customer, by the name ``choices`` uses; fields
+#: that belong together (a province and its region) move together.
+MERGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "kind": ("kind",),
+    "external_id": ("external_id",),
+    "industry": ("industry_section", "industry_division"),
+    "size": ("size",),
+    "province": ("province", "region"),
+    "city": ("city",),
+    "postcode": ("postcode",),
+    "address": ("address",),
+    "grade": ("grade",),
+    "status": ("status",),
+    "source": ("source",),
+    "owner": ("owner_id",),
+    "birthday": ("birthday",),
+    "consent": ("consent_purpose", "consent_at"),
+}
+#: Phone, e-mail, contact name and title live on the primary contact: choosing the other's
+#: for any of them makes the other's primary contact the survivor's.
+CONTACT_CHOICE = "contact"
+ALIASES = {
+    "industry_section": "industry",
+    "industry_division": "industry",
+    "region": "province",
+    "owner_id": "owner",
+    "consent_purpose": "consent",
+    "consent_at": "consent",
+    "phone": CONTACT_CHOICE,
+    "email": CONTACT_CHOICE,
+    "title": CONTACT_CHOICE,
+}
+SIDES = ("survivor", "other")
+#: Every table whose rows hang off a customer by customer_id (tags are handled apart,
+#: because a tag both customers carry must not be there twice).
+CHILDREN: tuple[type[Any], ...] = (
+    Contact, Opportunity, Interaction, Order, Ticket, Feedback, CampaignMember, Lead,
+)  # fmt: skip
+#: Columns of a moved row that the merge changes besides customer_id, restored by unmerge.
+RESTORED = ("is_primary", "updated_at")
+_CHUNK = 500  # ids per IN list when rows are moved back
+MESSAGES = {
+    "merge_choice": {
+        "en": "is not a field a merge can choose, or its choice is not 'survivor' or 'other'",
+        "zh": "不是合并时可选择的字段，或其取值不是 'survivor' / 'other'",
+    },
+    "same_customer": {"en": "is the survivor itself", "zh": "与保留的客户相同"},
+}
+
+
+def _message(key: str) -> str:
+    return MESSAGES[key][current_lang()]
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _decode(model: type[Base], key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = model.__table__.columns[key].type.python_type
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is Decimal:
+        return Decimal(value)
+    return value
+
+
+def _columns(obj: Base) -> dict[str, Any]:
+    """Every column of a row, JSON-ready."""
+    return {attr.key: _encode(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs}
+
+
+def _restore(obj: Base, values: Mapping[str, Any]) -> None:
+    """Set ``obj``'s columns to ``values`` exactly, its update time included (flagged, so
+    that the column's on-update default does not replace it)."""
+    model = type(obj)
+    for key, value in values.items():
+        if key != "id":
+            setattr(obj, key, _decode(model, key, value))
+    if "updated_at" in values:
+        flag_modified(obj, "updated_at")
+
+
+def _choices(choices: Mapping[str, str]) -> dict[str, str]:
+    """Choices by field group; every unknown field or side is reported at once."""
+    picked: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for field, side in choices.items():
+        group = ALIASES.get(field, field)
+        if (group not in MERGE_FIELDS and group != CONTACT_CHOICE) or side not in SIDES:
+            errors.append(FieldError(field, side, "merge_choice", _message("merge_choice")))
+        else:
+            picked[group] = side
+    if errors:
+        raise ValidationError(errors)
+    return picked
+
+
+def _load(ctx: Context, session: Session, where: ColumnElement[bool], label: str) -> Customer:
+    """A customer within the actor's scope, locked for the transaction."""
+    found = session.execute(select(Customer).where(where).with_for_update()).scalar_one_or_none()
+    if found is not None:
+        return found
+    hidden = session.execute(
+        select(func.count())
+        .select_from(Customer)
+        .where(where)
+        .execution_options(**{UNSCOPED: True})
+    ).scalar_one()
+    if hidden:
+        actor = ctx.actor
+        raise AccessDenied(
+            f"customer {label} is outside the scope of user {actor.username!r} "
+            f"(role {actor.role.name}: {actor.role.scope} customers)"
+        )
+    raise NotFound(f"customer {label} does not exist")
+
+
+def _rows(session: Session, model: type[Any], customer_id: int) -> list[Any]:
+    stmt = select(model).where(model.customer_id == customer_id).order_by(model.id)
+    return list(session.execute(stmt).scalars())
+
+
+def _moved(row: Any) -> dict[str, Any]:
+    kept = {key: _encode(getattr(row, key)) for key in RESTORED if hasattr(row, key)}
+    return {"id": row.id, **kept}
+
+
+def _pair_reasons(session: Session, survivor: Customer, other: Customer) -> dict[str, Any]:
+    """Why the two are one customer (score and reason codes), for the merges row."""
+    profiles = load(session.connection(), Customer.id.in_([survivor.id, other.id]))
+    if len(profiles) < 2:
+        return {"score": None, "reasons": []}
+    scored = score_first(profiles)
+    return {"score": int(scored.score[0]), "reasons": [list(r) for r in scored.reasons(0)]}
+
+
+def merge(
+    ctx: Context,
+    survivor_code: str,
+    other_code: str,
+    *,
+    choices: Mapping[str, str] | None = None,
+) -> int:
+    """Merge customer ``other_code`` into ``survivor_code``; returns the merge id.
+
+    ``choices`` maps fields (name, industry, province, city, address, owner, phone …) to
+    "survivor" or "other"; fields not chosen keep the survivor's value unless it is empty.
+    Needs edit rights on both customers (:class:`AccessDenied`); a customer merged already
+    cannot take part (:class:`Conflict`). All of it is one transaction.
+    """
+    ctx.scope.require(ctx.actor.role.edit_customers, "merge customers")
+    picked = _choices(choices or {})
+    if survivor_code == other_code:
+        raise ValidationError(
+            FieldError("other_code", other_code, "same_customer", _message("same_customer"))
+        )
+    with ctx.session(action="merge") as session:
+        survivor = _load(ctx, session, Customer.code == survivor_code, survivor_code)
+        other = _load(ctx, session, Customer.code == other_code, other_code)
+        for customer in (survivor, other):
+            if customer.merged_into_id is not None:
+                raise Conflict(f"customer {customer.code} has been merged into another already")
+        reasons = _pair_reasons(session, survivor, other)
+        children = {model: _rows(session, model, other.id) for model in CHILDREN}
+        own_contacts = _rows(session, Contact, survivor.id)
+        own_tags = _rows(session, CustomerTag, survivor.id)
+        their_tags = _rows(session, CustomerTag, other.id)
+        snapshot = {
+            "survivor": _columns(survivor),
+            "other": _columns(other),
+            "tags": {
+                "survivor": [[tag.id, tag.tag] for tag in own_tags],
+                "other": [[tag.id, tag.tag] for tag in their_tags],
+            },
+            "moved": {
+                model.__tablename__: [_moved(row) for row in rows]
+                for model, rows in children.items()
+            },
+            "survivor_contacts": [_moved(row) for row in own_contacts],
+        }
+
+        _take_fields(session, survivor, other, picked)
+        _move_contacts(survivor, own_contacts, children[Contact], picked.get(CONTACT_CHOICE))
+        for model in CHILDREN:
+            if model is not Contact:
+                for row in children[model]:
+                    row.customer_id = survivor.id
+        carried = {tag.tag for tag in own_tags}
+        for tag in their_tags:
+            if tag.tag in carried:
+                session.delete(tag)
+            else:
+                tag.customer_id = survivor.id
+        other.merged_into_id = survivor.id
+        other.status = "archived"
+        row = Merge(
+            survivor_id=survivor.id,
+            merged_id=other.id,
+            snapshot=json.dumps(snapshot, ensure_ascii=False),
+            reasons=json.dumps(reasons, ensure_ascii=False),
+            actor=ctx.actor.username,
+        )
+        session.add(row)
+        session.flush()
+        _log(session, ctx, row.id, survivor, other, "merge")
+        return row.id
+
+
+def _take_fields(
+    session: Session, survivor: Customer, other: Customer, picked: Mapping[str, str]
+) -> None:
+    """Copy the chosen fields, and those the survivor lacks, from the other customer."""
+    for group, fields in MERGE_FIELDS.items():
+        choice = picked.get(group)
+        empty = all(getattr(survivor, f) in (None, "") for f in fields)
+        offered = any(getattr(other, f) not in (None, "") for f in fields)
+        if choice != "other" and not (choice is None and empty and offered):
+            continue
+        values = {f: getattr(other, f) for f in fields}
+        if group == "external_id":  # unique: the other lets go of it first
+            other.external_id = None
+            session.flush()
+        for field, value in values.items():
+            setattr(survivor, field, value)
+    moments = [m for m in (survivor.last_contact_at, other.last_contact_at) if m is not None]
+    if moments:
+        survivor.last_contact_at = max(moments)
+
+
+def _move_contacts(
+    survivor: Customer, own: list[Contact], theirs: list[Contact], choice: str | None
+) -> None:
+    """Move the other's contacts over. One primary contact stays: the survivor's, or the
+    other's when chosen or when the survivor has none."""
+    has_primary = any(contact.is_primary for contact in own)
+    for contact in theirs:
+        contact.customer_id = survivor.id
+        if contact.is_primary and has_primary and choice != "other":
+            contact.is_primary = False
+    if choice == "other" and any(contact.is_primary for contact in theirs):
+        for contact in own:
+            contact.is_primary = False
+
+
+def _log(
+    session: Session, ctx: Context, merge_id: int, survivor: Customer, other: Customer, action: str
+) -> None:
+    """One line in each customer's history naming the other (the field changes are logged
+    by the session)."""
+    for customer, field, value in (
+        (survivor, "absorbed", other.code),
+        (other, "merged_into", survivor.code),
+    ):
+        record(
+            session,
+            actor=ctx.actor.username,
+            action=action,
+            entity="merges",
+            entity_id=merge_id,
+            ref=customer.code,
+            field=field,
+            new_value=value,
+        )
+
+
+def unmerge(ctx: Context, merge_id: int) -> None:
+    """Undo merge ``merge_id``: both customers get their exact prior fields and tags back,
+    and every row that moved goes back to the other customer (rows added to the survivor
+    since stay). Refused (:class:`Conflict`) for a merge undone already, or while a later
+    merge of either customer is in force (undo that one first)."""
+    ctx.scope.require(ctx.actor.role.edit_customers, "unmerge customers")
+    with ctx.session(action="unmerge") as session:
+        row = session.execute(
+            select(Merge).where(Merge.id == merge_id).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"merge {merge_id} does not exist")
+        if row.unmerged_at is not None:
+            raise Conflict(
+                f"merge {merge_id} was undone already ({row.unmerged_at:%Y-%m-%d %H:%M})"
+            )
+        both = (row.survivor_id, row.merged_id)
+        later = (
+            session.execute(
+                select(Merge.id)
+                .where(
+                    Merge.id > merge_id,
+                    Merge.unmerged_at.is_(None),
+                    or_(Merge.survivor_id.in_(both), Merge.merged_id.in_(both)),
+                )
+                .order_by(Merge.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        if later is not None:
+            raise Conflict(
+                f"merge {later} came after merge {merge_id} and involves the same customers: "
+                f"unmerge {later} first"
+            )
+        snapshot = json.loads(row.snapshot)
+        survivor = _load(ctx, session, Customer.id == row.survivor_id, f"#{row.survivor_id}")
+        other = _load(ctx, session, Customer.id == row.merged_id, f"#{row.merged_id}")
+        if survivor.external_id != snapshot["survivor"]["external_id"]:
+            survivor.external_id = None  # unique: free it for the other first
+            session.flush()
+        _restore(survivor, snapshot["survivor"])
+        _restore(other, snapshot["other"])
+        for model in CHILDREN:
+            _move_back(session, model, snapshot["moved"][model.__tablename__], survivor, other)
+        for entry in snapshot["survivor_contacts"]:
+            contact = session.get(Contact, entry["id"])
+            changed = contact is not None and contact.is_primary != entry["is_primary"]
+            if contact is not None and changed and contact.customer_id == survivor.id:
+                _restore(contact, {key: entry[key] for key in RESTORED})
+        for tag_id, tag in snapshot["tags"]["other"]:
+            found = session.get(CustomerTag, tag_id)
+            if found is None:
+                session.add(CustomerTag(id=tag_id, customer_id=other.id, tag=tag))
+            elif found.customer_id == survivor.id:
+                found.customer_id = other.id
+        row.unmerged_at = clock.now()
+        session.flush()
+        _log(session, ctx, row.id, survivor, other, "unmerge")
+
+
+def _move_back(
+    session: Session,
+    model: type[Any],
+    moved: list[dict[str, Any]],
+    survivor: Customer,
+    other: Customer,
+) -> None:
+    """Give ``other`` back the rows listed in ``moved`` that are still on the survivor,
+    with their restored columns."""
+    by_id = {entry["id"]: entry for entry in moved}
+    ids = list(by_id)
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(model).where(
+                model.id.in_(ids[start : start + _CHUNK]), model.customer_id == survivor.id
+            )
+        ).scalars()
+        for found in rows:
+            entry = by_id[found.id]
+            found.customer_id = other.id
+            _restore(found, {key: entry[key] for key in RESTORED if key in entry})
