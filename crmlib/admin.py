@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from . import clock
 from .access import ROLES
 from .demo import generate
 from .errors import CRMError, NotFound
@@ -54,7 +56,16 @@ def empty_database(engine: Engine) -> None:
         existing.drop_all(conn)
 
 
-def build_demo(engine: Engine, *, customers: int, seed: int, fresh: bool) -> dict[str, int]:
+def demo_start(today: date) -> date:
+    """The demo covers the 24 whole months before the current one, so "last 90 days" and
+    "this quarter" have data whenever the demo is built."""
+    months = today.year * 12 + today.month - 1 - 24
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def build_demo(
+    engine: Engine, *, customers: int, seed: int, fresh: bool, start: date | None = None
+) -> dict[str, int]:
     """Make the demo database: schema, first admin and generated data."""
     if fresh:
         empty_database(engine)
@@ -62,7 +73,8 @@ def build_demo(engine: Engine, *, customers: int, seed: int, fresh: bool) -> dic
     with Session(engine) as session:
         if session.execute(select(func.count()).select_from(Customer)).scalar_one():
             raise CRMError("the database already has customers; use --fresh to start over")
-    counts = generate(engine, customers=customers, seed=seed, progress=True)
+    start = start or demo_start(clock.today())
+    counts = generate(engine, customers=customers, seed=seed, start=start, progress=True)
     refresh_statistics(engine)
     return counts
 

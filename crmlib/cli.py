@@ -7,6 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,12 +91,16 @@ def init(settings: Settings, admin_name: str) -> None:
 @click.option("--customers", default=5000, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--fresh", is_flag=True, help="Empty the database first.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day of the 24 months of history (default: 24 months ago).")  # fmt: skip
 @pass_settings
 @friendly_errors
-def demo(settings: Settings, customers: int, seed: int, fresh: bool) -> None:
-    """Fill the database with realistic, deterministic demo data."""
+def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: datetime | None
+         ) -> None:  # fmt: skip
+    """Fill the database with realistic demo data (the same for the same seed and start)."""
     engine = settings.engine()
-    counts = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh)
+    first = start.date() if start else None
+    counts = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh, start=first)
     total = sum(counts.values())
     click.echo(f"demo data: {total:,} rows ({counts.get('customers', 0):,} customers)")
 

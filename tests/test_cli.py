@@ -122,3 +122,25 @@ def test_backup_verify_fails_loudly_on_a_corrupted_file(sqlite_url: str, tmp_pat
     assert "FAILED verification" in result.stderr
     assert "problem:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("today", "start"),
+    [("2026-11-22", "2024-11-01"), ("2026-01-05", "2024-01-01"), ("2026-12-31", "2024-12-01")],
+)
+def test_demo_covers_the_24_whole_months_before_this_one(today: str, start: str) -> None:
+    from datetime import date
+
+    from crmlib.admin import demo_start
+
+    assert demo_start(date.fromisoformat(today)) == date.fromisoformat(start)
+
+
+def test_demo_command_is_repeatable_with_a_fixed_start(sqlite_url: str) -> None:
+    outputs = [
+        crm("demo", "--fresh", "--customers", "200", "--start", "2024-01-01", url=sqlite_url)
+        for _ in range(2)
+    ]
+    assert [o.returncode for o in outputs] == [0, 0], outputs[0].stderr
+    assert outputs[0].stdout == outputs[1].stdout
+    assert "(200 customers)" in outputs[0].stdout
