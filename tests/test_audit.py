@@ -79,3 +79,13 @@ def test_history_in_chinese(db_url: str, team: Team) -> None:
         assert (
             ws.history(code)["text"].iloc[0].endswith(f"zhang 将 {code} 的 city 从 上海 改为 苏州")
         )
+
+
+def test_history_names_merges_and_unmerges(team: Team) -> None:
+    survivor = team.zhang.customers.add(**company(name="杭州星辰科技有限公司")).code
+    other = team.zhang.customers.add(**company(name="杭州星辰科技股份有限公司")).code
+    merge_id = team.zhang.duplicates.merge(survivor, other)
+    team.zhang.duplicates.unmerge(merge_id)
+    lines = team.zhang.history(survivor)["text"].tolist()
+    assert lines[0].endswith(f"zhang separated {other} from {survivor} again")
+    assert any(line.endswith(f"zhang merged {other} into {survivor}") for line in lines)

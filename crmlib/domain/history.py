@@ -17,12 +17,26 @@ VERBS = {
         "update": "changed {field} of {ref} from {old} to {new}",
         "archive": "archived {ref} ({field}: {old} → {new})",
         "delete": "deleted {entity} of {ref}",
+        "import": "changed {field} of {ref} from {old} to {new} (import)",
+        "merge": "changed {field} of {ref} from {old} to {new} (merge)",
+        "unmerge": "changed {field} of {ref} from {old} to {new} (unmerge)",
+        "merge:absorbed": "merged {new} into {ref}",
+        "merge:merged_into": "merged {ref} into {new}",
+        "unmerge:absorbed": "separated {new} from {ref} again",
+        "unmerge:merged_into": "separated {ref} from {new} again",
     },
     "zh": {
         "create": "创建了{entity} {ref}",
         "update": "将 {ref} 的 {field} 从 {old} 改为 {new}",
         "archive": "归档了 {ref}（{field}：{old} → {new}）",
         "delete": "删除了 {ref} 的{entity}",
+        "import": "通过导入将 {ref} 的 {field} 从 {old} 改为 {new}",
+        "merge": "合并时将 {ref} 的 {field} 从 {old} 改为 {new}",
+        "unmerge": "拆分时将 {ref} 的 {field} 从 {old} 改为 {new}",
+        "merge:absorbed": "将 {new} 合并进 {ref}",
+        "merge:merged_into": "将 {ref} 合并进 {new}",
+        "unmerge:absorbed": "将 {new} 从 {ref} 拆分出来",
+        "unmerge:merged_into": "将 {ref} 从 {new} 拆分出来",
     },
 }
 ENTITY_NAMES = {
@@ -37,7 +51,11 @@ def describe(event: pd.Series, lang: str) -> str:
     """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …"."""
     verbs = VERBS["en" if lang == "en" else "zh"]
     names = ENTITY_NAMES["en" if lang == "en" else "zh"]
-    template = verbs.get(event["action"], "{action} {entity} {ref}")
+    # A merge's own line names the other customer in a pseudo-field (absorbed, merged_into).
+    key = event["action"]
+    if event["entity"] == "merges":
+        key = f"{event['action']}:{event['field']}"
+    template = verbs.get(key, "{action} {entity} {ref}: {new}")
     empty = "(empty)" if lang == "en" else "（空）"
     entity = names.get(event["entity"], event["entity"])
     field = event["field"] if event["entity"] == "customers" else f"{entity}.{event['field']}"
