@@ -6,7 +6,8 @@ Without ``--url`` a fresh SQLite file is made in ``benchmarks/work/`` (ignored b
 a URL must name an empty CRM database. Prints one results row and appends it as JSON to
 ``benchmarks/results.jsonl``. Peak memory is the resident maximum of this process and of
 the helper process a large SQLite load starts (a PostgreSQL server's memory is not
-included); the load average at the start tells whether the machine was busy.
+included). CPU time (both processes, imports included) does not depend on other work on
+the machine; the load average at the start tells whether there was any.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from crmlib.store import make_engine
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results.jsonl"
-COLUMNS = ("customers", "rows", "seconds", "peak_mb", "helper_mb", "db_mb", "backend")
+COLUMNS = ("customers", "rows", "seconds", "cpu_s", "peak_mb", "helper_mb", "db_mb", "backend")
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
@@ -55,12 +56,17 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     backend = engine.dialect.name
     size = _size_mb(engine)
 
+    own, helper = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     result: dict[str, object] = {
         "customers": args.customers,
         "rows": sum(counts.values()),
         "seconds": round(seconds, 1),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "helper_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "cpu_s": round(own.ru_utime + own.ru_stime + helper.ru_utime + helper.ru_stime, 1),
+        "peak_mb": round(own.ru_maxrss / 1024),
+        "helper_mb": round(helper.ru_maxrss / 1024),
         "db_mb": round(size),
         "backend": backend,
         "seed": args.seed,
