@@ -4,7 +4,7 @@ language comes from the caller, else ``CRM_LANG``, else Chinese."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -134,6 +134,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unique": {"en": "is already used by {other}", "zh": "已被 {other} 使用"},
     "unknown_field": {"en": "is not a field of {entity}", "zh": "不是{entity}的字段"},
 }
+
+
+def register(messages: Mapping[str, Mapping[str, str]], namespace: str = "") -> None:
+    """Add a module's messages to the catalogue, so all text is found through :func:`t`.
+
+    Keys are filed as ``namespace:key`` when a namespace is given. A key may be registered
+    twice only with the same texts: two modules must not give one key two meanings.
+    """
+    for key, texts in messages.items():
+        name = f"{namespace}:{key}" if namespace else key
+        if name in MESSAGES and MESSAGES[name] != dict(texts):
+            raise ValueError(f"message {name!r} is already registered with other texts")
+        MESSAGES[name] = dict(texts)
 
 
 def current_lang(lang: str | None = None) -> str:

@@ -31,7 +31,7 @@ from .. import audit
 from ..access import Scope, mask_email, mask_phone
 from ..domain.context import Context
 from ..errors import FieldError, ValidationError
-from ..i18n import current_lang
+from ..i18n import current_lang, register, t
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import find_province
 from ..rules import amount, date_value, datetime_value, email, flag, phone
@@ -70,6 +70,11 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "no_columns": {"zh": "至少要选择一列", "en": "needs at least one column"},
 }
+register(TEXT, namespace="export")
+
+
+def _say(key: str, lang: str, **values: object) -> str:
+    return t(f"export:{key}", lang, **values)
 
 
 @dataclass(frozen=True)
@@ -138,10 +143,6 @@ def export(
             new_value=json.dumps(details, ensure_ascii=False),
         )
     return ExportResult(path, rows, names)
-
-
-def _say(key: str, lang: str, **values: object) -> str:
-    return TEXT[key][lang].format(**values)
 
 
 def _pick(spec: FileKind, columns: Sequence[str] | None, lang: str) -> tuple[Column, ...]:

@@ -21,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import FieldError, ValidationError
-from ..i18n import current_lang
+from ..i18n import current_lang, register, t
 from ..reference.industries import DIVISIONS, SECTIONS, Industry
 from ..reference.regions import PROVINCES, Province
 from ..rules import Rule, amount, date_value, datetime_value, email, flag, phone, postcode
@@ -163,9 +163,12 @@ _COLUMN_NOTES = (
 )  # fmt: skip
 
 
+register(TEXT, namespace="template")
+
+
 def say(key: str, lang: str, **values: object) -> str:
-    """The text ``key`` of this module in ``lang`` ("zh" or "en")."""
-    return TEXT[key][lang].format(**values)
+    """The template text ``key`` in ``lang``, from the catalogue of :mod:`crmlib.i18n`."""
+    return t(f"template:{key}", lang, **values)
 
 
 # -- cell formats shared with exports -------------------------------------------------------

@@ -25,7 +25,7 @@ from ...access import UNSCOPED
 from ...audit import record
 from ...domain.context import Context
 from ...errors import AccessDenied, Conflict, FieldError, NotFound, ValidationError
-from ...i18n import current_lang
+from ...i18n import register, t
 from ...store.models import (
     Base,
     CampaignMember,
@@ -92,10 +92,7 @@ MESSAGES = {
     },
     "same_customer": {"en": "is the survivor itself", "zh": "与保留的客户相同"},
 }
-
-
-def _message(key: str) -> str:
-    return MESSAGES[key][current_lang()]
+register(MESSAGES)
 
 
 def _encode(value: Any) -> Any:
@@ -142,7 +139,7 @@ def _choices(choices: Mapping[str, str]) -> dict[str, str]:
     for field, side in choices.items():
         group = ALIASES.get(field, field)
         if (group not in MERGE_FIELDS and group != CONTACT_CHOICE) or side not in SIDES:
-            errors.append(FieldError(field, side, "merge_choice", _message("merge_choice")))
+            errors.append(FieldError(field, side, "merge_choice", t("merge_choice")))
         else:
             picked[group] = side
     if errors:
@@ -207,7 +204,7 @@ def merge(
     picked = _choices(choices or {})
     if survivor_code == other_code:
         raise ValidationError(
-            FieldError("other_code", other_code, "same_customer", _message("same_customer"))
+            FieldError("other_code", other_code, "same_customer", t("same_customer"))
         )
     with ctx.session(action="merge") as session:
         survivor = _load(ctx, session, Customer.code == survivor_code, survivor_code)

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
-from ...i18n import current_lang
+from ...i18n import current_lang, register, t
 from .profiles import Columns, Profiles
 
 #: Points per point of name similarity: a person's name says less than a company's.
@@ -74,6 +74,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "different_branch": {"en": "different branch", "zh": "分支机构不同"},
     "different_place": {"en": "different place in name", "zh": "名称中的地名不同"},
 }
+register(MESSAGES)
 Reason = tuple[str, int | None]
 
 
@@ -99,7 +100,7 @@ class Scored:
 def describe(reasons: list[Reason], lang: str | None = None) -> str:
     """Reasons as one line in the user's language: "same phone; similar name 92"."""
     chosen = current_lang(lang)
-    texts = [MESSAGES[key][chosen].format(value=value) for key, value in reasons]
+    texts = [t(key, chosen, value=value) for key, value in reasons]
     return ("；" if chosen == "zh" else "; ").join(texts)
 
 
