@@ -237,14 +237,11 @@ def dedupe() -> None:
 def dedupe_scan(settings: Settings, output: Path | None, min_score: float) -> None:
     """List likely duplicate pairs among the customers you may see."""
     with settings.workspace() as ws:
-        pairs = ws.duplicates.scan(min_score=min_score, progress=True)
-        clusters = ws.duplicates.clusters(pairs)
-    found = clusters["cluster"].nunique() if len(clusters) else 0
+        pairs = ws.duplicates.with_clusters(ws.duplicates.scan(min_score=min_score, progress=True))
+    found = pairs["cluster"].nunique() if len(pairs) else 0
     click.echo(f"{len(pairs):,} candidate pairs in {found:,} clusters")
     if output:
-        pairs.merge(clusters, left_on="code_a", right_on="code", how="left").drop(
-            columns=["code"]
-        ).to_csv(output, index=False, encoding="utf-8-sig")
+        pairs.to_csv(output, index=False, encoding="utf-8-sig")
         click.echo(f"pairs written to {output}")
     else:
         click.echo(pairs.head(20).to_string(index=False))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import crmlib
@@ -144,3 +145,20 @@ def test_demo_command_is_repeatable_with_a_fixed_start(sqlite_url: str) -> None:
     assert [o.returncode for o in outputs] == [0, 0], outputs[0].stderr
     assert outputs[0].stdout == outputs[1].stdout
     assert "(200 customers)" in outputs[0].stdout
+
+
+def test_dedupe_scan_writes_pairs_with_their_clusters(sqlite_url: str, tmp_path: Path) -> None:
+    assert crm("init", url=sqlite_url).returncode == 0
+    with crmlib.open(sqlite_url, user="admin") as ws:
+        first = ws.customers.add(**company(name="杭州星辰科技有限公司", phone="13812340001")).code
+        second = ws.customers.add(
+            **company(name="杭州星辰科技股份有限公司", phone="13812340001")
+        ).code
+        ws.customers.add(**company(name="成都蜀道贸易有限公司", province="四川"))
+    output = tmp_path / "pairs.csv"
+    result = crm("dedupe", "scan", "-o", str(output), url=sqlite_url)
+    assert result.returncode == 0, result.stderr
+    assert "1 candidate pairs in 1 clusters" in result.stdout
+    pairs = pd.read_csv(output, encoding="utf-8-sig", dtype=str)
+    assert (pairs.loc[0, "code_a"], pairs.loc[0, "code_b"]) == tuple(sorted((first, second)))
+    assert (pairs.loc[0, "cluster"], pairs.loc[0, "size"]) == ("1", "2")

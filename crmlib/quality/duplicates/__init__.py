@@ -57,6 +57,11 @@ class Duplicates:
         """The customers of ``pairs`` grouped into one cluster per real customer."""
         return clusters(pairs)
 
+    def with_clusters(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """``pairs`` with the cluster (and its size) each pair belongs to, for review files."""
+        grouped = clusters(pairs).rename(columns={"code": "code_a"})
+        return pairs.merge(grouped, on="code_a", how="left")
+
     @localised
     def merge(
         self, survivor_code: str, other_code: str, *, choices: Mapping[str, str] | None = None
