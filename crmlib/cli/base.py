@@ -1,0 +1,82 @@
+"""What every ``crm`` subcommand shares: the root group, who acts, and how errors print."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+from ..errors import CRMError
+from ..store.engine import make_engine
+from ..workspace import Workspace, resolve_username
+from ..workspace import open as open_workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Print expected errors as one line on stderr and exit 1, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CRMError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Settings:
+    def __init__(self, url: str | None, user: str | None, lang: str | None) -> None:
+        self.url = url
+        self.user = user
+        self.lang = lang
+
+    def engine(self) -> Engine:
+        return make_engine(self.url)
+
+    def workspace(self) -> Workspace:
+        return open_workspace(self.url, resolve_username(self.user), lang=self.lang)
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--url", envvar="CRM_DATABASE_URL", help="Database URL (default sqlite:///data/crm.db)."
+)
+@click.option("--user", envvar="CRM_USER", help="Who acts (default $CRM_USER).")
+@click.option("--lang", envvar="CRM_LANG", type=click.Choice(["zh", "en"]), help="Language.")
+@click.pass_context
+def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None) -> None:
+    """A CRM that lives in Jupyter: customers, sales, service, data quality and reports."""
+    ctx.obj = Settings(url, user, lang)
+
+
+@contextlib.contextmanager
+def progress_bar(unit: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A tqdm bar on stderr for long work, fed with (done, total) updates."""
+    with tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, leave=False,
+              disable=None) as bar:  # fmt: skip
+
+        def advance(done: int, total: int | None) -> None:
+            if total is not None and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        yield advance
+
+
+def run() -> None:
+    """Entry point for ``python -m crmlib``."""
+    main(prog_name=os.path.basename(sys.argv[0]) or "crm")
