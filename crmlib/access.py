@@ -11,21 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, event, select, true
+from sqlalchemy import ColumnElement, Select, and_, event, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .errors import AccessDenied
 from .store.models import (
     CampaignMember,
+    Comment,
     Contact,
     Customer,
     CustomerTag,
     Feedback,
     Interaction,
+    Lead,
     Opportunity,
     Order,
     StageHistory,
+    Task,
     Ticket,
+    TicketArticle,
     TicketEvent,
     User,
 )
@@ -72,6 +76,7 @@ CUSTOMER_CHILDREN: tuple[type[Any], ...] = (
     Ticket,
     Feedback,
     CampaignMember,
+    Comment,
 )
 
 
@@ -115,6 +120,26 @@ class Scope:
         if self.owner_ids() is None:
             return true()
         return entity.customer_id.in_(self.customer_ids())
+
+    def lead_filter(self) -> ColumnElement[bool]:
+        """Leads the actor may see: their own; a manager also the team's and the team's
+        unassigned leads (to hand them out); everyone's for scope ``all``."""
+        owners = self.owner_ids()
+        if owners is None:
+            return true()
+        if self.actor.role.scope == "team" and self.actor.team is not None:
+            waiting = and_(
+                Lead.owner_id.is_(None), or_(Lead.team.is_(None), Lead.team == self.actor.team)
+            )
+            return or_(Lead.owner_id.in_(owners), waiting)
+        return Lead.owner_id.in_(owners)
+
+    def task_filter(self) -> ColumnElement[bool]:
+        """Tasks the actor may see: assigned to or created by the users in scope."""
+        owners = self.owner_ids()
+        if owners is None:
+            return true()
+        return or_(Task.assignee_id.in_(owners), Task.created_by_id.in_(owners))
 
     def may_own(self, owner_id: int, owner_team: str | None) -> bool:
         """Whether the actor may assign a record to the user ``owner_id`` of ``owner_team``."""
@@ -162,6 +187,14 @@ def install_scoping(session: Session, scope: Scope) -> None:
                     select(Ticket.id).where(Ticket.customer_id.in_(scope.customer_ids()))
                 ),
             ),
+            with_loader_criteria(
+                TicketArticle,
+                TicketArticle.ticket_id.in_(
+                    select(Ticket.id).where(Ticket.customer_id.in_(scope.customer_ids()))
+                ),
+            ),
+            with_loader_criteria(Lead, scope.lead_filter(), include_aliases=True),
+            with_loader_criteria(Task, scope.task_filter(), include_aliases=True),
         ]
         options += [
             with_loader_criteria(child, scope.child_filter(child), include_aliases=True)

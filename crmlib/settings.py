@@ -28,6 +28,27 @@ DEFAULTS: dict[str, Any] = {
         "won": 1.0,
         "lost": 0.0,
     },
+    # An open opportunity with no follow-up, stage change or edit for this long is stale.
+    "stale_opportunity_days": 30,
+    # Lead routing: the first rule whose region and industry section match (None matches
+    # anything) names the team; within the team, "round_robin" or "fewest_open" picks the rep.
+    "lead_assignment": {"rules": [], "method": "round_robin"},
+    # Hours to the first response and to resolution, per ticket priority.
+    "sla_policy": {
+        "high": {"first_response_hours": 24, "resolution_hours": 72},
+        "medium": {"first_response_hours": 48, "resolution_hours": 120},
+        "low": {"first_response_hours": 72, "resolution_hours": 240},
+    },
+    # None: SLA clocks run around the clock; else e.g.
+    # {"start": "09:00", "end": "18:00", "weekdays": [1, 2, 3, 4, 5]} (ISO weekdays).
+    "business_hours": None,
+    # A ticket is at risk once this share of an SLA allowance has elapsed.
+    "sla_at_risk_share": 0.75,
+    # Ticket type -> the team that handles it (e.g. technical -> support).
+    "ticket_routing": {"technical": "support"},
+    # Lifecycle refresh: active -> lost after this many days without an order; customers
+    # with neither orders nor follow-ups for archive_after_days are flagged for archiving.
+    "lifecycle": {"lost_after_days": 365, "archive_after_days": 730},
 }
 
 

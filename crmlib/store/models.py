@@ -93,6 +93,8 @@ class Customer(Timestamped, Base):
     consent_purpose: Mapped[str | None] = mapped_column(String(200))
     consent_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # Set by the nightly lifecycle refresh when a customer has long been inactive.
+    archive_flagged_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
 
 
@@ -148,6 +150,8 @@ class CampaignMember(Base):
     status: Mapped[str] = mapped_column(String(16), default="sent")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    response: Mapped[str | None] = mapped_column(String(300))
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Lead(Timestamped, Base):
@@ -167,7 +171,9 @@ class Lead(Timestamped, Base):
     value_tier: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     invalid_reason: Mapped[str | None] = mapped_column(String(300))
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
     owner_id: Mapped[int | None] = _user_fk()
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
@@ -294,6 +300,74 @@ class Feedback(Base):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+
+
+class Comment(Base):
+    """A note on a customer, opportunity or ticket; filed under the customer for scoping."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = _customer_fk()
+    author_id: Mapped[int | None] = _user_fk()
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+
+    __table_args__ = (Index("ix_comments_entity", "entity", "entity_id"),)
+
+
+class Task(Timestamped, Base):
+    """A piece of work assigned to a user, optionally about a record or made by a mention."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int] = _user_fk(nullable=False)
+    created_by_id: Mapped[int | None] = _user_fk()
+    priority: Mapped[str] = mapped_column(String(8), default="medium")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    entity: Mapped[str | None] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), index=True
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Article(Timestamped, Base):
+    """A knowledge-base article: how to solve a recurring question or problem."""
+
+    __tablename__ = "kb_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    tags: Mapped[str | None] = mapped_column(String(500))
+    author_id: Mapped[int | None] = _user_fk()
+
+
+class TicketArticle(Base):
+    """An article used on a ticket; counts of these show which articles resolve tickets."""
+
+    __tablename__ = "ticket_articles"
+    __table_args__ = (UniqueConstraint("ticket_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True
+    )
+    linked_by_id: Mapped[int | None] = _user_fk()
+    linked_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
 
 class Segment(Timestamped, Base):
