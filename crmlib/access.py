@@ -50,16 +50,21 @@ class Role:
     manage_users: bool = False
     edit_leads: bool = False
     edit_tickets: bool = False
+    #: Hand out unassigned leads by the assignment rules (a manager within their team).
+    assign_leads: bool = False
+    edit_campaigns: bool = False
 
 
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
         Role("admin", "all", True, True, True, delete_won_customers=True, manage_users=True,
-             edit_leads=True, edit_tickets=True),
-        Role("manager", "team", True, True, True, edit_leads=True, edit_tickets=True),
+             edit_leads=True, edit_tickets=True, assign_leads=True, edit_campaigns=True),
+        Role("manager", "team", True, True, True, edit_leads=True, edit_tickets=True,
+             assign_leads=True, edit_campaigns=True),
         Role("sales", "own", True, True, True, edit_leads=True),
-        Role("marketing", "all", False, False, False, edit_leads=True),
+        Role("marketing", "all", False, False, False, edit_leads=True, assign_leads=True,
+             edit_campaigns=True),
         Role("service", "all", False, True, False, edit_tickets=True),
         Role("finance", "all", False, False, False),
         Role("analyst", "all", False, False, False),

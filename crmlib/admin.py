@@ -14,8 +14,11 @@ from sqlalchemy import Engine, MetaData, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from . import clock
-from .access import ROLES
-from .demo import generate
+from .access import ROLES, Actor
+from .demo import generate, period
+from .domain.context import Context
+from .domain.lifecycle import refresh
+from .domain.users import find_user
 from .errors import CRMError, NotFound
 from .quality.kinds import KINDS
 from .settings import get_setting
@@ -76,6 +79,11 @@ def build_demo(
     start = start or demo_start(clock.today())
     counts = generate(engine, customers=customers, seed=seed, start=start, progress=True)
     refresh_statistics(engine)
+    # The nightly job runs once on the finished history, so the audit log shows lifecycle
+    # changes (deals long quiet become lost) as it would in a database in use.
+    with Session(engine) as session:
+        administrator = Actor.of(find_user(session, "admin"))
+    refresh(Context(engine, administrator), as_of=period(start)[1])
     return counts
 
 

@@ -4,6 +4,7 @@ reports follow the company's calendar rather than UTC."""
 
 from __future__ import annotations
 
+import calendar
 import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -22,3 +23,11 @@ def now() -> datetime:
 
 def today() -> date:
     return now().date()
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months; the 29-31st fall back to the month's last day."""
+    years, month = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -13,13 +14,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .access import ROLES, Actor
+from .analytics.segments import Segments
+from .domain.campaigns import Campaigns
+from .domain.comments import Comments
 from .domain.context import Context
 from .domain.customers import Customers
+from .domain.feedback import FeedbackAnswers
 from .domain.history import history
-from .domain.records import CONTACTS, INTERACTIONS, OPPORTUNITIES, ORDERS, Records
+from .domain.knowledge import KnowledgeBase
+from .domain.leads import Leads
+from .domain.lifecycle import RefreshResult, refresh
+from .domain.pipeline import Opportunities, forecast
+from .domain.records import CONTACTS, INTERACTIONS, ORDERS, Records
+from .domain.reminders import reminders
+from .domain.tasks import Tasks
+from .domain.tickets import Tickets
 from .domain.users import Users, find_user
-from .errors import AccessDenied, ConfigError
-from .i18n import current_lang
+from .errors import AccessDenied, ConfigError, FieldError, ValidationError
+from .i18n import current_lang, speaking
 from .quality.duplicates import Duplicates
 from .quality.exporting import ExportResult, export
 from .quality.importing import ImportResult, import_file
@@ -40,10 +52,20 @@ class Workspace:
         self.users = Users(self.ctx)
         self.customers = Customers(self.ctx)
         self.contacts = Records(self.ctx, CONTACTS)
-        self.opportunities = Records(self.ctx, OPPORTUNITIES)
+        self.opportunities = Opportunities(self.ctx)
         self.interactions = Records(self.ctx, INTERACTIONS)
         self.orders = Records(self.ctx, ORDERS)
         self.duplicates = Duplicates(self.ctx)
+        self.segments = Segments(self.ctx)
+        self.leads = Leads(
+            self.ctx, self.customers, self.contacts, self.opportunities, self.duplicates.check
+        )
+        self.campaigns = Campaigns(self.ctx, segment_codes=self.segments.codes)
+        self.tickets = Tickets(self.ctx)
+        self.feedback = FeedbackAnswers(self.ctx)
+        self.kb = KnowledgeBase(self.ctx)
+        self.tasks = Tasks(self.ctx)
+        self.comments = Comments(self.ctx)
 
     @property
     def user(self) -> Actor:
@@ -75,9 +97,18 @@ class Workspace:
         fmt: str | None = None,
         columns: Sequence[str] | None = None,
         lang: str | None = None,
+        segment: str | None = None,
     ) -> ExportResult:
         """Write the records of ``kind`` this user may see to CSV or .xlsx (PII masked by
-        role), in the layout the importer reads back; the export is audited."""
+        role), in the layout the importer reads back; the export is audited. ``segment``
+        (customers only) limits it to a saved segment's members, or a rule's."""
+        if segment is not None:
+            if kind != "customers":
+                raise ValidationError(
+                    FieldError("segment", segment, "segment_kind",
+                               f"segments select customers, not {kind}")
+                )  # fmt: skip
+            return self.segments.export(segment, path, fmt=fmt, columns=columns)
         return export(self.ctx, kind, Path(path), fmt=fmt, columns=columns, lang=lang)
 
     def scorecard(self, *, stale_days: int = 90, save: bool = True) -> Scorecard:
@@ -87,6 +118,23 @@ class Workspace:
 
     def scorecard_trend(self) -> pd.DataFrame:
         return trend(self.ctx)
+
+    def refresh(self, *, as_of: date | None = None, dry_run: bool = False) -> RefreshResult:
+        """The nightly lifecycle job: grades from trailing-12-month spend, potential → active
+        → lost, archive flags; see :mod:`crmlib.domain.lifecycle`. Safe to run twice."""
+        return refresh(self.ctx, as_of=as_of, dry_run=dry_run)
+
+    def forecast(
+        self, by: str = "month", *, start: date | None = None, end: date | None = None
+    ) -> pd.DataFrame:
+        """Weighted forecast of the open opportunities by month, owner or team; see
+        :func:`crmlib.domain.pipeline.forecast`."""
+        with speaking(self.ctx.lang):
+            return forecast(self.ctx, by, start=start, end=end)
+
+    def reminders(self, user: str | None = None) -> pd.DataFrame:
+        """Due and overdue follow-up next actions and tasks of ``user`` (default: you)."""
+        return reminders(self.ctx, user)
 
     def history(self, code: str) -> pd.DataFrame:
         """Change history of a customer (and the records under it), newest first."""

@@ -19,7 +19,9 @@ def zhao_file(team: Team) -> dict[str, object]:
         "code": code,
         "contact": team.zhao.contacts.add(code, name="刘洋", phone="13900001111")["id"],
         "opportunity": team.zhao.opportunities.add(code, name="年度采购")["id"],
-        "interaction": team.zhao.interactions.add(code, channel="phone", summary="首次电话")["id"],
+        "interaction": team.zhao.interactions.add(
+            code, channel="phone", summary="首次电话", customer_need="年度采购", next_step="发报价"
+        )["id"],
         "order": team.zhao.orders.add(code, ordered_at=date(2024, 5, 1), amount="50000")["id"],
     }
 
@@ -155,7 +157,10 @@ def test_won_customers_are_archived_not_deleted_by_non_admins(team: Team) -> Non
 def test_customer_with_won_opportunity_counts_as_won(team: Team) -> None:
     code = team.zhang.customers.add(**company()).code
     opp = team.zhang.opportunities.add(code, name="大单")
-    team.zhang.opportunities.update(opp["id"], stage="won")
+    team.zhang.opportunities.update(
+        opp["id"], stage="won", need_description="扩产", proposal_version="V1",
+        amount="100000", expected_close_date="2024-06-30",
+    )  # fmt: skip
     with pytest.raises(AccessDenied):
         team.zhang.customers.delete(code)
 

@@ -95,8 +95,12 @@ def test_opportunity_stage_history_records_each_move(team: Team) -> None:
     code = team.zhang.customers.add(**company()).code
     opp = team.zhang.opportunities.add(code, name="ERP 项目", amount="120,000")
     assert opp["probability"] == 0.1
-    team.zhang.opportunities.update(opp["id"], stage="proposal")
-    moved = team.zhang.opportunities.update(opp["id"], stage="won")
+    team.zhang.opportunities.update(
+        opp["id"], stage="proposal", need_description="ERP 选型", proposal_version="V1"
+    )
+    moved = team.zhang.opportunities.update(
+        opp["id"], stage="won", expected_close_date="2024-06-30"
+    )
     assert moved["closed_at"] is not None and moved["probability"] == 1.0
     from sqlalchemy import select
 
@@ -119,6 +123,7 @@ def test_opportunity_stage_history_records_each_move(team: Team) -> None:
 def test_follow_up_updates_last_contact(team: Team) -> None:
     code = team.zhang.customers.add(**company()).code
     team.zhang.interactions.add(
-        code, channel="微信", summary="沟通报价", occurred_at="2024-05-01 10:00"
-    )
+        code, channel="微信", summary="沟通报价", occurred_at="2024-05-01 10:00",
+        customer_need="价格", next_step="发报价",
+    )  # fmt: skip
     assert str(team.zhang.customers.get(code).last_contact_at) == "2024-05-01 10:00:00"

@@ -40,7 +40,8 @@ START, AS_OF = period()
 TABLES = {
     "users", "campaigns", "customers", "customer_tags", "contacts", "opportunities",
     "opportunity_stage_history", "orders", "interactions", "tickets", "ticket_events",
-    "feedback", "leads", "campaign_members", "code_sequences",
+    "feedback", "leads", "campaign_members", "code_sequences", "kb_articles", "ticket_articles",
+    "comments", "tasks",
 }  # fmt: skip
 CODE = re.compile(r"^C(?P<day>\d{8})(?P<number>\d{3,})$")
 LEGAL_FORMS = re.compile(r"(集团)?(股份|科技)?有限(责任)?公司$|Co\.,Ltd\.$")
@@ -238,6 +239,22 @@ def test_tickets_follow_their_slas_and_events(demo: Demo) -> None:
     csat, nps = feedback[feedback.kind == "csat"], feedback[feedback.kind == "nps"]
     assert csat.score.between(1, 5).all() and nps.score.between(0, 10).all()
     assert set(csat.ticket_id) <= closed and nps.ticket_id.isna().all()
+
+    routed = tickets.type.map(lambda kind: DEFAULTS["ticket_routing"].get(kind, "service"))
+    assert (tickets.team == routed).all()
+    users = demo.table("users").set_index("id")
+    assert (users.team[tickets.assignee_id].to_numpy() == tickets.team.to_numpy()).all()
+    moves = events[events.kind == "status"]
+    reopened = moves[(moves.from_value == "resolved") & (moves.to_value == "in_progress")]
+    assert 0 < reopened.ticket_id.nunique() < 0.15 * len(tickets)
+    assert set(reopened.ticket_id) <= set(tickets[tickets.status.isin(["resolved", "closed"])].id)
+    transfers = events[events.kind == "transfer"]
+    assert transfers.to_value.str.fullmatch(r"(service|support)/[a-z.0-9]+").all()
+
+    articles, links = demo.table("kb_articles"), demo.table("ticket_articles")
+    assert len(articles) >= 8 and set(links.article_id) <= set(articles.id)
+    assert set(links.ticket_id) <= set(tickets[tickets.status != "open"].id)
+    assert links.set_index("ticket_id").index.is_unique
 
 
 def test_leads_and_campaigns_are_linked(demo: Demo) -> None:

@@ -280,7 +280,9 @@ def _file(ws: Workspace, name: str, phone: str, **extra: Any) -> str:
     code = ws.customers.add(**company(name=name, phone=phone, **extra)).code
     ws.contacts.add(code, name="林涛", title="采购经理", phone="0755-86001234")
     ws.opportunities.add(code, name="产线升级", amount="120000")
-    ws.interactions.add(code, channel="visit", summary="现场拜访")
+    ws.interactions.add(
+        code, channel="visit", summary="现场拜访", customer_need="年度采购", next_step="发报价"
+    )
     ws.orders.add(code, ordered_at=date(2024, 5, 1), amount="1200.50")
     return code
 
@@ -363,7 +365,9 @@ def test_unmerge_restores_the_exact_prior_state(team: Team, pair: tuple[str, str
     before = rows(team.admin)
     merge_id = dup(team.zhang).merge(survivor, other, choices={"name": "other", "phone": "other"})
     assert team.zhang.customers.get(survivor).external_id == "ERP-1"
-    later = team.zhang.interactions.add(survivor, channel="phone", summary="合并后回访")["id"]
+    later = team.zhang.interactions.add(
+        survivor, channel="phone", summary="合并后回访", customer_need="需求", next_step="再访"
+    )["id"]
     dup(team.zhang).unmerge(merge_id)
     after = rows(team.admin)
     added = [r for r in after["interactions"] if r["id"] == later]

@@ -53,7 +53,7 @@ def book(team: Team) -> Book:
     zhang.contacts.add(code, name="林涛", title="采购经理", phone="0755-86001234")
     zhang.opportunities.add(
         code, name="产线升级", amount="1.2万", stage="proposal", external_id="OPP-1",
-        expected_close_date="2024-06-30",
+        expected_close_date="2024-06-30", need_description="扩产", proposal_version="V1",
     )  # fmt: skip
     zhang.orders.add(code, ordered_at="2024-05-01", amount="1,200.50", external_id="ORD-1")
     zhao_code = zhao.customers.add(**company(name="成都蜀道贸易有限公司", province="四川")).code

@@ -281,9 +281,10 @@ def test_opportunities_contacts_tickets_and_leads(db_url: str, team: Team, tmp_p
     code = team.zhang.customers.add(**company()).code
     opps = write_csv(
         tmp_path / "o.csv",
-        [["OP-1", code, "产线升级", "方案报价", "120万", "2024-06-30"]],
-        header=["external_id", "customer_code", "商机名称", "销售阶段", "预计金额", "预计成交日期"],
-    )
+        [["OP-1", code, "产线升级", "方案报价", "120万", "2024-06-30", "扩产", "V1"]],
+        header=["external_id", "customer_code", "商机名称", "销售阶段", "预计金额", "预计成交日期",
+                "需求描述", "方案版本"],
+    )  # fmt: skip
     assert team.zhang.import_file("opportunities", opps).created == 1
     opp = team.zhang.opportunities.frame(customer_code=code).iloc[0]
     assert (opp["stage"], opp["probability"], opp["owner"]) == ("proposal", 0.5, "zhang")

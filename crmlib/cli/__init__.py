@@ -3,7 +3,14 @@
 Each module adds its subcommands to :data:`main`; importing them here registers them all.
 """
 
-from . import core  # noqa: F401  (registers the subcommands)
+from . import (  # noqa: F401  (importing a module registers its subcommands)
+    core,
+    lifecycle,
+    sales,
+    sales_work,
+    segments,
+    service,
+)
 from .base import main, run
 
 __all__ = ["main", "run"]

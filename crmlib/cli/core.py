@@ -138,16 +138,18 @@ def template(
 )
 @click.option("--columns", help="Comma-separated columns (names or headers in either language).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write.")
+@click.option("--segment", help="Customers only: the members of this saved segment (or rule).")
 @pass_settings
 @friendly_errors
 def export_(
-    settings: Settings, kind: str, fmt: str, columns: str | None, output: Path | None
-) -> None:
+    settings: Settings, kind: str, fmt: str, columns: str | None, output: Path | None,
+    segment: str | None,
+) -> None:  # fmt: skip
     """Export the records you may see (PII masked by role), ready to re-import."""
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     path = output or Path(f"{kind}-{clock.now():%Y%m%d-%H%M%S}.{fmt}")
     with settings.workspace() as ws:
-        result = ws.export(kind, path, fmt=fmt, columns=chosen)
+        result = ws.export(kind, path, fmt=fmt, columns=chosen, segment=segment)
     click.echo(f"exported {result.rows:,} rows to {result.path}")
 
 

@@ -23,7 +23,8 @@ from .orders import order_rows
 from .outcome import outcome
 from .roster import build_roster
 from .sales import opportunity_rows
-from .service import event_rows, feedback_rows, ticket_rows
+from .service import article_rows, event_rows, feedback_rows, link_rows, ticket_rows
+from .teamwork import teamwork_rows
 from .timeline import Timeline
 from .vectors import Array, Rows, pool, stack
 
@@ -32,9 +33,10 @@ CHUNK = 25_000
 # per row); all of them and the campaigns are empty before the demo.
 CHUNK_TABLES = (
     "customers", "customer_tags", "contacts", "opportunities", "opportunity_stage_history",
-    "orders", "interactions", "tickets", "ticket_events", "feedback", "leads", "campaign_members",
+    "orders", "interactions", "tickets", "ticket_events", "feedback", "ticket_articles", "leads",
+    "campaign_members", "comments", "tasks",
 )  # fmt: skip
-ID_TABLES = ("users", "campaigns", *CHUNK_TABLES)
+ID_TABLES = ("users", "campaigns", "kb_articles", *CHUNK_TABLES)
 # Independent random streams, so that each part only depends on the seed and its own inputs.
 ROSTER_STREAM, CAMPAIGN_STREAM, CHUNK_STREAM = 2, 3, 4
 
@@ -84,7 +86,11 @@ def batches(recipe: Recipe) -> Iterator[Batch]:
         ids["campaigns"],
         roster.marketing,
     )
-    yield _counted(ids, Batch({"users": roster.rows, "campaigns": campaigns.rows}))
+    first_article = ids["kb_articles"]
+    articles = article_rows(roster, np.datetime64(since, "s"), first_article)
+    yield _counted(
+        ids, Batch({"users": roster.rows, "campaigns": campaigns.rows, "kb_articles": articles})
+    )
     # Phone keys: the plan's main contacts use [0, n), its duplicates [n, 2n).
     keys = 2 * recipe.customers
     for index, lo in enumerate(range(0, recipe.customers, recipe.chunk)):
@@ -112,6 +118,7 @@ def batches(recipe: Recipe) -> Iterator[Batch]:
         tickets = ticket_rows(rng, chunk, contacts, orders, roster, timeline, ids["tickets"])
         events = event_rows(rng, tickets, roster, timeline, ids["ticket_events"])
         feedback = feedback_rows(rng, chunk, tickets, orders, timeline, ids["feedback"])
+        links = link_rows(tickets, timeline, first_article, ids["ticket_articles"])
         leads = lead_rows(
             rng,
             chunk,
@@ -134,9 +141,11 @@ def batches(recipe: Recipe) -> Iterator[Batch]:
         first_member = ids["campaign_members"]
         members["id"] = np.arange(first_member, first_member + len(members["campaign_id"]))
         tags = tag_rows(rng, chunk, ids["customer_tags"])
+        work = teamwork_rows(rng, deals, roster, timeline, ids["tasks"], ids["comments"])
         tables = (
             customers, tags, contacts.rows, deals.rows, deals.history, orders.rows,
-            follow_ups.rows, tickets.rows, events, feedback, leads.rows, members,
+            follow_ups.rows, tickets.rows, events, feedback, links, leads.rows, members,
+            work.comments, work.tasks,
         )  # fmt: skip
         yield _counted(ids, Batch(dict(zip(CHUNK_TABLES, tables, strict=True)), len(chunk)))
     created = daily_counts(plan, timeline)

@@ -19,21 +19,23 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy import Connection, Engine, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from .. import clock
 from ..audit import record
 from ..errors import Conflict
 from ..settings import get_setting
 from ..store.codes import CUSTOMER_PREFIX
 from ..store.migrate import current_revision, upgrade
-from ..store.models import Campaign, CodeSequence, Customer, Lead, User
+from ..store.models import Campaign, CodeSequence, Customer, Lead, Setting, User
 from .batches import CHUNK_TABLES, ID_TABLES, Recipe, batches
 from .customers import duplicate_pairs, plan_customers
 from .helper import TABLES as HELPER_TABLES
 from .helper import Helper, can_help
+from .leads import assignment_policy
 from .timeline import Timeline
 from .vectors import Array, Rows
 from .writer import Writer, bulk_connection, first_ids
@@ -68,7 +70,7 @@ def generate(
         _require_empty(conn)
         recipe = _recipe(conn, customers, seed, start)
         assistant = stack.enter_context(Helper(conn, recipe)) if can_help(conn, recipe) else None
-        writer = Writer(conn, ("campaigns", *CHUNK_TABLES))
+        writer = Writer(conn, ("campaigns", "kb_articles", *CHUNK_TABLES))
         sequences: Rows = {}
         for batch in batches(recipe):
             for table, rows in batch.tables.items():
@@ -85,6 +87,7 @@ def generate(
             bar.set_postfix_str("merging")
             assistant.merge(bulk, writer.counts)
         counts = {**writer.counts, "code_sequences": _advance_codes(conn, sequences)}
+        _route_leads(conn)
         record(
             conn,
             actor=ACTOR,
@@ -152,6 +155,25 @@ def _day_of_key(key: str) -> date | None:
         return datetime.strptime(digits, "%Y%m%d").date()
     except ValueError:
         return None
+
+
+def _route_leads(conn: Connection) -> None:
+    """Store lead-assignment rules for the demo's teams (unless some are set already), so
+    ``crm leads assign`` hands out the demo's unassigned leads."""
+    if conn.execute(select(Setting.key).where(Setting.key == "lead_assignment")).first():
+        return
+    reps = dict(
+        conn.execute(
+            select(User.team, func.count()).where(User.role == "sales").group_by(User.team)
+        ).all()
+    )
+    conn.execute(
+        insert(Setting).values(
+            key="lead_assignment",
+            value=json.dumps(assignment_policy(reps), ensure_ascii=False),
+            updated_at=clock.now(),
+        )
+    )
 
 
 def _advance_codes(conn: Connection, sequences: Rows) -> int:

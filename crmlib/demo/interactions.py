@@ -3,7 +3,8 @@
 Buyers are contacted more often than prospects, and every open deal gets its own
 follow-ups while it runs. Only a customer's latest follow-up may carry a next action date
 (the reminder); those in the last weeks before the as-of date have one, so a few
-reminders are overdue and most are upcoming, as in a working CRM.
+reminders are overdue and most are upcoming, as in a working CRM. Every follow-up says
+what the customer needs and what comes next, as the follow-up rules require.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from .orders import MONTH, Orders
 from .phrases import CUSTOMER_NEEDS, NEXT_STEPS, SUMMARIES
 from .sales import Deals
 from .timeline import DAY, HOUR, Timeline
-from .vectors import Array, Rows, choose, gather, group_max, nullable, pool
+from .vectors import Array, Rows, choose, gather, group_max, pool
 
 PER_MONTH = {"buyer": 0.25, "prospect": 0.1}
 PERSON_FACTOR = 0.5
 DEAL_TOUCHES = 1.5  # follow-ups of a deal beyond the first
 CHANNELS = pool(list(CHANNEL.codes))  # phone, email, visit, wechat, meeting
 CHANNEL_WEIGHTS = (0.35, 0.15, 0.12, 0.3, 0.08)
-NEED_SHARE, STEP_SHARE = 0.5, 0.7
 REMINDER_WINDOW = 30 * DAY  # latest follow-ups this recent carry a reminder …
 REMINDER_SHARE = 0.6  # … this often
 REMINDER_DAYS = (3, 45)  # after the follow-up
@@ -88,12 +88,8 @@ def interaction_rows(
             "channel": CHANNELS[channel],
             "occurred_at": timeline.stamp(at),
             "summary": summary,
-            "customer_need": nullable(
-                CUSTOMER_NEEDS[rng.integers(0, len(CUSTOMER_NEEDS), m)], rng.random(m) < NEED_SHARE
-            ),
-            "next_step": nullable(
-                NEXT_STEPS[rng.integers(0, len(NEXT_STEPS), m)], rng.random(m) < STEP_SHARE
-            ),
+            "customer_need": CUSTOMER_NEEDS[rng.integers(0, len(CUSTOMER_NEEDS), m)],
+            "next_step": NEXT_STEPS[rng.integers(0, len(NEXT_STEPS), m)],
             "next_action_date": timeline.dates(reminder, remind),
             "owner_id": chunk.owner[customer],
             "created_at": timeline.stamp(logged),

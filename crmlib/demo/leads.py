@@ -2,22 +2,27 @@
 
 About half of the customers who came through a lead channel still have their lead:
 converted when the customer was created, and linked to it and to its first deal. The
-other leads are new, being worked, qualified, or invalid with the reason why.
+other leads are new, being worked, qualified, or invalid with the reason why; half of the
+new ones wait unassigned for ``crm leads assign`` (rules: :func:`assignment_policy`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..reference.enums import LEAD_STATUS, SOURCE, VALUE_TIER
+from ..reference.regions import REGIONS
 from . import emails, names, noise, phones, places
 from .contacts import Contacts
 from .customers import Chunk
 from .marketing import Campaigns
 from .phrases import INVALID_REASONS
-from .roster import Roster
+from .places import TEAMS
+from .roster import NEIGHBOUR, Roster
 from .sales import Deals
 from .timeline import DAY, Timeline, office_time
 from .vectors import Array, Rows, choose, concat, nullable, pool
@@ -93,6 +98,8 @@ def lead_rows(
         "status": np.full(len(won_over), STATUSES[CONVERTED], dtype=object),
         "invalid_reason": np.full(len(won_over), None, dtype=object),
         "owner_id": chunk.owner[won_over],
+        "team": _teams(roster, chunk.owner[won_over]),
+        "assigned_at": timeline.stamp(converted_created),
         "customer_id": chunk.ids[won_over],
         "opportunity_id": nullable(first_deal[won_over], first_deal[won_over] >= 0),
         "converted_at": timeline.stamp(became),
@@ -124,6 +131,7 @@ def lead_rows(
     status = np.where(fresh, choose(rng, FRESH_STATUS, k), choose(rng, OLD_STATUS, k))
     region = places.REGION_INDEX[city]
     assigned = (status != NEW) | (rng.random(k) >= UNASSIGNED_NEW)
+    rep = roster.owners(rng, region)
     source = choose(rng, OPEN_SOURCE_WEIGHTS, k)
     open_rows: Rows = {
         "name": names.person_names(surname, given),
@@ -143,7 +151,9 @@ def lead_rows(
         "invalid_reason": nullable(
             INVALID_REASONS[rng.integers(0, len(INVALID_REASONS), k)], status == INVALID
         ),
-        "owner_id": nullable(roster.owners(rng, region), assigned),
+        "owner_id": nullable(rep, assigned),
+        "team": nullable(_teams(roster, rep), assigned),
+        "assigned_at": timeline.stamp(created, assigned),
         "customer_id": np.full(k, None, dtype=object),
         "opportunity_id": np.full(k, None, dtype=object),
         "converted_at": timeline.stamp(created, np.zeros(k, dtype=bool)),
@@ -170,6 +180,23 @@ def lead_rows(
         created=lead_created,
         keys_used=k,
     )
+
+
+def _teams(roster: Roster, owners: Array) -> Array:
+    """The team of each rep id (reps are the roster's new users, ids ascending)."""
+    position = np.searchsorted(roster.rows["id"], np.asarray(owners, dtype=np.int64))
+    teams: Array = roster.rows["team"][position]
+    return teams
+
+
+def assignment_policy(reps: Mapping[str | None, int]) -> dict[str, Any]:
+    """``lead_assignment`` rules for the demo's teams: each region goes to its own team,
+    or to the neighbouring team that serves it (``reps``: sales reps per team)."""
+    rules = []
+    for region in REGIONS:
+        team = TEAMS[region] if reps.get(TEAMS[region]) else TEAMS[NEIGHBOUR.get(region, region)]
+        rules.append({"region": region, "industry": None, "team": team})
+    return {"rules": rules, "method": "round_robin"}
 
 
 def _tier(rng: np.random.Generator, expected: Array) -> Array:

@@ -28,6 +28,8 @@ CORE_REGIONS = ("华东", "华南", "华北")
 # A region without reps is served by this one's team.
 NEIGHBOUR = {"华中": "华东", "西南": "华南", "西北": "华北", "东北": "华北"}
 SERVICE_TEAM = "service"
+# Technical tickets go to this team (the default ``ticket_routing``): a third of the agents.
+SUPPORT_TEAM = "support"
 MARKETING_TEAM = "marketing"
 FINANCE_TEAM = "finance"
 ANALYTICS_TEAM = "analytics"
@@ -44,6 +46,7 @@ class Roster:
     marketing: Array
     service: Array
     service_names: Array  # usernames of ``service``, for ticket transfer events
+    service_teams: Array  # teams of ``service`` (service or support)
 
     def owners(self, rng: np.random.Generator, region: Array) -> Array:
         """A sales rep of the team serving each region (indices into REGIONS)."""
@@ -72,7 +75,12 @@ def build_roster(
             staff.append((*names.next(), "sales", TEAMS[region]))
             rep_region.append(i)
     agents = max(MIN_AGENTS, math.ceil(customers / CUSTOMERS_PER_AGENT))
-    others = [("marketing", MARKETING_TEAM, 2), ("service", SERVICE_TEAM, agents)]
+    support = max(1, agents // 3)
+    others = [
+        ("marketing", MARKETING_TEAM, 2),
+        ("service", SERVICE_TEAM, agents - support),
+        ("service", SUPPORT_TEAM, support),
+    ]
     extra = 1 if customers > 100_000 else 0
     others += [("finance", FINANCE_TEAM, 1 + extra), ("analyst", ANALYTICS_TEAM, 1 + extra)]
     for role, team, count in others:
@@ -103,6 +111,7 @@ def build_roster(
         marketing=ids[roles == "marketing"],
         service=ids[roles == "service"],
         service_names=rows["username"][roles == "service"],
+        service_teams=rows["team"][roles == "service"],
     )
 
 

@@ -1,9 +1,13 @@
 """Service: tickets with their SLA clocks and events, and the CSAT and NPS answers.
 
-Due times follow the service levels per priority (high: first response within 24 h,
-resolution within 72 h; medium 48/120 h; low 72/240 h). Actual times are log-normal
-around a fraction of the allowance, so most tickets meet their SLA and some miss it,
-and customers rate breached tickets lower, which the service-quality report should show.
+Due times follow the default service levels per priority (setting ``sla_policy``: high,
+first response within 24 h, resolution within 72 h; medium 48/120 h; low 72/240 h; clocks
+around the clock). Tickets are routed as the default ``ticket_routing`` says (technical →
+the support team, the rest to the service team) and assigned within that team. Actual
+times are log-normal around a fraction of the allowance, so most tickets meet their SLA
+and some miss it, and customers rate breached tickets lower, which the service-quality
+report should show. A few tickets are reopened once before their final resolution, and
+about a third of the worked tickets link the knowledge-base article the agent used.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
+from ..settings import DEFAULTS
 from .contacts import Contacts
 from .customers import Chunk
 from .orders import Orders
 from .phrases import (
     COMMENTS,
     CSAT_COMMENTS,
+    KB_ARTICLES,
     NPS_COMMENTS,
+    REOPEN_NOTES,
     RESOLUTIONS,
     RESPONSE_NOTE,
     TICKET_TEXT,
@@ -38,7 +45,17 @@ PRIORITY_BY_TYPE = {
     "inquiry": (0.05, 0.35, 0.6), "complaint": (0.5, 0.4, 0.1),
     "after_sales": (0.2, 0.5, 0.3), "technical": (0.25, 0.5, 0.25),
 }  # fmt: skip
-SLA_HOURS = {"high": (24, 72), "medium": (48, 120), "low": (72, 240)}
+SLA_HOURS = {
+    p: (hours["first_response_hours"], hours["resolution_hours"])
+    for p, hours in DEFAULTS["sla_policy"].items()
+}
+ROUTED = np.array(
+    [DEFAULTS["ticket_routing"].get(code, SERVICE_TEAM) for code in TICKET_TYPE.codes]
+)
+REOPEN_SHARE = 0.05  # of tickets resolved by the end
+LINK_SHARE = 0.35  # of worked tickets, to an article of their type
+# Own random streams (seeded by the first ids), so these extras leave the chunk's stream alone.
+REOPEN_STREAM, LINK_STREAM = 11, 12
 # Median share of the allowance that responding and resolving take, and its spread.
 RESPONSE_LOAD, RESOLUTION_LOAD = (0.3, 0.8), (0.4, 0.7)
 CLOSED_SHARE = 0.85  # resolved tickets the customer confirms …
@@ -90,6 +107,7 @@ def ticket_rows(
     opened = timeline.moments(rng, since[customer])
 
     kind = choose(rng, TYPE_WEIGHTS, m)
+    team = ROUTED[kind].astype(object)
     priority = np.empty(m, dtype=np.int64)
     subject = np.empty(m, dtype=object)
     description = np.empty(m, dtype=object)
@@ -126,8 +144,8 @@ def ticket_rows(
         "status": STATUSES[status],
         "subject": subject,
         "description": description,
-        "team": np.full(m, SERVICE_TEAM, dtype=object),
-        "assignee_id": roster.service[rng.integers(0, len(roster.service), m)],
+        "team": team,
+        "assignee_id": _agents(roster, team, rng.integers(0, len(roster.service), m)),
         "opened_at": timeline.stamp(opened),
         "first_response_due": timeline.stamp(opened + response_sla),
         "resolution_due": timeline.stamp(opened + resolution_sla),
@@ -147,7 +165,8 @@ def ticket_rows(
 def event_rows(
     rng: np.random.Generator, tickets: Tickets, roster: Roster, timeline: Timeline, first_id: int
 ) -> Rows:
-    """Status changes, first responses, transfers and comments, in time order per ticket."""
+    """Status changes, first responses, transfers, comments and reopens, in time order per
+    ticket. Transfers name holders as the ticket service does: ``team/username``."""
     opened, response, resolved, status = (
         tickets.opened,
         tickets.response,
@@ -162,13 +181,21 @@ def event_rows(
     comment = (status > OPEN) & (rng.random(m) < COMMENT_SHARE)
     seen_until = np.minimum(response, timeline.seconds - 1)
     work_until = np.minimum(resolved, timeline.seconds - 1)
+    holders = roster.service_teams + "/" + roster.service_names
+    extra = np.random.default_rng([REOPEN_STREAM, first_id])
+    reopened = (status > IN_PROGRESS) & (extra.random(m) < REOPEN_SHARE)
+    first_fix = response + ((resolved - response) * extra.uniform(0.3, 0.6, m)).astype(np.int64)
+    reopen_at = first_fix + ((resolved - first_fix) * extra.uniform(0.2, 0.5, m)).astype(np.int64)
     events: tuple[tuple[Array, Array, str, Value, Value, Value, Array | None], ...] = (
         # when, happened, kind, from, to, note, actor
         (opened + ((seen_until - opened) * rng.random(m)).astype(np.int64), transfer, "transfer",
-         roster.service_names[other], roster.service_names[agent],
+         holders[other], holders[agent],
          TRANSFER_NOTES[rng.integers(0, len(TRANSFER_NOTES), m)], roster.service[other]),
         (response, status > OPEN, "response", None, None, RESPONSE_NOTE, None),
         (response, status > OPEN, "status", "open", "in_progress", None, None),
+        (first_fix, reopened, "status", "in_progress", "resolved", None, None),
+        (reopen_at, reopened, "status", "resolved", "in_progress",
+         REOPEN_NOTES[extra.integers(0, len(REOPEN_NOTES), m)], None),
         (response + ((work_until - response) * rng.random(m)).astype(np.int64), comment, "comment",
          None, None, COMMENTS[rng.integers(0, len(COMMENTS), m)], None),
         (resolved, status > IN_PROGRESS, "status", "in_progress", "resolved", None, None),
@@ -252,6 +279,53 @@ def feedback_rows(
         "comment": nullable(comment, rng.random(k) < COMMENT_ANSWERS),
         "answered_at": timeline.stamp(np.concatenate([answered[rated], nps_at])),
     }
+
+
+def article_rows(roster: Roster, since: np.datetime64, first_id: int) -> Rows:
+    """The knowledge base: a few articles per ticket type, written by the agents."""
+    n = len(KB_ARTICLES)
+    return {
+        "id": np.arange(first_id, first_id + n),
+        "title": pool([a[1] for a in KB_ARTICLES]),
+        "body": pool([a[2] for a in KB_ARTICLES]),
+        "category": pool([TICKET_TYPE.label(a[0]) for a in KB_ARTICLES]),
+        "tags": pool([a[3] for a in KB_ARTICLES]),
+        "author_id": roster.service[np.arange(n) % len(roster.service)],
+        "created_at": np.full(n, since),
+        "updated_at": np.full(n, since),
+    }
+
+
+def link_rows(tickets: Tickets, timeline: Timeline, first_article: int, first_id: int) -> Rows:
+    """Worked tickets linked to an article of their type, when the agent responded."""
+    rng = np.random.default_rng([LINK_STREAM, first_id])
+    kinds = np.array([a[0] for a in KB_ARTICLES])
+    ticket_kind = tickets.rows["type"]
+    linked = np.flatnonzero((tickets.status > OPEN) & (rng.random(len(ticket_kind)) < LINK_SHARE))
+    article = np.empty(len(linked), dtype=np.int64)
+    for code in TICKET_TYPE.codes:
+        mine = ticket_kind[linked] == code
+        choices = np.flatnonzero(kinds == code)
+        article[mine] = choices[rng.integers(0, len(choices), int(mine.sum()))]
+    return {
+        "id": np.arange(first_id, first_id + len(linked)),
+        "ticket_id": tickets.rows["id"][linked],
+        "article_id": first_article + article,
+        "linked_by_id": tickets.rows["assignee_id"][linked],
+        "linked_at": timeline.stamp(tickets.response[linked]),
+    }
+
+
+def _agents(roster: Roster, team: Array, pick: Array) -> Array:
+    """An agent of each ticket's team (``pick`` a random position among all agents)."""
+    agents = np.empty(len(team), dtype=np.int64)
+    for name in np.unique(team):
+        members = roster.service[roster.service_teams == name]
+        if len(members) == 0:
+            members = roster.service
+        chosen = team == name
+        agents[chosen] = members[pick[chosen] % len(members)]
+    return agents
 
 
 def _load(rng: np.random.Generator, load: tuple[float, float], size: int) -> Array:

@@ -7,12 +7,12 @@ dips around the Spring Festival and the national holidays, and peaks in Q4.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
+from ..clock import add_months
 from .vectors import Array
 
 SPAN_MONTHS = 24
@@ -44,14 +44,6 @@ HOUR_WEIGHTS = (0.3, 1.0, 1.3, 1.2, 0.4, 0.7, 1.2, 1.3, 1.2, 0.8, 0.4, 0.2, 0.1)
 FIRST_HOUR = 8
 # New customers arrive faster as the business grows: the last day weighs this much more.
 GROWTH = 0.6
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by whole months; the 29-31st fall back to the month's last day."""
-    years, month = divmod(day.month - 1 + months, 12)
-    year = day.year + years
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 def period(start: date | None = None) -> tuple[date, date]:

@@ -92,6 +92,7 @@ class CustomerRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_contact_at: datetime | None = None
+    archive_flagged_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -179,6 +180,7 @@ class Customers:
                 Customer.created_at,
                 Customer.updated_at,
                 Customer.last_contact_at,
+                Customer.archive_flagged_at,
             )
             .outerjoin(owner, owner.id == Customer.owner_id)
             .outerjoin(primary, (primary.customer_id == Customer.id) & primary.is_primary.is_(True))
@@ -219,25 +221,33 @@ class Customers:
         Every broken rule and every missing required field is reported in one error.
         """
         self._require_edit("add customers")
+        with self._ctx.session() as session:
+            return self._record(session, self.create(session, values, tags=tags))
+
+    def create(
+        self, session: Session, values: Mapping[str, Any], *, tags: Iterable[str] = ()
+    ) -> Customer:
+        """Create a customer inside the caller's transaction, with every rule of :meth:`add`;
+        a lead conversion uses it so that customer, contact and deal land together or not."""
+        self._require_edit("add customers")
         clean, errors = self._check(values)
         kind = clean.get("kind") or "company"
-        with self._ctx.session() as session:
-            broken = {e.field for e in errors}
-            required = get_setting(session, "required_fields")
-            errors += [e for e in check_required(kind, clean, required) if e.field not in broken]
-            if errors:
-                raise ValidationError(errors)
-            owner = self._owner(session, clean.get("owner") or self._ctx.actor.username)
-            self._check_external_id(session, clean.get("external_id"), None)
-            code = next_customer_codes(session)[0]
-            customer = Customer(code=code, owner_id=owner.id, kind=kind, status="potential")
-            self._apply(customer, clean)
-            session.add(customer)
-            session.flush()
-            self._apply_contact(session, customer, clean)
-            self._set_tags(session, customer, tags)
-            session.flush()
-            return self._record(session, customer)
+        broken = {e.field for e in errors}
+        required = get_setting(session, "required_fields")
+        errors += [e for e in check_required(kind, clean, required) if e.field not in broken]
+        if errors:
+            raise ValidationError(errors)
+        owner = self._owner(session, clean.get("owner") or self._ctx.actor.username)
+        self._check_external_id(session, clean.get("external_id"), None)
+        code = next_customer_codes(session)[0]
+        customer = Customer(code=code, owner_id=owner.id, kind=kind, status="potential")
+        self._apply(customer, clean)
+        session.add(customer)
+        session.flush()
+        self._apply_contact(session, customer, clean)
+        self._set_tags(session, customer, tags)
+        session.flush()
+        return customer
 
     @localised
     def update(
@@ -312,6 +322,10 @@ class Customers:
         if errors:
             raise ValidationError(errors)
         return clean
+
+    def find(self, session: Session, code: str) -> Customer:
+        """The customer ``code`` within the caller's transaction (AccessDenied / NotFound)."""
+        return self._load(session, code)
 
     def _load(self, session: Session, code: str) -> Customer:
         customer = session.execute(
@@ -438,6 +452,7 @@ class Customers:
             created_at=customer.created_at,
             updated_at=customer.updated_at,
             last_contact_at=customer.last_contact_at,
+            archive_flagged_at=customer.archive_flagged_at,
         )
 
 

@@ -45,7 +45,10 @@ from ..store.models import (
     StageHistory,
     User,
 )
+from .attribution import campaign_ref, known_campaign
 from .context import Context, localised
+from .followups import check_follow_up, record_id
+from .stages import check_opportunity
 from .users import find_user
 
 Hook = Callable[[Session, Any, Mapping[str, Any]], None]
@@ -63,6 +66,8 @@ class Kind:
     has_owner: bool = False
     on_create: tuple[Hook, ...] = field(default=())
     on_change: tuple[Hook, ...] = field(default=())
+    #: Checks of the record and the values about to be set (may raise ValidationError).
+    before_save: tuple[Hook, ...] = field(default=())
 
 
 def _open_stage(session: Session, opportunity: Opportunity, _values: Mapping[str, Any]) -> None:
@@ -132,9 +137,11 @@ OPPORTUNITIES = Kind(
         "proposal_version": text(32),
         "loss_reason": text(300),
         "external_id": text(128),
+        "campaign_id": campaign_ref,
     },
     required=("name",),
     has_owner=True,
+    before_save=(check_opportunity, known_campaign),
     on_create=(_default_probability, _open_stage),
     on_change=(_default_probability, _move_stage),
 )
@@ -148,9 +155,11 @@ INTERACTIONS = Kind(
         "customer_need": text(4000),
         "next_step": text(4000),
         "next_action_date": date_value,
+        "opportunity_id": record_id,
     },
-    required=("channel", "summary"),
+    required=("channel", "summary", "customer_need", "next_step"),
     has_owner=True,
+    before_save=(check_follow_up,),
     on_create=(_touch_customer,),
     on_change=(_touch_customer,),
 )
@@ -163,8 +172,10 @@ ORDERS = Kind(
         "product": text(200),
         "category": text(64),
         "external_id": text(128),
+        "campaign_id": campaign_ref,
     },
     required=("ordered_at", "amount"),
+    before_save=(known_campaign,),
 )
 
 
@@ -178,6 +189,14 @@ class Records:
     @localised
     def add(self, customer_code: str, **values: Any) -> dict[str, Any]:
         self._require_edit()
+        with self._ctx.session() as session:
+            customer = self._customer(session, customer_code)
+            return self._as_dict(session, self.create(session, customer, values))
+
+    def create(self, session: Session, customer: Customer, values: Mapping[str, Any]) -> Any:
+        """Add a record under ``customer`` inside the caller's transaction, with every rule of
+        :meth:`add` (a lead conversion makes customer, contact and deal in one go)."""
+        self._require_edit()
         clean = self._validate(values)
         missing = [
             FieldError(f, clean.get(f), "required", t("required"))
@@ -186,24 +205,24 @@ class Records:
         ]
         if missing:
             raise ValidationError(missing)
-        with self._ctx.session() as session:
-            customer = self._customer(session, customer_code)
-            record: Any = self._kind.model(customer_id=customer.id)
-            if self._kind.has_owner:
-                owner = clean.pop("owner", None) or self._ctx.actor.username
-                record.owner_id = find_user(session, owner).id
-            if isinstance(record, Opportunity) and not clean.get("stage"):
-                clean["stage"] = "contact"
-            if isinstance(record, Interaction) and not clean.get("occurred_at"):
-                clean["occurred_at"] = clock.now()
-            for key, value in clean.items():
-                setattr(record, key, value)
-            session.add(record)
-            session.flush()
-            for hook in self._kind.on_create:
-                hook(session, record, clean)
-            session.flush()
-            return self._as_dict(session, record)
+        record: Any = self._kind.model(customer_id=customer.id)
+        if self._kind.has_owner:
+            owner = clean.pop("owner", None) or self._ctx.actor.username
+            record.owner_id = find_user(session, owner).id
+        if isinstance(record, Opportunity) and not clean.get("stage"):
+            clean["stage"] = "contact"
+        if isinstance(record, Interaction) and not clean.get("occurred_at"):
+            clean["occurred_at"] = clock.now()
+        for check in self._kind.before_save:
+            check(session, record, clean)
+        for key, value in clean.items():
+            setattr(record, key, value)
+        session.add(record)
+        session.flush()
+        for hook in self._kind.on_create:
+            hook(session, record, clean)
+        session.flush()
+        return record
 
     @localised
     def get(self, record_id: int) -> dict[str, Any]:
@@ -221,6 +240,8 @@ class Records:
                     raise ValidationError(FieldError(key, changes[key], "required", t("required")))
             if self._kind.has_owner and "owner" in clean:
                 record.owner_id = find_user(session, clean.pop("owner")).id
+            for check in self._kind.before_save:
+                check(session, record, clean)
             for key, value in clean.items():
                 setattr(record, key, value)
             session.flush()

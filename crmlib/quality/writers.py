@@ -9,6 +9,7 @@ cell never erases a stored value.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +22,14 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 from ..access import Actor, Scope
 from ..audit import text_of
 from ..domain.customers import unreachable_person
+from ..domain.lead_rules import LEAD_FLOW, status_errors
+from ..domain.sla import SlaClock
+from ..domain.stages import CLOSED_STAGES, STAGE_FLOW, stage_field_errors
+from ..domain.tickets import import_problem, route
 from ..domain.values import stored_columns
-from ..errors import FieldError
+from ..errors import FieldError, ValidationError
 from ..i18n import t
-from ..settings import DEFAULTS, get_setting
+from ..settings import get_setting
 from ..store.codes import advance_past, next_customer_codes, parse_customer_code
 from ..store.models import (
     AuditEvent,
@@ -37,6 +42,7 @@ from ..store.models import (
     Order,
     StageHistory,
     Ticket,
+    TicketEvent,
     User,
 )
 from .kinds import FileKind
@@ -487,6 +493,7 @@ class ChildWriter(Writer):
             stored["customer_id"] = customers[row]
             rows[row] = stored
         matches = self.matches(rows)
+        self.admit(rows, matches, outcome)
         for row in rows:
             if row not in matches:
                 self.complete(rows[row])
@@ -499,6 +506,12 @@ class ChildWriter(Writer):
 
     def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
         return {}
+
+    def admit(
+        self, rows: dict[int, dict[str, Any]], matches: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> None:
+        """Rules that need the stored record as well as the row: a row they refuse is
+        rejected and dropped from ``rows`` and ``matches`` (default: none)."""
 
     def complete(self, stored: dict[str, Any]) -> None:
         """Defaults for a new record."""
@@ -605,11 +618,63 @@ class OpportunityWriter(ChildWriter):
         owners = self.user_ids(clean, "owner", outcome, default=True)
         return {"owner_id": owners, "campaign_id": self.campaign_ids(clean, outcome)}
 
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        self.moves: dict[int, str] = {}
+        self.probabilities: dict[str, float] = get_setting(self.conn, "stage_probability")
+        super().write(clean, outcome)
+        self.record_moves()
+
+    def admit(
+        self, rows: dict[int, dict[str, Any]], matches: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> None:
+        """The stage rules of :mod:`crmlib.domain.stages`, as the API applies them: the move
+        from the stored stage is allowed, and the stage has its fields (stored or given)."""
+        for row in list(rows):
+            values, current = rows[row], matches.get(row)
+            stored = current or {}
+            target = values.get("stage") or stored.get("stage") or "contact"
+            problems: list[FieldError] = []
+            if current is not None:
+                try:
+                    STAGE_FLOW.check(current["stage"], target)
+                except ValidationError as refused:
+                    problems += refused.errors
+            given = {k: v for k, v in values.items() if v is not None}
+            problems += stage_field_errors(target, {**stored, **given})
+            if problems:
+                for problem in problems:
+                    outcome.reject(row, str(problem))
+                rows.pop(row)
+                matches.pop(row, None)
+            elif current is not None and target != current["stage"]:
+                values["probability"] = self.probabilities.get(target)
+                if target in CLOSED_STAGES:
+                    values["closed_at"] = self.now
+                self.moves[current["id"]] = target
+
+    def record_moves(self) -> None:
+        """Stage history for imported stage changes: close the open row, open the next."""
+        if not self.moves:
+            return
+        history = _table(StageHistory)
+        for batch in _batches(sorted(self.moves)):
+            self.conn.execute(
+                update(history)
+                .where(history.c.opportunity_id.in_(batch), history.c.left_at.is_(None))
+                .values(left_at=self.now)
+            )
+        self.conn.execute(
+            insert(history),
+            [
+                {"opportunity_id": opp_id, "stage": stage, "entered_at": self.now}
+                for opp_id, stage in self.moves.items()
+            ],
+        )
+
     def complete(self, stored: dict[str, Any]) -> None:
         super().complete(stored)
         stored["stage"] = stored.get("stage") or "contact"
-        probabilities = DEFAULTS["stage_probability"]
-        stored.setdefault("probability", probabilities.get(stored["stage"]))
+        stored.setdefault("probability", self.probabilities.get(stored["stage"]))
         if stored["stage"] in ("won", "lost"):
             stored.setdefault("closed_at", self.now)
 
@@ -632,9 +697,68 @@ class TicketWriter(ChildWriter):
         return {"assignee_id": self.user_ids(clean, "assignee", outcome, default=False)}
 
     def complete(self, stored: dict[str, Any]) -> None:
+        """Status open, opened now, routed and given SLA due times as the API does."""
         super().complete(stored)
         stored["status"] = stored.get("status") or "open"
         stored["opened_at"] = stored.get("opened_at") or self.now
+        stored["team"] = stored.get("team") or route(self.service["routing"], stored["type"])
+        stored["first_response_due"], stored["resolution_due"] = self.service["sla"].due(
+            pd.Timestamp(stored["opened_at"]).to_pydatetime(), stored["priority"]
+        )
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        """A status that is not one of the statuses rejects its row: guessing "open" for a
+        ticket that was closed elsewhere would restart its SLA clocks."""
+        for row, problem in [w for w in outcome.warnings if w[1].field == "status"]:
+            outcome.warnings.remove((row, problem))
+            outcome.reject(row, str(problem))
+        super().write(clean, outcome)
+
+    @functools.cached_property
+    def service(self) -> dict[str, Any]:
+        return {
+            "sla": SlaClock.load(self.conn),
+            "routing": get_setting(self.conn, "ticket_routing"),
+        }
+
+    def upsert(
+        self,
+        rows: dict[int, dict[str, Any]],
+        matches: dict[int, dict[str, Any]],
+        outcome: Outcome,
+        *,
+        ref: Mapping[int, str | None] | None = None,
+    ) -> dict[int, int]:
+        """Rows that break the status flow or the resolution rule are rejected; a changed
+        priority or opening time moves the due times; status changes become events."""
+        for row in list(rows):
+            current, values = matches.get(row, {}), rows[row]
+            for key, value in values.items():  # pandas times, as the drivers take them
+                if isinstance(value, pd.Timestamp) or value is pd.NaT:
+                    values[key] = None if pd.isna(value) else value.to_pydatetime()
+            problem = import_problem(current, values)
+            if problem is not None:
+                outcome.reject(row, str(problem))
+                del rows[row]
+                matches.pop(row, None)
+            elif current and any(
+                values.get(k) is not None and _differs(current[k], values[k])
+                for k in ("priority", "opened_at")
+            ):
+                values["first_response_due"], values["resolution_due"] = self.service["sla"].due(
+                    pd.Timestamp(values.get("opened_at") or current["opened_at"]).to_pydatetime(),
+                    values.get("priority") or current["priority"],
+                )
+        ids = super().upsert(rows, matches, outcome, ref=ref)
+        moves = [
+            {"ticket_id": ids[row], "kind": "status", "from_value": current["status"],
+             "to_value": rows[row]["status"], "note": "import", "actor_id": self.actor.id,
+             "occurred_at": self.now}
+            for row, current in matches.items()
+            if rows[row].get("status") not in (None, current["status"])
+        ]  # fmt: skip
+        bulk_insert(self.conn, _table(TicketEvent), moves)
+        return ids
 
 
 class LeadWriter(Writer):
@@ -658,6 +782,24 @@ class LeadWriter(Writer):
             if row in campaigns:
                 stored["campaign_id"] = campaigns[row]
             current = by_external.get(values.get("external_id"))
+            owner = self.users_by_id.get(stored.get("owner_id"))
+            if owner is not None and (current is None or current["owner_id"] != owner.id):
+                stored["team"], stored["assigned_at"] = owner.team, self.now
+            before = current or {}
+            broken = status_errors(
+                stored.get("status") or before.get("status") or "new",
+                stored.get("invalid_reason") or before.get("invalid_reason"),
+                before.get("customer_id"),
+            )
+            if current is not None and stored.get("status"):
+                try:  # an existing lead moves only as the status flow allows
+                    LEAD_FLOW.check(current["status"], stored["status"])
+                except ValidationError as refused:
+                    broken += refused.errors
+            if broken:
+                for error in broken:
+                    outcome.reject(row, str(error))
+                continue
             if current is not None:
                 if not (self.visible_owners is None or current["owner_id"] in self.visible_owners):
                     outcome.reject(row, t("outside_scope", code=values["external_id"]))

@@ -150,6 +150,13 @@ TICKET_EVENT = _enum(
     ("response", "首次响应", "First response"),
 )
 FEEDBACK_KIND = _enum("feedback_kind", ("csat", "满意度", "CSAT"), ("nps", "净推荐值", "NPS"))
+TASK_STATUS = _enum(
+    "task_status",
+    ("open", "待办", "Open"),
+    ("in_progress", "进行中", "In progress"),
+    ("done", "已完成", "Done"),
+    ("cancelled", "已取消", "Cancelled"),
+)
 
 ENUMS: dict[str, Enumeration] = {
     e.name: e
@@ -171,6 +178,7 @@ ENUMS: dict[str, Enumeration] = {
         TICKET_STATUS,
         TICKET_EVENT,
         FEEDBACK_KIND,
+        TASK_STATUS,
     )
 }
 

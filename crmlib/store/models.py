@@ -380,6 +380,20 @@ class Segment(Timestamped, Base):
     owner_id: Mapped[int | None] = _user_fk()
 
 
+class SegmentSize(Base):
+    """How many customers a segment had on a day, so its size can be followed over time."""
+
+    __tablename__ = "segment_sizes"
+    __table_args__ = (UniqueConstraint("segment_id", "measured_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), index=True
+    )
+    measured_on: Mapped[date] = mapped_column(Date, index=True)
+    size: Mapped[int] = mapped_column(Integer)
+
+
 class AuditEvent(Base):
     """One change of one field, or one whole-record action (create, delete, import, export).
 

@@ -146,6 +146,29 @@ def upgrade() -> None:
             batch_op.f("ix_ticket_articles_ticket_id"), ["ticket_id"], unique=False
         )
 
+    op.create_table(
+        "segment_sizes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("segment_id", sa.Integer(), nullable=False),
+        sa.Column("measured_on", sa.Date(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["segment_id"],
+            ["segments.id"],
+            name=op.f("fk_segment_sizes_segment_id_segments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_sizes")),
+        sa.UniqueConstraint("segment_id", "measured_on", name=op.f("uq_segment_sizes_segment_id")),
+    )
+    with op.batch_alter_table("segment_sizes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_segment_sizes_measured_on"), ["measured_on"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_segment_sizes_segment_id"), ["segment_id"], unique=False
+        )
+
     with op.batch_alter_table("campaign_members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("response", sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column("converted_at", sa.DateTime(), nullable=True))
@@ -183,6 +206,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ticket_articles_linked_by_id"))
         batch_op.drop_index(batch_op.f("ix_ticket_articles_article_id"))
 
+    with op.batch_alter_table("segment_sizes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_segment_sizes_segment_id"))
+        batch_op.drop_index(batch_op.f("ix_segment_sizes_measured_on"))
+
+    op.drop_table("segment_sizes")
     op.drop_table("ticket_articles")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tasks_status"))

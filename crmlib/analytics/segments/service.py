@@ -1,0 +1,236 @@
+"""Saved rule segments: define, list, evaluate, tag, export and follow their size.
+
+A segment is a name and a rule in the language of :mod:`.language`, saved in the
+``segments`` table so marketing, reports and campaigns share one definition. Members are
+evaluated when asked for, as of a day, within the asking user's scope: the same segment
+is a rep's own customers for the rep and the whole company for an analyst.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+
+from ... import clock
+from ...audit import record as audit_record
+from ...domain.context import Context, localised
+from ...errors import AccessDenied, Conflict, NotFound, ValidationError
+from ...quality.exporting import ExportResult, export
+from ...store.models import Customer, CustomerTag, Segment, SegmentSize
+from .compile import members_query
+from .language import Node, parse
+
+#: Text with one of these is meant as a rule, not as the name of a saved segment.
+RULE_SIGNS = re.compile(r"[=<>!\[]|\b(?:in|and|or|not)\b")
+
+#: Columns of a membership list, in this order.
+MEMBER_COLUMNS = (
+    "code", "name", "kind", "status", "grade", "region", "province", "city", "owner", "team",
+    "orders", "revenue", "spend_12m", "aov", "last_order", "last_contact_at",
+    "days_since_contact",
+)  # fmt: skip
+
+
+class Segments:
+    """Rule segments as one user sees them (membership is scoped to the user)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    @localised
+    def define(
+        self, name: str, rule: str, *, description: str | None = None, replace: bool = False
+    ) -> dict[str, Any]:
+        """Save ``rule`` under ``name`` after checking it parses; ``replace`` overwrites."""
+        parse(rule)
+        with self._ctx.session() as session:
+            existing = session.execute(select(Segment).where(Segment.name == name)).scalar()
+            if existing is not None and not replace:
+                raise Conflict(f"segment {name!r} exists already (rule: {existing.rule})")
+            if existing is not None:
+                self._require_owner(existing)
+                existing.rule, existing.description = rule, description
+                segment = existing
+            else:
+                segment = Segment(
+                    name=name, rule=rule, description=description, owner_id=self._ctx.actor.id
+                )
+                session.add(segment)
+            session.flush()
+            return _as_dict(segment)
+
+    @localised
+    def get(self, name: str) -> dict[str, Any]:
+        with self._ctx.session() as session:
+            return _as_dict(self._load(session, name))
+
+    def list(self) -> pd.DataFrame:
+        """Every saved segment with its latest measured size."""
+        latest = (
+            select(SegmentSize.segment_id, func.max(SegmentSize.measured_on).label("day"))
+            .group_by(SegmentSize.segment_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                Segment.name,
+                Segment.rule,
+                Segment.description,
+                SegmentSize.size.label("last_size"),
+                SegmentSize.measured_on,
+            )
+            .outerjoin(latest, latest.c.segment_id == Segment.id)
+            .outerjoin(
+                SegmentSize,
+                (SegmentSize.segment_id == Segment.id) & (SegmentSize.measured_on == latest.c.day),
+            )
+            .order_by(Segment.name)
+        )
+        return self._ctx.frame(stmt)
+
+    @localised
+    def delete(self, name: str) -> None:
+        with self._ctx.session() as session:
+            segment = self._load(session, name)
+            self._require_owner(segment)
+            session.delete(segment)
+
+    @localised
+    def members(self, name_or_rule: str, *, as_of: date | None = None) -> pd.DataFrame:
+        """The customers a saved segment (or a rule given directly) selects, as of a day."""
+        day = as_of or clock.today()
+        frame = self._ctx.frame(members_query(self._rule(name_or_rule), self._ctx.scope, day))
+        frame["days_since_contact"] = (
+            pd.Timestamp(day) - pd.to_datetime(frame["last_touch"]).dt.normalize()
+        ).dt.days
+        return frame[list(MEMBER_COLUMNS)]
+
+    def codes(self, name_or_rule: str, *, as_of: date | None = None) -> tuple[str, ...]:
+        """The members' customer codes (what a campaign adds as its members)."""
+        return tuple(self.members(name_or_rule, as_of=as_of)["code"])
+
+    @localised
+    def count(self, name_or_rule: str, *, as_of: date | None = None) -> int:
+        day = as_of or clock.today()
+        query = members_query(self._rule(name_or_rule), self._ctx.scope, day).subquery()
+        with self._ctx.reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(query)).scalar_one())
+
+    @localised
+    def track(self, *, as_of: date | None = None) -> pd.DataFrame:
+        """Measure every saved segment and keep its size for the day (re-measuring the same
+        day replaces it); the nightly refresh calls this so sizes form a history."""
+        day = as_of or clock.today()
+        with self._ctx.session() as session:
+            segments = session.execute(select(Segment).order_by(Segment.name)).scalars().all()
+            sizes = {s.name: self.count(s.rule, as_of=day) for s in segments}
+            session.execute(
+                delete(SegmentSize).where(
+                    SegmentSize.measured_on == day,
+                    SegmentSize.segment_id.in_([s.id for s in segments]),
+                )
+            )
+            if segments:
+                session.execute(
+                    insert(SegmentSize),
+                    [{"segment_id": s.id, "measured_on": day, "size": sizes[s.name]}
+                     for s in segments],
+                )  # fmt: skip
+        return pd.DataFrame({"segment": list(sizes), "size": list(sizes.values())})
+
+    @localised
+    def history(self, name: str) -> pd.DataFrame:
+        """The measured sizes of a segment, oldest first."""
+        with self._ctx.session() as session:
+            segment_id = self._load(session, name).id
+        stmt = (
+            select(SegmentSize.measured_on, SegmentSize.size)
+            .where(SegmentSize.segment_id == segment_id)
+            .order_by(SegmentSize.measured_on)
+        )
+        return self._ctx.frame(stmt)
+
+    @localised
+    def tag(self, name_or_rule: str, tag: str, *, as_of: date | None = None) -> int:
+        """Give every member the tag (e.g. 高流失风险); returns how many were newly tagged.
+        Each newly tagged customer gets an audit event."""
+        actor = self._ctx.actor
+        self._ctx.scope.require(actor.role.edit_customers, "tag customers")
+        label = tag.strip()
+        day = as_of or clock.today()
+        members = members_query(self._rule(name_or_rule), self._ctx.scope, day).subquery()
+        already = select(CustomerTag.customer_id).where(CustomerTag.tag == label)
+        with self._ctx.session() as session:
+            new = session.execute(
+                select(members.c.id, members.c.code).where(members.c.id.not_in(already))
+            ).all()
+            if new:
+                session.execute(
+                    insert(CustomerTag), [{"customer_id": i, "tag": label} for i, _ in new]
+                )
+                for i, code in new:
+                    audit_record(session, actor=actor.username, action="tag",
+                                 entity="customer_tags", entity_id=i, ref=code, field="tag",
+                                 new_value=label)  # fmt: skip
+        return len(new)
+
+    def export(
+        self,
+        name_or_rule: str,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        columns: Sequence[str] | None = None,
+        as_of: date | None = None,
+    ) -> ExportResult:
+        """Write the members to CSV or .xlsx in the customer import layout (audited)."""
+        day = as_of or clock.today()
+        members = members_query(self._rule(name_or_rule), self._ctx.scope, day).subquery()
+        return export(
+            self._ctx, "customers", Path(path), fmt=fmt, columns=columns,
+            where=Customer.id.in_(select(members.c.id)),
+        )  # fmt: skip
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _rule(self, name_or_rule: str) -> Node:
+        """A saved segment's rule by name, else the text itself as a rule."""
+        with self._ctx.reading() as conn:
+            saved = conn.execute(
+                select(Segment.rule).where(Segment.name == name_or_rule)
+            ).scalar_one_or_none()
+        if saved is not None:
+            return parse(saved)
+        try:
+            return parse(name_or_rule)
+        except ValidationError as exc:
+            if RULE_SIGNS.search(name_or_rule):
+                raise
+            raise NotFound(
+                f"there is no segment {name_or_rule!r}, and as a rule it does not parse: "
+                f"{exc.errors[0].message}"
+            ) from None
+
+    def _load(self, session: Any, name: str) -> Segment:
+        segment = session.execute(select(Segment).where(Segment.name == name)).scalar()
+        if segment is None:
+            raise NotFound(f"segment {name!r} does not exist")
+        return segment
+
+    def _require_owner(self, segment: Segment) -> None:
+        actor = self._ctx.actor
+        if segment.owner_id not in (None, actor.id) and actor.role.name != "admin":
+            raise AccessDenied(
+                f"segment {segment.name!r} belongs to another user; only they or an admin "
+                "may change it"
+            )
+
+
+def _as_dict(segment: Segment) -> dict[str, Any]:
+    return {"name": segment.name, "rule": segment.rule, "description": segment.description}

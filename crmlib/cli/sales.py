@@ -1,0 +1,164 @@
+"""Leads and campaigns: ``crm leads list|add|status|assign|convert``, ``crm campaigns
+list|add|members|respond|roi``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pandas as pd
+
+from .base import Settings, friendly_errors, main, pass_settings
+
+
+def _show(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 200, "display.width", 160):
+        click.echo(frame.to_string(index=False) if len(frame) else "(none)")
+
+
+@main.group()
+def leads() -> None:
+    """Leads: enter, move through their statuses, assign and convert."""
+
+
+@leads.command("list")
+@click.option("--status")
+@click.option("--owner")
+@pass_settings
+@friendly_errors
+def list_leads(settings: Settings, status: str | None, owner: str | None) -> None:
+    """The leads you may see."""
+    filters = {k: v for k, v in {"status": status, "owner": owner}.items() if v}
+    columns = ["id", "name", "company", "phone", "source", "region", "status", "owner", "team"]
+    _show(settings.workspace().leads.frame(**filters)[columns])
+
+
+@leads.command("add")
+@click.option("--name", required=True)
+@click.option("--source", required=True)
+@click.option("--company")
+@click.option("--phone")
+@click.option("--email")
+@click.option("--province")
+@click.option("--industry")
+@click.option("--owner")
+@pass_settings
+@friendly_errors
+def add_lead(settings: Settings, **values: Any) -> None:
+    """Enter a lead."""
+    lead = settings.workspace().leads.add(**{k: v for k, v in values.items() if v is not None})
+    click.echo(f"lead #{lead['id']} ({lead['status']}, owner {lead['owner'] or '-'})")
+
+
+@leads.command("status")
+@click.argument("lead_id", type=int)
+@click.argument("status")
+@click.option("--reason", help="Why the lead is invalid.")
+@pass_settings
+@friendly_errors
+def lead_status(settings: Settings, lead_id: int, status: str, reason: str | None) -> None:
+    """Move a lead to STATUS (contacted, qualified, invalid --reason …)."""
+    changes = {"status": status, **({"invalid_reason": reason} if reason else {})}
+    lead = settings.workspace().leads.update(lead_id, **changes)
+    click.echo(f"lead #{lead_id}: {lead['status']}")
+
+
+@leads.command("assign")
+@click.option("--dry-run", is_flag=True, help="Show who would get which lead; save nothing.")
+@pass_settings
+@friendly_errors
+def assign(settings: Settings, dry_run: bool) -> None:
+    """Hand unassigned leads to sales reps by the lead_assignment setting."""
+    ws = settings.workspace()
+    click.echo(ws.leads.assign(dry_run=dry_run).describe(ws.ctx.lang))
+
+
+@leads.command("convert")
+@click.argument("lead_id", type=int)
+@click.option("--opportunity", "deal", help="Name of a deal to open for the new customer.")
+@click.option("--amount", help="The deal's amount.")
+@click.option("--attach-to", help="Customer code to add the lead to instead of a new customer.")
+@click.option("--new-customer", is_flag=True, help="Create the customer despite likely duplicates.")
+@pass_settings
+@friendly_errors
+def convert(settings: Settings, lead_id: int, deal: str | None, amount: str | None,
+            attach_to: str | None, new_customer: bool) -> None:  # fmt: skip
+    """Convert a qualified lead into a customer (and a deal)."""
+    opportunity = {"name": deal, **({"amount": amount} if amount else {})} if deal else None
+    done = settings.workspace().leads.convert(
+        lead_id, opportunity=opportunity, attach_to=attach_to, ignore_duplicates=new_customer
+    )
+    what = "new customer" if done.new_customer else "customer"
+    deal_text = f", opportunity #{done.opportunity_id}" if done.opportunity_id else ""
+    click.echo(f"lead #{lead_id} → {what} {done.customer_code}{deal_text}")
+
+
+@main.group()
+def campaigns() -> None:
+    """Marketing campaigns: plan, add members, record responses, ROI."""
+
+
+@campaigns.command("list")
+@pass_settings
+@friendly_errors
+def list_campaigns(settings: Settings) -> None:
+    """Every campaign."""
+    columns = ["id", "name", "channel", "start_date", "end_date", "budget", "actual_cost"]
+    _show(settings.workspace().campaigns.frame()[columns])
+
+
+@campaigns.command("add")
+@click.option("--name", required=True)
+@click.option("--channel", required=True)
+@click.option("--start-date")
+@click.option("--end-date")
+@click.option("--budget")
+@click.option("--actual-cost")
+@click.option("--goal")
+@click.option("--target-segment")
+@pass_settings
+@friendly_errors
+def add_campaign(settings: Settings, **values: Any) -> None:
+    """Plan a campaign."""
+    made = settings.workspace().campaigns.add(**{k: v for k, v in values.items() if v})
+    click.echo(f"campaign #{made['id']} {made['name']}")
+
+
+@campaigns.command("members")
+@click.argument("campaign")
+@click.argument("codes", nargs=-1)
+@click.option("--segment", help="Add a saved segment's members (default: the target segment).")
+@pass_settings
+@friendly_errors
+def members(settings: Settings, campaign: str, codes: tuple[str, ...], segment: str | None
+            ) -> None:  # fmt: skip
+    """Add customers (by code), or a segment's members when no code is given, to CAMPAIGN
+    (id or name)."""
+    ws = settings.workspace()
+    if codes and segment:
+        raise click.UsageError("give customer codes or --segment, not both")
+    if codes:
+        added = ws.campaigns.add_members(campaign, codes)
+    else:
+        added = ws.campaigns.add_segment_members(campaign, segment)
+    click.echo(f"{added} members added")
+
+
+@campaigns.command("respond")
+@click.argument("campaign")
+@click.argument("code")
+@click.argument("response")
+@pass_settings
+@friendly_errors
+def respond(settings: Settings, campaign: str, code: str, response: str) -> None:
+    """Record that customer CODE answered CAMPAIGN."""
+    settings.workspace().campaigns.record_response(campaign, code, response)
+    click.echo(f"{code}: responded")
+
+
+@campaigns.command("roi")
+@pass_settings
+@friendly_errors
+def roi(settings: Settings) -> None:
+    """Cost, attributed revenue and ROI per campaign (revenue: orders of the campaign)."""
+    _show(settings.workspace().campaigns.roi().drop(columns=["id"]))

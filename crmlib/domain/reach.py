@@ -1,0 +1,37 @@
+"""Loading one record within the actor's scope, telling "not yours" from "missing"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ..access import UNSCOPED
+from ..errors import AccessDenied, NotFound
+from ..store.models import Customer
+from .context import Context
+
+
+def reach(session: Session, ctx: Context, stmt: Select[Any], what: str) -> Any:
+    """The one entity ``stmt`` selects; AccessDenied when it exists outside the actor's
+    scope, NotFound when it does not exist at all."""
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is not None:
+        return found
+    hidden = session.execute(
+        select(func.count()).select_from(stmt.subquery()).execution_options(**{UNSCOPED: True})
+    ).scalar_one()
+    if hidden:
+        actor = ctx.actor
+        raise AccessDenied(
+            f"{what} is outside the scope of user {actor.username!r} (role {actor.role.name})"
+        )
+    raise NotFound(f"{what} does not exist")
+
+
+def customer_by_code(session: Session, ctx: Context, code: str) -> Customer:
+    customer: Customer = reach(
+        session, ctx, select(Customer).where(Customer.code == code), f"customer {code}"
+    )
+    return customer
