@@ -12,13 +12,14 @@ PYTEST_ARGS ?=
 LINT_PATHS := $(wildcard crmlib tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint clean distclean
+.PHONY: help venv demo test lint screenshots clean distclean
 
 help:
 	@echo "make venv       create $(VENV) and install crmlib with its dev extras (again when pyproject.toml changes)"
 	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS))"
 	@echo "make test       pytest (SQLite and PostgreSQL), then ruff and mypy"
 	@echo "make lint       ruff and mypy only"
+	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/test_voila.py)"
 	@echo "make clean      remove caches and build files; make distclean also removes $(VENV)"
 
 venv: $(STAMP)
@@ -42,6 +43,9 @@ test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m ruff check $(LINT_PATHS)
 	$(BIN)/python -m mypy
+
+screenshots: venv
+	CRM_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q tests/test_voila.py -k screenshot
 
 lint: venv
 	$(BIN)/python -m ruff check $(LINT_PATHS)

@@ -49,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
     # Lifecycle refresh: active -> lost after this many days without an order; customers
     # with neither orders nor follow-ups for archive_after_days are flagged for archiving.
     "lifecycle": {"lost_after_days": 365, "archive_after_days": 730},
+    # Churn risk: a buyer has churned when no order follows within horizon_days; scoring
+    # tags customers whose risk reaches the threshold 高流失风险.
+    "churn": {"horizon_days": 180, "threshold": 0.7},
+    # CAC: sales cost per month in CNY (salaries, travel) added to campaign costs.
+    "sales_cost_per_month": 0,
 }
 
 

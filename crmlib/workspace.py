@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, func, inspect, select
@@ -14,6 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .access import ROLES, Actor
+from .analytics.churn import Churn
+from .analytics.funnel import Funnel, sales_funnel
+from .analytics.kpi import Kpis
+from .analytics.profile import Profile, customer_profile
 from .analytics.segments import Segments
 from .domain.campaigns import Campaigns
 from .domain.comments import Comments
@@ -36,6 +41,8 @@ from .quality.duplicates import Duplicates
 from .quality.exporting import ExportResult, export
 from .quality.importing import ImportResult, import_file
 from .quality.scorecard import Scorecard, scorecard, trend
+from .quality.search import search_customers
+from .reporting import Reports
 from .store.engine import WRITE_INTENT, make_engine
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import Base, User
@@ -57,6 +64,7 @@ class Workspace:
         self.orders = Records(self.ctx, ORDERS)
         self.duplicates = Duplicates(self.ctx)
         self.segments = Segments(self.ctx)
+        self.churn = Churn(self.ctx)
         self.leads = Leads(
             self.ctx, self.customers, self.contacts, self.opportunities, self.duplicates.check
         )
@@ -66,6 +74,8 @@ class Workspace:
         self.kb = KnowledgeBase(self.ctx)
         self.tasks = Tasks(self.ctx)
         self.comments = Comments(self.ctx)
+        self._kpis = Kpis(self.ctx)
+        self.reports = Reports(self.ctx, self)
 
     @property
     def user(self) -> Actor:
@@ -124,6 +134,36 @@ class Workspace:
         → lost, archive flags; see :mod:`crmlib.domain.lifecycle`. Safe to run twice."""
         return refresh(self.ctx, as_of=as_of, dry_run=dry_run)
 
+    def kpi(self, kpi_id: str, by: str | None = None, **filters: Any) -> pd.DataFrame:
+        """One KPI of the catalogue as a DataFrame with a ``value`` column, grouped ``by``
+        region, province, team, owner, month or industry where it makes sense; see
+        :mod:`crmlib.analytics.kpi`."""
+        return self._kpis.kpi(kpi_id, by, **filters)
+
+    def kpis(self, **filters: Any) -> pd.DataFrame:
+        """The whole KPI catalogue with values, names in your language and formulas."""
+        return self._kpis.kpis(**filters)
+
+    def cohort_retention(self, **filters: Any) -> pd.DataFrame:
+        """Monthly cohorts by first order and the share of each that ordered again."""
+        return self._kpis.cohort_retention(**filters)
+
+    def clv_forecast(self, months: int = 12, **filters: Any) -> pd.DataFrame:
+        """Predicted customer lifetime value (BG/NBD with Gamma-Gamma) per customer."""
+        return self._kpis.clv_forecast(months, **filters)
+
+    def profile(self, by: str = "grade", **filters: Any) -> Profile:
+        """The customer profile (regions, industries, sizes, value, product preference per
+        ``by`` group, follow-ups); see :mod:`crmlib.analytics.profile`."""
+        with speaking(self.ctx.lang):
+            return customer_profile(self.ctx, by=by, **filters)
+
+    def funnel(self, basis: str = "leads", **filters: Any) -> Funnel:
+        """The sales funnel of the leads (or deals) created in the period: counts,
+        conversions, days per step, loss reasons; see :mod:`crmlib.analytics.funnel`."""
+        with speaking(self.ctx.lang):
+            return sales_funnel(self.ctx, basis=basis, **filters)
+
     def forecast(
         self, by: str = "month", *, start: date | None = None, end: date | None = None
     ) -> pd.DataFrame:
@@ -135,6 +175,11 @@ class Workspace:
     def reminders(self, user: str | None = None) -> pd.DataFrame:
         """Due and overdue follow-up next actions and tasks of ``user`` (default: you)."""
         return reminders(self.ctx, user)
+
+    def find_customers(self, query: str, limit: int = 20) -> pd.DataFrame:
+        """Visible customers by part of a code, a (misspelt) name, phone digits or a tag,
+        best first; see :func:`crmlib.quality.search.search_customers`."""
+        return search_customers(self.ctx, query, limit)
 
     def history(self, code: str) -> pd.DataFrame:
         """Change history of a customer (and the records under it), newest first."""

@@ -124,6 +124,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield from _fresh_pg_database(admin)
 
 
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    ids=["sqlite", "postgresql"],
+)
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Like ``db_url``, but one database per test module and backend: for modules whose
+    tests only read the same (costly to build) data."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('module_db') / 'crm.db'}"
+    else:
+        admin: Engine = request.getfixturevalue("_pg_admin_engine")
+        yield from _fresh_pg_database(admin)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'crm.db'}"

@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 import crmlib
 from crmlib import AccessDenied
@@ -204,28 +203,55 @@ def test_a_failure_half_way_leaves_the_database_as_it_was(
     assert [b.status for b in batches] == ["failed"] and "disk full" in batches[0].error
 
 
+KILLED_IMPORT = """
+import sys
+import crmlib
+from crmlib.quality.importing import import_file
+
+def report(done, total):
+    print(done, flush=True)
+
+with crmlib.open(sys.argv[1], user="zhang") as ws:
+    import_file(ws.ctx, "customers", sys.argv[2], chunk_rows=10_000, progress=report)
+"""
+
+
 def test_a_killed_import_leaves_no_partial_batch(db_url: str, team: Team, tmp_path: Path) -> None:
     rows = [
         [f"ERP-{i}", f"公司{i}有限公司", "企业", "C", "广东", "陈静", f"138{i:08d}", "", "官网", ""]
         for i in range(150_000)
     ]
     path = write_csv(tmp_path / "big.csv", rows)
-    env = {**os.environ, "CRM_DATABASE_URL": db_url, "CRM_USER": "zhang"}
+    indexes = _index_names(db_url)
     child = subprocess.Popen(
-        [sys.executable, "-m", "crmlib", "import", "customers", str(path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-c", KILLED_IMPORT, db_url, str(path)],
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
-    time.sleep(6)  # well into writing: the whole file takes about half a minute
+    assert child.stdout is not None
+    written = [child.stdout.readline() for _ in range(3)]  # three chunks written, 12 to go
     child.send_signal(signal.SIGKILL)
     child.wait()
+    assert written[-1].strip() == "30000"
     assert child.returncode == -signal.SIGKILL, "the import finished before it could be killed"
     assert count(db_url, Customer) == 0
     assert count(db_url, Contact) == 0
     assert count(db_url, ImportBatch) == 0
+    assert _index_names(db_url) == indexes  # those a large import drops are back
     with crmlib.open(db_url, user="zhang") as ws:  # the database is usable again at once
         assert ws.customers.add(**company()).code
+
+
+def _index_names(url: str) -> set[tuple[str, str]]:
+    engine = make_engine(url)
+    names = {
+        (table, index["name"])
+        for table in ("customers", "contacts")
+        for index in inspect(engine).get_indexes(table)
+    }
+    engine.dispose()
+    return names
 
 
 def test_rows_outside_the_users_scope_are_rejected(team: Team, tmp_path: Path) -> None:

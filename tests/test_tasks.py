@@ -179,6 +179,22 @@ def test_comments_only_on_records_one_may_see(team: Team) -> None:
     assert len(team.ana.comments.list("opportunity", deal)) == 1  # analysts see all
 
 
+def test_comments_on_tickets_reach_the_service_team(team: Team) -> None:
+    code = team.zhang.customers.add(**company()).code
+    ticket = team.zhang.tickets.open(code, type="complaint", subject="交货延迟", priority="high")
+    made = team.zhang.comments.add("ticket", ticket["id"], "客户很着急，@sun 请今天回电")
+    assert (made["entity"], made["entity_id"], made["mentioned"]) == (
+        "ticket",
+        ticket["id"],
+        ["sun"],
+    )
+    (task,) = team.sun.tasks.list().itertuples()
+    assert (task.entity, task.customer_code) == ("ticket", code)
+    assert team.sun.comments.list("ticket", ticket["id"])["body"].tolist() == [made["body"]]
+    with pytest.raises(AccessDenied):
+        team.zhao.comments.list("ticket", ticket["id"])
+
+
 def test_inactive_users_are_not_mentioned(team: Team) -> None:
     team.admin.users.deactivate("zhao")
     code = team.zhang.customers.add(**company()).code

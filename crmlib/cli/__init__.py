@@ -4,8 +4,13 @@ Each module adds its subcommands to :data:`main`; importing them here registers 
 """
 
 from . import (  # noqa: F401  (importing a module registers its subcommands)
+    analytics,
+    analytics_views,
+    churn,
     core,
     lifecycle,
+    notebooks,
+    reports,
     sales,
     sales_work,
     segments,

@@ -23,7 +23,7 @@ from ..access import UNSCOPED
 from ..errors import AccessDenied, ConfigError, FieldError, NotFound, ValidationError
 from ..i18n import register, t
 from ..reference.enums import CAMPAIGN_CHANNEL, MEMBER_STATUS
-from ..rules import amount, date_value, enum_of, text, validate
+from ..rules import amount, date_value, enum_of, text, validated
 from ..store.models import Campaign, CampaignMember, Customer, Lead, Opportunity, Order, User
 from .context import Context, localised
 from .flows import Flow
@@ -204,9 +204,7 @@ class Campaigns:
         self, campaign: int | str, customer_code: str, response: str
     ) -> dict[str, Any]:
         """A member answered (``sent → responded``); a later answer replaces the text."""
-        clean, errors = validate({"response": text(300)}, {"response": response})
-        if errors:
-            raise ValidationError(errors)
+        clean = validated({"response": text(300)}, {"response": response}, "campaign_member")
         return self._move(campaign, customer_code, "responded", response=clean["response"])
 
     @localised
@@ -397,15 +395,7 @@ class Campaigns:
 
     @staticmethod
     def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
-        errors = [
-            FieldError(k, v, "unknown_field", t("unknown_field", entity="campaign"))
-            for k, v in values.items()
-            if k not in RULES
-        ]
-        clean, rule_errors = validate(RULES, values)
-        if errors or rule_errors:
-            raise ValidationError(errors + rule_errors)
-        return clean
+        return validated(RULES, values, "campaign")
 
     def _check_name(self, session: Session, name: str, own_id: int | None) -> None:
         other = session.execute(select(Campaign.id).where(Campaign.name == name)).scalar()

@@ -20,7 +20,18 @@ from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import t
 from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
 from ..reference.industries import DIVISIONS, SECTIONS
-from ..rules import date_value, email, enum_of, industry, phone, postcode, province, text, validate
+from ..rules import (
+    check_record,
+    date_value,
+    email,
+    enum_of,
+    industry,
+    phone,
+    postcode,
+    province,
+    text,
+    validated,
+)
 from ..settings import get_setting
 from ..store.codes import next_customer_codes
 from ..store.models import Contact, Customer, CustomerTag, Opportunity, Order, User
@@ -309,19 +320,11 @@ class Customers:
 
     @staticmethod
     def _check(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-        errors = [
-            FieldError(k, v, "unknown_field", t("unknown_field", entity="customer"))
-            for k, v in values.items()
-            if k not in RULES
-        ]
-        clean, rule_errors = validate(RULES, values)
-        return clean, errors + rule_errors
+        return check_record(RULES, values, "customer")
 
-    def _validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        clean, errors = self._check(values)
-        if errors:
-            raise ValidationError(errors)
-        return clean
+    @staticmethod
+    def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
+        return validated(RULES, values, "customer")
 
     def find(self, session: Session, code: str) -> Customer:
         """The customer ``code`` within the caller's transaction (AccessDenied / NotFound)."""

@@ -19,7 +19,7 @@ from ..access import UNSCOPED, mask_email, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import t
 from ..reference.enums import LEAD_STATUS, SOURCE, VALUE_TIER
-from ..rules import email, enum_of, industry, phone, province, text, validate
+from ..rules import check_record, email, enum_of, industry, phone, province, text, validated
 from ..store.models import AuditEvent, Campaign, Customer, Lead, User
 from .assignment import Assignment, assign_leads
 from .attribution import campaign_ref, require_campaign
@@ -247,19 +247,11 @@ class Leads:
 
     @staticmethod
     def _check(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-        errors = [
-            FieldError(k, v, "unknown_field", t("unknown_field", entity="lead"))
-            for k, v in values.items()
-            if k not in RULES
-        ]
-        clean, rule_errors = validate(RULES, values)
-        return clean, errors + rule_errors
+        return check_record(RULES, values, "lead")
 
-    def _validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        clean, errors = self._check(values)
-        if errors:
-            raise ValidationError(errors)
-        return clean
+    @staticmethod
+    def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
+        return validated(RULES, values, "lead")
 
     def _apply(self, session: Session, lead: Lead, clean: Mapping[str, Any]) -> None:
         values = dict(clean)

@@ -32,7 +32,7 @@ from ..rules import (
     phone,
     probability,
     text,
-    validate,
+    validated,
 )
 from ..settings import get_setting
 from ..store.models import (
@@ -283,16 +283,8 @@ class Records:
         self._ctx.scope.require(self._ctx.actor.role.edit_customers, f"change {self._kind.name}")
 
     def _validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        allowed = set(self._kind.rules) | ({"owner"} if self._kind.has_owner else set())
-        errors = [
-            FieldError(k, v, "unknown_field", t("unknown_field", entity=self._kind.name))
-            for k, v in values.items()
-            if k not in allowed
-        ]
-        clean, rule_errors = validate(self._kind.rules, values)
-        if errors or rule_errors:
-            raise ValidationError(errors + rule_errors)
-        return clean
+        also = ("owner",) if self._kind.has_owner else ()
+        return validated(self._kind.rules, values, self._kind.name, also=also)
 
     def _customer(self, session: Session, code: str) -> Customer:
         customer = session.execute(

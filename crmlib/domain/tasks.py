@@ -24,7 +24,7 @@ from ..access import UNSCOPED
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import t
 from ..reference.enums import PRIORITY, TASK_STATUS
-from ..rules import date_value, enum_of, text, validate
+from ..rules import date_value, enum_of, text, validate, validated
 from ..store.models import Customer, Task, User
 from .context import Context, localised
 from .flows import Flow
@@ -147,14 +147,7 @@ class Tasks:
     def update(self, task_id: int, **changes: Any) -> dict[str, Any]:
         """Change title, description, priority, due date, assignee or status (along
         ``task_status_flow``)."""
-        unknown = [
-            FieldError(k, v, "unknown_field", t("unknown_field", entity="task"))
-            for k, v in changes.items()
-            if k not in TASK_RULES
-        ]
-        if unknown:
-            raise ValidationError(unknown)
-        clean = self._validate(changes)
+        clean = validated(TASK_RULES, changes, "task")
         for key in ("title", "status", "priority", "assignee"):
             if key in clean and not clean[key]:
                 raise ValidationError(FieldError(key, changes[key], "required", t("required")))

@@ -3,28 +3,42 @@ its section and division, and a province brings its region along."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-
-from ..reference.industries import Industry
-from ..reference.regions import Province
 
 
 def stored_columns(clean: Mapping[str, Any]) -> dict[str, Any]:
     """The column values for ``clean`` field values (only the fields present in it)."""
     stored: dict[str, Any] = {}
     for key, value in clean.items():
-        if key == "industry":
-            found: Industry | None = value
-            stored["industry_section"] = found.section if found else None
-            stored["industry_division"] = found.code if found and not found.is_section else None
-        elif key == "province":
-            province: Province | None = value
-            stored["province"] = province.name if province else None
-            stored["region"] = province.region if province else None
-        elif key == "consent_at" and isinstance(value, date) and not isinstance(value, datetime):
-            stored["consent_at"] = datetime(value.year, value.month, value.day)
-        else:
-            stored[key] = value
+        for column, values in stored_values(key, [value]).items():
+            stored[column] = values[0]
     return stored
+
+
+def stored_values(key: str, values: Sequence[Any]) -> dict[str, list[Any]]:
+    """The columns that the field ``key`` is stored in, for many values at once (an import
+    stores a million rows column by column)."""
+    if key == "industry":
+        return {
+            "industry_section": [found.section if found else None for found in values],
+            "industry_division": [
+                found.code if found and not found.is_section else None for found in values
+            ],
+        }
+    if key == "province":
+        return {
+            "province": [found.name if found else None for found in values],
+            "region": [found.region if found else None for found in values],
+        }
+    if key == "consent_at":
+        return {key: [_moment(value) for value in values]}
+    return {key: list(values)}
+
+
+def _moment(value: Any) -> Any:
+    """A consent date given without a time is taken as that day's midnight."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    return value

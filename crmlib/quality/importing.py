@@ -14,11 +14,13 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, update
 
@@ -27,15 +29,18 @@ from ..domain.context import Context
 from ..errors import FieldError
 from ..i18n import speaking, t
 from ..rules.columns import apply_rule
+from ..rules.fields import RuleViolation
 from ..store.engine import WRITE_INTENT, refresh_statistics
 from ..store.models import ImportBatch, ImportReject, ImportWarning
 from .kinds import FileKind, file_kind
 from .reading import FileProblem, Table, open_table
-from .writers import WRITERS, Outcome, Writer
+from .writers import WRITERS, Outcome, Writer, bulk_insert
 
 DEFAULT_CHUNK_ROWS = 50_000
 #: After an import this large, SQLite's planner statistics are refreshed.
 ANALYZE_AFTER_ROWS = 10_000
+#: Hash keys of the two kinds of row identity (a key, or all cells), 16 characters each.
+_KEYS, _CELLS = "crm-import-keys.", "crm-import-cells"
 EDIT_PERMISSION = {
     "customers": "edit_customers",
     "contacts": "edit_customers",
@@ -112,12 +117,15 @@ def imports_directory(engine: Engine) -> Path:
     return Path("data") / "imports"
 
 
-def file_hash(path: Path) -> str:
+def _file_facts(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 and its number of line breaks (about its rows, for a CSV)."""
     digest = hashlib.sha256()
+    lines = 0
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
-    return digest.hexdigest()
+            lines += block.count(b"\n")
+    return digest.hexdigest(), lines
 
 
 class _Sink:
@@ -160,36 +168,79 @@ def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcom
         missing = (
             clean[name].isna() & ~broken if name in clean else pd.Series(True, index=raw.index)
         )
-        for row in raw.index[broken & must]:
-            violation = violations[name][row]
-            outcome.reject(
-                row, str(FieldError(name, raw.at[row, name], violation.rule, violation.message))
-            )
-        for row in raw.index[broken & ~must]:
-            violation = violations[name][row]
-            outcome.warnings.append(
-                (row, FieldError(name, raw.at[row, name], violation.rule, violation.message))
-            )
+        if name in violations:
+            for row, value, violation in _broken(raw, violations, name, broken & must):
+                outcome.reject(row, str(FieldError(name, value, violation.rule, violation.message)))
+            for row, value, violation in _broken(raw, violations, name, broken & ~must):
+                outcome.warnings.append(
+                    (row, FieldError(name, value, violation.rule, violation.message))
+                )
         for row in raw.index[missing & must]:
             outcome.reject(row, str(FieldError(name, None, "required", t("required"))))
     return clean
 
 
-def _reject_repeats(
-    writer: Writer, clean: pd.DataFrame, raw: pd.DataFrame, seen: dict[Any, int], outcome: Outcome
-) -> None:
+def _broken(
+    raw: pd.DataFrame, violations: dict[str, pd.Series], name: str, rows: pd.Series
+) -> Iterator[tuple[int, Any, RuleViolation]]:
+    """Row number, raw value and violation of the ``rows`` of column ``name``."""
+    return zip(
+        raw.index[rows].tolist(),
+        raw[name][rows].tolist(),
+        violations[name][rows].tolist(),
+        strict=True,
+    )
+
+
+class _Repeats:
     """A record given twice in one file: the first row counts, later ones are rejected.
 
     Rows with a key (external_id, code) repeat when the key does; rows without one when
-    every cell does. ``seen`` carries first occurrences across chunks.
+    every cell does. Identities are kept as 64-bit hashes with the row that first had
+    them, in sorted arrays: 16 bytes a row, so a million-row file costs 16 MB here. Two
+    different identities share a hash with a chance of about 1 in 30 million at a million
+    rows; the later row would then be rejected, with the row it seemed to repeat.
     """
-    keys = writer.file_key(clean)
-    fingerprints = pd.util.hash_pandas_object(raw, index=False).astype(str)
-    identity = ("k" + keys.astype(str)).where(keys.notna(), "r" + fingerprints)
-    for row, key in zip(raw.index.tolist(), identity.tolist(), strict=True):
-        first = seen.setdefault(key, row)
-        if first != row:
-            outcome.reject(row, t("repeated_row", row=first))
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def reject(
+        self, writer: Writer, clean: pd.DataFrame, raw: pd.DataFrame, outcome: Outcome
+    ) -> None:
+        keys = writer.file_key(clean)
+        keyed = keys.notna().to_numpy()
+        identity = np.empty(len(raw), dtype=np.uint64)
+        identity[keyed] = pd.util.hash_array(keys[keyed].to_numpy(dtype=object), hash_key=_KEYS)
+        if not keyed.all():
+            cells = pd.util.hash_pandas_object(raw[~keyed], index=False, hash_key=_CELLS)
+            identity[~keyed] = cells.to_numpy()
+        rows = raw.index.to_numpy(dtype=np.int64)
+        first = self._first_rows(identity, rows)
+        repeated = first != rows
+        for row, earlier in zip(rows[repeated].tolist(), first[repeated].tolist(), strict=True):
+            outcome.reject(row, t("repeated_row", row=earlier))
+
+    def _first_rows(self, identity: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The row each identity first appeared in (its own row for a first occurrence),
+        remembering the new ones."""
+        order = np.argsort(identity, kind="stable")
+        ordered = identity[order]
+        starts = np.ones(len(ordered), dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        group_first = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
+        first = np.empty_like(rows)
+        first[order] = rows[group_first]
+        position = np.searchsorted(self.hashes, identity)
+        known = position < len(self.hashes)
+        known[known] = self.hashes[position[known]] == identity[known]
+        first[known] = self.rows[position[known]]
+        new = order[starts & ~known[order]]
+        at = np.searchsorted(self.hashes, identity[new])
+        self.hashes = np.insert(self.hashes, at, identity[new])
+        self.rows = np.insert(self.rows, at, rows[new])
+        return first
 
 
 def import_file(
@@ -227,10 +278,12 @@ def import_file(
             unknown_columns=unknown,
             output_dir=directory,
         )
+        digest, lines = _file_facts(source)
+        expected_rows = (table.total_rows or 0) if table.format == "xlsx" else lines
         batch = {
             "kind": kind,
             "file_name": source.name,
-            "file_hash": file_hash(source),
+            "file_hash": digest,
             "actor": ctx.actor.username,
             "strict": strict,
             "dry_run": dry_run,
@@ -249,8 +302,11 @@ def import_file(
                     ).scalar_one()
                     result.batch_id = batch_id
                     writer = WRITERS[kind](conn, spec, ctx.actor, batch_id, started)
+                    writer.start(expected_rows)
                     _run(table, mapping, spec, writer, conn, sink, result, chunk_rows, progress)
                     failed = strict and result.rejected > 0
+                    if not (dry_run or failed):
+                        writer.finish()
                     _finish(conn, batch_id, ctx.actor.username, result, failed)
                     if dry_run or failed:
                         transaction.rollback()
@@ -301,14 +357,14 @@ def _run(
     chunk_rows: int,
     progress: Callable[[int, int | None], None] | None,
 ) -> None:
-    seen: dict[Any, int] = {}
+    repeats = _Repeats()
     for chunk in table.chunks(chunk_rows):
         raw = pd.DataFrame(
             {name: chunk[position] for name, position in mapping.items()}, index=chunk.index
         )
         outcome = Outcome()
         clean = _validate(spec, raw, writer, outcome)
-        _reject_repeats(writer, clean, raw, seen, outcome)
+        repeats.reject(writer, clean, raw, outcome)
         writer.write(clean, outcome)
         _record_rows(conn, result, chunk, outcome, sink)
         if progress:
@@ -319,10 +375,10 @@ def _record_rows(
     conn: Connection, result: ImportResult, chunk: pd.DataFrame, outcome: Outcome, sink: _Sink
 ) -> None:
     result.rows += len(chunk)
-    statuses = pd.Series(outcome.status, dtype=object).reindex(chunk.index)
+    counts = Counter(outcome.status.values())
     for status in ("created", "updated", "unchanged"):
-        setattr(result, status, getattr(result, status) + int((statuses == status).sum()))
-    rejected = [row for row in chunk.index if outcome.status.get(row) == "rejected"]
+        setattr(result, status, getattr(result, status) + counts[status])
+    rejected = sorted(row for row, status in outcome.status.items() if status == "rejected")
     result.rejected += len(rejected)
     if rejected:
         rejects = sink.writer("rejects.csv", ["row_number", "reasons", *sink.headers])
@@ -334,7 +390,7 @@ def _record_rows(
             raw = dict(zip(sink.headers, original, strict=False))
             rows.append({"batch_id": result.batch_id, "row_number": row, "reasons": reasons,
                          "raw": json.dumps(raw, ensure_ascii=False)})  # fmt: skip
-        conn.execute(insert(ImportReject), rows)
+        bulk_insert(conn, ImportReject.__table__, rows)  # type: ignore[arg-type]
     kept = [
         (row, problem) for row, problem in outcome.warnings if outcome.status.get(row) != "rejected"
     ]
@@ -343,8 +399,9 @@ def _record_rows(
         warnings = sink.writer("warnings.csv", ["row_number", "field", "value", "rule", "message"])
         for row, problem in kept:
             warnings.writerow([row, problem.field, problem.value, problem.rule, problem.message])
-        conn.execute(
-            insert(ImportWarning),
+        bulk_insert(
+            conn,
+            ImportWarning.__table__,  # type: ignore[arg-type]
             [
                 {
                     "batch_id": result.batch_id,

@@ -21,6 +21,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import CRMError
@@ -159,6 +160,19 @@ def _malformed(table: Table, exc: Exception) -> FileProblem:
     return FileProblem(t("file_malformed", path=table.path, detail=detail))
 
 
+def _blank_rows(chunk: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty or whitespace. Columns are looked at one by one, and
+    only on the rows still blank so far: after the first filled column almost none are."""
+    blank = np.ones(len(chunk), dtype=bool)
+    for position in range(chunk.shape[1]):
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        cells = chunk.iloc[rows, position].tolist()
+        blank[rows] = [not cell or cell.isspace() for cell in cells]
+    return blank
+
+
 def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
     assert table.encoding is not None
     encoding, delimiter = table.encoding.split("|")
@@ -184,8 +198,7 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             chunk.columns = pd.Index(range(chunk.shape[1]))
             chunk.index = pd.RangeIndex(number, number + len(chunk))
             number += len(chunk)
-            blank = (chunk.apply(lambda col: col.str.strip()) == "").all(axis=1)
-            yield chunk[~blank]
+            yield chunk[~_blank_rows(chunk)]
     except pd.errors.ParserError as exc:
         raise _malformed(table, exc) from None
     except pd.errors.EmptyDataError:

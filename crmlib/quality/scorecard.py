@@ -26,7 +26,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import pandas as pd
 import phonenumbers
@@ -261,6 +261,28 @@ def _completeness() -> list[_Check]:
         )
         checks.append(_Check(about, applies, fails))
     return checks
+
+
+class CompletenessCheck(NamedTuple):
+    """One completeness check over ``customers``. ``on_primary`` is the contact column for
+    the fields kept on the primary contact (``fails`` then tests it with a subquery per
+    customer; a caller counting many customers can join the contacts once instead)."""
+
+    field: str
+    applies: ColumnElement[bool]
+    fails: ColumnElement[bool]
+    on_primary: Any = None
+
+
+def completeness_checks() -> list[CompletenessCheck]:
+    """The completeness checks: one rule for this scorecard and the ``completeness`` KPI
+    (:mod:`crmlib.analytics.kpi.data`)."""
+    return [
+        CompletenessCheck(
+            str(c.about.field), c.applies, c.fails, ON_PRIMARY.get(str(c.about.field))
+        )
+        for c in _completeness()
+    ]
 
 
 def _validity(as_of: datetime) -> list[_Check]:

@@ -16,17 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, func, insert, select, update
 
 from ..access import Actor, Scope
 from ..audit import text_of
-from ..domain.customers import unreachable_person
+from ..domain.customers import PERSON_REACH, unreachable_person
 from ..domain.lead_rules import LEAD_FLOW, status_errors
 from ..domain.sla import SlaClock
 from ..domain.stages import CLOSED_STAGES, STAGE_FLOW, stage_field_errors
 from ..domain.tickets import import_problem, route
-from ..domain.values import stored_columns
+from ..domain.values import stored_columns, stored_values
 from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..settings import get_setting
@@ -45,12 +46,15 @@ from ..store.models import (
     TicketEvent,
     User,
 )
+from .bulk import SuspendedIndexes, insert_columns
 from .kinds import FileKind
 
 #: How many keys one IN (...) lookup carries.
 LOOKUP_BATCH = 900
 TAG_SEPARATORS = re.compile(r"[,，;；、|]+")
 CONTACT_FIELDS = {"contact": "name", "title": "title", "phone": "phone", "email": "email"}
+#: The columns a customer row is checked by, in the order ``CustomerWriter.write`` takes them.
+_CUSTOMER_KEYS = ("external_id", "code", "kind", "owner")
 
 
 @dataclass
@@ -132,7 +136,8 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     processors = [
         (position, process)
         for position, name in enumerate(columns)
-        if (process := table.c[name].type.bind_processor(conn.dialect)) is not None
+        if (process := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+        is not None
     ]
     values = [[row.get(name) for name in columns] for row in rows]
     for position, process in processors:
@@ -160,6 +165,10 @@ class Writer:
 
     model: Any = None
     natural_key: tuple[str, ...] = ()
+    #: Tables a large import fills, whose secondary indexes may wait until its end, and
+    #: the columns (``table.column``) the import looks rows up by, whose indexes stay.
+    bulk_tables: tuple[str, ...] = ()
+    lookup_columns: tuple[str, ...] = ()
 
     def __init__(
         self, conn: Connection, spec: FileKind, actor: Actor, batch_id: int | None, now: datetime
@@ -178,6 +187,21 @@ class Writer:
         self.campaigns = {
             name: id_ for name, id_ in conn.execute(select(Campaign.name, Campaign.id))
         }
+        self.suspended: SuspendedIndexes | None = None
+        self.started_empty = False
+
+    def start(self, expected_rows: int) -> None:
+        """Before the first chunk: a file of about ``expected_rows`` rows is coming."""
+        table = _table(self.model)
+        self.started_empty = self.conn.execute(select(table.c.id).limit(1)).first() is None
+        self.suspended = SuspendedIndexes(
+            self.conn, self.bulk_tables, self.lookup_columns, expected_rows
+        )
+
+    def finish(self) -> None:
+        """After the last chunk of an import that will commit: indexes are complete again."""
+        if self.suspended is not None:
+            self.suspended.rebuild()
 
     # -- hooks for each kind --------------------------------------------------------------
 
@@ -304,6 +328,8 @@ class Writer:
 
 class CustomerWriter(Writer):
     model = Customer
+    bulk_tables = ("customers", "contacts")
+    lookup_columns = ("contacts.customer_id",)
 
     def required(self, clean: pd.DataFrame) -> dict[str, pd.Series]:
         """Company rows need the handbook's fields; a person a name and one way to reach them."""
@@ -334,22 +360,36 @@ class CustomerWriter(Writer):
         return external.where(external.notna(), code)
 
     def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        """Rows are checked one by one, but new customers, the bulk of a large import, are
+        built and inserted column by column."""
         owners = self.user_ids(clean, "owner", outcome, default=True)
-        by_external = self.existing("external_id", clean.get("external_id", []))
+        # Into a table that was empty, only this import's rows can match an external id,
+        # and a row whose external id an earlier row had is rejected as a repeat.
+        by_external = (
+            {} if self.started_empty else self.existing("external_id", clean.get("external_id", []))
+        )
         by_code = self.existing("code", clean.get("code", []))
-        rows: dict[int, dict[str, Any]] = {}
-        matches: dict[int, dict[str, Any]] = {}
         fields = [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
-        records = _records(clean)
-        for row, values in records.items():
+        matches: dict[int, dict[str, Any]] = {}
+        fresh: list[int] = []
+        reassigned: set[int] = set()
+        allowed: dict[int | None, bool] = {}
+        nothing = [None] * len(clean)
+        reach = {f: clean[f].tolist() if f in clean else nothing for f in PERSON_REACH}
+        columns = {n: clean[n].tolist() if n in clean else nothing for n in _CUSTOMER_KEYS}
+        for position, (row, external_id, code, kind, owner) in enumerate(
+            zip(clean.index.tolist(), *columns.values(), strict=True)
+        ):
             if outcome.status.get(row) == "rejected":
                 continue
-            current = by_external.get(values.get("external_id")) or by_code.get(values.get("code"))
-            unreachable = unreachable_person(values.get("kind") or "company", values)
-            if unreachable is not None:
+            current = by_external.get(external_id) or by_code.get(code)
+            if kind == "person" and (
+                unreachable := unreachable_person(
+                    kind, {f: cells[position] for f, cells in reach.items()}
+                )
+            ):
                 outcome.reject(row, str(unreachable))
                 continue
-            code, external_id = values.get("code"), values.get("external_id")
             if current is None and code is not None and parse_customer_code(code) is None:
                 outcome.reject(row, f"code={code!r}: {t('bad_code')} [code_format]")
                 continue
@@ -366,35 +406,84 @@ class CustomerWriter(Writer):
             if current is not None and not self.in_scope(current["owner_id"]):
                 outcome.reject(row, t("outside_scope", code=current["code"]))
                 continue
-            assigning = current is None or values.get("owner") is not None
-            if assigning and not self.may_own(owner_id):
-                outcome.reject(row, f"owner={values.get('owner')!r}: {t('may_not_assign')}")
+            if owner_id not in allowed:
+                allowed[owner_id] = self.may_own(owner_id)
+            if (current is None or owner is not None) and not allowed[owner_id]:
+                outcome.reject(row, f"owner={owner!r}: {t('may_not_assign')}")
                 continue
-            stored = stored_columns({f: values[f] for f in fields})
-            if current is None or values.get("owner") is not None:
-                stored["owner_id"] = owner_id
             if current is None:
-                stored.setdefault("kind", "company")
-                stored["kind"] = stored["kind"] or "company"
-                stored["status"] = stored.get("status") or "potential"
-                stored["created_at"] = stored["updated_at"] = self.now
-            else:
-                matches[row] = current
-            rows[row] = stored
-        kept = {
-            row: records[row]["code"]
-            for row in rows
-            if row not in matches and records[row].get("code")
+                fresh.append(row)
+                continue
+            matches[row] = current
+            if owner is not None:
+                reassigned.add(row)
+        rows = {
+            row: stored_columns(values)
+            for row, values in _records(clean.loc[list(matches), fields]).items()
         }
-        advance_past(self.conn, list(kept.values()))
-        new = [row for row in rows if row not in matches and row not in kept]
-        generated = next_customer_codes(self.conn, len(new)) if new else []
-        for row, new_code in [*kept.items(), *zip(new, generated, strict=True)]:
-            rows[row]["code"] = new_code
-        refs = {row: rows[row].get("code") or matches[row]["code"] for row in rows}
+        for row in reassigned:
+            rows[row]["owner_id"] = owners.get(row)
+        refs = {row: matches[row]["code"] for row in rows}
         ids = self.upsert(rows, matches, outcome, ref=refs)
-        self.write_contacts(clean, ids, matches, outcome, refs)
+        self.write_contacts(clean.loc[list(ids)], ids, matches, outcome, refs)
+        created = self.create(clean.loc[fresh], fields, owners)
+        for row in fresh:
+            outcome.status[row] = "created"
+        ids.update(created)
         self.write_tags(clean, ids, matches)
+
+    def create(
+        self, clean: pd.DataFrame, fields: list[str], owners: Mapping[int, int | None]
+    ) -> dict[int, int]:
+        """New customers and their primary contacts; returns row → customer id."""
+        size = len(clean)
+        if not size:
+            return {}
+        columns = {
+            column: values
+            for name in fields
+            for column, values in stored_values(name, clean[name].tolist()).items()
+        }
+        columns["kind"] = [kind or "company" for kind in columns.get("kind", [None] * size)]
+        columns["status"] = [s or "potential" for s in columns.get("status", [None] * size)]
+        columns["owner_id"] = [owners.get(row) for row in clean.index.tolist()]
+        columns["created_at"] = columns["updated_at"] = [self.now] * size
+        columns["code"] = self.new_codes(
+            clean["code"].tolist() if "code" in clean else [None] * size
+        )
+        ids = insert_columns(self.conn, _table(Customer), columns)
+        self.create_contacts(clean, ids)
+        return dict(zip(clean.index.tolist(), ids, strict=True))
+
+    def create_contacts(self, clean: pd.DataFrame, customer_ids: list[int]) -> None:
+        """The primary contact of each new customer whose row gives any contact field; it
+        is named after the customer when the row names no contact."""
+        given = [c for c in CONTACT_FIELDS if c in clean]
+        if not given:
+            return
+        wanted = np.flatnonzero(clean[given].notna().any(axis=1).to_numpy())
+        rows = clean.iloc[wanted]
+        contacts = {CONTACT_FIELDS[c]: rows[c].tolist() for c in given}
+        names = rows["name"].tolist() if "name" in rows else [None] * len(rows)
+        contacts["name"] = [
+            contact if contact is not None else (name or "")
+            for contact, name in zip(contacts.get("name", [None] * len(rows)), names, strict=True)
+        ]
+        contacts["customer_id"] = [customer_ids[i] for i in wanted.tolist()]
+        contacts["is_primary"] = [True] * len(wanted)
+        contacts["created_at"] = contacts["updated_at"] = [self.now] * len(wanted)
+        insert_columns(self.conn, _table(Contact), contacts)
+
+    def new_codes(self, given: list[str | None]) -> list[str]:
+        """Codes for new customers: a code given in the file is kept (and the day's sequence
+        moved past it), the others are handed out in row order."""
+        kept = [code for code in given if code is not None]
+        if not kept:
+            return next_customer_codes(self.conn, len(given))
+        advance_past(self.conn, kept)
+        missing = len(given) - len(kept)
+        generated = iter(next_customer_codes(self.conn, missing) if missing else [])
+        return [code if code is not None else next(generated) for code in given]
 
     def in_scope(self, owner_id: int | None) -> bool:
         return self.visible_owners is None or owner_id in self.visible_owners

@@ -10,6 +10,7 @@ from .fields import (
     Rule,
     RuleViolation,
     amount,
+    check_record,
     date_value,
     datetime_value,
     email,
@@ -22,12 +23,14 @@ from .fields import (
     province,
     text,
     validate,
+    validated,
 )
 
 __all__ = [
     "Rule",
     "RuleViolation",
     "amount",
+    "check_record",
     "date_value",
     "datetime_value",
     "email",
@@ -40,4 +43,5 @@ __all__ = [
     "province",
     "text",
     "validate",
+    "validated",
 ]

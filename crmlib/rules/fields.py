@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
 
-from ..errors import FieldError
+from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..reference.enums import Enumeration
 from ..reference.industries import Industry, find_industry
@@ -244,3 +244,28 @@ def validate(
         except RuleViolation as violation:
             errors.append(FieldError(field, value, violation.rule, violation.message))
     return clean, errors
+
+
+def check_record(
+    rules: Mapping[str, Rule], data: Mapping[str, Any], entity: str, *, also: Iterable[str] = ()
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """:func:`validate`, plus an ``unknown_field`` error for each field that ``entity`` does
+    not have (its rules' fields and ``also``), so a misspelt keyword is never ignored."""
+    known = set(rules) | set(also)
+    unknown = [
+        FieldError(k, v, "unknown_field", t("unknown_field", entity=entity))
+        for k, v in data.items()
+        if k not in known
+    ]
+    clean, errors = validate(rules, {k: v for k, v in data.items() if k in known})
+    return clean, unknown + errors
+
+
+def validated(
+    rules: Mapping[str, Rule], data: Mapping[str, Any], entity: str, *, also: Iterable[str] = ()
+) -> dict[str, Any]:
+    """:func:`check_record`, raising one :class:`ValidationError` with every problem."""
+    clean, errors = check_record(rules, data, entity, also=also)
+    if errors:
+        raise ValidationError(errors)
+    return clean

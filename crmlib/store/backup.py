@@ -603,7 +603,8 @@ def _run(args: list[str], url: URL) -> str | None:
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
-    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    # A damaged dump can make the client echo raw bytes from it; they must not hide the error.
+    result = subprocess.run(args, env=env, capture_output=True, text=True, errors="replace")
     if result.returncode == 0:
         return None
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]

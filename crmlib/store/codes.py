@@ -83,5 +83,6 @@ def next_customer_codes(
 ) -> list[str]:
     """Reserve ``count`` consecutive customer codes for ``day`` (default: today)."""
     day = day or clock.today()
-    first = reserve(conn, f"{CUSTOMER_PREFIX}{day:%Y%m%d}", count)
-    return [format_code(CUSTOMER_PREFIX, day, n) for n in range(first, first + count)]
+    prefix = f"{CUSTOMER_PREFIX}{day:%Y%m%d}"
+    first = reserve(conn, prefix, count)
+    return [f"{prefix}{n:0{SEQUENCE_WIDTH}d}" for n in range(first, first + count)]

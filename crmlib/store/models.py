@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -95,6 +96,9 @@ class Customer(Timestamped, Base):
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # Set by the nightly lifecycle refresh when a customer has long been inactive.
     archive_flagged_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # The latest churn-risk score (0-1) and when it was computed (crmlib.analytics.churn).
+    churn_risk: Mapped[float | None] = mapped_column(Float, index=True)
+    churn_scored_at: Mapped[datetime | None] = mapped_column(DateTime)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
 
 
@@ -237,12 +241,20 @@ class Interaction(Base):
 
 
 class Order(Base):
+    """An order. Its two indexes cover what reports read (customer, day, amount), so the
+    KPIs over millions of orders are answered from the indexes alone: one leads with the
+    customer (a customer's history; the foreign key), one with the day (a period)."""
+
     __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_customer_history", "customer_id", "ordered_at", "amount"),
+        Index("ix_orders_period", "ordered_at", "customer_id", "amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
-    customer_id: Mapped[int] = _customer_fk()
-    ordered_at: Mapped[date] = mapped_column(Date, index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    ordered_at: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     product: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(64), index=True)

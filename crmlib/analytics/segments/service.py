@@ -116,6 +116,21 @@ class Segments:
         return tuple(self.members(name_or_rule, as_of=as_of)["code"])
 
     @localised
+    def rfm(self, **filters: Any) -> pd.DataFrame:
+        """RFM figures, quintile scores and named segment per customer, within the filters
+        (period, region, team, owner, segment, as_of); see :mod:`crmlib.analytics.rfm`."""
+        from ..rfm import rfm  # imported here: rfm uses the filters, which use this module
+
+        return rfm(self._ctx, **filters)
+
+    @localised
+    def rfm_summary(self, **filters: Any) -> pd.DataFrame:
+        """Customers, share and average R/F/M per RFM segment, plus those without orders."""
+        from ..rfm import rfm_summary
+
+        return rfm_summary(self._ctx, **filters)
+
+    @localised
     def count(self, name_or_rule: str, *, as_of: date | None = None) -> int:
         day = as_of or clock.today()
         query = members_query(self._rule(name_or_rule), self._ctx.scope, day).subquery()
@@ -200,22 +215,7 @@ class Segments:
     # -- helpers -----------------------------------------------------------------------
 
     def _rule(self, name_or_rule: str) -> Node:
-        """A saved segment's rule by name, else the text itself as a rule."""
-        with self._ctx.reading() as conn:
-            saved = conn.execute(
-                select(Segment.rule).where(Segment.name == name_or_rule)
-            ).scalar_one_or_none()
-        if saved is not None:
-            return parse(saved)
-        try:
-            return parse(name_or_rule)
-        except ValidationError as exc:
-            if RULE_SIGNS.search(name_or_rule):
-                raise
-            raise NotFound(
-                f"there is no segment {name_or_rule!r}, and as a rule it does not parse: "
-                f"{exc.errors[0].message}"
-            ) from None
+        return rule_of(self._ctx, name_or_rule)
 
     def _load(self, session: Any, name: str) -> Segment:
         segment = session.execute(select(Segment).where(Segment.name == name)).scalar()
@@ -234,3 +234,23 @@ class Segments:
 
 def _as_dict(segment: Segment) -> dict[str, Any]:
     return {"name": segment.name, "rule": segment.rule, "description": segment.description}
+
+
+def rule_of(ctx: Context, name_or_rule: str) -> Node:
+    """A saved segment's rule by name, else the text itself as a rule; a text that is
+    neither gets NotFound (a misspelt name) or the rule's own error (a broken rule)."""
+    with ctx.reading() as conn:
+        saved = conn.execute(
+            select(Segment.rule).where(Segment.name == name_or_rule)
+        ).scalar_one_or_none()
+    if saved is not None:
+        return parse(saved)
+    try:
+        return parse(name_or_rule)
+    except ValidationError as exc:
+        if RULE_SIGNS.search(name_or_rule):
+            raise
+        raise NotFound(
+            f"there is no segment {name_or_rule!r}, and as a rule it does not parse: "
+            f"{exc.errors[0].message}"
+        ) from None

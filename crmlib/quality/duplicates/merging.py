@@ -168,8 +168,10 @@ def _load(ctx: Context, session: Session, where: ColumnElement[bool], label: str
 
 
 def _rows(session: Session, model: type[Any], customer_id: int) -> list[Any]:
+    """Every row of ``model`` under the customer. The customer is in the actor's scope, so
+    all of its records move with it, including leads another rep owns."""
     stmt = select(model).where(model.customer_id == customer_id).order_by(model.id)
-    return list(session.execute(stmt).scalars())
+    return list(session.execute(stmt.execution_options(**{UNSCOPED: True})).scalars())
 
 
 def _moved(row: Any) -> dict[str, Any]:
@@ -389,9 +391,9 @@ def _move_back(
     ids = list(by_id)
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(
-            select(model).where(
-                model.id.in_(ids[start : start + _CHUNK]), model.customer_id == survivor.id
-            )
+            select(model)
+            .where(model.id.in_(ids[start : start + _CHUNK]), model.customer_id == survivor.id)
+            .execution_options(**{UNSCOPED: True})
         ).scalars()
         for found in rows:
             entry = by_id[found.id]

@@ -1,0 +1,204 @@
+"""Time the whole KPI catalogue for one dashboard (``ws.kpis(period=...)``) against a naive
+approach that reads the tables into pandas and computes the same figures there.
+
+    python benchmarks/kpis.py --customers 100000 [--seed 42] [--period 2025-Q4]
+    python benchmarks/kpis.py --customers 100000 --postgres   # a throwaway local server
+
+Without ``--url`` the demo database is ``benchmarks/work/kpis-<N>-seed<S>.db`` (ignored by
+git), built on first use and reused while it holds exactly N customers; ``--postgres``
+starts a temporary PostgreSQL server (as the tests do) and builds the demo there. A
+``--url`` must name a database holding that demo, or an empty one.
+
+The catalogue is timed ``--repeat`` times (first run and best run are reported). The naive
+approach is the test suite's pandas reference (:mod:`tests.test_kpi`): it reads every table
+a KPI needs with ``SELECT *`` and computes each figure in pandas; its values are compared
+with the catalogue's, so the run also checks the figures at scale. Prints one results row
+and appends it as JSON to ``benchmarks/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine, func, select, text
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the tests package holds the pandas reference
+
+import crmlib  # noqa: E402
+from crmlib.analytics.filters import Filters  # noqa: E402
+from crmlib.demo import generate  # noqa: E402
+from crmlib.settings import get_setting  # noqa: E402
+from crmlib.store import make_engine  # noqa: E402
+from crmlib.store.migrate import current_revision, head_revision, upgrade  # noqa: E402
+from crmlib.store.models import Customer  # noqa: E402
+from tests.test_kpi import MOMENTS, TABLES, Demo, reference  # noqa: E402
+
+WORK = HERE / "work"
+RESULTS = HERE / "results.jsonl"
+COLUMNS = ("customers", "backend", "kpis_first_s", "kpis_s", "naive_s", "read_s", "speedup")
+
+
+def _ensure_demo(url: str, customers: int, seed: int) -> float | None:
+    """Generate the demo unless the database holds it already; the build time, or None."""
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) not in (None, head_revision()):
+            upgrade(engine)
+        if current_revision(engine) is not None:
+            with engine.connect() as conn:
+                present = conn.execute(select(func.count()).select_from(Customer)).scalar_one()
+            if present == customers:
+                return None
+            if present:
+                raise SystemExit(f"error: {url} holds {present} customers, not a {customers} demo")
+        started = time.perf_counter()
+        generate(engine, customers=customers, seed=seed)
+        return time.perf_counter() - started
+    finally:
+        engine.dispose()
+
+
+def _naive(url: str, filters: Filters) -> tuple[dict[str, float], float, float]:
+    """Read the tables into pandas and compute every KPI there: values, read and total time."""
+    started = time.perf_counter()
+    engine = create_engine(url)
+    tables = {}
+    with engine.connect() as conn:
+        for name in TABLES:
+            frame = pd.read_sql(text(f"SELECT * FROM {name}"), conn)
+            for column in MOMENTS.get(name, ()):
+                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+            tables[name] = frame
+    engine.dispose()
+    read = time.perf_counter() - started
+    assert filters.start is not None and filters.end is not None
+    ref = reference(
+        Demo(url, tables, "", ""),
+        start=pd.Timestamp(filters.start), end=pd.Timestamp(filters.end),
+    )  # fmt: skip
+    with crmlib.open(url, user="admin") as ws, ws.ctx.reading() as conn:
+        ref.sales_cost = float(get_setting(conn, "sales_cost_per_month"))
+    values = {
+        kpi_id: float(getattr(ref, kpi_id)())
+        for kpi_id in crmlib.analytics.kpi.CATALOGUE
+        if kpi_id != "stage_days"
+    }
+    for stage, days in ref.stage_days().items():
+        values[f"stage_days.{stage}"] = float(days)
+    return values, read, time.perf_counter() - started
+
+
+def _catalogue(frame: pd.DataFrame) -> dict[str, float]:
+    return {
+        f"{kpi_id}.{stage}" if isinstance(stage, str) else kpi_id: float(value)
+        for kpi_id, stage, value in zip(frame["id"], frame["stage"], frame["value"], strict=True)
+    }
+
+
+def _differences(ours: dict[str, float], naive: dict[str, float]) -> dict[str, Any]:
+    """KPIs whose values differ by more than a rounding error."""
+    wrong = {}
+    for key, want in naive.items():
+        got = ours.get(key, math.nan)
+        if math.isnan(want) and math.isnan(got):
+            continue
+        if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6):
+            wrong[key] = [got, want]
+    return wrong
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--period", default="2025-Q4", help="the dashboard's period")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--url", help="a database with this demo, or an empty one")
+    parser.add_argument("--postgres", action="store_true", help="use a throwaway local server")
+    parser.add_argument("--skip-naive", action="store_true", help="time the catalogue only")
+    args = parser.parse_args(argv)
+
+    server = None
+    url = args.url
+    if args.postgres:
+        from tests.pgserver import PgServer
+
+        server = PgServer()
+        admin = create_engine(server.start(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE kpis TEMPLATE template0 ENCODING 'UTF8'"))
+        url = admin.url.set(database="kpis").render_as_string(hide_password=False)
+        admin.dispose()
+    if url is None:
+        WORK.mkdir(exist_ok=True)
+        url = f"sqlite:///{WORK / f'kpis-{args.customers}-seed{args.seed}.db'}"
+    try:
+        load = os.getloadavg()[0]
+        build_s = _ensure_demo(url, args.customers, args.seed)
+        with crmlib.open(url, user="admin", lang="en") as ws:
+            backend = ws.engine.dialect.name
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                frame = ws.kpis(period=args.period)
+                times.append(time.perf_counter() - started)
+            per_kpi = {}
+            for kpi_id in crmlib.analytics.kpi.CATALOGUE:
+                started = time.perf_counter()
+                ws.kpi(kpi_id, period=args.period)
+                per_kpi[kpi_id] = round(time.perf_counter() - started, 3)
+        naive_s = read_s = None
+        wrong: dict[str, Any] = {}
+        if not args.skip_naive:
+            naive, read_s, naive_s = _naive(url, Filters.of(args.period))
+            wrong = _differences(_catalogue(frame), naive)
+    finally:
+        if server is not None:
+            server.stop()
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result: dict[str, Any] = {
+        "benchmark": "kpis",
+        "customers": args.customers,
+        "seed": args.seed,
+        "backend": backend,
+        "period": args.period,
+        "build_s": None if build_s is None else round(build_s, 1),
+        "kpis_first_s": round(times[0], 3),
+        "kpis_s": round(min(times), 3),
+        "naive_s": None if naive_s is None else round(naive_s, 2),
+        "read_s": None if read_s is None else round(read_s, 2),
+        "speedup": None if naive_s is None else round(naive_s / min(times), 1),
+        "mismatches": wrong,
+        "per_kpi_s": per_kpi,
+        "peak_mb": round(usage.ru_maxrss / 1024),
+        "load_average": round(load, 2),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(" | ".join(f"{c:>12}" for c in COLUMNS))
+    print(" | ".join(f"{result[c]!s:>12}" for c in COLUMNS))
+    if wrong:
+        print(f"values differing from the naive computation: {wrong}")
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""The KPI catalogue: every figure defined once (:data:`CATALOGUE`), computed in the
+database and returned as a tidy DataFrame, scoped to the asking user.
+
+``ws.kpi("win_rate", period="2024-Q1", by="region")`` computes one KPI;
+``ws.kpis(period="2024-Q1")`` the whole catalogue; ``ws.cohort_retention(...)`` and
+``ws.clv_forecast(...)`` the two figures that are tables rather than single values.
+"""
+
+from .catalogue import CATALOGUE, FAMILIES, UNITS, Kpi
+from .compute import FILTERS, Kpis
+
+__all__ = ["CATALOGUE", "FAMILIES", "FILTERS", "UNITS", "Kpi", "Kpis"]

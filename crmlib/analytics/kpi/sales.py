@@ -1,0 +1,131 @@
+"""Sales KPIs: lead conversion, win rate, sales cycle, pipeline, weighted forecast and the
+days deals spend in each stage.
+
+Opportunities count under their customer (scope, region, team and owner are the
+customer's). Leads may have no customer yet, so they are scoped by the lead rules of
+:class:`~crmlib.access.Scope` and filtered by their own region, team and owner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, Float, Select, cast, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ...domain.stages import OPEN_STAGES
+from ...reference.enums import STAGE
+from ...store.models import Lead, Opportunity, StageHistory, User
+from ..days import days_between, month_of
+from .query import Query
+
+
+def _lead_groups(q: Query, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    if q.by is None:
+        return stmt
+    key: ColumnElement[Any]
+    if q.by == "month":
+        key = month_of(Lead.created_at).label("month")
+    elif q.by == "owner":
+        owner = aliased(User, name="lead_owner")
+        stmt = stmt.outerjoin(owner, owner.id == Lead.owner_id)
+        key = owner.username.label("owner")
+    else:
+        column = {"region": Lead.region, "province": Lead.province, "team": Lead.team,
+                  "industry": Lead.industry_section}[q.by]  # fmt: skip
+        key = column.label(q.by)
+    return stmt.add_columns(key).group_by(key)
+
+
+def lead_conversion(q: Query, conn: Connection) -> pd.DataFrame:
+    """Leads have no segment (they are not customers yet): with a segment there is no value."""
+    f = q.filters
+    if f.segment is not None:
+        return pd.DataFrame({"value": [float("nan")]})
+    converted = func.count().filter(Lead.converted_at < q.day_end)
+    value = cast(converted, Float) / func.nullif(func.count(), 0)
+    stmt = select(value.label("value")).select_from(Lead)
+    stmt = stmt.where(q.ctx.scope.lead_filter(), f.within(Lead.created_at))
+    if f.region is not None:
+        stmt = stmt.where(Lead.region == f.region)
+    if f.team is not None:
+        stmt = stmt.where(Lead.team == f.team)
+    if f.owner is not None:
+        stmt = stmt.where(Lead.owner_id.in_(select(User.id).where(User.username == f.owner)))
+    return q.frame(conn, _lead_groups(q, stmt))
+
+
+def _closed(q: Query, value: Any, *where: Any) -> Select[*tuple[Any, ...]]:
+    stmt = (
+        select(value.label("value"))
+        .select_from(Opportunity)
+        .where(
+            q.filters.within(Opportunity.closed_at),
+            q.of_customers(Opportunity.customer_id),
+            *where,
+        )
+    )
+    return q.grouped(stmt, Opportunity.customer_id, Opportunity.closed_at)
+
+
+def win_rate(q: Query, conn: Connection) -> pd.DataFrame:
+    won = func.count().filter(Opportunity.stage == "won")
+    value = cast(won, Float) / func.nullif(func.count(), 0)
+    return q.frame(conn, _closed(q, value, Opportunity.stage.in_(("won", "lost"))))
+
+
+def sales_cycle_days(q: Query, conn: Connection) -> pd.DataFrame:
+    value = func.avg(days_between(Opportunity.closed_at, Opportunity.created_at))
+    return q.frame(conn, _closed(q, value, Opportunity.stage == "won"))
+
+
+def _open(q: Query, value: Any) -> Select[*tuple[Any, ...]]:
+    """Opportunities open on the as-of day: created by then, not closed by then (a deal in
+    an open stage with no close time is open)."""
+    end = q.day_end
+    stmt = (
+        select(value.label("value"))
+        .select_from(Opportunity)
+        .where(
+            Opportunity.created_at < end,
+            or_(
+                Opportunity.closed_at >= end,
+                Opportunity.closed_at.is_(None) & Opportunity.stage.in_(OPEN_STAGES),
+            ),
+            q.of_customers(Opportunity.customer_id),
+        )
+    )
+    return q.grouped(stmt, Opportunity.customer_id)
+
+
+def pipeline_value(q: Query, conn: Connection) -> pd.DataFrame:
+    value = func.coalesce(func.sum(cast(Opportunity.amount, Float)), 0.0)
+    return q.frame(conn, _open(q, value))
+
+
+def weighted_forecast(q: Query, conn: Connection) -> pd.DataFrame:
+    """The same weighting as :func:`crmlib.domain.pipeline.forecast`."""
+    weighted = cast(Opportunity.amount, Float) * func.coalesce(Opportunity.probability, 0.0)
+    return q.frame(conn, _open(q, func.coalesce(func.sum(weighted), 0.0)))
+
+
+def stage_days(q: Query, conn: Connection) -> pd.DataFrame:
+    stmt = (
+        select(
+            StageHistory.stage,
+            func.avg(days_between(StageHistory.left_at, StageHistory.entered_at)).label("value"),
+        )
+        .join(Opportunity, Opportunity.id == StageHistory.opportunity_id)
+        .where(
+            StageHistory.left_at < q.day_end,
+            q.filters.within(StageHistory.entered_at),
+            q.of_customers(Opportunity.customer_id),
+        )
+        .group_by(StageHistory.stage)
+    )
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=["stage", "value"])
+    order = {code: n for n, code in enumerate(STAGE.codes)}
+    frame = frame.sort_values("stage", key=lambda s: s.map(order), ignore_index=True)
+    frame["value"] = frame["value"].astype(float)
+    return frame

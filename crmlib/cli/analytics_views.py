@@ -1,0 +1,169 @@
+"""``crm profile`` and ``crm funnel``: the customer profile and the sales funnel as tables."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+
+from ..analytics.labels import label
+from ..i18n import register, t
+from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {
+        "value": {"zh": "订单与客单价", "en": "Orders and average order value"},
+        "engagement": {"zh": "跟进情况", "en": "Follow-ups"},
+        "worst_step": {"zh": "流失最多的环节：{step}", "en": "Most are lost at: {step}"},
+        "no_losses": {"zh": "没有流失记录", "en": "Nothing lost"},
+    },
+    namespace="views",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Columns shown as percentages, with one decimal, and as whole amounts.
+PERCENT = {"share", "step_conversion", "cumulative_conversion", "repurchase_rate"}
+DECIMAL = {"avg_days", "avg_follow_ups"}
+MONEY = {"revenue", "aov", "amount"}
+HEADERS = {
+    "label": None,
+    "customers": "customers",
+    "share": "share",
+    "orders": "orders",
+    "amount": "amount",
+    "follow_ups": "follow_ups",
+    "count": "count",
+    "lost": "lost",
+    "step_conversion": "step_conversion",
+    "cumulative_conversion": "cumulative_conversion",
+    "avg_days": "avg_days",
+    "reason": "reason",
+    "step_label": "step",
+    "category": "category",
+    "region": "region",
+}
+
+
+def filter_options(command: F) -> F:
+    """The filters every analytics command takes, passed on as ``filters``."""
+    options = [
+        click.option("--period", help="2024, 2024-H1, 2024-Q1, 2024-05 or 2024-05-01."),
+        click.option("--start", "period_start", help="First day (instead of --period)."),
+        click.option("--end", "period_end", help="Last day (instead of --period)."),
+        click.option("--region", help="Sales region (华东 … or East China …)."),
+        click.option("--team", help="Team (of the customers' or the leads' owner)."),
+        click.option("--owner", help="Username of the owner."),
+        click.option("--segment", help="A saved segment's name, or a rule."),
+        click.option("--as-of", help="The day 'now' means (default: period end, or today)."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        names = (
+            "period",
+            "period_start",
+            "period_end",
+            "region",
+            "team",
+            "owner",
+            "segment",
+            "as_of",
+        )
+        given = {n: kwargs.pop(n) for n in names}
+        kwargs["filters"] = {k: v for k, v in given.items() if v}
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def table(frame: pd.DataFrame, columns: Sequence[str], lang: str, first: str) -> str:
+    """``columns`` of ``frame`` with headers in ``lang``, shares as percentages."""
+    shown = frame[list(columns)].copy()
+    for column in shown.columns:
+        if column in PERCENT:
+            shown[column] = [_format(v, "{:.1%}") for v in shown[column]]
+        elif column in DECIMAL:
+            shown[column] = [_format(v, "{:.1f}") for v in shown[column]]
+        elif column in MONEY:
+            shown[column] = [_format(v, "{:,.0f}") for v in shown[column]]
+    headers = {c: label(HEADERS.get(c) or first, lang) for c in shown.columns}
+    return shown.rename(columns=headers).to_string(index=False)
+
+
+def _format(value: Any, pattern: str) -> str:
+    return "-" if value is None or pd.isna(value) else pattern.format(value)
+
+
+def _section(title: str, body: str) -> None:
+    click.echo(f"\n== {title} ==")
+    click.echo(body)
+
+
+@main.command("profile")
+@click.option(
+    "--by",
+    default="grade",
+    show_default=True,
+    help="Customer group of the product preference: grade, industry, size, region, kind.",
+)
+@filter_options
+@pass_settings
+@friendly_errors
+def profile(settings: Settings, by: str, filters: dict[str, Any]) -> None:
+    """The customer profile: where customers are, what they buy, how we follow them up."""
+    with settings.workspace() as ws:
+        lang = ws.ctx.lang
+        p = ws.profile(by=by, **filters)
+    count = ["label", "customers", "share"]
+    _section(label("title_regions", lang), table(p.regions, count, lang, "region"))
+    _section(
+        label("title_provinces", lang, n=10), table(p.provinces.head(10), count, lang, "province")
+    )
+    _section(label("title_industries", lang), table(p.industries, count, lang, "industry"))
+    _section(label("title_sizes", lang), table(p.sizes, count, lang, "size"))
+    _section(t("views:value", lang), p.value.to_string(index=False, float_format="{:,.2f}".format))
+    group = label(by, lang)
+    _section(
+        label("title_preferences", lang, group=group),
+        table(p.preferences, ["label", "category", "orders", "amount", "share"], lang, by),
+    )
+    _section(t("views:engagement", lang), p.engagement.to_string(index=False))
+    _section(label("title_recency", lang), table(p.recency, count, lang, "last_contact"))
+    _section(
+        label("title_channels", lang),
+        table(p.channels, ["label", "follow_ups", "share"], lang, "channel"),
+    )
+
+
+@main.command("funnel")
+@click.option(
+    "--basis",
+    default="leads",
+    show_default=True,
+    help="leads: the leads created in the period; deals: the deals created in it.",
+)
+@click.option("--losses", "shown", default=10, show_default=True, help="Loss reasons shown.")
+@filter_options
+@pass_settings
+@friendly_errors
+def funnel(settings: Settings, basis: str, shown: int, filters: dict[str, Any]) -> None:
+    """The sales funnel: counts and conversion per step, days in each, loss reasons."""
+    with settings.workspace() as ws:
+        lang = ws.ctx.lang
+        result = ws.funnel(basis=basis, **filters)
+    columns = ["label", "count", "step_conversion", "cumulative_conversion", "avg_days", "lost"]
+    _section(label("title_funnel", lang), table(result.steps, columns, lang, "step"))
+    if result.worst_step is None:
+        click.echo(t("views:no_losses", lang))
+        return
+    _section(
+        label("title_losses", lang),
+        table(result.losses.head(shown), ["step_label", "reason", "count", "share"], lang, "step"),
+    )
+    click.echo(t("views:worst_step", lang, step=label(result.worst_step, lang)))

@@ -1,0 +1,129 @@
+"""``crm churn``: train the churn-risk model, score customers, explain a score."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+
+from ..analytics.churn import TAG, ChurnModel
+from ..i18n import register, t
+from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {
+        "model": {
+            "zh": "流失模型（截至 {as_of}，{horizon} 天内无订单即为流失）：训练时点 {t1}"
+            "（{train:,} 个客户，流失率 {train_rate:.1%}），检验时点 {t2}（{test:,} 个客户，"
+            "流失率 {test_rate:.1%}），AUC {auc}",
+            "en": "churn model as of {as_of} (churned: no order within {horizon} days): "
+            "trained at {t1} ({train:,} customers, {train_rate:.1%} churned), tested at {t2} "
+            "({test:,} customers, {test_rate:.1%} churned), AUC {auc}",
+        },
+        "weights": {
+            "zh": "影响最大的因素（正值提高风险）：",
+            "en": "strongest factors (positive raises the risk):",
+        },
+        "scored": {
+            "zh": "已为 {scored:,} 个客户评分：{at_risk:,} 个风险 ≥ {threshold}（{tag}），"
+            "新增标签 {tagged:,}，移除标签 {untagged:,}，风险值变化 {changed:,}",
+            "en": "{scored:,} customers scored: {at_risk:,} at or above {threshold} ({tag}), "
+            "{tagged:,} newly tagged, {untagged:,} untagged, {changed:,} risks changed",
+        },
+    },
+    namespace="churn_cli",
+)
+
+SHOWN = 5
+
+
+def _filters(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The analytics filters every churn command takes."""
+    for name, text in reversed(
+        (
+            ("--region", "Only customers of this sales region."),
+            ("--team", "Only customers owned by this team."),
+            ("--owner", "Only customers of this owner (username)."),
+            ("--segment", "Only members of this saved segment (or rule)."),
+        )
+    ):
+        func = click.option(name, help=text)(func)
+    return click.option(
+        "--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Business day (default today)."
+    )(func)
+
+
+def _given(as_of: datetime | None, **filters: str | None) -> dict[str, Any]:
+    given: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    if as_of is not None:
+        given["as_of"] = as_of.date()
+    return given
+
+
+def _report(model: ChurnModel, lang: str) -> None:
+    auc = "-" if model.auc is None else f"{model.auc:.3f}"
+    click.echo(
+        t("churn_cli:model", lang, as_of=model.as_of, horizon=model.horizon_days,
+          t1=model.train_cutoff, train=model.train_rows, train_rate=model.train_churn_rate,
+          t2=model.test_cutoff, test=model.test_rows, test_rate=model.test_churn_rate, auc=auc)
+    )  # fmt: skip
+
+
+@main.group()
+def churn() -> None:
+    """Churn risk: a model of who stops ordering, scores and the 高流失风险 tag."""
+
+
+@churn.command("train")
+@_filters
+@pass_settings
+@friendly_errors
+def train(settings: Settings, as_of: datetime | None, **filters: str | None) -> None:
+    """Train and evaluate the model on a time-based holdout; nothing is written."""
+    with settings.workspace() as ws:
+        model = ws.churn.train(**_given(as_of, **filters))
+        lang = ws.ctx.lang
+    _report(model, lang)
+    click.echo(t("churn_cli:weights", lang))
+    for row in model.coefficients(lang).itertuples(index=False):
+        click.echo(f"  {row.coefficient:+.3f}  {row.label}")
+
+
+@churn.command("score")
+@_filters
+@click.option("--threshold", type=float, help="Tag at or above this risk (setting churn).")
+@pass_settings
+@friendly_errors
+def score(settings: Settings, as_of: datetime | None, threshold: float | None,
+          **filters: str | None) -> None:  # fmt: skip
+    """Train, store every customer's churn risk and set or clear the 高流失风险 tag (safe to
+    run twice; for the nightly job)."""
+    with settings.workspace() as ws:
+        result = ws.churn.score(threshold=threshold, **_given(as_of, **filters))
+        lang = ws.ctx.lang
+    _report(result.model, lang)
+    click.echo(
+        t("churn_cli:scored", lang, scored=result.scored, at_risk=result.at_risk,
+          threshold=result.threshold, tag=TAG, tagged=result.tagged, untagged=result.untagged,
+          changed=result.changed)
+    )  # fmt: skip
+    top = result.risks.head(SHOWN)
+    for row in top.itertuples(index=False):
+        factors = ", ".join(str(f) for f in (row.factor_1, row.factor_2, row.factor_3) if f)
+        click.echo(f"  {row.code}  {row.risk:.2f}  {factors}")
+
+
+@churn.command("explain")
+@click.argument("code")
+@_filters
+@pass_settings
+@friendly_errors
+def explain(settings: Settings, code: str, as_of: datetime | None, **filters: str | None
+            ) -> None:  # fmt: skip
+    """What drives one customer's churn risk, feature by feature."""
+    with settings.workspace() as ws:
+        frame = ws.churn.explain(code, **_given(as_of, **filters))
+    for row in frame.itertuples(index=False):
+        click.echo(f"  {row.contribution:+.3f}  {row.label}: {row.value}")

@@ -1,0 +1,150 @@
+"""``crm report run|due|history`` and ``crm dashboards``: thin over :mod:`crmlib.reporting`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..reporting import FORMATS, NOTEBOOKS, REPORTS, RunResult
+from ..reporting import voila as voila_app
+from .base import Settings, friendly_errors, main, pass_settings
+
+DEFAULT_SCHEDULE = Path("parameters") / "schedule.yaml"
+
+
+def _echo(result: RunResult) -> None:
+    line = f"#{result.id} {result.report}: {result.status} ({result.duration_s:.1f} s)"
+    click.echo(line)
+    for kind, path in result.outputs.items():
+        click.echo(f"  {kind}: {path}")
+    if result.error:
+        click.echo(f"  {result.error}", err=not result.ok)
+
+
+@main.group("report")
+def report_group() -> None:
+    """Run report notebooks with parameter files; the schedule; the run history."""
+
+
+@report_group.command("run")
+@click.argument("name", type=click.Choice(list(REPORTS)))
+@click.option(
+    "-f", "--file", "file", type=click.Path(dir_okay=False),
+    help="papermill parameter file (YAML), e.g. parameters/kpi_monthly.yaml.",
+)  # fmt: skip
+@click.option("-p", "--parameter", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A parameter, over the file's (repeatable): -p region=华东.")  # fmt: skip
+@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
+              help="Output formats (default all: html, pdf, xlsx).")  # fmt: skip
+@click.option("--skip-if-empty", is_flag=True, help="Skip when the filters select nothing.")
+@click.option("--min-quality", type=float, help="Data-quality gate: the scorecard threshold 0-1.")
+@click.option("--on-low-quality", type=click.Choice(["warn", "skip"]), default="warn",
+              show_default=True, help="What the gate does below the threshold.")  # fmt: skip
+@click.option("--output", type=click.Path(file_okay=False), help="Output folder (default reports).")
+@pass_settings
+@friendly_errors
+def report_run(
+    settings: Settings, name: str, file: str | None, pairs: tuple[str, ...],
+    formats: tuple[str, ...], skip_if_empty: bool, min_quality: float | None,
+    on_low_quality: str, output: str | None,
+) -> None:  # fmt: skip
+    """Run report NAME into reports/NAME/DATE/ and record the run."""
+    given = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-p")
+        given[key.strip()] = value
+    gate = {"threshold": min_quality, "action": on_low_quality} if min_quality is not None else None
+    with settings.workspace() as ws:
+        result = ws.reports.run(
+            name, given, file=file, formats=formats or FORMATS, skip_if_empty=skip_if_empty,
+            quality_gate=gate, output=Path(output) if output else None,
+        )  # fmt: skip
+    _echo(result)
+    if result.status == "failed":
+        sys.exit(1)
+
+
+@report_group.command("due")
+@click.option("-s", "--schedule", type=click.Path(dir_okay=False), default=str(DEFAULT_SCHEDULE),
+              show_default=True, help="The schedule file.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="List what is due without running it.")
+@click.option("--output", type=click.Path(file_okay=False), help="Output folder (default reports).")
+@pass_settings
+@friendly_errors
+def report_due(settings: Settings, schedule: str, dry_run: bool, output: str | None) -> None:
+    """Run the scheduled reports that are due (call it from cron or a systemd timer)."""
+    with settings.workspace() as ws:
+        if dry_run:
+            for entry in ws.reports.due(schedule):
+                click.echo(f"{entry.name}: {entry.report} ({entry.cron})")
+            return
+        results = ws.reports.run_due(schedule, output=Path(output) if output else None)
+    for result in results:
+        _echo(result)
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+@report_group.command("history")
+@click.argument("name", required=False)
+@click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
+@pass_settings
+@friendly_errors
+def report_history(settings: Settings, name: str | None, limit: int) -> None:
+    """The latest report runs: when, status, duration, parameters, outputs or error."""
+    with settings.workspace() as ws:
+        frame = ws.reports.history(name, limit)
+    if frame.empty:
+        click.echo("-")
+        return
+    for row in frame.to_dict("records"):
+        duration = f"{row['duration_s']:.1f} s" if row["duration_s"] == row["duration_s"] else "–"
+        asked = json.loads(row["parameters"] or "{}")
+        values = ", ".join(f"{k}={v}" for k, v in (asked.get("values") or {}).items())
+        source = asked.get("schedule") or asked.get("file") or ""
+        started = f"{row['started_at']:%Y-%m-%d %H:%M}"
+        line = f"#{row['id']} {started} {row['report']} {row['status']} {duration} {row['actor']}"
+        click.echo(f"{line} {source} {values}".rstrip())
+        for kind, path in json.loads(row["outputs"] or "{}").items():
+            click.echo(f"    {kind}: {path}")
+        if row["error"]:
+            click.echo(f"    {row['error']}")
+
+
+@main.command("dashboards")
+@click.option("--port", default=voila_app.DEFAULT_PORT, show_default=True, type=int)
+@click.option("--host", default=voila_app.DEFAULT_HOST, show_default=True,
+              help="Address to bind; keep 127.0.0.1 behind a proxy or JupyterHub.")  # fmt: skip
+@click.option("--notebooks", type=click.Path(file_okay=False, exists=True),
+              default=str(NOTEBOOKS), show_default=True)  # fmt: skip
+@click.option("--token", help="Require this token (?token=...) on every request.")
+@click.option("--base-url", default="/", show_default=True, help="URL prefix (behind a proxy).")
+@click.option("--no-preheat", is_flag=True, help="Start a kernel per page instead of ahead.")
+@pass_settings
+@friendly_errors
+def dashboards(
+    settings: Settings, port: int, host: str, notebooks: str, token: str | None,
+    base_url: str, no_preheat: bool,
+) -> None:  # fmt: skip
+    """Serve the report notebooks as live dashboards with Voila (landing page at /)."""
+    with settings.workspace() as ws:  # fail here, clearly, on a wrong database or user
+        from ..reporting.runner import database_url
+
+        url, user = database_url(ws.ctx), ws.user.username
+    with tempfile.TemporaryDirectory(prefix="crm-voila-") as runtime:
+        voila_app.write_template(Path(runtime))
+        args = voila_app.command(Path(notebooks), port=port, host=host, preheat=not no_preheat,
+                                 token=token, base_url=base_url)  # fmt: skip
+        click.echo(f"dashboards: http://{host}:{port}{base_url}", err=True)
+        env = voila_app.environment(Path(runtime), url, user)
+        try:
+            sys.exit(subprocess.call(args, env=env))
+        except KeyboardInterrupt:
+            sys.exit(130)

@@ -1,0 +1,115 @@
+"""The fast paths of large imports: rows go in as plain tuples, and indexes are built once.
+
+SQLAlchemy's per-row work would cost more than the insert itself at a million rows, so
+new rows go to the driver directly: ``executemany`` on SQLite, ``COPY … FROM STDIN`` on
+PostgreSQL, with values bound by SQLAlchemy's own type processors, so they are stored
+exactly as the ORM stores them (the demo loader, :mod:`crmlib.demo.writer`, does the same).
+
+A large import into a table no larger than the file is faster when the table's secondary
+indexes are dropped first and built again at the end: one sort per index instead of a
+random B-tree insert per row and index. This happens on SQLite only and inside the
+import's own transaction (SQLite's DDL is transactional), so a failed, refused or killed
+import leaves schema and data as they were, and readers keep seeing the old snapshot with
+its indexes meanwhile. PostgreSQL keeps its indexes: dropping one locks the whole table
+against readers until the import commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select, text
+
+#: Below this many rows in a file, indexes stay as they are.
+BULK_ROWS = 50_000
+
+
+def insert_columns(
+    conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]
+) -> list[int]:
+    """Insert rows given column by column (None for NULL); return their new ids, in order.
+
+    On SQLite the ids are handed out here (the import holds the write lock, nobody can
+    take them meanwhile); PostgreSQL reserves them from the table's sequence.
+    """
+    size = len(next(iter(columns.values()), ()))
+    if size == 0:
+        return []
+    names = [name for name in columns if name != "id"]
+    values = [_bound(conn, table, name, columns[name]) for name in names]
+    listed = ", ".join(f'"{name}"' for name in ["id", *names])
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            ids = list(
+                conn.execute(
+                    text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                         "FROM generate_series(1, :size)"),
+                    {"table": table.name, "size": size},
+                ).scalars()
+            )  # fmt: skip
+            with cursor.copy(f'COPY "{table.name}" ({listed}) FROM STDIN') as copy:
+                for row in zip(ids, *values, strict=True):
+                    copy.write_row(row)
+        else:
+            first = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+            ids = list(range(first, first + size))
+            marks = ", ".join("?" * (len(names) + 1))
+            cursor.executemany(
+                f'INSERT INTO "{table.name}" ({listed}) VALUES ({marks})',
+                zip(ids, *values, strict=True),
+            )
+    finally:
+        cursor.close()
+    return ids
+
+
+def _bound(conn: Connection, table: Table, name: str, values: Sequence[Any]) -> Sequence[Any]:
+    """``values`` as the driver takes them, converted once per distinct value."""
+    process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if process is None:
+        return values
+    converted = {value: process(value) for value in set(values) if value is not None}
+    return [None if value is None else converted[value] for value in values]
+
+
+class SuspendedIndexes:
+    """Secondary indexes of tables, dropped for a large import and built again at its end.
+
+    Only on SQLite, and only for tables that hold no more rows than the file brings
+    (``expected_rows``, at least :data:`BULK_ROWS`). Indexes on the columns in ``keep``
+    (``table.column``) stay: the import looks rows up through them.
+    """
+
+    def __init__(
+        self, conn: Connection, tables: Iterable[str], keep: Iterable[str], expected_rows: int
+    ) -> None:
+        self.conn = conn
+        self.definitions: list[str] = []
+        if conn.dialect.name != "sqlite" or expected_rows < BULK_ROWS:
+            return
+        kept = set(keep)
+        for table in tables:
+            if self._rows(table) > expected_rows:
+                continue
+            for name, sql in conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+                (table,),
+            ).all():
+                if not kept & {f"{table}.{column}" for column in self._columns(name)}:
+                    conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                    self.definitions.append(sql)
+
+    def rebuild(self) -> None:
+        """Build the dropped indexes again (before the import commits)."""
+        for sql in self.definitions:
+            self.conn.exec_driver_sql(sql)
+        self.definitions = []
+
+    def _rows(self, table: str) -> int:
+        return int(self.conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar() or 0)
+
+    def _columns(self, index: str) -> list[str]:
+        return [str(row[2]) for row in self.conn.exec_driver_sql(f"PRAGMA index_info('{index}')")]

@@ -1,0 +1,452 @@
+"""Dashboards: each report notebook is one call, :func:`show`, so the notebooks stay thin
+and the same report serves JupyterLab, Voila and scheduled papermill runs.
+
+:func:`build` turns parameters into a :class:`Dashboard` (title, headline KPIs, charts and
+the tables behind them) with crmlib's analytics only. :func:`show` then displays it:
+
+- run by the report runner (``CRM_REPORT_OUTPUT`` names the run's folder): static output
+  (title, headline, charts) and the tables written to a workbook in that folder;
+- in Voila or JupyterLab: filter widgets above the headline and the charts; changing a
+  filter rebuilds the dashboard and redraws it in place. In Voila the URL's query string
+  (``?region=华东&period=2024-Q1``) overrides the notebook's ``parameters`` cell.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..analytics.kpi import CATALOGUE
+from ..analytics.kpi.text import format_value
+from ..errors import CRMError
+from ..i18n import register, speaking, t
+from ..reference.regions import REGION_EN, REGIONS
+from . import parameters as params
+from .catalogue import Report, report
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+register(
+    {
+        "period": {"zh": "期间", "en": "Period"},
+        "region": {"zh": "区域", "en": "Region"},
+        "team": {"zh": "团队", "en": "Team"},
+        "owner": {"zh": "负责人", "en": "Owner"},
+        "segment": {"zh": "客户分群", "en": "Segment"},
+        "all": {"zh": "（全部）", "en": "(all)"},
+        "loading": {"zh": "正在计算…", "en": "Computing…"},
+        "churn_unavailable": {
+            "zh": "流失风险图未生成：{reason}",
+            "en": "No churn-risk chart: {reason}",
+        },
+        "generated": {
+            "zh": "数据截至 {day}，由 {user} 查看",
+            "en": "Data as of {day}, seen by {user}",
+        },
+    },
+    namespace="dashboards",
+)
+
+#: Set by the report runner: the folder a batch run writes its tables to.
+OUTPUT_ENV = "CRM_REPORT_OUTPUT"
+TABLES_FILE = "tables.xlsx"
+SUMMARY_FILE = "summary.json"
+#: Set by the report runner: warnings to show under the title (JSON list).
+NOTES_ENV = "CRM_REPORT_NOTES"
+#: Filters offered as widgets, in order.
+WIDGETS = ("period", "region", "team", "owner", "segment")
+
+STYLE = """<style>
+.crm-report{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",
+"PingFang SC",sans-serif;color:#222}
+.crm-report h1{font-size:24px;margin:8px 0 4px}
+.crm-report .crm-meta{color:#666;font-size:12px;margin-bottom:10px}
+.crm-headline{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0 14px}
+.crm-kpi{border:1px solid #dde3ea;border-radius:6px;padding:8px 14px;min-width:130px;
+background:#f7f9fb}
+.crm-kpi .crm-kpi-name{font-size:12px;color:#555}
+.crm-kpi .crm-kpi-value{font-size:22px;font-weight:600;color:#2f6db5}
+.crm-note{background:#fff4e5;border-left:4px solid #f28e2b;padding:6px 10px;margin:6px 0}
+.crm-error{background:#fdecea;border-left:4px solid #e15759;padding:6px 10px}
+</style>"""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number: a KPI of the catalogue for the dashboard's filters."""
+
+    id: str
+    name: str
+    value: float
+    unit: str
+
+    def text(self, lang: str) -> str:
+        value = format_value(self.value, self.unit)
+        if value == "–" or self.unit in ("share", "count"):
+            return value
+        return f"{value} {t(f'kpi_text:{self.unit}', lang)}"
+
+
+@dataclass
+class Dashboard:
+    """A report for one set of parameters, ready to display or export."""
+
+    report: Report
+    parameters: dict[str, Any]
+    title: str
+    lang: str
+    headline: list[Headline]
+    charts: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    notes: list[str] = field(default_factory=list)
+    as_of: str = ""
+    user: str = ""
+
+    def header_html(self) -> str:
+        """Title, who/when line, notes and the headline KPI cards; every card carries its
+        KPI id and exact value (``data-kpi``, ``data-value``) for tools that read pages."""
+        cards = "".join(
+            f'<div class="crm-kpi" data-kpi="{h.id}" data-value="{h.value!r}">'
+            f'<div class="crm-kpi-name">{html.escape(h.name)}</div>'
+            f'<div class="crm-kpi-value">{html.escape(h.text(self.lang))}</div></div>'
+            for h in self.headline
+        )
+        notes = "".join(f'<div class="crm-note">{html.escape(n)}</div>' for n in self.notes)
+        meta = t("dashboards:generated", self.lang, day=self.as_of, user=self.user)
+        return (
+            f'{STYLE}<div class="crm-report"><h1 class="crm-title">{html.escape(self.title)}'
+            f'</h1><div class="crm-meta">{html.escape(meta)}</div>{notes}'
+            f'<div class="crm-headline">{cards}</div></div>'
+        )
+
+
+# -- building -----------------------------------------------------------------------------
+
+
+def _headline(kpis: pd.DataFrame, ids: tuple[str, ...]) -> list[Headline]:
+    rows = kpis[kpis["stage"].isna()].set_index("id").to_dict("index")
+    return [
+        Headline(kpi_id, str(rows[kpi_id]["name"]), float(rows[kpi_id]["value"]),
+                 str(rows[kpi_id]["unit"]))
+        for kpi_id in ids
+    ]  # fmt: skip
+
+
+Parts = tuple[dict[str, Any], dict[str, pd.DataFrame], list[str]]
+
+
+def _kpi_parts(ws: Workspace, filters: dict[str, Any], lang: str, kpis: pd.DataFrame) -> Parts:
+    from ..analytics import charts
+
+    revenue = ws.kpi("revenue", by="month", **filters)
+    new = ws.kpi("new_customers", by="month", **filters)
+    by_region = ws.kpi("revenue", by="region", **filters)
+    win_by_team = ws.kpi("win_rate", by="team", **filters)
+    name = {k: CATALOGUE[k].name(lang) for k in ("revenue", "new_customers", "win_rate")}
+    return (
+        {
+            "revenue_trend": charts.kpi_trend(revenue, name["revenue"], "CNY", lang),
+            "new_customers_trend": charts.kpi_trend(new, name["new_customers"], "count", lang),
+            "revenue_by_region": charts.kpi_by_group(by_region, name["revenue"], "CNY", lang),
+            "win_rate_by_team": charts.kpi_by_group(win_by_team, name["win_rate"], "share", lang),
+        },
+        {
+            "kpis": kpis,
+            "revenue_by_month": revenue,
+            "new_customers_by_month": new,
+            "revenue_by_region": by_region,
+            "win_rate_by_team": win_by_team,
+        },
+        [],
+    )
+
+
+def _profile_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+    from ..analytics import charts
+
+    profile = ws.profile(**filters)
+    return charts.profile_charts(profile, lang), profile.tables(), []
+
+
+def _funnel_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+    from ..analytics import charts
+
+    funnel = ws.funnel(**filters)
+    win_by_owner = ws.kpi("win_rate", by="owner", **filters)
+    shown = charts.funnel_charts(funnel, lang)
+    shown["win_rate_by_owner"] = charts.kpi_by_group(
+        win_by_owner, CATALOGUE["win_rate"].name(lang), "share", lang
+    )
+    return shown, {**funnel.tables(), "win_rate_by_owner": win_by_owner}, []
+
+
+def _segment_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+    from ..analytics import charts
+
+    summary = ws.segments.rfm_summary(**filters)
+    cohorts = ws.cohort_retention(**filters)
+    shown: dict[str, Any] = {
+        "rfm": charts.rfm_segments(summary, lang),
+        "cohorts": charts.cohort_heatmap(cohorts, lang),
+    }
+    tables = {"rfm_summary": summary, "cohort_retention": cohorts}
+    notes = []
+    try:
+        risks = ws.churn.risks(**filters)
+    except CRMError as exc:  # too little history to fit the model: say so, draw the rest
+        notes.append(t("dashboards:churn_unavailable", lang, reason=str(exc)))
+    else:
+        chart = charts.churn_distribution(risks, lang=lang)
+        shown["churn"] = chart
+        tables["churn_risk"] = pd.DataFrame(chart.data)
+    return shown, tables, notes
+
+
+def _service_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+    from ..analytics import charts
+
+    frames = {
+        "sla_by_region": ws.kpi("sla_compliance", by="region", **filters),
+        "first_response_by_month": ws.kpi("first_response_hours", by="month", **filters),
+        "resolution_by_month": ws.kpi("resolution_hours", by="month", **filters),
+        "csat_by_team": ws.kpi("csat", by="team", **filters),
+    }
+    name = {k: CATALOGUE[k].name(lang) for k in CATALOGUE}
+    shown = {
+        "sla_by_region": charts.kpi_by_group(
+            frames["sla_by_region"], name["sla_compliance"], "share", lang
+        ),
+        "first_response_by_month": charts.kpi_trend(
+            frames["first_response_by_month"], name["first_response_hours"], "hours", lang
+        ),
+        "resolution_by_month": charts.kpi_trend(
+            frames["resolution_by_month"], name["resolution_hours"], "hours", lang
+        ),
+        "csat_by_team": charts.kpi_by_group(frames["csat_by_team"], name["csat"], "share", lang),
+    }
+    return shown, frames, []
+
+
+PARTS: dict[str, Callable[[Workspace, dict[str, Any], str, pd.DataFrame], Parts]] = {
+    "kpi_dashboard": _kpi_parts,
+    "customer_profile": _profile_parts,
+    "sales_funnel": _funnel_parts,
+    "segments": _segment_parts,
+    "service_quality": _service_parts,
+}
+
+
+def build(ws: Workspace, name: str, **values: Any) -> Dashboard:
+    """The dashboard ``name`` for the report parameters ``values`` (see
+    :mod:`crmlib.reporting.parameters`), as ``ws``'s user sees the data."""
+    spec = report(name)
+    clean = params.normalise(values)
+    lang = clean["lang"]
+    filters = params.filters(clean)
+    with speaking(lang):
+        kpis = ws.kpis(**filters)
+        shown, tables, notes = PARTS[name](ws, filters, lang, kpis)
+        from ..analytics.filters import Filters
+
+        day = Filters.of(**filters).day
+        return Dashboard(
+            report=spec,
+            parameters=clean,
+            title=params.title(spec.zh, spec.en, clean, lang),
+            lang=lang,
+            headline=_headline(kpis, spec.headline),
+            charts=shown,
+            tables=tables,
+            notes=notes,
+            as_of=day.isoformat(),
+            user=ws.user.username,
+        )
+
+
+# -- showing ------------------------------------------------------------------------------
+
+
+def in_voila() -> bool:
+    """Whether this kernel serves a Voila page (a pre-heated one waits for its request)."""
+    return (
+        os.environ.get("VOILA_PREHEAT") == "True"
+        or "VOILA_KERNEL_ID" in os.environ
+        or (os.environ.get("SERVER_SOFTWARE", "").startswith("voila"))
+    )
+
+
+def url_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` overridden by the page URL's query string when Voila serves the notebook;
+    a pre-heated kernel waits here until its page is requested."""
+    if not in_voila():
+        return dict(values)
+    from voila.utils import get_query_string
+
+    return params.from_query(get_query_string(), values)
+
+
+def show(name: str, **values: Any) -> None:
+    """Display report ``name`` for the parameters ``values`` (a notebook's parameters cell):
+    static for a scheduled run, with filter widgets in Voila and JupyterLab."""
+    import crmlib
+
+    from ..analytics import charts
+
+    charts.javascript_bundle()  # warm: a pre-heated kernel does this before its request
+    values = url_parameters(values)
+    output = os.environ.get(OUTPUT_ENV)
+    if output:
+        with crmlib.open(lang=params.normalise(values)["lang"]) as ws:
+            _show_static(ws, name, values, Path(output))
+        return
+    try:
+        lang = params.normalise(values)["lang"]
+    except CRMError as exc:  # a wrong URL parameter: say which, without a traceback
+        from IPython.display import HTML, display
+
+        display(HTML(f'{STYLE}<div class="crm-error">{html.escape(str(exc))}</div>'))
+        return
+    # The widgets keep using the workspace for as long as the page lives.
+    _show_live(crmlib.open(lang=lang), name, values)
+
+
+def _display_charts(dashboard: Dashboard, *, bundled: bool = True) -> None:
+    """Each chart as an output; ``bundled=False`` leaves out the chart libraries, which
+    an earlier output of the page has loaded (:func:`_display_libraries`)."""
+    from IPython.display import HTML, display
+
+    from ..analytics import charts
+
+    for chart in dashboard.charts.values():
+        if bundled:
+            display(chart)
+        else:
+            display(HTML(charts.html_fragment(charts.spec_of(chart), bundle=False)))
+
+
+def _display_libraries() -> None:
+    """Load the chart libraries into the page once, as an output of their own: sent
+    through an Output widget (about 1 MB), they would stall the kernel's output capture."""
+    from IPython.display import HTML, display
+
+    from ..analytics import charts
+
+    display(HTML(f'<script type="text/javascript">{charts.javascript_bundle()}</script>'))
+
+
+def _show_static(ws: Workspace, name: str, values: dict[str, Any], folder: Path) -> Dashboard:
+    from IPython.display import HTML, display
+
+    from ..analytics import charts
+    from .exporting import write_workbook
+
+    charts.use_offline_renderer("once")  # one copy of the libraries in the page
+    dashboard = build(ws, name, **values)
+    dashboard.notes[:0] = json.loads(os.environ.get(NOTES_ENV) or "[]")
+    display(HTML(dashboard.header_html()))
+    _display_charts(dashboard)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_workbook(dashboard.tables, folder / TABLES_FILE, dashboard.parameters)
+    summary = {
+        "title": dashboard.title,
+        "headline": {h.id: h.value for h in dashboard.headline},
+        "charts": list(dashboard.charts),
+        "tables": {k: len(v) for k, v in dashboard.tables.items()},
+    }
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary, ensure_ascii=False, default=str))
+    return dashboard
+
+
+def _choices(ws: Workspace, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """The options of each filter widget: (label, value); the first means "all"."""
+    from datetime import date
+
+    from .. import clock
+
+    everything = [(t("dashboards:all", lang), "")]
+    today = clock.today()
+    periods = [params.resolve_period(p, today) or "" for p in params.RELATIVE]
+    quarter_ends = [clock.add_months(date(today.year, today.month, 1), -3 * n) for n in range(8)]
+    periods += [params.resolve_period("this_quarter", d) or "" for d in quarter_ends]
+    periods += [str(today.year - n) for n in range(3)]
+    period_options = [(params._period_text({"period": p}, lang), p) for p in dict.fromkeys(periods)]
+    region_options = [(REGION_EN[r] if lang == "en" else r, r) for r in REGIONS]
+    try:
+        users = ws.users.frame(include_inactive=False)
+        teams = sorted({str(x) for x in users["team"].dropna()})
+        owners = list(users["username"])
+    except CRMError:
+        teams, owners = [], []
+    try:
+        segments = list(ws.segments.list()["name"])
+    except CRMError:
+        segments = []
+    return {
+        "period": everything + period_options,
+        "region": everything + region_options,
+        "team": everything + [(x, x) for x in teams],
+        "owner": everything + [(x, x) for x in owners],
+        "segment": everything + [(x, x) for x in segments],
+    }
+
+
+def _show_live(ws: Workspace, name: str, values: dict[str, Any]) -> None:
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    _display_libraries()
+    clean = params.normalise(values)
+    lang = clean["lang"]
+    choices = _choices(ws, lang)
+    controls: dict[str, Any] = {}
+    for key in WIDGETS:
+        options = choices[key]
+        current = clean.get(key) or ""
+        if current not in {value for _, value in options}:
+            label = params._period_text(clean, lang) if key == "period" else str(current)
+            options = [*options, (label, current)]
+        controls[key] = widgets.Dropdown(
+            options=options,
+            value=current,
+            description=t(f"dashboards:{key}", lang),
+            layout=widgets.Layout(width="230px"),
+            style={"description_width": "56px"},
+        )
+    header = widgets.HTML()
+    charts_area = widgets.Output()
+
+    def redraw(*_: Any) -> None:
+        given = {**clean, **{k: (w.value or None) for k, w in controls.items()}}
+        if given.get("period"):
+            given["start"] = given["end"] = None
+        header.value = (
+            f'{STYLE}<div class="crm-report crm-loading">{t("dashboards:loading", lang)}</div>'
+        )
+        try:
+            dashboard = build(ws, name, **given)
+        except CRMError as exc:
+            header.value = f'{STYLE}<div class="crm-error">{html.escape(str(exc))}</div>'
+            charts_area.clear_output()
+            return
+        with charts_area:
+            charts_area.clear_output(wait=True)
+            _display_charts(dashboard, bundled=False)
+        header.value = dashboard.header_html()
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    display(
+        widgets.VBox(
+            [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
+             header, charts_area]
+        )
+    )  # fmt: skip
+    redraw()

@@ -1,0 +1,190 @@
+"""Report parameters: what a parameter file, a URL or a notebook's ``parameters`` cell
+says, turned into the analytics filters, and the report's title.
+
+Every report notebook takes the same parameters (:data:`PARAMETERS`). ``period`` may be a
+period as :func:`~crmlib.analytics.filters.parse_period` reads it (``2024-Q1``) or one
+relative to the run day (``previous_month``, ``previous_quarter``, ``previous_year``,
+``this_month``, ``this_quarter``, ``this_year``), so a scheduled report covers the right
+period on every run. ``start``/``end`` are inclusive days instead of a period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import yaml
+
+from .. import clock
+from ..analytics.filters import Filters, parse_period
+from ..errors import FieldError, ValidationError
+from ..i18n import current_lang, register, t
+from ..reference.regions import REGION_EN
+
+register(
+    {
+        "unknown": {
+            "zh": "不是报表参数（可用：{known}）",
+            "en": "is not a report parameter (known: {known})",
+        },
+        "file": {
+            "zh": "参数文件 {path} 不是“参数: 值”形式的 YAML 映射",
+            "en": "parameter file {path} is not a YAML mapping of parameter: value",
+        },
+        "lang": {"zh": "应为 zh 或 en", "en": "is not zh or en"},
+        "all_time": {"zh": "全部期间", "en": "All time"},
+        "nationwide": {"zh": "全国", "en": "all regions"},
+    },
+    namespace="params",
+)
+
+#: The parameters of every report notebook, with their defaults.
+PARAMETERS: dict[str, Any] = {
+    "period": "previous_quarter",
+    "start": None,
+    "end": None,
+    "region": None,
+    "team": None,
+    "owner": None,
+    "segment": None,
+    "lang": "zh",
+    "as_of": None,
+}
+
+#: Relative periods: name -> (unit, months back).
+RELATIVE = {
+    "this_month": ("month", 0),
+    "previous_month": ("month", 1),
+    "this_quarter": ("quarter", 0),
+    "previous_quarter": ("quarter", 1),
+    "this_year": ("year", 0),
+    "previous_year": ("year", 1),
+}
+
+
+def resolve_period(period: str | None, today: date | None = None) -> str | None:
+    """A relative period (``previous_quarter``…) as the period it means on ``today``
+    (default: the business day); any other value unchanged."""
+    if not period or period not in RELATIVE:
+        return period or None
+    day = today or clock.today()
+    unit, back = RELATIVE[period]
+    if unit == "month":
+        first = clock.add_months(date(day.year, day.month, 1), -back)
+        return f"{first.year}-{first.month:02d}"
+    if unit == "quarter":
+        first = clock.add_months(date(day.year, 3 * ((day.month - 1) // 3) + 1, 1), -3 * back)
+        return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    return str(day.year - back)
+
+
+def normalise(values: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
+    """All parameters with defaults filled in, blanks as None, the period resolved; an
+    unknown parameter or language is a clear error."""
+    unknown = [key for key in values if key not in PARAMETERS]
+    if unknown:
+        known = ", ".join(PARAMETERS)
+        raise ValidationError(
+            [FieldError(k, values[k], "report_parameter", t("params:unknown", known=known))
+             for k in unknown]
+        )  # fmt: skip
+    merged = {**PARAMETERS, **values}
+    clean = {key: (None if value == "" else value) for key, value in merged.items()}
+    clean["lang"] = clean["lang"] or "zh"
+    if clean["lang"] not in ("zh", "en"):
+        raise ValidationError(FieldError("lang", clean["lang"], "lang", t("params:lang")))
+    for key in ("start", "end", "as_of"):
+        day = clean[key]
+        if isinstance(day, date):
+            clean[key] = day.isoformat()
+    if clean["start"] or clean["end"]:
+        clean["period"] = None
+    clean["period"] = resolve_period(clean["period"], today)
+    # Checked once here (a clear error naming the field), with the region's own name.
+    clean["region"] = Filters.of(**filters(clean)).region
+    return clean
+
+
+def filters(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword filters of ``ws.kpis``, ``ws.profile``… for normalised parameters."""
+    given = {
+        "period": values.get("period"),
+        "period_start": values.get("start"),
+        "period_end": values.get("end"),
+        "region": values.get("region"),
+        "team": values.get("team"),
+        "owner": values.get("owner"),
+        "segment": values.get("segment"),
+        "as_of": values.get("as_of"),
+    }
+    return {key: value for key, value in given.items() if value}
+
+
+def from_query(query: str | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with what a URL's query string (``region=华东&period=2024-Q1``) says for
+    the report parameters; other query arguments (Voila's own) are ignored."""
+    merged = dict(values)
+    for key, given in parse_qs(query or "", keep_blank_values=True).items():
+        if key in PARAMETERS:
+            merged[key] = given[-1]
+    if (merged.get("start") or merged.get("end")) and not (query and "period=" in query):
+        merged["period"] = None
+    return merged
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """The parameters of a papermill parameter file (YAML: ``parameter: value``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(FieldError("file", str(path), "file", t("file_missing", path=path)))
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise ValidationError(FieldError("file", str(path), "yaml", t("params:file", path=path)))
+    return data
+
+
+def _period_text(values: Mapping[str, Any], lang: str) -> str:
+    period, start, end = values.get("period"), values.get("start"), values.get("end")
+    if period:
+        first, _ = parse_period(str(period))
+        text = str(period).upper()
+        if len(text) == 4:
+            return f"{text}年" if lang == "zh" else text
+        year, part = text[:4], text[5:]
+        if part[0] in "QH":
+            if lang == "zh":
+                return f"{year}年" + ({"H1": "上半年", "H2": "下半年"}.get(part) or part)
+            return f"{year} {part}"
+        if len(text) <= 7:
+            return f"{year}年{first.month}月" if lang == "zh" else first.strftime("%B %Y")
+        if lang == "zh":
+            return f"{first.year}年{first.month}月{first.day}日"
+        return first.isoformat()
+    if start or end:
+        f = Filters.of(period_start=start, period_end=end)
+        first_text = f.start.isoformat() if f.start else "…"
+        last_text = (f.end - timedelta(days=1)).isoformat() if f.end else "…"
+        return f"{first_text}至{last_text}" if lang == "zh" else f"{first_text} to {last_text}"
+    return t("params:all_time", lang)
+
+
+def title(name_zh: str, name_en: str, values: Mapping[str, Any], lang: str | None = None) -> str:
+    """The report's title from its parameters: ``2024年Q1华东区域客户画像分析报告``, or in
+    English ``Customer profile report — East China, 2024 Q1``."""
+    lang = current_lang(lang or values.get("lang"))
+    period = _period_text(values, lang)
+    region = values.get("region")
+    if lang == "zh":
+        scope = f"{region}区域" if region else ""
+        scope += f"{values['team']}团队" if values.get("team") else ""
+        scope += f"{values['owner']}的客户" if values.get("owner") else ""
+        scope += f"「{values['segment']}」" if values.get("segment") else ""
+        return f"{period}{scope}{name_zh}"
+    parts = [REGION_EN.get(region, region) if region else t("params:nationwide", lang)]
+    parts += [f"team {values['team']}"] if values.get("team") else []
+    parts += [f"owner {values['owner']}"] if values.get("owner") else []
+    parts += [f"segment “{values['segment']}”"] if values.get("segment") else []
+    return f"{name_en} — {', '.join(parts)}, {period}"

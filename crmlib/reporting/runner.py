@@ -1,0 +1,329 @@
+"""Running a report notebook with papermill: parameters, gates, outputs and run history.
+
+A run executes ``notebooks/reports/<name>.ipynb`` with a parameter file in a fresh kernel
+that opens the same database as the same user, then writes into
+``reports/<name>/<date>/``: the executed notebook, HTML without code (charts inline, no
+network), PDF and the Excel workbook of the tables behind the charts. Files are built in a
+scratch folder and moved in only when everything succeeded, so a failed run keeps the last
+good output; its executed notebook goes to ``reports/<name>/failed/`` and the reason into
+the run record (``report_runs``: parameters, status, duration, outputs, error).
+
+Before executing, two optional checks may skip the run: ``skip_if_empty`` (nothing in the
+filters: no customers, leads or tickets) and a data-quality gate (the scorecard below a
+threshold: ``action="skip"``, or ``"warn"`` to run with a warning on the report).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from .. import clock
+from ..domain.context import Context
+from ..errors import CRMError, FieldError, ValidationError
+from ..i18n import register, speaking, t
+from ..quality.scorecard import scorecard
+from ..store.models import ReportRun
+from . import parameters as params
+from .catalogue import NOTEBOOKS, report
+from .dashboards import NOTES_ENV, OUTPUT_ENV, SUMMARY_FILE, TABLES_FILE
+from .population import population
+
+register(
+    {
+        "formats": {"zh": "应为 {choices} 中的一项或多项", "en": "is not among {choices}"},
+        "gate_action": {"zh": "应为 warn 或 skip", "en": "is not warn or skip"},
+        "threshold": {"zh": "应为 0 到 1 之间的数", "en": "is not a number from 0 to 1"},
+        "empty": {
+            "zh": "筛选范围内没有数据（{kind}），已按“无数据时跳过”跳过",
+            "en": "nothing in the filters ({kind}); skipped as asked (skip if empty)",
+        },
+        "quality_low": {
+            "zh": "数据质量评分 {score:.0%} 低于阈值 {threshold:.0%}",
+            "en": "the data-quality score {score:.0%} is below the threshold {threshold:.0%}",
+        },
+        "quality_warn": {
+            "zh": "注意：{reason}，本报告中的数字可能不准确。",
+            "en": "Warning: {reason}; the figures in this report may be unreliable.",
+        },
+        "quality_skip": {"zh": "{reason}，已跳过", "en": "{reason}; skipped"},
+    },
+    namespace="report_run",
+)
+
+FORMATS = ("html", "pdf", "xlsx")
+STATUSES = ("running", "ok", "warning", "skipped", "failed")
+#: Longest a single notebook cell may run, in seconds.
+CELL_TIMEOUT = 1800
+_environment_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class QualityGate:
+    """Skip the report, or warn on it, when the data-quality scorecard is below
+    ``threshold`` (0..1)."""
+
+    threshold: float
+    action: str = "warn"
+
+    @classmethod
+    def of(cls, value: Mapping[str, Any] | QualityGate | None) -> QualityGate | None:
+        if value is None or isinstance(value, QualityGate):
+            return value
+        action = str(value.get("action", "warn"))
+        if action not in ("warn", "skip"):
+            raise ValidationError(
+                FieldError(
+                    "quality_gate.action", action, "gate_action", t("report_run:gate_action")
+                )
+            )
+        try:
+            threshold = float(value.get("threshold", 0.8))
+        except (TypeError, ValueError):
+            threshold = -1.0
+        if not 0 <= threshold <= 1:
+            raise ValidationError(
+                FieldError("quality_gate.threshold", value.get("threshold"), "threshold",
+                           t("report_run:threshold"))
+            )  # fmt: skip
+        return cls(threshold, action)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run did: its record id, status, files written and why it did not succeed."""
+
+    id: int
+    report: str
+    status: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "warning")
+
+
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    wrong = [f for f in formats if f not in FORMATS]
+    if wrong:
+        choices = ", ".join(FORMATS)
+        raise ValidationError(
+            FieldError(
+                "formats", ", ".join(wrong), "formats", t("report_run:formats", choices=choices)
+            )
+        )
+    return tuple(formats)
+
+
+def database_url(ctx: Context) -> str:
+    """The workspace's database as the kernel must open it (a relative SQLite path made
+    absolute, since the kernel may start elsewhere)."""
+    url = ctx.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def _kernel_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """The report kernel inherits this process's environment: set what it must know for
+    the run (database, user, output folder), one run at a time."""
+    with _environment_lock:
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for key, old in saved.items():
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
+
+
+def _error_text(exc: BaseException) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Runner:
+    """Runs report notebooks for one workspace user and keeps their history."""
+
+    def __init__(
+        self, ctx: Context, *, notebooks: Path | None = None, output: Path | None = None
+    ) -> None:
+        self._ctx = ctx
+        self.notebooks = Path(notebooks or os.environ.get("CRM_NOTEBOOKS") or NOTEBOOKS)
+        self.output = Path(output or os.environ.get("CRM_REPORTS") or "reports")
+
+    # -- history ----------------------------------------------------------------------
+
+    def _start(self, name: str, asked: dict[str, Any]) -> int:
+        with self._ctx.session("report_run") as session:
+            run = ReportRun(
+                report=name,
+                parameters=json.dumps(asked, ensure_ascii=False, default=str),
+                status="running",
+                actor=self._ctx.actor.username,
+                started_at=clock.now(),
+            )
+            session.add(run)
+            session.flush()
+            return int(run.id)
+
+    def _finish(
+        self, run_id: int, name: str, status: str, started: float,
+        outputs: dict[str, str] | None = None, error: str | None = None,
+    ) -> RunResult:  # fmt: skip
+        duration = round(time.monotonic() - started, 3)
+        with self._ctx.session("report_run") as session:
+            run = session.get(ReportRun, run_id)
+            assert run is not None
+            run.status = status
+            run.finished_at = clock.now()
+            run.duration_s = duration
+            run.outputs = json.dumps(outputs, ensure_ascii=False) if outputs else None
+            run.error = error
+        return RunResult(run_id, name, status, outputs or {}, error, duration)
+
+    def history(self, name: str | None = None, limit: int = 50) -> pd.DataFrame:
+        """The latest runs, newest first: id, report, status, started, duration, actor,
+        parameters, outputs and error."""
+        stmt = select(
+            ReportRun.id, ReportRun.report, ReportRun.status, ReportRun.started_at,
+            ReportRun.duration_s, ReportRun.actor, ReportRun.parameters, ReportRun.outputs,
+            ReportRun.error,
+        ).order_by(ReportRun.started_at.desc(), ReportRun.id.desc()).limit(limit)  # fmt: skip
+        if name is not None:
+            stmt = stmt.where(ReportRun.report == name)
+        return self._ctx.frame(stmt)
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(
+        self,
+        name: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        file: str | Path | None = None,
+        formats: Sequence[str] = FORMATS,
+        skip_if_empty: bool = False,
+        quality_gate: Mapping[str, Any] | QualityGate | None = None,
+        schedule: str | None = None,
+    ) -> RunResult:
+        """Run report ``name`` with the parameter ``file`` (YAML) and/or ``parameters``
+        (which win); every run is recorded, whatever its outcome. Bad arguments (an unknown
+        report, format or gate) raise before anything runs."""
+        with speaking(self._ctx.lang):
+            spec = report(name)
+            formats = check_formats(formats)
+            gate = QualityGate.of(quality_gate)
+            values = {**(params.read_file(file) if file else {}), **(parameters or {})}
+            asked = {"values": values, "file": str(file) if file else None,
+                     "schedule": schedule, "formats": list(formats)}  # fmt: skip
+            started = time.monotonic()
+            run_id = self._start(name, asked)
+            try:
+                clean = params.normalise(values)
+                filters = params.filters(clean)
+                notes: list[str] = []
+                if gate is not None:
+                    score = scorecard(self._ctx, save=False).overall
+                    if score == score and score < gate.threshold:  # NaN: nothing to judge
+                        reason = t("report_run:quality_low", score=score,
+                                   threshold=gate.threshold)  # fmt: skip
+                        if gate.action == "skip":
+                            error = t("report_run:quality_skip", reason=reason)
+                            return self._finish(run_id, name, "skipped", started, error=error)
+                        notes.append(t("report_run:quality_warn", lang=clean["lang"],
+                                       reason=reason))  # fmt: skip
+                if skip_if_empty and population(self._ctx, spec.population, **filters) == 0:
+                    error = t("report_run:empty", kind=spec.population)
+                    return self._finish(run_id, name, "skipped", started, error=error)
+                stem = Path(file).stem if file else name
+                outputs = self._execute(run_id, name, stem, clean, notes, formats)
+            except Exception as exc:  # every failure is recorded with its reason
+                kept: dict[str, str] | None = getattr(exc, "outputs", None)
+                error = str(exc) if isinstance(exc, CRMError) else _error_text(exc)
+                return self._finish(run_id, name, "failed", started, kept, error)
+            status = "warning" if notes else "ok"
+            return self._finish(run_id, name, status, started, outputs, "; ".join(notes) or None)
+
+    def _execute(
+        self, run_id: int, name: str, stem: str, clean: dict[str, Any], notes: list[str],
+        formats: Sequence[str],
+    ) -> dict[str, str]:  # fmt: skip
+        import nbformat
+        import papermill
+
+        from .exporting import html_pdf, notebook_html
+
+        spec = report(name)
+        notebook = self.notebooks / spec.notebook
+        home = self.output / name
+        scratch = home / f".run-{run_id}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        executed = scratch / f"{stem}.ipynb"
+        environment = {
+            "CRM_DATABASE_URL": database_url(self._ctx),
+            "CRM_USER": self._ctx.actor.username,
+            OUTPUT_ENV: str(scratch.resolve()),
+            NOTES_ENV: json.dumps(notes, ensure_ascii=False),
+        }
+        try:
+            with _kernel_environment(environment):
+                papermill.execute_notebook(
+                    str(notebook), str(executed), parameters=clean, kernel_name="python3",
+                    progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT,
+                    report_mode=True,
+                )  # fmt: skip
+            title = params.title(spec.zh, spec.en, clean)
+            node = nbformat.read(executed, as_version=4)
+            node.metadata["title"] = title
+            nbformat.write(node, executed)
+            files = {"notebook": executed}
+            if "html" in formats or "pdf" in formats:
+                files["html"] = notebook_html(executed, scratch / f"{stem}.html", title)
+            if "pdf" in formats:
+                files["pdf"] = html_pdf(files["html"], scratch / f"{stem}.pdf")
+            if "html" not in formats:
+                files.pop("html", None)
+            if "xlsx" in formats:
+                files["xlsx"] = (scratch / TABLES_FILE).rename(scratch / f"{stem}.xlsx")
+        except BaseException as exc:
+            if executed.exists():
+                failed = home / "failed"
+                failed.mkdir(parents=True, exist_ok=True)
+                kept = failed / f"{stem}-{clock.now():%Y%m%d-%H%M%S}-{run_id}.ipynb"
+                executed.replace(kept)
+                exc.outputs = {"failed_notebook": str(kept)}  # type: ignore[attr-defined]
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        final = home / clock.today().isoformat()
+        final.mkdir(parents=True, exist_ok=True)
+        outputs = {}
+        for kind, path in files.items():
+            target = final / path.name
+            path.replace(target)
+            outputs[kind] = str(target)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return outputs
+
+
+__all__ = ["FORMATS", "STATUSES", "SUMMARY_FILE", "QualityGate", "RunResult", "Runner"]

@@ -1,0 +1,122 @@
+"""Serving the report notebooks as live dashboards with Voila (``crm dashboards``).
+
+Voila runs ``notebooks/reports`` bound to 127.0.0.1 (behind a proxy or JupyterHub for
+anyone else), with sources stripped, tracebacks hidden and one pre-heated kernel per
+dashboard: a kernel imports crmlib and waits for its page's request (and URL parameters)
+before computing, so a page only pays for the figures. The landing page at ``/`` links
+every dashboard of the catalogue with its name and description in Chinese and English; any
+query string on it (``/?region=华东``) is passed on to the dashboards.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+from pathlib import Path
+
+from .catalogue import REPORTS
+
+TEMPLATE = "crm"
+DEFAULT_PORT = 8866
+DEFAULT_HOST = "127.0.0.1"
+
+_LANDING = """<!DOCTYPE html>
+<html lang="zh"><head><meta charset="utf-8">
+<title>CRM 报表看板 · CRM dashboards</title>
+<style>
+body{{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",
+sans-serif;margin:40px auto;max-width:760px;color:#222}}
+h1{{font-size:26px}} ul{{list-style:none;padding:0}}
+li{{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;background:#f7f9fb}}
+li a{{display:block;padding:12px 16px;text-decoration:none;color:#2f6db5;font-size:18px}}
+li span{{display:block;color:#555;font-size:13px;margin-top:4px}}
+</style></head>
+<body><h1>CRM 报表看板 · CRM dashboards</h1>
+<p>筛选条件可写在网址中 · Filters go in the address:
+<code>?region=华东&amp;period=2024-Q1</code></p>
+<ul class="crm-dashboards">
+{items}
+</ul></body></html>
+"""
+_ITEM = (
+    '<li><a class="crm-dashboard" data-report="{name}" '
+    'href="{{{{ base_url }}}}voila/render/{notebook}{{% if query %}}?{{{{ query }}}}{{% endif %}}">'
+    "{zh} · {en}<span>{about_zh}<br>{about_en}</span></a></li>"
+)
+
+
+def landing_template() -> str:
+    """The Jinja template of the landing page (Voila's classic tree page)."""
+    items = "\n".join(
+        _ITEM.format(
+            name=r.name, notebook=r.notebook, zh=html.escape(r.zh), en=html.escape(r.en),
+            about_zh=html.escape(r.about_zh), about_en=html.escape(r.about_en),
+        )
+        for r in REPORTS.values()
+    )  # fmt: skip
+    return _LANDING.format(items=items)
+
+
+#: Voila's lab page links Font Awesome from a CDN; the dashboards use no icons, and a
+#: closed network must not be asked for anything.
+_CDN_LINKS = (
+    '<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5'
+    '/css/all.min.css" type="text/css" />',
+    '<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5'
+    '/css/v4-shims.min.css" type="text/css" />',
+)
+_PAGE = (
+    "{%- extends 'lab/index.html.j2' -%}\n{%- block notebook_css -%}\n{{ super()"
+    + "".join(f"|replace({link!r}, '')" for link in _CDN_LINKS)
+    + " }}\n{%- endblock notebook_css -%}\n"
+)
+
+
+def write_template(runtime: Path) -> Path:
+    """Write the ``crm`` Voila template (Voila's lab template with the CRM landing page,
+    nothing loaded from the network) under ``runtime``, which then goes first on
+    ``JUPYTER_PATH``."""
+    folder = runtime / "voila" / "templates" / TEMPLATE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conf.json").write_text(json.dumps({"base_template": "lab"}))
+    (folder / "tree.html").write_text(landing_template(), encoding="utf-8")
+    (folder / "index.html.j2").write_text(_PAGE, encoding="utf-8")
+    return runtime
+
+
+def command(
+    notebooks: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    preheat: bool = True,
+    token: str | None = None,
+    base_url: str = "/",
+) -> list[str]:
+    """The Voila command line serving ``notebooks``."""
+    args = [
+        sys.executable, "-m", "voila", str(notebooks), "--no-browser",
+        f"--port={port}", f"--Voila.ip={host}", f"--base_url={base_url}",
+        f"--template={TEMPLATE}", "--classic_tree=True",
+        "--strip_sources=True", "--show_tracebacks=False",
+        f"--preheat_kernel={preheat}", "--pool_size=1",
+    ]  # fmt: skip
+    if token is not None:
+        args.append(f"--token={token}")
+    return args
+
+
+def environment(runtime: Path, url: str | None = None, user: str | None = None) -> dict[str, str]:
+    """The Voila server's environment (kernels inherit it): the CRM template first on
+    ``JUPYTER_PATH``, and the database and user the dashboards open."""
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(runtime), os.environ.get("JUPYTER_PATH", "")) if p
+    )
+    if url:
+        env["CRM_DATABASE_URL"] = url
+    if user:
+        env["CRM_USER"] = user
+    return env

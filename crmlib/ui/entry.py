@@ -1,0 +1,189 @@
+"""The customer entry notebook's application: a form with every customer field, checked as
+it is typed, a duplicate warning, saving through the audited API, and a search that opens
+an existing file for editing with its change history."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..domain.customers import RULES
+from ..errors import CRMError, ValidationError
+from ..quality.kinds import CUSTOMERS
+from ..settings import get_setting
+from ..workspace import Workspace
+from .base import Status, attempt, banner, button, heading, lang_of
+from .duplicates import DuplicateWarning
+from .fields import FieldSpec, column_spec
+from .forms import RecordForm
+from .grid import Grid
+from .texts import say
+
+#: Fields whose typing triggers the duplicate check.
+WATCHED = ("name", "phone", "email")
+_TAG_SEPARATORS = re.compile(r"[,，;；、]")
+
+
+def customer_specs(lang: str) -> list[FieldSpec]:
+    """Every field of a customer file (the import columns less the generated code), with
+    the customer rules and the reference lists as dropdowns."""
+    return [
+        column_spec(column, lang, RULES.get(column.name))
+        for column in CUSTOMERS.columns
+        if column.name != "code"
+    ]
+
+
+def record_values(record: dict[str, Any]) -> dict[str, Any]:
+    """A customer record as the form's fields hold it."""
+    values = dict(record)
+    values["industry"] = record.get("industry_division") or record.get("industry_section")
+    values["tags"] = ", ".join(record.get("tags") or ())
+    for key in ("birthday", "consent_at"):
+        moment = record.get(key)
+        values[key] = f"{moment:%Y-%m-%d}" if moment is not None else None
+    return values
+
+
+def split_tags(text: Any) -> list[str]:
+    return [tag.strip() for tag in _TAG_SEPARATORS.split(str(text or "")) if tag.strip()]
+
+
+class CustomerEntry(widgets.VBox):
+    """Enter a new customer, or find one and change it."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.lang = lang = lang_of(ws)
+        self.code: str | None = None
+        with ws.ctx.reading() as conn:
+            self.required: dict[str, list[str]] = get_setting(conn, "required_fields")
+        self.form = RecordForm(customer_specs(lang), lang)
+        self.form["tags"].input.description = say("tags", lang)
+        self.status = Status(lang)
+        self.title = widgets.HTML()
+        self.warning = DuplicateWarning(ws, on_open=self.open_customer)
+        allowed = ws.user.role.edit_customers
+        self.save_button = button(say("save", lang), "crm-save", "primary", not allowed)
+        self.new_button = button(say("new", lang), "crm-new")
+        self.save_button.on_click(lambda _: self.save())
+        self.new_button.on_click(lambda _: self.new())
+        self.query = widgets.Text(placeholder=say("search_hint", lang),
+                                  layout=widgets.Layout(width="24em"))  # fmt: skip
+        self.query.add_class("crm-search-query")
+        self.search_button = button(say("search", lang), "crm-search")
+        self.search_button.on_click(lambda _: self.search())
+        self.results = Grid(pd.DataFrame(), lang, key="code", page_size=8,
+                            label=lambda row: f"{row['code']} {row['name']}")  # fmt: skip
+        self.open_button = button(say("open", lang), "crm-open")
+        self.open_button.on_click(lambda _: self.open_selected())
+        self.history = Grid(pd.DataFrame(), lang, page_size=10)
+        for name in WATCHED:
+            self.form[name].input.observe(lambda _: self.check_duplicates(), "value")
+        self.form["kind"].input.observe(lambda _: self.mark_required(), "value")
+        note = [] if allowed else [widgets.HTML(f"<i>{say('read_only', lang)}</i>")]
+        super().__init__([
+            banner(ws), *note,
+            widgets.HBox([self.query, self.search_button]),
+            self.results, self.open_button,
+            self.title, self.form, self.warning,
+            widgets.HBox([self.save_button, self.new_button]), self.status,
+            heading(say("history", lang)), self.history,
+        ])  # fmt: skip
+        self.add_class("crm-customer-entry")
+        self.results.layout.display = "none"
+        self.open_button.layout.display = "none"
+        self.new()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def new(self) -> None:
+        """An empty form for a new customer, owned by the user."""
+        self.code = None
+        self.form.clear()
+        self.form["kind"].value = "company"
+        self.form["owner"].value = self.ws.user.username
+        self.form.loaded = {}
+        self.title.value = f"<h3>{say('new_customer', self.lang)}</h3>"
+        self.history.set_frame(pd.DataFrame())
+        self.warning.check({})
+        self.status.clear()
+        self.mark_required()
+
+    def open_customer(self, code: str) -> None:
+        """Load customer ``code`` into the form, with its change history."""
+        record = attempt(self.status, lambda: self.ws.customers.get(code))
+        if record is None:
+            return
+        self.code = record.code
+        self.form.load(record_values(record.as_dict()))
+        self.title.value = f"<h3>{say('editing', self.lang, code=record.code)}</h3>"
+        self.warning.check({})
+        self.show_history()
+        self.status.clear()
+        self.mark_required()
+
+    def save(self) -> str | None:
+        """Add or change the customer; problems appear under their fields and nothing is
+        written. Returns the code saved."""
+        self.form.clear_errors()
+        tags: list[str] | None
+        try:
+            if self.code is None:
+                values = self.form.filled()
+                tags = split_tags(values.pop("tags", None))
+                record = self.ws.customers.add(tags=tags, **values)
+            else:
+                changes = self.form.changes()
+                tags = split_tags(changes.pop("tags")) if "tags" in changes else None
+                record = self.ws.customers.update(self.code, tags=tags, **changes)
+        except ValidationError as error:
+            self.form.show_errors(error)
+            self.status.show(say("not_saved", self.lang, count=len(error.errors)), "error")
+            return None
+        except CRMError as error:
+            self.status.error(error)
+            return None
+        self.open_customer(record.code)
+        self.status.show(say("saved", self.lang, what=f"{record.code} {record.name}"), "ok")
+        return record.code
+
+    def search(self) -> pd.DataFrame:
+        found = attempt(self.status, lambda: self.ws.find_customers(self.query.value))
+        frame = found if found is not None else pd.DataFrame()
+        self.results.set_frame(frame)
+        shown = "" if len(frame) else "none"
+        self.results.layout.display = ""
+        self.open_button.layout.display = shown
+        return frame
+
+    def open_selected(self) -> None:
+        if self.results.selected:
+            self.open_customer(str(self.results.selected))
+
+    def check_duplicates(self) -> None:
+        values = self.form.values()
+        candidate = {k: values.get(k) for k in ("name", "kind", "phone", "email", "city",
+                                                 "province", "address", "external_id")}  # fmt: skip
+        if self.code:
+            candidate["code"] = self.code
+        if values.get("phone") and self.form["phone"].check() is not None:
+            candidate.pop("phone")
+        if values.get("email") and self.form["email"].check() is not None:
+            candidate.pop("email")
+        attempt(self.status, lambda: self.warning.check(candidate))
+
+    def mark_required(self) -> None:
+        required = set(self.required.get(self.form["kind"].value or "company", []))
+        for name, field in self.form.fields.items():
+            field.set_required(name in required)
+
+    def show_history(self) -> None:
+        if self.code is None:
+            return
+        events = attempt(self.status, lambda: self.ws.history(str(self.code)))
+        if events is not None:
+            self.history.set_frame(events[["text"]])

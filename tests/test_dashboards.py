@@ -1,0 +1,240 @@
+"""The dashboards live: Voila (as ``crm dashboards`` starts it) serves every report
+notebook to headless Chromium driven by Playwright, with every request to a host other
+than localhost blocked. Charts must render, the headline numbers must equal ``ws.kpis``
+for the same parameters, URL parameters must override the parameters cell, and the filter
+widgets must redraw the page in place. Screenshots go to ``docs/`` for the README."""
+
+from __future__ import annotations
+
+import math
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+import pytest
+
+import crmlib
+from crmlib import admin
+from crmlib.reporting import REPORTS, voila
+from crmlib.reporting import parameters as params
+from crmlib.reporting.exporting import CHROMIUM_ARGS
+from crmlib.workspace import Workspace
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks" / "reports"
+DOCS = ROOT / "docs"
+CHROMIUM = "/usr/bin/chromium"
+LOCAL = {"127.0.0.1", "localhost"}
+PAGE_TIMEOUT_MS = 120_000
+CHART_MARKS = "[id^=crm-chart-] svg [class*=mark-], [id^=crm-chart-] canvas"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('dashboards') / 'crm.db'}"
+    ws = crmlib.open(url, user="admin", lang="zh")
+    admin.build_demo(ws.engine, customers=300, seed=5, fresh=True)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Voila for the module, started the way ``crm dashboards`` starts it."""
+    runtime = voila.write_template(tmp_path_factory.mktemp("voila"))
+    port = _free_port()
+    url = demo.engine.url.render_as_string(hide_password=False)
+    log = (runtime / "voila.log").open("w")
+    process = subprocess.Popen(
+        voila.command(NOTEBOOKS, port=port), env=voila.environment(runtime, url, "admin"),
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(base, timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, (runtime / "voila.log").read_text()
+            assert time.monotonic() < deadline, "Voila did not start"
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page that may only talk to localhost; the list collects what it tried elsewhere."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    elsewhere: list[str] = []
+
+    def local_only(route: Any) -> None:
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL:
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", local_only)
+    opened = context.new_page()
+    yield opened, elsewhere
+    context.close()
+
+
+def _headline(page: Any) -> dict[str, float]:
+    cards = page.eval_on_selector_all(
+        "[data-kpi]", "els => els.map(e => [e.dataset.kpi, e.dataset.value])"
+    )
+    return {kpi: float(value) for kpi, value in cards}
+
+
+def _same(shown: dict[str, float], expected: dict[str, float]) -> None:
+    assert shown.keys() == expected.keys()
+    for kpi, value in expected.items():
+        if math.isnan(value):
+            assert math.isnan(shown[kpi]), kpi
+        else:
+            assert shown[kpi] == pytest.approx(value, rel=1e-12), kpi
+
+
+def _expected(ws: Workspace, name: str, **filters: Any) -> dict[str, float]:
+    kpis = ws.kpis(**filters)
+    values = kpis[kpis["stage"].isna()].set_index("id")["value"]
+    return {kpi: float(values[kpi]) for kpi in REPORTS[name].headline}
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector("[data-kpi]", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector(CHART_MARKS, timeout=PAGE_TIMEOUT_MS)
+
+
+def _charts_drawn(page: Any) -> list[int]:
+    """Marks drawn in each chart of the page."""
+    counted: list[int] = page.eval_on_selector_all(
+        "[id^=crm-chart-]",
+        "els => els.map(e => e.querySelectorAll('svg [class*=mark-] > *, canvas').length)",
+    )
+    return counted
+
+
+def test_landing_page_links_every_dashboard(server: str, page: tuple[Any, list[str]]) -> None:
+    opened, elsewhere = page
+    opened.goto(f"{server}?region={quote('华东')}", wait_until="load")
+    links = opened.eval_on_selector_all(
+        "a.crm-dashboard", "els => els.map(e => [e.dataset.report, e.getAttribute('href')])"
+    )
+    assert [name for name, _ in links] == list(REPORTS)
+    assert all(href.endswith(f"{name}.ipynb?region=%E5%8D%8E%E4%B8%9C")
+               for name, href in links)  # fmt: skip
+    DOCS.mkdir(exist_ok=True)
+    opened.screenshot(path=str(DOCS / "dashboards-landing.png"))
+    assert elsewhere == []
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_dashboard_renders_its_charts_and_the_kpis(
+    name: str, server: str, demo: Workspace, page: tuple[Any, list[str]]
+) -> None:
+    opened, elsewhere = page
+    period = params.resolve_period("previous_quarter")
+    assert period
+    _open(opened, f"{server}voila/render/{name}.ipynb?period={period}&region={quote('华东')}")
+    title = opened.inner_text("h1.crm-title")
+    assert "华东区域" in title and REPORTS[name].zh in title  # the URL beat the cell
+    expected_charts = demo.reports.build(name, period=period, region="华东").charts
+    opened.wait_for_function(
+        f"document.querySelectorAll('[id^=crm-chart-] svg').length >= {len(expected_charts)}",
+        timeout=PAGE_TIMEOUT_MS,
+    )
+    drawn = _charts_drawn(opened)
+    assert len(drawn) == len(expected_charts) and all(drawn), drawn
+    _same(_headline(opened), _expected(demo, name, period=period, region="华东"))
+    content = opened.content()
+    assert "dashboards.show(" not in content  # sources stripped
+    opened.screenshot(path=str(DOCS / f"dashboard-{name}.png"))
+    assert elsewhere == []
+
+
+def test_filter_widgets_redraw_in_place(
+    server: str, demo: Workspace, page: tuple[Any, list[str]]
+) -> None:
+    opened, elsewhere = page
+    period = params.resolve_period("previous_quarter")
+    url = f"{server}voila/render/kpi_dashboard.ipynb?period={period}"
+    _open(opened, url)
+    _same(_headline(opened), _expected(demo, "kpi_dashboard", period=period))
+    opened.evaluate("window.__samePage = true")
+    opened.locator("select").nth(1).select_option(value="华南")  # the region filter
+    opened.wait_for_function(
+        "(document.querySelector('h1.crm-title') || {innerText: ''}).innerText.includes('华南')",
+        timeout=PAGE_TIMEOUT_MS,
+    )
+    opened.wait_for_selector(CHART_MARKS, timeout=PAGE_TIMEOUT_MS)
+    assert opened.evaluate("window.__samePage") is True and opened.url == url
+    _same(_headline(opened), _expected(demo, "kpi_dashboard", period=period, region="华南"))
+    assert all(_charts_drawn(opened))
+    assert elsewhere == []
+
+
+def test_a_wrong_url_parameter_says_why_without_a_traceback(
+    server: str, page: tuple[Any, list[str]]
+) -> None:
+    opened, _ = page
+    opened.goto(f"{server}voila/render/sales_funnel.ipynb?region={quote('火星')}",
+                wait_until="commit", timeout=PAGE_TIMEOUT_MS)  # fmt: skip
+    opened.wait_for_selector(".crm-error", timeout=PAGE_TIMEOUT_MS)
+    message = opened.inner_text(".crm-error")
+    assert "region" in message and "火星" in message
+    assert "Traceback" not in opened.content()
+
+
+def test_voila_listens_on_localhost_only(server: str) -> None:
+    """The listening socket of the port is bound to 127.0.0.1 (Linux: /proc/net/tcp)."""
+    port = f"{urlparse(server).port:04X}"
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            pytest.skip("needs Linux /proc/net")
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, local_port = local.partition(":")
+            if local_port == port and state == "0A":  # LISTEN
+                listening.append(address)
+    assert listening == ["0100007F"]  # 127.0.0.1, and nothing on IPv6

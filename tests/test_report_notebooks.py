@@ -1,0 +1,182 @@
+"""The report notebooks and parameter files as shipped: every parameter file fits its
+notebook, every scheduled report runs against a small demo database and writes its
+outputs (HTML without code that works offline, Excel, PDF in which Chinese is drawn)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import openpyxl
+import papermill
+import pytest
+
+import crmlib
+from crmlib import admin
+from crmlib.reporting import REPORTS, RunResult
+from crmlib.reporting import parameters as params
+from crmlib.reporting.schedule import load
+from crmlib.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks" / "reports"
+PARAMETERS = ROOT / "parameters"
+SCHEDULE = PARAMETERS / "schedule.yaml"
+EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//""", re.IGNORECASE)
+SQL = re.compile(r"\b(select|insert|update|delete)\b\s.*\b(from|into|set)\b|sqlalchemy|\.execute\(",
+                 re.IGNORECASE)  # fmt: skip
+
+
+def test_every_parameter_file_fits_its_notebook() -> None:
+    entries = load(SCHEDULE)
+    notebook_of = {e.parameters.resolve(): e.report for e in entries if e.parameters}
+    files = sorted(p for p in PARAMETERS.glob("*.yaml") if p.name != "schedule.yaml")
+    assert files, "no parameter files"
+    for file in files:
+        report = notebook_of.get(file.resolve()) or file.stem
+        assert report in REPORTS, f"{file.name} is neither scheduled nor named after a report"
+        declared = papermill.inspect_notebook(str(NOTEBOOKS / f"{report}.ipynb"))
+        assert set(params.read_file(file)) <= set(declared), file.name
+        params.normalise(params.read_file(file))  # and the values are valid
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_notebooks_are_thin_and_share_the_parameters(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and notebook.cells[0] is tagged[0]
+    assert set(papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))) == set(
+        params.PARAMETERS
+    )
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert not SQL.search(code), "report notebooks hold no SQL"
+    assert f'dashboards.show(\n    "{name}"' in code
+    assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+
+
+# -- the scheduled batch -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('report_notebooks') / 'crm.db'}"
+    ws = crmlib.open(url, user="admin", lang="zh")
+    admin.build_demo(ws.engine, customers=300, seed=11, fresh=True)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def batch(
+    demo: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, RunResult], Path]]:
+    """Every due entry of the shipped schedule (all of them: none has run yet)."""
+    output = tmp_path_factory.mktemp("reports")
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("CRM_NOTEBOOKS", str(NOTEBOOKS))
+    try:
+        due = demo.reports.due(SCHEDULE)
+        assert {e.name for e in due} == {e.name for e in load(SCHEDULE)}
+        results = demo.reports.run_due(SCHEDULE, output=output)
+    finally:
+        monkey.undo()
+    yield {e.name: r for e, r in zip(due, results, strict=True)}, output
+
+
+def test_every_scheduled_report_runs(batch: tuple[dict[str, RunResult], Path]) -> None:
+    results, _ = batch
+    entries = {e.name: e for e in load(SCHEDULE)}
+    for name, result in results.items():
+        assert result.ok, f"{name}: {result.status} {result.error}"
+        kinds = {"notebook", *entries[name].formats}
+        assert set(result.outputs) == kinds, name
+        assert all(Path(p).is_file() and Path(p).stat().st_size for p in result.outputs.values())
+        executed = nbformat.read(result.outputs["notebook"], as_version=4)
+        errors = [o for c in executed.cells for o in c.get("outputs", [])
+                  if o.output_type == "error"]  # fmt: skip
+        assert not errors, name
+
+
+def test_the_schedule_is_idle_after_its_batch(
+    demo: Workspace, batch: tuple[dict[str, RunResult], Path]
+) -> None:
+    assert demo.reports.due(SCHEDULE) == []
+    history = demo.reports.history()
+    assert len(history) == len(batch[0])
+    assert {json.loads(p)["schedule"] for p in history["parameters"]} == set(batch[0])
+
+
+def test_html_reports_have_no_code_and_need_no_network(
+    batch: tuple[dict[str, RunResult], Path],
+) -> None:
+    for name, result in batch[0].items():
+        if "html" not in result.outputs:
+            continue
+        page = Path(result.outputs["html"]).read_text(encoding="utf-8")
+        assert not EXTERNAL.search(page), name
+        assert "dashboards.show(" not in page and "from crmlib" not in page, name
+        summary_charts = page.count('id="crm-chart-')
+        assert summary_charts >= 3, name  # the charts are in the page, drawn by its scripts
+        assert page.count("window.vegaEmbed=") == 1, name  # libraries inlined once
+        assert 'class="crm-title"' in page and "<title>" in page
+
+
+def test_excel_holds_the_tables_behind_the_charts(
+    demo: Workspace, batch: tuple[dict[str, RunResult], Path]
+) -> None:
+    result = batch[0]["kpi_quarterly_east"]
+    book = openpyxl.load_workbook(result.outputs["xlsx"])
+    assert {"kpis", "revenue_by_month", "revenue_by_region", "parameters"} <= set(book.sheetnames)
+    rows = list(book["kpis"].iter_rows(values_only=True))
+    header = rows[0]
+    stage = header.index("stage")
+    values = {r[header.index("id")]: r[header.index("value")] for r in rows[1:] if r[stage] is None}
+    period = params.resolve_period("previous_quarter")
+    expected = demo.kpis(period=period, region="华东").set_index("id")
+    for kpi_id in ("new_customers", "revenue", "win_rate"):
+        assert values[kpi_id] == pytest.approx(expected.at[kpi_id, "value"]), kpi_id
+    asked = dict(book["parameters"].iter_rows(min_row=2, values_only=True))
+    assert asked["region"] == "华东" and asked["period"] == period
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+def test_pdf_draws_chinese_text(batch: tuple[dict[str, RunResult], Path], tmp_path: Path) -> None:
+    result = batch[0]["customer_profile_east"]
+    pdf = Path(result.outputs["pdf"])
+    assert pdf.read_bytes().startswith(b"%PDF")
+    # The title's Chinese is in the PDF as text ...
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "华东区域客户画像分析报告" in text
+    # ... and drawn: page 1 rendered to a grey image has ink where the title is.
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "72", "-gray", str(pdf),
+                    str(tmp_path / "page")], check=True)  # fmt: skip
+    image = _pgm(next(tmp_path.glob("page*.pgm")))
+    height, width = image.shape
+    assert (height, width) == pytest.approx((842, 595), abs=2)  # A4 at 72 dpi
+    ink = image < 128
+    assert 0.01 < ink.mean() < 0.5  # text and bars, not a blank or a black page
+    title_rows = np.flatnonzero(ink[: height // 5].sum(axis=1) > 3)
+    assert title_rows.size > 10  # the title band is drawn
+    # Each Chinese character of the title is its own glyph: columns of ink vary along
+    # the line (a row of missing-glyph boxes would repeat one pattern).
+    band = ink[title_rows.min() : title_rows.max() + 1]
+    columns = band.sum(axis=0)
+    assert len(set(columns[columns > 0].tolist())) > 5
+
+
+def _pgm(path: Path) -> np.ndarray:
+    """A binary PGM (P5) file as a 2-D array of grey levels."""
+    data = path.read_bytes()
+    fields = data.split(maxsplit=4)
+    assert fields[0] == b"P5"
+    width, height, depth = int(fields[1]), int(fields[2]), int(fields[3])
+    assert depth == 255
+    pixels = np.frombuffer(fields[4][: width * height], dtype=np.uint8)
+    return pixels.reshape(height, width)

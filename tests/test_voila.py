@@ -1,0 +1,211 @@
+"""The notebooks as applications in a real browser: Voila serves them on 127.0.0.1 and
+Debian's headless Chromium (driven by Playwright) fills in forms and clicks buttons.
+
+Every request to a host other than this machine is refused and recorded: the pages must
+work with no internet access. Screenshots of each notebook are taken; with
+``CRM_SCREENSHOT_DIR=docs`` they are the README's pictures (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+from sqlalchemy import create_engine, func, select
+
+import crmlib
+from crmlib.demo import generate
+from crmlib.store.models import Merge
+from crmlib.ui.fields import industry_choices, province_choices
+from crmlib.ui.serve import voila_command, voila_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+LOCAL = {"127.0.0.1", "localhost"}
+#: A kernel start and the notebook's run, on a busy two-core machine.
+LOAD_MS = 120_000
+NOTEBOOKS = {
+    "customer_entry": ("entry/customer_entry.ipynb", ".crm-customer-entry"),
+    "follow_ups": ("entry/follow_ups.ipynb", ".crm-follow-ups"),
+    "tickets": ("entry/tickets.ipynb", ".crm-ticket-desk"),
+    "import": ("review/import.ipynb", ".crm-import-review"),
+    "data_quality": ("review/data_quality.ipynb", ".crm-quality-review"),
+    "duplicates": ("review/duplicates.ipynb", ".crm-duplicate-review"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('voila') / 'crm.db'}"
+    engine = create_engine(url)
+    try:
+        generate(engine, customers=300, seed=11)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def voila(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Voila server for the module, on a free port of 127.0.0.1, as the demo's
+    administrator speaking Chinese."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("voila_run")
+    env = voila_environment()
+    for name in ("CRM_USER", "JUPYTERHUB_USER"):
+        env.pop(name, None)
+    env.update(CRM_DATABASE_URL=demo_url, CRM_USER="admin", CRM_LANG="zh",
+               CRM_IMPORT_DIR=str(folder / "imports"))  # fmt: skip
+    log = (folder / "voila.log").open("wb")
+    server = subprocess.Popen(
+        voila_command(ROOT / "notebooks", port), env=env, cwd=folder, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2):
+                break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                log.close()
+                pytest.fail("voila did not start:\n" + (folder / "voila.log").read_text())
+            time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def outside() -> list[str]:
+    """Requests the page tried to make to other hosts (all refused)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, outside: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+
+    def only_local(route: Route) -> None:
+        if urlparse(route.request.url).hostname in LOCAL:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def open_notebook(page: Page, voila: str, name: str) -> None:
+    path, selector = NOTEBOOKS[name]
+    page.goto(f"{voila}/voila/render/{path}", timeout=LOAD_MS)
+    page.wait_for_selector(selector, timeout=LOAD_MS)
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    chosen = os.environ.get("CRM_SCREENSHOT_DIR")
+    folder = (ROOT / chosen) if chosen else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_the_customer_entry_form_is_filled_in_and_saved(
+    page: Page, voila: str, demo_url: str, outside: list[str]
+) -> None:
+    open_notebook(page, voila, "customer_entry")
+    page.fill(".crm-field-name input", "杭州浏览器测试软件有限公司")
+    # A dropdown's options carry their labels as values in the page.
+    industry = {code: label for label, code in industry_choices("zh")}["65"]
+    province = {code: label for label, code in province_choices("zh")}["浙江省"]
+    page.select_option(".crm-field-industry select", value=industry)
+    page.select_option(".crm-field-province select", value=province)
+    page.select_option(".crm-field-source select", value="展会")
+    page.fill(".crm-field-contact input", "周敏")
+    page.fill(".crm-field-phone input", "12345")
+    page.wait_for_selector(".crm-message-phone:has-text('不是有效的电话号码')")
+    page.fill(".crm-field-phone input", "13987654321")
+    page.wait_for_selector(".crm-message-phone:has-text('不是有效的电话号码')", state="detached")
+    page.click("button.crm-save")
+    page.wait_for_selector(".crm-status:has-text('已保存')", timeout=30_000)
+
+    ws = crmlib.open(demo_url, user="admin", lang="en")
+    try:
+        customers = ws.customers.frame()
+        (code,) = customers.loc[customers["name"] == "杭州浏览器测试软件有限公司", "code"]
+        record = ws.customers.get(code)
+        assert (record.phone, record.industry_division, record.province, record.source) == (
+            "+8613987654321", "65", "浙江省", "exhibition",
+        )  # fmt: skip
+        assert set(ws.history(record.code)["actor"]) == {"admin"}
+    finally:
+        ws.close()
+    assert outside == []
+
+
+def test_the_duplicates_notebook_merges_a_pair(
+    page: Page, voila: str, demo_url: str, outside: list[str]
+) -> None:
+    open_notebook(page, voila, "duplicates")
+    page.wait_for_selector(".crm-comparison tr.crm-differs")
+    pair = page.eval_on_selector(".crm-grid-picker select", "s => s.value")
+    page.click("button.crm-merge")
+    page.wait_for_selector(".crm-status:has-text('已合并')", timeout=30_000)
+
+    engine = create_engine(demo_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Merge)).scalar_one() == 1
+    finally:
+        engine.dispose()
+    assert pair and outside == []
+
+
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
+def test_a_screenshot_of_each_notebook(
+    name: str, page: Page, voila: str, tmp_path: Path, outside: list[str]
+) -> None:
+    open_notebook(page, voila, name)
+    page.wait_for_timeout(500)  # let the last widgets lay out
+    target = screenshot_dir(tmp_path) / f"notebook-{name.replace('_', '-')}.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.stat().st_size > 20_000
+    assert outside == []
