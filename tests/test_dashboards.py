@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 import pytest
+from playwright import sync_api as playwright_api
 
 import crmlib
 from crmlib import admin
@@ -25,8 +26,6 @@ from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import CHROMIUM_ARGS
 from crmlib.workspace import Workspace
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks" / "reports"
 DOCS = ROOT / "docs"
@@ -34,8 +33,6 @@ CHROMIUM = "/usr/bin/chromium"
 LOCAL = {"127.0.0.1", "localhost"}
 PAGE_TIMEOUT_MS = 120_000
 CHART_MARKS = "[id^=crm-chart-] svg [class*=mark-], [id^=crm-chart-] canvas"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 
 def _free_port() -> int:
@@ -140,8 +137,17 @@ def _expected(ws: Workspace, name: str, **filters: Any) -> dict[str, float]:
 
 
 def _open(page: Any, url: str) -> None:
-    page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_selector("[data-kpi]", timeout=PAGE_TIMEOUT_MS)
+    """Open a dashboard. Voila 0.5 now and then hands a page a preheated kernel that never
+    runs it (seen about once in a few hundred page loads); a user reloads, and so does this,
+    once: a dashboard that fails twice fails the test."""
+    for attempt in (1, 2):
+        page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+        try:
+            page.wait_for_selector("[data-kpi]", timeout=PAGE_TIMEOUT_MS // 2)
+            break
+        except playwright_api.Error:
+            if attempt == 2:
+                raise
     page.wait_for_selector(CHART_MARKS, timeout=PAGE_TIMEOUT_MS)
 
 
@@ -230,8 +236,6 @@ def test_voila_listens_on_localhost_only(server: str) -> None:
     port = f"{urlparse(server).port:04X}"
     listening = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not Path(table).exists():
-            pytest.skip("needs Linux /proc/net")
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             address, _, local_port = local.partition(":")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,7 +144,6 @@ def test_excel_holds_the_tables_behind_the_charts(
     assert asked["region"] == "华东" and asked["period"] == period
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
 def test_pdf_draws_chinese_text(batch: tuple[dict[str, RunResult], Path], tmp_path: Path) -> None:
     result = batch[0]["customer_profile_east"]
     pdf = Path(result.outputs["pdf"])
