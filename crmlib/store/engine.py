@@ -7,6 +7,8 @@ PostgreSQL is reached through psycopg 3.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,26 @@ from ..config import database_url, is_sqlite
 from ..errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SWITCH_RETRY_S = 0.05
 #: Rows of each index that SQLite's ANALYZE samples for its planner statistics.
 ANALYZE_SAMPLE_ROWS = 1000
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+    # locked" at once, without its busy handler, when processes opening the same new file
+    # race for it. WAL is persistent, so only the first opener switches; the others see
+    # "wal" and go on, or retry until the busy timeout is spent.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_SWITCH_RETRY_S)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,9 +47,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # for writes; SQLAlchemy then emits BEGIN itself (see the "begin" listener).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
