@@ -60,6 +60,22 @@ def test_members_respond_then_convert(team: Team) -> None:
     assert team.zhang.campaigns.members("回馈")["customer_code"].tolist() == [mine.code]
 
 
+def test_reps_record_the_answers_of_their_own_customers(team: Team) -> None:
+    mine = team.zhang.customers.add(**company())
+    theirs = team.zhao.customers.add(**company(name="成都天府贸易有限公司"))
+    team.admin.campaigns.add(name="回馈", channel="email")
+    team.admin.campaigns.add_members("回馈", [mine.code, theirs.code])
+    answer = team.zhang.campaigns.record_response("回馈", mine.code, "下月再联系")
+    assert (answer["status"], answer["response"]) == ("responded", "下月再联系")
+    assert team.zhang.campaigns.mark_converted("回馈", mine.code)["status"] == "converted"
+    with pytest.raises(AccessDenied):
+        team.zhang.campaigns.record_response("回馈", theirs.code, "?")
+    with pytest.raises(AccessDenied):
+        team.ana.campaigns.record_response("回馈", theirs.code, "?")
+    statuses = team.admin.campaigns.members("回馈").set_index("customer_code")["status"]
+    assert statuses.to_dict() == {mine.code: "converted", theirs.code: "sent"}
+
+
 def test_members_come_from_the_target_segment(team: Team) -> None:
     a = team.zhang.customers.add(**company(name="甲公司", grade="A")).code
     team.zhang.customers.add(**company(name="乙公司", grade="B"))

@@ -338,7 +338,12 @@ class Campaigns:
     def _move(
         self, campaign: int | str, customer_code: str, status: str, **fields: Any
     ) -> dict[str, Any]:
-        self._require_edit("record campaign responses")
+        # Whoever looks after the customer records the answer: reps reach their own
+        # customers' members (scoping hides the rest), marketing and managers any.
+        role = self._ctx.actor.role
+        self._ctx.scope.require(
+            role.edit_campaigns or role.edit_customers, "record campaign responses"
+        )
         with self._ctx.session() as session:
             record = self.find(session, campaign)
             member = session.execute(
