@@ -1,9 +1,10 @@
 """Leads: people and companies that came in through a channel before they were customers.
 
-About half of the customers who came through a lead channel still have their lead:
-converted when the customer was created, and linked to it and to its first deal. The
-other leads are new, being worked, qualified, or invalid with the reason why; half of the
-new ones wait unassigned for ``crm leads assign`` (rules: :func:`assignment_policy`).
+Most customers who came through a lead channel and made a deal still have their lead
+(few of those without a deal do): converted when the customer was created, and linked to
+it and to its first deal. The other leads are new, being worked, qualified, or invalid
+with the reason why; half of the new ones wait unassigned for ``crm leads assign`` (rules:
+:func:`assignment_policy`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from .timeline import DAY, Timeline, office_time
 from .vectors import Array, Rows, choose, concat, nullable, pool
 
 LEAD_CHANNELS = frozenset({"website", "exhibition", "referral", "phone", "campaign", "social"})
-CONVERTED_SHARE = 0.45
+# Customers won through a lead channel who still have their lead: most of those with a
+# deal (conversion made the deal), few of the others, so the funnel's later steps fill.
+CONVERTED_WITH_DEAL = 0.8
+CONVERTED_WITHOUT_DEAL = 0.15
 LEAD_DAYS = 14  # median time from lead to customer
 OPEN_LEADS = 1.0  # leads that did not (yet) become customers, per customer
 SOURCES = pool(list(SOURCE.codes))
@@ -39,7 +43,7 @@ STATUSES = pool(list(LEAD_STATUS.codes))  # new, contacted, qualified, converted
 NEW, CONTACTED, QUALIFIED, CONVERTED, INVALID = range(5)
 FRESH_DAYS = 14
 FRESH_STATUS = (0.6, 0.4, 0.0, 0.0, 0.0)
-OLD_STATUS = (0.1, 0.25, 0.2, 0.0, 0.45)
+OLD_STATUS = (0.1, 0.3, 0.1, 0.0, 0.5)
 UNASSIGNED_NEW = 0.5  # new leads not yet given to a rep
 TIERS = pool(list(VALUE_TIER.codes))  # high, medium, low
 TIER_BY_SIZE = np.array([2, 1, 0, 2])  # small, medium, large, person
@@ -73,16 +77,17 @@ def lead_rows(
     """Converted leads of the chunk's customers, and as many open leads as the chunk needs."""
     n = len(chunk)
     channel = np.isin(SOURCES[chunk.source], list(LEAD_CHANNELS))
-    won_over = np.flatnonzero(channel & (rng.random(n) < CONVERTED_SHARE))
+    first_deal = np.full(n, -1, dtype=np.int64)
+    by_start = np.lexsort((deals.created, deals.customer))
+    dealt, earliest = np.unique(deals.customer[by_start], return_index=True)
+    first_deal[dealt] = deals.rows["id"][by_start[earliest]]
+    share = np.where(first_deal >= 0, CONVERTED_WITH_DEAL, CONVERTED_WITHOUT_DEAL)
+    won_over = np.flatnonzero(channel & (rng.random(n) < share))
     became = chunk.created[won_over]
     lead_time = rng.lognormal(np.log(LEAD_DAYS), 0.8, len(won_over)) * DAY
     # Customers of the first days had their leads shortly before the span began.
     lead_time = np.minimum(lead_time, became * rng.random(len(won_over)))
     converted_created = became - lead_time.astype(np.int64)
-    first_deal = np.full(n, -1, dtype=np.int64)
-    by_start = np.lexsort((deals.created, deals.customer))
-    dealt, earliest = np.unique(deals.customer[by_start], return_index=True)
-    first_deal[dealt] = deals.rows["id"][by_start[earliest]]
     size = np.where(chunk.company, chunk.size, len(TIER_BY_SIZE) - 1)[won_over]
     converted: Rows = {
         "name": contacts.main("name")[won_over],
