@@ -216,6 +216,8 @@ def test_logging_a_follow_up_checks_what_it_must_say(team: Team) -> None:
     deal = team.zhang.opportunities.add(code, name="ERP 升级")
     follow_ups = ui.FollowUps(team.zhang)
     assert follow_ups.customers.frame["code"].tolist() == [code]
+    assert follow_ups.customers.frame["status"].tolist() == ["Potential"]  # a label, not a code
+    assert follow_ups.deals.frame["stage"].tolist() == ["Contact"]
     assert follow_ups.form["customer_code"].value == code  # picked from "my customers"
     assert [v for _, v in follow_ups.form["opportunity_id"].input.options] == ["", str(deal["id"])]
 
@@ -264,6 +266,8 @@ def test_a_ticket_is_taken_answered_resolved_and_closed_with_csat(team: Team) ->
     desk = ui.TicketDesk(team.sun)
     assert desk.queue.selected == ticket["id"]
     assert "#ecfdf3" in desk.queue.table.value  # the SLA colour of a fresh ticket: ok
+    shown = desk.queue.frame.iloc[0]
+    assert (shown["type"], shown["priority"], shown["status"]) == ("Complaint", "High", "Open")
 
     desk.buttons["take"].click()
     assert team.sun.tickets.get(ticket["id"])["assignee"] == "sun"

@@ -12,12 +12,12 @@ from ..domain.records import INTERACTIONS, OPPORTUNITIES
 from ..domain.stages import CLOSED_STAGES
 from ..errors import CRMError, ValidationError
 from ..i18n import t
-from ..reference.enums import CHANNEL, STAGE
+from ..reference.enums import CHANNEL, CUSTOMER_STATUS, STAGE
 from ..workspace import Workspace
 from .base import Status, attempt, banner, button, heading, lang_of
 from .fields import FieldSpec, enum_choices
 from .forms import RecordForm
-from .grid import Grid
+from .grid import Grid, labelled
 from .texts import say
 
 OVERDUE = "#fee4e2"
@@ -100,13 +100,16 @@ class FollowUps(widgets.VBox):
         if mine is not None:
             columns = ["code", "name", "grade", "status", "city", "contact", "phone",
                        "last_contact_at"]  # fmt: skip
-            self.customers.set_frame(mine[columns])
+            shown = labelled(mine[columns], self.lang, {"status": CUSTOMER_STATUS})
+            self.customers.set_frame(shown)
         deals = attempt(self.status, self.ws.opportunities.frame)
         if deals is not None:
             open_deals = deals[(deals["owner"] == self.me) & ~deals["stage"].isin(CLOSED_STAGES)]
             columns = ["id", "customer_code", "name", "stage", "amount", "probability",
                        "expected_close_date"]  # fmt: skip
-            self.deals.set_frame(open_deals[columns], keep_page=True)
+            self.deals.set_frame(
+                labelled(open_deals[columns], self.lang, {"stage": STAGE}), keep_page=True
+            )
 
     def pick_customer(self) -> None:
         if self.customers.selected:

@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from ..reference.enums import Enumeration
 from .texts import column_heading, say
 
 PAGE_SIZE = 15
@@ -39,6 +40,20 @@ def cell(value: Any) -> str:
         value = ", ".join(map(str, value))
     text = str(value)
     return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def labelled(
+    frame: pd.DataFrame, lang: str, enumerations: Mapping[str, Enumeration]
+) -> pd.DataFrame:
+    """A copy of ``frame`` whose enumeration columns read as labels (待处理, not ``open``):
+    people read tables, codes are for files and code."""
+    shown = frame.copy()
+    for column, enumeration in enumerations.items():
+        shown[column] = [
+            enumeration.label(code, lang) if isinstance(code, str) else code
+            for code in shown[column]
+        ]
+    return shown
 
 
 class Grid(widgets.VBox):

@@ -12,7 +12,7 @@ import pandas as pd
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
 from ..workspace import Workspace
 from .base import Status, attempt, banner, button, heading, lang_of
-from .grid import Grid
+from .grid import Grid, labelled
 from .texts import say
 
 SLA_COLOURS = {"ok": "#ecfdf3", "at_risk": "#fef0c7", "breached": "#fee4e2"}
@@ -102,10 +102,11 @@ class TicketDesk(widgets.VBox):
         found = attempt(self.status, lambda: self.ws.tickets.frame(**filters))
         if found is None:
             return
-        frame = found[COLUMNS].assign(sla=found["sla_state"])
-        for column, enumeration in (("type", TICKET_TYPE), ("priority", PRIORITY),
-                                    ("status", TICKET_STATUS)):  # fmt: skip
-            frame[column] = [enumeration.label(v, self.lang) for v in frame[column]]
+        frame = labelled(
+            found[COLUMNS].assign(sla=found["sla_state"]),
+            self.lang,
+            {"type": TICKET_TYPE, "priority": PRIORITY, "status": TICKET_STATUS},
+        )
         frame["sla_state"] = [say(f"sla_{v}", self.lang) if v else "" for v in frame["sla_state"]]
         self.queue.set_frame(frame, keep_page=True)
         self.show_events()
