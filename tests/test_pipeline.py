@@ -301,7 +301,7 @@ def test_stale_opportunities(team: Team, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_demo_satisfies_the_rules_and_fills_reminders(db_url: str) -> None:
     engine = make_engine(db_url)
-    generate(engine, customers=120, seed=3)
+    generate(engine, customers=300, seed=3)
     with engine.connect() as conn:
         deals = pd.read_sql(select(Opportunity.__table__), conn)
         notes = pd.read_sql(select(Interaction.__table__), conn)
