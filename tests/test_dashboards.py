@@ -21,6 +21,7 @@ from playwright import sync_api as playwright_api
 
 import crmlib
 from crmlib import admin
+from crmlib.analytics import charts
 from crmlib.reporting import REPORTS, voila
 from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import CHROMIUM_ARGS
@@ -216,6 +217,21 @@ def test_filter_widgets_redraw_in_place(
     assert opened.evaluate("window.__samePage") is True and opened.url == url
     _same(_headline(opened), _expected(demo, "kpi_dashboard", period=period, region="华南"))
     assert all(_charts_drawn(opened))
+    assert elsewhere == []
+
+
+def test_the_page_loads_the_chart_libraries_as_a_static_file(
+    server: str, page: tuple[Any, list[str]]
+) -> None:
+    """The kernel sends no chart libraries: the page loads them from Voila (cacheable)."""
+    opened, elsewhere = page
+    loaded: list[int] = []
+    bundle = f"{server}voila/templates/{voila.TEMPLATE}/static/{voila.BUNDLE}"
+    opened.on("response", lambda r: loaded.append(r.status) if r.url == bundle else None)
+    period = params.resolve_period("previous_quarter")
+    _open(opened, f"{server}voila/render/kpi_dashboard.ipynb?period={period}")
+    assert loaded == [200]
+    assert charts.GLOBALS not in opened.content()  # not inline in the page
     assert elsewhere == []
 
 

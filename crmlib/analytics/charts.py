@@ -15,10 +15,15 @@ a font is installed (Debian: ``fonts-noto-cjk``).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import altair as alt
@@ -83,12 +88,43 @@ def _vl_version() -> str | None:
 
 #: The bundle's snippet: put the libraries where every output of the page finds them.
 GLOBALS = "window.vegaEmbed = vegaEmbed; window.vega = vega; window.vegaLite = vegaLite;"
+#: A file holding :func:`javascript_bundle` already built (by the process that started this
+#: kernel: the report runner, the Voila launcher); read instead of building it again.
+BUNDLE_ENV = "CRM_VEGA_BUNDLE"
 
 
 @functools.cache
 def javascript_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed in one script that sets ``window.vegaEmbed``."""
-    return vl_convert.javascript_bundle(GLOBALS, _vl_version())
+    """Vega, Vega-Lite and vega-embed in one script that sets ``window.vegaEmbed``.
+
+    Building it takes vl-convert about two seconds of CPU, so a process that starts kernels
+    builds it once (:func:`bundle_file`) and names the file in ``CRM_VEGA_BUNDLE``."""
+    built = os.environ.get(BUNDLE_ENV)
+    if built:
+        try:
+            return Path(built).read_text(encoding="utf-8")
+        except OSError:
+            pass  # gone or unreadable: build it here
+    bundle: str = vl_convert.javascript_bundle(GLOBALS, _vl_version())
+    return bundle
+
+
+def write_javascript_bundle(target: Path) -> Path:
+    """Write :func:`javascript_bundle` to ``target`` (whole or not at all)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(f".{target.name}.{os.getpid()}")
+    scratch.write_text(javascript_bundle(), encoding="utf-8")
+    scratch.replace(target)
+    return target
+
+
+@functools.cache
+def bundle_file() -> Path:
+    """:func:`javascript_bundle` in a file of this process, removed when it exits: what
+    ``CRM_VEGA_BUNDLE`` names for the kernels it starts."""
+    folder = Path(tempfile.mkdtemp(prefix="crm-vega-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return write_javascript_bundle(folder / "vega-bundle.js")
 
 
 def spec_of(chart: Chart) -> dict[str, Any]:

@@ -8,7 +8,10 @@ the tables behind them) with crmlib's analytics only. :func:`show` then displays
   (title, headline, charts) and the tables written to a workbook in that folder;
 - in Voila or JupyterLab: filter widgets above the headline and the charts; changing a
   filter rebuilds the dashboard and redraws it in place. In Voila the URL's query string
-  (``?region=华东&period=2024-Q1``) overrides the notebook's ``parameters`` cell.
+  (``?region=华东&period=2024-Q1``) overrides the notebook's ``parameters`` cell. The
+  figures are computed in the background (:class:`_LivePage`), so Voila sends the page at
+  once and each chart appears as soon as its query is done; the headline computes only
+  its own KPIs, not the whole catalogue.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,108 +144,108 @@ def _headline(kpis: pd.DataFrame, ids: tuple[str, ...]) -> list[Headline]:
     ]  # fmt: skip
 
 
-Parts = tuple[dict[str, Any], dict[str, pd.DataFrame], list[str]]
+def headline(
+    ws: Workspace, ids: tuple[str, ...], filters: dict[str, Any], lang: str
+) -> list[Headline]:
+    """The headline KPIs ``ids`` alone, each computed on its own: a live page shows only
+    these, and the whole catalogue costs several times as much on a large database."""
+    found = []
+    for kpi_id in ids:
+        value = ws.kpi(kpi_id, **filters)["value"]
+        kpi = CATALOGUE[kpi_id]
+        found.append(Headline(kpi_id, kpi.name(lang), float(value.iloc[0]), kpi.unit))
+    return found
 
 
-def _kpi_parts(ws: Workspace, filters: dict[str, Any], lang: str, kpis: pd.DataFrame) -> Parts:
+@dataclass
+class Piece:
+    """Part of a report, computed in one go: charts, the tables behind them, notes. A live
+    page shows each piece as soon as it is computed."""
+
+    charts: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+Pieces = Iterator[Piece]
+
+
+def _kpi_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
     from ..analytics import charts
 
-    revenue = ws.kpi("revenue", by="month", **filters)
-    new = ws.kpi("new_customers", by="month", **filters)
-    by_region = ws.kpi("revenue", by="region", **filters)
-    win_by_team = ws.kpi("win_rate", by="team", **filters)
     name = {k: CATALOGUE[k].name(lang) for k in ("revenue", "new_customers", "win_rate")}
-    return (
-        {
-            "revenue_trend": charts.kpi_trend(revenue, name["revenue"], "CNY", lang),
-            "new_customers_trend": charts.kpi_trend(new, name["new_customers"], "count", lang),
-            "revenue_by_region": charts.kpi_by_group(by_region, name["revenue"], "CNY", lang),
-            "win_rate_by_team": charts.kpi_by_group(win_by_team, name["win_rate"], "share", lang),
-        },
-        {
-            "kpis": kpis,
-            "revenue_by_month": revenue,
-            "new_customers_by_month": new,
-            "revenue_by_region": by_region,
-            "win_rate_by_team": win_by_team,
-        },
-        [],
-    )
+    revenue = ws.kpi("revenue", by="month", **filters)
+    chart = charts.kpi_trend(revenue, name["revenue"], "CNY", lang)
+    yield Piece({"revenue_trend": chart}, {"revenue_by_month": revenue})
+    new = ws.kpi("new_customers", by="month", **filters)
+    chart = charts.kpi_trend(new, name["new_customers"], "count", lang)
+    yield Piece({"new_customers_trend": chart}, {"new_customers_by_month": new})
+    by_region = ws.kpi("revenue", by="region", **filters)
+    chart = charts.kpi_by_group(by_region, name["revenue"], "CNY", lang)
+    yield Piece({"revenue_by_region": chart}, {"revenue_by_region": by_region})
+    win_by_team = ws.kpi("win_rate", by="team", **filters)
+    chart = charts.kpi_by_group(win_by_team, name["win_rate"], "share", lang)
+    yield Piece({"win_rate_by_team": chart}, {"win_rate_by_team": win_by_team})
 
 
-def _profile_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+def _profile_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
     from ..analytics import charts
 
     profile = ws.profile(**filters)
-    return charts.profile_charts(profile, lang), profile.tables(), []
+    yield Piece(charts.profile_charts(profile, lang), profile.tables())
 
 
-def _funnel_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+def _funnel_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
     from ..analytics import charts
 
     funnel = ws.funnel(**filters)
+    yield Piece(charts.funnel_charts(funnel, lang), funnel.tables())
     win_by_owner = ws.kpi("win_rate", by="owner", **filters)
-    shown = charts.funnel_charts(funnel, lang)
-    shown["win_rate_by_owner"] = charts.kpi_by_group(
-        win_by_owner, CATALOGUE["win_rate"].name(lang), "share", lang
-    )
-    return shown, {**funnel.tables(), "win_rate_by_owner": win_by_owner}, []
+    chart = charts.kpi_by_group(win_by_owner, CATALOGUE["win_rate"].name(lang), "share", lang)
+    yield Piece({"win_rate_by_owner": chart}, {"win_rate_by_owner": win_by_owner})
 
 
-def _segment_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+def _segment_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
     from ..analytics import charts
 
     summary = ws.segments.rfm_summary(**filters)
+    yield Piece({"rfm": charts.rfm_segments(summary, lang)}, {"rfm_summary": summary})
     cohorts = ws.cohort_retention(**filters)
-    shown: dict[str, Any] = {
-        "rfm": charts.rfm_segments(summary, lang),
-        "cohorts": charts.cohort_heatmap(cohorts, lang),
-    }
-    tables = {"rfm_summary": summary, "cohort_retention": cohorts}
-    notes = []
+    yield Piece({"cohorts": charts.cohort_heatmap(cohorts, lang)}, {"cohort_retention": cohorts})
     try:
         risks = ws.churn.risks(**filters)
     except CRMError as exc:  # too little history to fit the model: say so, draw the rest
-        notes.append(t("dashboards:churn_unavailable", lang, reason=str(exc)))
+        yield Piece(notes=[t("dashboards:churn_unavailable", lang, reason=str(exc))])
     else:
         chart = charts.churn_distribution(risks, lang=lang)
-        shown["churn"] = chart
-        tables["churn_risk"] = pd.DataFrame(chart.data)
-    return shown, tables, notes
+        yield Piece({"churn": chart}, {"churn_risk": pd.DataFrame(chart.data)})
 
 
-def _service_parts(ws: Workspace, filters: dict[str, Any], lang: str, _: pd.DataFrame) -> Parts:
+def _service_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
     from ..analytics import charts
 
-    frames = {
-        "sla_by_region": ws.kpi("sla_compliance", by="region", **filters),
-        "first_response_by_month": ws.kpi("first_response_hours", by="month", **filters),
-        "resolution_by_month": ws.kpi("resolution_hours", by="month", **filters),
-        "csat_by_team": ws.kpi("csat", by="team", **filters),
-    }
     name = {k: CATALOGUE[k].name(lang) for k in CATALOGUE}
-    shown = {
-        "sla_by_region": charts.kpi_by_group(
-            frames["sla_by_region"], name["sla_compliance"], "share", lang
-        ),
-        "first_response_by_month": charts.kpi_trend(
-            frames["first_response_by_month"], name["first_response_hours"], "hours", lang
-        ),
-        "resolution_by_month": charts.kpi_trend(
-            frames["resolution_by_month"], name["resolution_hours"], "hours", lang
-        ),
-        "csat_by_team": charts.kpi_by_group(frames["csat_by_team"], name["csat"], "share", lang),
-    }
-    return shown, frames, []
+    shown = (
+        ("sla_by_region", "sla_compliance", "region", charts.kpi_by_group, "share"),
+        ("first_response_by_month", "first_response_hours", "month", charts.kpi_trend, "hours"),
+        ("resolution_by_month", "resolution_hours", "month", charts.kpi_trend, "hours"),
+        ("csat_by_team", "csat", "team", charts.kpi_by_group, "share"),
+    )
+    for key, kpi_id, by, draw, unit in shown:
+        frame = ws.kpi(kpi_id, by=by, **filters)
+        yield Piece({key: draw(frame, name[kpi_id], unit, lang)}, {key: frame})
 
 
-PARTS: dict[str, Callable[[Workspace, dict[str, Any], str, pd.DataFrame], Parts]] = {
+#: Each report's charts, the tables behind them and notes, piece by piece.
+PARTS: dict[str, Callable[[Workspace, dict[str, Any], str], Pieces]] = {
     "kpi_dashboard": _kpi_parts,
     "customer_profile": _profile_parts,
     "sales_funnel": _funnel_parts,
     "segments": _segment_parts,
     "service_quality": _service_parts,
 }
+#: Reports whose workbook holds the whole KPI catalogue.
+CATALOGUE_TABLE = ("kpi_dashboard",)
 
 
 def build(ws: Workspace, name: str, **values: Any) -> Dashboard:
@@ -253,22 +257,34 @@ def build(ws: Workspace, name: str, **values: Any) -> Dashboard:
     filters = params.filters(clean)
     with speaking(lang):
         kpis = ws.kpis(**filters)
-        shown, tables, notes = PARTS[name](ws, filters, lang, kpis)
-        from ..analytics.filters import Filters
+        whole = Piece(tables={"kpis": kpis} if name in CATALOGUE_TABLE else {})
+        for piece in PARTS[name](ws, filters, lang):
+            whole.charts.update(piece.charts)
+            whole.tables.update(piece.tables)
+            whole.notes.extend(piece.notes)
+        shown = _headline(kpis, spec.headline)
+        return _dashboard(ws, spec, clean, shown, whole.charts, whole.tables, whole.notes)
 
-        day = Filters.of(**filters).day
-        return Dashboard(
-            report=spec,
-            parameters=clean,
-            title=params.title(spec.zh, spec.en, clean, lang),
-            lang=lang,
-            headline=_headline(kpis, spec.headline),
-            charts=shown,
-            tables=tables,
-            notes=notes,
-            as_of=day.isoformat(),
-            user=ws.user.username,
-        )
+
+def _dashboard(
+    ws: Workspace, spec: Report, clean: dict[str, Any], shown_headline: list[Headline],
+    shown: dict[str, Any], tables: dict[str, pd.DataFrame], notes: list[str],
+) -> Dashboard:  # fmt: skip
+    from ..analytics.filters import Filters
+
+    lang = clean["lang"]
+    return Dashboard(
+        report=spec,
+        parameters=clean,
+        title=params.title(spec.zh, spec.en, clean, lang),
+        lang=lang,
+        headline=shown_headline,
+        charts=shown,
+        tables=tables,
+        notes=notes,
+        as_of=Filters.of(**params.filters(clean)).day.isoformat(),
+        user=ws.user.username,
+    )
 
 
 # -- showing ------------------------------------------------------------------------------
@@ -300,7 +316,12 @@ def show(name: str, **values: Any) -> None:
 
     from ..analytics import charts
 
-    charts.javascript_bundle()  # warm: a pre-heated kernel does this before its request
+    # A pre-heated kernel does this before its page is requested: the imports, and the
+    # chart libraries unless the page loads them itself.
+    if not page_has_libraries():
+        charts.javascript_bundle()
+    import ipywidgets  # noqa: F401
+
     values = url_parameters(values)
     output = os.environ.get(OUTPUT_ENV)
     if output:
@@ -316,6 +337,14 @@ def show(name: str, **values: Any) -> None:
         return
     # The widgets keep using the workspace for as long as the page lives.
     _show_live(crmlib.open(lang=lang), name, values)
+
+
+def page_has_libraries() -> bool:
+    """Whether the page loads the chart libraries itself (``crm dashboards`` serves them
+    as a static file of its Voila template)."""
+    from .voila import PAGE_LIBRARIES_ENV
+
+    return bool(os.environ.get(PAGE_LIBRARIES_ENV)) and in_voila()
 
 
 def _display_charts(dashboard: Dashboard, *, bundled: bool = True) -> None:
@@ -398,11 +427,103 @@ def _choices(ws: Workspace, lang: str) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _show_live(ws: Workspace, name: str, values: dict[str, Any]) -> None:
+def _html_output(markup: str) -> dict[str, Any]:
+    return {"output_type": "display_data", "data": {"text/html": markup}, "metadata": {}}
+
+
+class _LivePage:
+    """The live page of one dashboard: filter changes redraw it in place.
+
+    The figures are computed in the background, so the notebook's cell ends at once and
+    Voila sends the page while the kernel computes: the browser loads Voila's scripts and
+    the chart libraries meanwhile. The charts and the headline are computed side by side,
+    each shown as soon as it is ready; the headline computes only its own KPIs. What an
+    older filter choice computes is dropped when a newer one was made.
+    """
+
+    def __init__(self, ws: Workspace, name: str, header: Any, charts_area: Any) -> None:
+        self.ws, self.name = ws, name
+        self.header, self.charts_area = header, charts_area
+        self._lock = threading.Lock()
+        self._asked = 0
+        self.workers: list[threading.Thread] = []
+
+    def redraw(self, given: dict[str, Any]) -> None:
+        with self._lock:
+            self._asked += 1
+            asked = self._asked
+        spec = report(self.name)
+        try:
+            clean = params.normalise(given)
+            lang = clean["lang"]
+            filters = params.filters(clean)
+        except CRMError as exc:
+            self.header.value = f'{STYLE}<div class="crm-error">{html.escape(str(exc))}</div>'
+            self.charts_area.outputs = ()
+            return
+        self.header.value = (
+            f'{STYLE}<div class="crm-report crm-loading">{t("dashboards:loading", lang)}</div>'
+        )
+        self.workers = [
+            threading.Thread(target=work, args=(asked, spec, clean, filters), daemon=True)
+            for work in (self._draw_charts, self._draw_headline)
+        ]
+        for worker in self.workers:
+            worker.start()
+
+    def _latest(self, asked: int) -> bool:
+        with self._lock:
+            return asked == self._asked
+
+    def _failed(self, exc: Exception) -> str:
+        # A page must say that it failed rather than wait forever.
+        reason = str(exc) if isinstance(exc, CRMError) else f"{type(exc).__name__}: {exc}"
+        return f'{STYLE}<div class="crm-error">{html.escape(reason)}</div>'
+
+    def _draw_charts(
+        self, asked: int, spec: Report, clean: dict[str, Any], filters: dict[str, Any]
+    ) -> None:
+        from ..analytics import charts
+
+        lang = clean["lang"]
+        outputs: list[dict[str, Any]] = []
+        try:
+            with speaking(lang):
+                for piece in PARTS[self.name](self.ws, filters, lang):
+                    outputs += [
+                        _html_output(f'{STYLE}<div class="crm-note">{html.escape(n)}</div>')
+                        for n in piece.notes
+                    ] + [
+                        _html_output(charts.html_fragment(charts.spec_of(c), bundle=False))
+                        for c in piece.charts.values()
+                    ]
+                    if not self._latest(asked):
+                        return
+                    self.charts_area.outputs = tuple(outputs)
+        except Exception as exc:
+            if self._latest(asked):
+                self.charts_area.outputs = (*outputs, _html_output(self._failed(exc)))
+
+    def _draw_headline(
+        self, asked: int, spec: Report, clean: dict[str, Any], filters: dict[str, Any]
+    ) -> None:
+        lang = clean["lang"]
+        try:
+            with speaking(lang):
+                shown = headline(self.ws, spec.headline, filters, lang)
+                page = _dashboard(self.ws, spec, clean, shown, {}, {}, []).header_html()
+        except Exception as exc:
+            page = self._failed(exc)
+        if self._latest(asked):
+            self.header.value = page
+
+
+def _show_live(ws: Workspace, name: str, values: dict[str, Any]) -> _LivePage:
     import ipywidgets as widgets
     from IPython.display import display
 
-    _display_libraries()
+    if not page_has_libraries():
+        _display_libraries()
     clean = params.normalise(values)
     lang = clean["lang"]
     choices = _choices(ws, lang)
@@ -420,33 +541,21 @@ def _show_live(ws: Workspace, name: str, values: dict[str, Any]) -> None:
             layout=widgets.Layout(width="230px"),
             style={"description_width": "56px"},
         )
-    header = widgets.HTML()
-    charts_area = widgets.Output()
+    page = _LivePage(ws, name, widgets.HTML(), widgets.Output())
 
     def redraw(*_: Any) -> None:
         given = {**clean, **{k: (w.value or None) for k, w in controls.items()}}
         if given.get("period"):
             given["start"] = given["end"] = None
-        header.value = (
-            f'{STYLE}<div class="crm-report crm-loading">{t("dashboards:loading", lang)}</div>'
-        )
-        try:
-            dashboard = build(ws, name, **given)
-        except CRMError as exc:
-            header.value = f'{STYLE}<div class="crm-error">{html.escape(str(exc))}</div>'
-            charts_area.clear_output()
-            return
-        with charts_area:
-            charts_area.clear_output(wait=True)
-            _display_charts(dashboard, bundled=False)
-        header.value = dashboard.header_html()
+        page.redraw(given)
 
     for control in controls.values():
         control.observe(redraw, names="value")
     display(
         widgets.VBox(
             [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
-             header, charts_area]
+             page.header, page.charts_area]
         )
     )  # fmt: skip
     redraw()
+    return page

@@ -66,6 +66,8 @@ FORMATS = ("html", "pdf", "xlsx")
 STATUSES = ("running", "ok", "warning", "skipped", "failed")
 #: Longest a single notebook cell may run, in seconds.
 CELL_TIMEOUT = 1800
+#: How long the data-quality score measured for one gated report serves the next ones.
+SCORE_MAX_AGE_S = 900
 _environment_lock = threading.Lock()
 
 
@@ -170,6 +172,7 @@ class Runner:
         self._ctx = ctx
         self.notebooks = Path(notebooks or os.environ.get("CRM_NOTEBOOKS") or NOTEBOOKS)
         self.output = Path(output or os.environ.get("CRM_REPORTS") or "reports")
+        self._score: tuple[float, float] | None = None  # (when measured, score)
 
     # -- history ----------------------------------------------------------------------
 
@@ -215,6 +218,15 @@ class Runner:
 
     # -- running ----------------------------------------------------------------------
 
+    def quality_score(self) -> float:
+        """The overall data-quality score the gates compare with: measured once for the
+        gated reports of a batch (a scan of every customer; report runs do not change
+        it), again when the last measure is older than ``SCORE_MAX_AGE_S``."""
+        now = time.monotonic()
+        if self._score is None or now - self._score[0] > SCORE_MAX_AGE_S:
+            self._score = (now, scorecard(self._ctx, save=False).overall)
+        return self._score[1]
+
     def run(
         self,
         name: str,
@@ -243,7 +255,7 @@ class Runner:
                 filters = params.filters(clean)
                 notes: list[str] = []
                 if gate is not None:
-                    score = scorecard(self._ctx, save=False).overall
+                    score = self.quality_score()
                     if score == score and score < gate.threshold:  # NaN: nothing to judge
                         reason = t("report_run:quality_low", score=score,
                                    threshold=gate.threshold)  # fmt: skip
@@ -271,6 +283,7 @@ class Runner:
         import nbformat
         import papermill
 
+        from ..analytics.charts import BUNDLE_ENV, bundle_file
         from .exporting import html_pdf, notebook_html
 
         spec = report(name)
@@ -285,6 +298,8 @@ class Runner:
             "CRM_USER": self._ctx.actor.username,
             OUTPUT_ENV: str(scratch.resolve()),
             NOTES_ENV: json.dumps(notes, ensure_ascii=False),
+            # The chart libraries, built once by this process for all its runs' kernels.
+            BUNDLE_ENV: str(bundle_file()),
         }
         try:
             with _kernel_environment(environment):

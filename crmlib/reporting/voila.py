@@ -3,7 +3,9 @@
 Voila runs ``notebooks/reports`` bound to 127.0.0.1 (behind a proxy or JupyterHub for
 anyone else), with sources stripped, tracebacks hidden and one pre-heated kernel per
 dashboard: a kernel imports crmlib and waits for its page's request (and URL parameters)
-before computing, so a page only pays for the figures. The landing page at ``/`` links
+before computing, so a page only pays for the figures. The chart libraries (Vega,
+Vega-Lite, vega-embed: 0.9 MB) are built once by the launcher and served as a static file
+of the template, which the page loads while its kernel computes. The landing page at ``/`` links
 every dashboard of the catalogue with its name and description in Chinese and English; any
 query string on it (``/?region=华东``) is passed on to the dashboards.
 """
@@ -67,22 +69,38 @@ _CDN_LINKS = (
     '<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5'
     '/css/v4-shims.min.css" type="text/css" />',
 )
+#: The chart libraries as a static file of the template: the browser loads (and caches)
+#: them beside Voila's own scripts while the kernel computes, instead of receiving them
+#: inline in the page from every kernel.
+BUNDLE = "vega-bundle.js"
+#: Tells a dashboard's kernel that its page loads the chart libraries itself.
+PAGE_LIBRARIES_ENV = "CRM_PAGE_CHART_LIBRARIES"
 _PAGE = (
     "{%- extends 'lab/index.html.j2' -%}\n{%- block notebook_css -%}\n{{ super()"
     + "".join(f"|replace({link!r}, '')" for link in _CDN_LINKS)
     + " }}\n{%- endblock notebook_css -%}\n"
+    + '{%- block html_head_js -%}\n{{ super() }}\n<script defer src="{{ resources.base_url }}'
+    + f'voila/templates/{TEMPLATE}/static/{BUNDLE}"></script>\n'
+    + "{%- endblock html_head_js -%}\n"
 )
 
 
+def _bundle_path(runtime: Path) -> Path:
+    return runtime / "voila" / "templates" / TEMPLATE / "static" / BUNDLE
+
+
 def write_template(runtime: Path) -> Path:
-    """Write the ``crm`` Voila template (Voila's lab template with the CRM landing page,
-    nothing loaded from the network) under ``runtime``, which then goes first on
-    ``JUPYTER_PATH``."""
+    """Write the ``crm`` Voila template (Voila's lab template with the CRM landing page and
+    the chart libraries as a static file, nothing loaded from the network) under
+    ``runtime``, which then goes first on ``JUPYTER_PATH``."""
+    from ..analytics.charts import write_javascript_bundle
+
     folder = runtime / "voila" / "templates" / TEMPLATE
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "conf.json").write_text(json.dumps({"base_template": "lab"}))
     (folder / "tree.html").write_text(landing_template(), encoding="utf-8")
     (folder / "index.html.j2").write_text(_PAGE, encoding="utf-8")
+    write_javascript_bundle(_bundle_path(runtime))
     return runtime
 
 
@@ -110,11 +128,18 @@ def command(
 
 def environment(runtime: Path, url: str | None = None, user: str | None = None) -> dict[str, str]:
     """The Voila server's environment (kernels inherit it): the CRM template first on
-    ``JUPYTER_PATH``, and the database and user the dashboards open."""
+    ``JUPYTER_PATH``, the database and user the dashboards open and, when the template
+    serves the chart libraries, their file (kernels neither build nor send them)."""
+    from ..analytics.charts import BUNDLE_ENV
+
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(runtime), os.environ.get("JUPYTER_PATH", "")) if p
     )
+    bundle = _bundle_path(runtime)
+    if bundle.is_file():
+        env[BUNDLE_ENV] = str(bundle)
+        env[PAGE_LIBRARIES_ENV] = "1"
     if url:
         env["CRM_DATABASE_URL"] = url
     if user:
