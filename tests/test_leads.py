@@ -339,3 +339,50 @@ def test_crm_leads_and_campaigns_commands(team: Team) -> None:
     assert done.exit_code == 0 and "new customer C" in done.output, done.output
     roi = run(main, [*base, "--user", "admin", "campaigns", "roi"])
     assert roi.exit_code == 0
+
+
+def test_converted_leads_import_with_the_customer_they_became(team: Team, tmp_path: Path) -> None:
+    mine = team.zhang.customers.add(**company())
+    theirs = team.zhao.customers.add(**company(name="成都天府贸易有限公司"))
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "name,source,status,customer_code,external_id,converted_at\n"
+        f"甲,website,converted,{mine.code},L1,2024-05-01 10:00\n"
+        "乙,website,converted,,L2,\n"
+        f"丙,website,qualified,{mine.code},L3,\n"
+        "丁,website,converted,C20990101001,L4,\n"
+        f"戊,website,converted,{theirs.code},L5,\n",
+        encoding="utf-8",
+    )
+    result = team.zhang.import_file("leads", path)
+    assert (result.created, result.rejected) == (1, 4)
+    reasons = Path(str(result.rejects_path)).read_text(encoding="utf-8-sig")
+    for rule in ("converted_needs_customer", "customer_needs_conversion", "unknown_customer"):
+        assert rule in reasons
+    assert theirs.code in reasons  # outside zhang's scope
+    stored = team.zhang.leads.frame().set_index("external_id").loc["L1"]
+    assert (stored["status"], stored["customer_code"]) == ("converted", mine.code)
+    assert str(stored["converted_at"]).startswith("2024-05-01 10:00")
+
+
+def test_exported_leads_move_to_a_new_database_with_their_customers(
+    team: Team, tmp_path: Path
+) -> None:
+    lead_id = qualified(team.zhang, external_id="L-1")
+    became = team.zhang.leads.convert(lead_id).customer_code
+    team.zhang.leads.add(**{**LEAD, "name": "新线索", "phone": "13900001111"})
+    customers = team.admin.export("customers", tmp_path / "customers.csv").path
+    leads = team.admin.export("leads", tmp_path / "leads.csv").path
+
+    fresh = crmlib.open(f"sqlite:///{tmp_path / 'fresh.db'}", user="admin", lang="en")
+    try:
+        fresh.users.add("zhang", role="sales", team="east")
+        assert fresh.import_file("customers", customers).rejected == 0
+        moved = fresh.import_file("leads", leads)
+        assert (moved.created, moved.rejected) == (2, 0)
+        frame = fresh.leads.frame().set_index("name")
+        assert frame.loc[LEAD["name"], "status"] == "converted"
+        assert frame.loc[LEAD["name"], "customer_code"] == became
+        assert frame.loc["新线索", "status"] == "new"
+    finally:
+        fresh.close()

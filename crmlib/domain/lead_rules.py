@@ -26,6 +26,10 @@ register(
             "zh": "线索只能通过“转化”（ws.leads.convert / crm leads convert）变为已转化，"
             "转化时会创建客户",
         },
+        "customer_needs_conversion": {
+            "en": "only a converted lead names the customer it became (status converted)",
+            "zh": "只有已转化的线索才能填写对应的客户（线索状态应为已转化）",
+        },
         "converted_needs_customer": {
             "en": "a converted lead needs the customer it became (customer_code)",
             "zh": "已转化的线索必须填写对应的客户（客户编号）",
@@ -53,7 +57,8 @@ def status_errors(
     status: str | None, invalid_reason: str | None, customer_id: int | None = None
 ) -> list[FieldError]:
     """What a lead's status demands of the rest of the lead, for every entry path:
-    ``invalid`` needs a reason; ``converted`` needs the customer it became."""
+    ``invalid`` needs a reason; ``converted`` needs the customer it became, and only a
+    converted lead has one."""
     errors = []
     if status == "invalid" and not invalid_reason:
         errors.append(
@@ -66,6 +71,12 @@ def status_errors(
         errors.append(
             FieldError(
                 "status", status, "converted_needs_customer", t("leads:converted_needs_customer")
+            )
+        )
+    if status != "converted" and customer_id is not None:
+        errors.append(
+            FieldError(
+                "status", status, "customer_needs_conversion", t("leads:customer_needs_conversion")
             )
         )
     return errors

@@ -273,12 +273,15 @@ def _leads(scope: Scope) -> Source:
         "invalid_reason": Lead.invalid_reason,
         "owner": owner.username,
         "campaign": Campaign.name,
+        **_customer_keys(),
+        "converted_at": Lead.converted_at,
     }
     stmt = (
         select()
         .select_from(Lead)
         .outerjoin(owner, owner.id == Lead.owner_id)
         .outerjoin(Campaign, Campaign.id == Lead.campaign_id)
+        .outerjoin(Customer, Customer.id == Lead.customer_id)
         .order_by(Lead.id)
     )
     owners = scope.owner_ids()

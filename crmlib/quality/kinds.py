@@ -201,6 +201,10 @@ LEADS = FileKind(
         _c("invalid_reason", "无效原因", "無效原因", "Invalid reason", text(300), ""),
         OWNER,
         _c("campaign", "营销活动", "營銷活動", "Campaign", text(200), "", "活动", "活動"),
+        # A lead converted in the system the file comes from: the customer it became.
+        CUSTOMER_CODE,
+        CUSTOMER_EXTERNAL_ID,
+        _c("converted_at", "转化时间", "轉化時間", "Converted at", datetime_value, ""),
     ),
     required=("name", "source"),
 )  # fmt: skip
