@@ -20,6 +20,10 @@ from ..workspace import open as open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# No tqdm monitor thread: a large import forks a helper process, which it does only from
+# a process with a single thread (crmlib.quality.importing.helper_pays).
+tqdm.monitor_interval = 0
+
 
 def friendly_errors(func: F) -> F:
     """Print expected errors as one line on stderr and exit 1, without a traceback."""

@@ -13,9 +13,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing as mp
 import os
+import pickle
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,6 +41,10 @@ from .reading import FileProblem, Table, open_table
 from .writers import WRITERS, Outcome, Writer, bulk_insert
 
 DEFAULT_CHUNK_ROWS = 50_000
+#: From this many rows on, the file is read and validated by a helper process.
+HELPER_ROWS = 100_000
+#: How long a helper may take to notice that the import stopped reading.
+HELPER_STOP_S = 10.0
 #: After an import this large, SQLite's planner statistics are refreshed.
 ANALYZE_AFTER_ROWS = 10_000
 #: Hash keys of the two kinds of row identity (a key, or all cells), 16 characters each.
@@ -161,20 +169,20 @@ def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcom
     for name in raw.columns:
         clean[name], violations[name] = apply_rule(spec.column(name).rule, raw[name])
     required = writer.required(clean)
-    everyone_optional = pd.Series(False, index=raw.index)
+    nobody = pd.Series(False, index=raw.index)
     for name in spec.names:
-        must = required.get(name, everyone_optional)
-        broken = violations[name].notna() if name in violations else everyone_optional
-        missing = (
-            clean[name].isna() & ~broken if name in clean else pd.Series(True, index=raw.index)
-        )
-        if name in violations:
+        must = required.get(name, nobody)
+        broken = violations[name].notna() if name in violations else nobody
+        if broken.any():
             for row, value, violation in _broken(raw, violations, name, broken & must):
                 outcome.reject(row, str(FieldError(name, value, violation.rule, violation.message)))
             for row, value, violation in _broken(raw, violations, name, broken & ~must):
                 outcome.warnings.append(
                     (row, FieldError(name, value, violation.rule, violation.message))
                 )
+        if not must.any():
+            continue
+        missing = clean[name].isna() & ~broken if name in clean else ~nobody
         for row in raw.index[missing & must]:
             outcome.reject(row, str(FieldError(name, None, "required", t("required"))))
     return clean
@@ -303,7 +311,8 @@ def import_file(
                     result.batch_id = batch_id
                     writer = WRITERS[kind](conn, spec, ctx.actor, batch_id, started)
                     writer.start(expected_rows)
-                    _run(table, mapping, spec, writer, conn, sink, result, chunk_rows, progress)
+                    checked = _checked(table, mapping, spec, writer, chunk_rows, expected_rows)
+                    _run(checked, writer, conn, sink, result, table.total_rows, progress)
                     failed = strict and result.rejected > 0
                     if not (dry_run or failed):
                         writer.finish()
@@ -346,29 +355,144 @@ def _map_headers(spec: FileKind, table: Table) -> tuple[dict[str, int], list[str
     return mapping, unknown
 
 
+def helper_pays(conn: Connection, expected_rows: int) -> bool:
+    """Whether a helper process should check the file: for a large file into SQLite, which
+    writes inside this process, on a machine with a core to spare. PostgreSQL's server
+    already works on the other core (measured: a helper made its import slower). Only a
+    process with one thread forks (``crm import``, a script): in a notebook kernel, a lock
+    held by another thread at the fork would stay locked in the helper for good."""
+    return (
+        expected_rows >= HELPER_ROWS
+        and conn.dialect.name == "sqlite"
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+        and "fork" in mp.get_all_start_methods()
+    )
+
+
+#: A chunk of the file as read, its clean values, and what happened to its rows so far.
+_Checked = tuple[pd.DataFrame, pd.DataFrame, Outcome]
+
+
 def _run(
-    table: Table,
-    mapping: dict[str, int],
-    spec: FileKind,
+    checking: Generator[_Checked],
     writer: Writer,
     conn: Connection,
     sink: _Sink,
     result: ImportResult,
-    chunk_rows: int,
+    total_rows: int | None,
     progress: Callable[[int, int | None], None] | None,
 ) -> None:
-    repeats = _Repeats()
-    for chunk in table.chunks(chunk_rows):
+    with closing(checking) as checked:
+        for chunk, clean, outcome in checked:
+            writer.write(clean, outcome)
+            _record_rows(conn, result, chunk, outcome, sink)
+            if progress:
+                progress(result.rows, total_rows)
+
+
+def _checked(
+    table: Table,
+    mapping: dict[str, int],
+    spec: FileKind,
+    writer: Writer,
+    chunk_rows: int,
+    expected_rows: int,
+) -> Generator[_Checked]:
+    """Chunks of the file, validated, each with its outcome so far.
+
+    A large file into SQLite (see :func:`helper_pays`) is read and validated in a second
+    process, one chunk ahead, while this one writes: the second core does that Python
+    work instead of waiting (a thread would not help: it measured slower, as Python's lock
+    stalls every row the database writes). The helper never touches the database; it is
+    forked, so it starts at once with the same settings and language; it cannot run more
+    than about two chunks ahead (the pipe holds no more), and it ends when this process
+    stops reading, however that happens.
+    """
+    checker = _Checker(table, mapping, spec, writer, chunk_rows)
+    if not helper_pays(writer.conn, expected_rows):
+        while (checked := checker.next()) is not None:
+            yield checked
+        return
+    forking = mp.get_context("fork")
+    receiver, sender = forking.Pipe(duplex=False)
+    helper = forking.Process(
+        target=checker.send_all, args=(sender, receiver), name="crm-import-check", daemon=True
+    )
+    helper.start()
+    sender.close()
+    try:
+        while (message := _received(receiver)) is not None:
+            if isinstance(message, BaseException):
+                raise message
+            yield message
+    finally:
+        receiver.close()
+        helper.join(HELPER_STOP_S)
+        if helper.is_alive():
+            helper.kill()
+            helper.join()
+
+
+def _received(receiver: Any) -> Any:
+    try:
+        return receiver.recv()
+    except EOFError:  # the helper was killed (out of memory, by hand)
+        raise RuntimeError("the process checking the file stopped unexpectedly") from None
+
+
+class _Checker:
+    """Reads the file chunk by chunk, validates each and rejects repeated records."""
+
+    def __init__(
+        self,
+        table: Table,
+        mapping: dict[str, int],
+        spec: FileKind,
+        writer: Writer,
+        chunk_rows: int,
+    ) -> None:
+        self.mapping = mapping
+        self.spec = spec
+        self.writer = writer
+        self.repeats = _Repeats()
+        self.chunks = table.chunks(chunk_rows)
+
+    def next(self) -> _Checked | None:
+        chunk = next(self.chunks, None)
+        if chunk is None:
+            return None
         raw = pd.DataFrame(
-            {name: chunk[position] for name, position in mapping.items()}, index=chunk.index
+            {name: chunk[position] for name, position in self.mapping.items()},
+            index=chunk.index,
         )
         outcome = Outcome()
-        clean = _validate(spec, raw, writer, outcome)
-        repeats.reject(writer, clean, raw, outcome)
-        writer.write(clean, outcome)
-        _record_rows(conn, result, chunk, outcome, sink)
-        if progress:
-            progress(result.rows, table.total_rows)
+        clean = _validate(self.spec, raw, self.writer, outcome)
+        self.repeats.reject(self.writer, clean, raw, outcome)
+        return chunk, clean, outcome
+
+    def send_all(self, sender: Any, receiver: Any) -> None:
+        """In the helper process: every chunk, then None, or the error that stopped it.
+        Sending fails once the importing process has stopped reading, which ends this."""
+        receiver.close()
+        try:
+            while (checked := self.next()) is not None:
+                sender.send(checked)
+            sender.send(None)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as exc:  # handed over, raised by the importing process
+            with suppress(BrokenPipeError, ConnectionResetError):
+                sender.send(_portable(exc.with_traceback(None)))
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling, else a RuntimeError that says what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 def _record_rows(

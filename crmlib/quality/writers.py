@@ -10,10 +10,12 @@ cell never erases a stored value.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,8 @@ TAG_SEPARATORS = re.compile(r"[,，;；、|]+")
 CONTACT_FIELDS = {"contact": "name", "title": "title", "phone": "phone", "email": "email"}
 #: The columns a customer row is checked by, in the order ``CustomerWriter.write`` takes them.
 _CUSTOMER_KEYS = ("external_id", "code", "kind", "owner")
+#: A username no active user has.
+_UNKNOWN = object()
 
 
 @dataclass
@@ -190,6 +194,49 @@ class Writer:
         self.suspended: SuspendedIndexes | None = None
         self.started_empty = False
 
+    def customer_ids(
+        self, clean: pd.DataFrame, outcome: Outcome, *, required: bool = True
+    ) -> dict[int, int]:
+        """Row -> id of the customer its customer_code or customer_external_id names; a
+        row naming an unknown customer or one outside the user's scope is rejected, and
+        so is a row naming none when ``required``."""
+        codes = clean.get("customer_code", _nothing(clean.index))
+        externals = clean.get("customer_external_id", _nothing(clean.index))
+        table = _table(Customer)
+        found: dict[tuple[str, Any], Any] = {}
+        for column, keys in (("code", codes), ("external_id", externals)):
+            wanted = sorted({k for k in keys if k is not None})
+            for batch in _batches(wanted):
+                query = select(table.c.id, table.c.owner_id, table.c[column]).where(
+                    table.c[column].in_(batch), table.c.merged_into_id.is_(None)
+                )
+                for match in self.conn.execute(query):
+                    found[(column, match[2])] = match
+        ids: dict[int, int] = {}
+        for row in clean.index:
+            code, external = codes[row], externals[row]
+            if code is None and external is None:
+                if required:
+                    outcome.reject(row, f"customer_code: {t('customer_ref_required')} [required]")
+                continue
+            hit = (
+                found.get(("code", code))
+                if code is not None
+                else found.get(("external_id", external))
+            )
+            if hit is None:
+                shown = (
+                    f"customer_code={code!r}"
+                    if code is not None
+                    else f"customer_external_id={external!r}"
+                )
+                outcome.reject(row, f"{shown}: {t('unknown_customer')} [unknown_customer]")
+            elif self.visible_owners is not None and hit.owner_id not in self.visible_owners:
+                outcome.reject(row, t("outside_scope", code=code or external))
+            else:
+                ids[int(row)] = hit.id
+        return ids
+
     def start(self, expected_rows: int) -> None:
         """Before the first chunk: a file of about ``expected_rows`` rows is coming."""
         table = _table(self.model)
@@ -225,16 +272,17 @@ class Writer:
         self, clean: pd.DataFrame, column: str, outcome: Outcome, *, default: bool
     ) -> dict[int, int | None]:
         """Usernames in ``column`` as user ids (the importer by default); unknown ones reject."""
-        ids: dict[int, int | None] = {}
         me = self.users.get(self.actor.username)
-        names = clean[column] if column in clean else _nothing(clean.index)
-        for row, name in _cells(names):
-            if name is None:
-                ids[row] = me.id if default and me else None
-            elif name in self.users:
-                ids[row] = self.users[name].id
-            else:
-                outcome.reject(row, f"{column}={name!r}: {t('unknown_user')} [unknown_user]")
+        known: dict[str | None, int | None] = {name: u.id for name, u in self.users.items()}
+        known[None] = me.id if default and me else None
+        names = clean[column].tolist() if column in clean else [None] * len(clean)
+        rows = clean.index.tolist()
+        ids: dict[int, Any] = dict(zip(rows, map(known.get, names, repeat(_UNKNOWN)), strict=True))
+        if _UNKNOWN in ids.values():
+            for row, name in zip(rows, names, strict=True):
+                if ids[row] is _UNKNOWN:
+                    del ids[row]
+                    outcome.reject(row, f"{column}={name!r}: {t('unknown_user')} [unknown_user]")
         return ids
 
     def may_own(self, user_id: int | None) -> bool:
@@ -331,9 +379,16 @@ class CustomerWriter(Writer):
     bulk_tables = ("customers", "contacts")
     lookup_columns = ("contacts.customer_id",)
 
+    def start(self, expected_rows: int) -> None:
+        super().start(expected_rows)
+        # Read once, here: rows are validated on another thread, which never queries.
+        self.required_by_kind: dict[str, list[str]] = dict(
+            get_setting(self.conn, "required_fields")
+        )
+
     def required(self, clean: pd.DataFrame) -> dict[str, pd.Series]:
         """Company rows need the handbook's fields; a person a name and one way to reach them."""
-        required_by_kind: dict[str, list[str]] = self.required_fields()
+        required_by_kind = self.required_by_kind
         kinds = (
             clean["kind"].fillna("company")
             if "kind" in clean
@@ -344,9 +399,6 @@ class CustomerWriter(Writer):
             for name in fields:
                 masks[name] = masks.get(name, pd.Series(False, index=clean.index)) | (kinds == kind)
         return masks
-
-    def required_fields(self) -> dict[str, list[str]]:
-        return dict(get_setting(self.conn, "required_fields"))
 
     def file_key(self, clean: pd.DataFrame) -> pd.Series:
         """external_id, else the customer code, else nothing."""
@@ -371,15 +423,19 @@ class CustomerWriter(Writer):
         by_code = self.existing("code", clean.get("code", []))
         fields = [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
         matches: dict[int, dict[str, Any]] = {}
-        fresh: list[int] = []
         reassigned: set[int] = set()
-        allowed: dict[int | None, bool] = {}
         nothing = [None] * len(clean)
         reach = {f: clean[f].tolist() if f in clean else nothing for f in PERSON_REACH}
         columns = {n: clean[n].tolist() if n in clean else nothing for n in _CUSTOMER_KEYS}
-        for position, (row, external_id, code, kind, owner) in enumerate(
-            zip(clean.index.tolist(), *columns.values(), strict=True)
-        ):
+        all_rows = clean.index.tolist()
+        owner_ids = list(map(owners.get, all_rows))
+        allowed = {owner_id: self.may_own(owner_id) for owner_id in set(owner_ids)}
+        special = self._special(all_rows, columns, by_external, owner_ids, allowed, outcome)
+        fresh_mask = ~special
+        for position in np.flatnonzero(special).tolist():
+            row, external_id, code, kind, owner = (
+                all_rows[position], *(cells[position] for cells in columns.values())
+            )  # fmt: skip
             if outcome.status.get(row) == "rejected":
                 continue
             current = by_external.get(external_id) or by_code.get(code)
@@ -402,21 +458,20 @@ class CustomerWriter(Writer):
                     row, f"code={code!r}: {t('code_taken', other=current['external_id'])}"
                 )
                 continue
-            owner_id = owners.get(row)
+            owner_id = owner_ids[position]
             if current is not None and not self.in_scope(current["owner_id"]):
                 outcome.reject(row, t("outside_scope", code=current["code"]))
                 continue
-            if owner_id not in allowed:
-                allowed[owner_id] = self.may_own(owner_id)
             if (current is None or owner is not None) and not allowed[owner_id]:
                 outcome.reject(row, f"owner={owner!r}: {t('may_not_assign')}")
                 continue
             if current is None:
-                fresh.append(row)
+                fresh_mask[position] = True
                 continue
             matches[row] = current
             if owner is not None:
                 reassigned.add(row)
+        fresh = np.asarray(all_rows, dtype=np.int64)[fresh_mask].tolist()
         rows = {
             row: stored_columns(values)
             for row, values in _records(clean.loc[list(matches), fields]).items()
@@ -432,6 +487,35 @@ class CustomerWriter(Writer):
         ids.update(created)
         self.write_tags(clean, ids, matches)
 
+    @staticmethod
+    def _special(
+        rows: list[int],
+        columns: Mapping[str, list[Any]],
+        by_external: Mapping[Any, Any],
+        owner_ids: list[int | None],
+        allowed: Mapping[int | None, bool],
+        outcome: Outcome,
+    ) -> np.ndarray:
+        """Rows that need a closer look: rejected already, a person, a code given, an
+        existing external id, an owner the importer may not assign. The others (nearly
+        every row of a large import) are new customers as they stand."""
+        size = len(rows)
+
+        def mask(found: Iterable[bool]) -> np.ndarray:
+            return np.fromiter(found, dtype=bool, count=size)
+
+        special = mask(map(operator.eq, columns["kind"], repeat("person")))
+        special |= mask(map(operator.is_not, columns["code"], repeat(None)))
+        rejected = [row for row, status in outcome.status.items() if status == "rejected"]
+        if rejected:
+            special |= np.isin(np.asarray(rows, dtype=np.int64), rejected)
+        if by_external:
+            special |= mask(map(by_external.__contains__, columns["external_id"]))
+        refused = {owner_id for owner_id, ok in allowed.items() if not ok}
+        if refused:
+            special |= mask(map(refused.__contains__, owner_ids))
+        return special
+
     def create(
         self, clean: pd.DataFrame, fields: list[str], owners: Mapping[int, int | None]
     ) -> dict[int, int]:
@@ -446,7 +530,7 @@ class CustomerWriter(Writer):
         }
         columns["kind"] = [kind or "company" for kind in columns.get("kind", [None] * size)]
         columns["status"] = [s or "potential" for s in columns.get("status", [None] * size)]
-        columns["owner_id"] = [owners.get(row) for row in clean.index.tolist()]
+        columns["owner_id"] = list(map(owners.get, clean.index.tolist()))
         columns["created_at"] = columns["updated_at"] = [self.now] * size
         columns["code"] = self.new_codes(
             clean["code"].tolist() if "code" in clean else [None] * size
@@ -610,43 +694,6 @@ class ChildWriter(Writer):
 
     def after_insert(self, created: dict[int, int], rows: dict[int, dict[str, Any]]) -> None:
         """Rows that hang under a newly created record (stage history)."""
-
-    def customer_ids(self, clean: pd.DataFrame, outcome: Outcome) -> dict[int, int]:
-        codes = clean.get("customer_code", _nothing(clean.index))
-        externals = clean.get("customer_external_id", _nothing(clean.index))
-        table = _table(Customer)
-        found: dict[tuple[str, Any], Any] = {}
-        for column, keys in (("code", codes), ("external_id", externals)):
-            wanted = sorted({k for k in keys if k is not None})
-            for batch in _batches(wanted):
-                query = select(table.c.id, table.c.owner_id, table.c[column]).where(
-                    table.c[column].in_(batch), table.c.merged_into_id.is_(None)
-                )
-                for match in self.conn.execute(query):
-                    found[(column, match[2])] = match
-        ids: dict[int, int] = {}
-        for row in clean.index:
-            code, external = codes[row], externals[row]
-            if code is None and external is None:
-                outcome.reject(row, f"customer_code: {t('customer_ref_required')} [required]")
-                continue
-            hit = (
-                found.get(("code", code))
-                if code is not None
-                else found.get(("external_id", external))
-            )
-            if hit is None:
-                shown = (
-                    f"customer_code={code!r}"
-                    if code is not None
-                    else f"customer_external_id={external!r}"
-                )
-                outcome.reject(row, f"{shown}: {t('unknown_customer')} [unknown_customer]")
-            elif self.visible_owners is not None and hit.owner_id not in self.visible_owners:
-                outcome.reject(row, t("outside_scope", code=code or external))
-            else:
-                ids[int(row)] = hit.id
-        return ids
 
     def matches(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
         """Existing records: by external_id when given, else by the natural key."""
@@ -857,19 +904,22 @@ class LeadWriter(Writer):
     def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
         owners = self.user_ids(clean, "owner", outcome, default=True)
         campaigns = self.campaign_ids(clean, outcome)
+        customers = self.customer_ids(clean, outcome, required=False)
         by_external = self.existing("external_id", clean.get("external_id", []))
         rows: dict[int, dict[str, Any]] = {}
         matches: dict[int, dict[str, Any]] = {}
         for row, values in _records(clean).items():
             if outcome.status.get(row) == "rejected":
                 continue
-            stored = stored_columns(
-                {str(k): v for k, v in values.items() if k not in ("owner", "campaign")}
-            )
+            references = ("owner", "campaign", "customer_code", "customer_external_id")
+            stored = stored_columns({str(k): v for k, v in values.items() if k not in references})
             if values.get("owner") is not None or values.get("external_id") not in by_external:
                 stored["owner_id"] = owners.get(row)
             if row in campaigns:
                 stored["campaign_id"] = campaigns[row]
+            if row in customers:
+                stored["customer_id"] = customers[row]
+                stored["converted_at"] = stored.get("converted_at") or self.now
             current = by_external.get(values.get("external_id"))
             owner = self.users_by_id.get(stored.get("owner_id"))
             if owner is not None and (current is None or current["owner_id"] != owner.id):
@@ -878,7 +928,7 @@ class LeadWriter(Writer):
             broken = status_errors(
                 stored.get("status") or before.get("status") or "new",
                 stored.get("invalid_reason") or before.get("invalid_reason"),
-                before.get("customer_id"),
+                stored.get("customer_id") or before.get("customer_id"),
             )
             if current is not None and stored.get("status"):
                 try:  # an existing lead moves only as the status flow allows

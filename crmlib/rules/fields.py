@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -42,14 +43,22 @@ def clean_text(value: Any) -> str | None:
     return folded or None
 
 
-def text(limit: int) -> Rule:
-    def rule(value: Any) -> str | None:
+@dataclass(frozen=True)
+class Text:
+    """Cleaned text of at most ``limit`` characters; a class rather than a closure, so
+    whole-column validation (:mod:`crmlib.rules.columns`) can tell its limit."""
+
+    limit: int
+
+    def __call__(self, value: Any) -> str | None:
         cleaned = clean_text(value)
-        if cleaned is not None and len(cleaned) > limit:
-            raise RuleViolation("too_long", t("too_long", limit=limit))
+        if cleaned is not None and len(cleaned) > self.limit:
+            raise RuleViolation("too_long", t("too_long", limit=self.limit))
         return cleaned
 
-    return rule
+
+def text(limit: int) -> Rule:
+    return Text(limit)
 
 
 def phone(value: Any) -> str | None:

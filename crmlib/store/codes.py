@@ -85,4 +85,4 @@ def next_customer_codes(
     day = day or clock.today()
     prefix = f"{CUSTOMER_PREFIX}{day:%Y%m%d}"
     first = reserve(conn, prefix, count)
-    return [f"{prefix}{n:0{SEQUENCE_WIDTH}d}" for n in range(first, first + count)]
+    return list(map(f"{prefix}{{:0{SEQUENCE_WIDTH}d}}".format, range(first, first + count)))

@@ -78,28 +78,41 @@ class Customer(Timestamped, Base):
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="company")
     name: Mapped[str] = mapped_column(String(200), index=True)
-    industry_section: Mapped[str | None] = mapped_column(String(1), index=True)
+    industry_section: Mapped[str | None] = mapped_column(String(1))
     industry_division: Mapped[str | None] = mapped_column(String(2), index=True)
     size: Mapped[str | None] = mapped_column(String(16))
-    province: Mapped[str | None] = mapped_column(String(32), index=True)
+    province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(64))
     postcode: Mapped[str | None] = mapped_column(String(6))
-    region: Mapped[str | None] = mapped_column(String(8), index=True)
+    region: Mapped[str | None] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(String(300))
-    grade: Mapped[str | None] = mapped_column(String(1), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="potential", index=True)
-    source: Mapped[str | None] = mapped_column(String(32), index=True)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(16), default="potential")
+    source: Mapped[str | None] = mapped_column(String(32))
     owner_id: Mapped[int | None] = _user_fk()
     birthday: Mapped[date | None] = mapped_column(Date)
     consent_purpose: Mapped[str | None] = mapped_column(String(200))
     consent_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # Set by the nightly lifecycle refresh when a customer has long been inactive.
-    archive_flagged_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    archive_flagged_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The latest churn-risk score (0-1) and when it was computed (crmlib.analytics.churn).
-    churn_risk: Mapped[float | None] = mapped_column(Float, index=True)
+    churn_risk: Mapped[float | None] = mapped_column(Float)
     churn_scored_at: Mapped[datetime | None] = mapped_column(DateTime)
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+
+    # Low-cardinality columns (grade, status, source, region, province, industry section)
+    # have no index of their own: at a million customers a scan beats reading a quarter
+    # of the table through one, and each such index costs a bulk import a sort. Merged
+    # and flagged customers are few, so only they are indexed.
+    __table_args__ = (
+        Index("ix_customers_merged_into_id", "merged_into_id",
+              sqlite_where=merged_into_id.is_not(None),
+              postgresql_where=merged_into_id.is_not(None)),
+        Index("ix_customers_archive_flagged_at", "archive_flagged_at",
+              sqlite_where=archive_flagged_at.is_not(None),
+              postgresql_where=archive_flagged_at.is_not(None)),
+    )  # fmt: skip
 
 
 class CustomerTag(Base):
@@ -121,6 +134,8 @@ class Contact(Timestamped, Base):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(200), index=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Not indexed: nothing lists contacts by creation time.
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
 
 class Campaign(Timestamped, Base):
@@ -186,6 +201,10 @@ class Lead(Timestamped, Base):
         ForeignKey("opportunities.id", ondelete="SET NULL"), index=True
     )
     converted_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # Indexed with converted_at: lead conversion reads a period's leads from the index.
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+    __table_args__ = (Index("ix_leads_period", "created_at", "converted_at"),)
 
 
 class Opportunity(Timestamped, Base):
@@ -215,8 +234,13 @@ class StageHistory(Base):
         ForeignKey("opportunities.id", ondelete="CASCADE"), index=True
     )
     stage: Mapped[str] = mapped_column(String(16), index=True)
-    entered_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # The days-in-stage KPI reads a period's stays from the index alone.
+    __table_args__ = (
+        Index("ix_opportunity_stage_history_period", "entered_at", "left_at", "stage"),
+    )
 
 
 class Interaction(Base):
@@ -278,13 +302,19 @@ class Ticket(Timestamped, Base):
     description: Mapped[str | None] = mapped_column(Text)
     team: Mapped[str | None] = mapped_column(String(64), index=True)
     assignee_id: Mapped[int | None] = _user_fk()
-    opened_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     first_response_due: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     resolution_due: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+
+    # The service KPIs read a period's tickets (response, resolution, SLA) from the index.
+    __table_args__ = (
+        Index("ix_tickets_period", "opened_at", "first_response_at", "resolved_at",
+              "first_response_due", "resolution_due"),
+    )  # fmt: skip
 
 
 class TicketEvent(Base):
