@@ -46,6 +46,12 @@ def _children(pid: int) -> set[int]:
     return {int(child) for child in path.read_text().split()} if path.exists() else set()
 
 
+def _started_since(before: set[int]) -> set[int]:
+    """This process's children that were not there before: the import's helper (a test
+    run has children of its own, such as multiprocessing's resource tracker)."""
+    return _children(os.getpid()) - before
+
+
 @pytest.mark.usefixtures("helper")
 def test_chunks_checked_ahead_keep_every_row_and_the_language(
     db_url: str, team: Team, tmp_path: Path
@@ -53,13 +59,14 @@ def test_chunks_checked_ahead_keep_every_row_and_the_language(
     """Rows validated by the helper, two at a time, give the same outcome as in one go:
     every row imported or rejected, reasons in the workspace's language (English)."""
     path = write_csv(tmp_path / "c.csv", ROWS)
+    before = _children(os.getpid())
     helpers: set[int] = set()
     result = import_file(
         team.zhang.ctx,
         "customers",
         path,
         chunk_rows=2,
-        progress=lambda done, total: helpers.update(_children(os.getpid())),
+        progress=lambda done, total: helpers.update(_started_since(before)),
     )
     assert bool(helpers) is db_url.startswith("sqlite")  # checked by a helper on SQLite
     assert (result.rows, result.created, result.rejected) == (11, 8, 3)
@@ -70,7 +77,7 @@ def test_chunks_checked_ahead_keep_every_row_and_the_language(
     assert t("required", "en") in reasons[6]
     assert reasons[12] == t("repeated_row", "en", row=2)
     assert count(db_url, Customer) == 8
-    assert not _children(os.getpid())  # the helper ended with the import
+    assert not _started_since(before)  # the helper ended with the import
 
 
 @pytest.mark.usefixtures("helper")
@@ -105,10 +112,11 @@ def test_a_broken_file_stops_the_helper(db_url: str, team: Team, tmp_path: Path)
     path = write_csv(tmp_path / "c.csv", ROWS)
     with path.open("a", encoding="utf-8") as handle:
         handle.write('ERP-99,"unclosed quote\n')
+    before = _children(os.getpid())
     with pytest.raises(Exception, match=r"c\.csv"):
         import_file(team.zhang.ctx, "customers", path, chunk_rows=2)
     assert count(db_url, Customer) == 0
-    assert not _children(os.getpid())
+    assert not _started_since(before)
 
 
 KILLED = """
@@ -238,9 +246,10 @@ def test_a_helper_killed_midway_fails_the_import_and_saves_nothing(
         for n in range(3000)
     ]
     path = write_csv(tmp_path / "c.csv", many)
+    before = _children(os.getpid())
 
     def kill_helper(done: int, total: int | None) -> None:
-        for child in _children(os.getpid()):
+        for child in _started_since(before):
             os.kill(child, signal.SIGKILL)
 
     with pytest.raises(RuntimeError, match="stopped unexpectedly"):
