@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select, true
+from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..domain.context import Context
@@ -90,6 +91,15 @@ def _day(field: str, value: date | str) -> date:
         raise ValidationError(errors)
     day: date = clean[field]
     return day
+
+
+def _unmerged() -> ColumnElement[bool]:
+    """Not one of the (few) merged customers, as read from the partial index on
+    ``merged_into_id``: a scope's customers then come from the owner index alone, where
+    ``merged_into_id IS NULL`` costs a look-up per customer (half a second for a large team
+    at a million customers)."""
+    merged = aliased(Customer, name="merged")
+    return Customer.id.not_in(select(merged.id).where(merged.merged_into_id.is_not(None)))
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,7 @@ class Filters:
         """The ids of the customers a figure may count: the user's scope, unmerged, narrowed
         by region, team, owner and segment."""
         scope = ctx.scope
-        stmt = select(Customer.id).where(scope.customer_filter(), Customer.merged_into_id.is_(None))
+        stmt = select(Customer.id).where(scope.customer_filter(), _unmerged())
         if self.region is not None:
             stmt = stmt.where(Customer.region == self.region)
         if self.team is not None or self.owner is not None:

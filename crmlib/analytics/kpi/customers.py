@@ -39,16 +39,18 @@ def served(q: Query, conn: Connection) -> pd.DataFrame:
         year_ago = clock.add_months(day, -12)
         opening = f.start - timedelta(days=1) if f.start else year_ago
         ordered = Order.ordered_at
-
-        def flag(lo: Any, hi: Any) -> Any:
-            return func.max(cast(ordered.between(lo, hi), Integer))
-
+        # Orders in each window per customer: a filtered count costs SQLite a comparison
+        # on the rows it takes, far less than a max() over an expression on every row.
         per = (
             select(
                 Order.customer_id,
-                flag(months_back(day, 12), day).label("recent"),
-                flag(months_back(day, 24), year_ago).label("earlier"),
-                flag(months_back(opening, 12), opening).label("opening"),
+                func.count().filter(ordered >= months_back(day, 12)).label("recent"),
+                func.count()
+                .filter(ordered.between(months_back(day, 24), year_ago))
+                .label("earlier"),
+                func.count()
+                .filter(ordered.between(months_back(opening, 12), opening))
+                .label("opening"),
                 func.sum(cast(Order.amount, Float)).label("spend"),
             )
             .where(ordered <= day, q.of_customers(Order.customer_id))
@@ -57,18 +59,16 @@ def served(q: Query, conn: Connection) -> pd.DataFrame:
         )
         c = per.c
         stmt = select(
-            func.count().filter(c.recent == 1).label("active"),
-            func.count().filter(c.recent == 1, c.earlier == 1).label("kept"),
-            func.count().filter(c.earlier == 1).label("before"),
-            func.count().filter(c.opening == 1, c.recent == 0).label("lost"),
-            func.count().filter(c.opening == 1).label("was"),
+            func.count().filter(c.recent > 0).label("active"),
+            func.count().filter(c.recent > 0, c.earlier > 0).label("kept"),
+            func.count().filter(c.earlier > 0).label("before"),
+            func.count().filter(c.opening > 0, c.recent == 0).label("lost"),
+            func.count().filter(c.opening > 0).label("was"),
             func.count().label("buyers"),
             func.sum(c.spend).label("spend"),
         ).select_from(per)
         stmt = q.grouped(stmt, c.customer_id)
-        frame = pd.DataFrame(
-            conn.execute(stmt).mappings().all(), columns=list(stmt.selected_columns.keys())
-        )
+        frame = q.rows(conn, stmt)
         return frame.astype({"spend": float})
 
     return q.once("served", compute)

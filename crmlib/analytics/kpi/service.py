@@ -15,42 +15,81 @@ from ..days import days_between
 from .query import Query
 
 
-def _tickets(q: Query, value: Any, *where: Any) -> Select[*tuple[Any, ...]]:
-    stmt = (
-        select(value.label("value"))
-        .select_from(Ticket)
-        .where(q.filters.within(Ticket.opened_at), q.of_customers(Ticket.customer_id), *where)
-    )
-    return q.grouped(stmt, Ticket.customer_id, Ticket.opened_at)
+def _tickets(q: Query, conn: Connection) -> pd.DataFrame:
+    """One pass over the period's tickets for the three time figures: the mean first
+    response and resolution hours of the tickets answered / resolved by the as-of day and
+    the SLA counts, each with the number of tickets it is over (``n_<figure>``).
+
+    SLA: tickets whose outcome is known by the as-of day (resolved, or past their
+    resolution due time); both due times must be met; tickets without due times have no
+    SLA.
+    """
+
+    def compute() -> pd.DataFrame:
+        end = q.day_end
+        answered = Ticket.first_response_at < end
+        resolved = Ticket.resolved_at < end
+        met = and_(
+            Ticket.first_response_at <= Ticket.first_response_due,
+            resolved,
+            Ticket.resolved_at <= Ticket.resolution_due,
+        )
+        known = and_(
+            Ticket.first_response_due.is_not(None),
+            Ticket.resolution_due.is_not(None),
+            or_(resolved, Ticket.resolution_due < end),
+        )
+        hours = {
+            "first_response": (answered, days_between(Ticket.first_response_at, Ticket.opened_at)),
+            "resolution": (resolved, days_between(Ticket.resolved_at, Ticket.opened_at)),
+        }
+        stmt = (
+            select(
+                *(
+                    (func.avg(days).filter(taken) * 24).label(name)
+                    for name, (taken, days) in hours.items()
+                ),
+                *(
+                    func.count().filter(taken).label(f"n_{name}")
+                    for name, (taken, _) in hours.items()
+                ),
+                func.count().filter(known, met).label("sla"),
+                func.count().filter(known).label("n_sla"),
+            )
+            .select_from(Ticket)
+            .where(q.filters.within(Ticket.opened_at), q.of_customers(Ticket.customer_id))
+        )
+        stmt = q.grouped(stmt, Ticket.customer_id, Ticket.opened_at)
+        return q.rows(conn, stmt)
+
+    return q.once("tickets", compute)
+
+
+def _from_tickets(q: Query, conn: Connection, figure: str) -> pd.DataFrame:
+    """One figure of the tickets pass; grouped, only the groups it has tickets in."""
+    frame = _tickets(q, conn)
+    keys = [q.by] if q.by else []
+    taken = frame[f"n_{figure}"]
+    value = frame[figure].astype(float)
+    if figure == "sla":
+        value = value / taken.where(taken > 0)
+    result = frame[keys].assign(value=value)
+    if keys:
+        result = result[taken > 0].sort_values(keys, na_position="last", ignore_index=True)
+    return result
 
 
 def first_response_hours(q: Query, conn: Connection) -> pd.DataFrame:
-    value = func.avg(days_between(Ticket.first_response_at, Ticket.opened_at)) * 24
-    return q.frame(conn, _tickets(q, value, Ticket.first_response_at < q.day_end))
+    return _from_tickets(q, conn, "first_response")
 
 
 def resolution_hours(q: Query, conn: Connection) -> pd.DataFrame:
-    value = func.avg(days_between(Ticket.resolved_at, Ticket.opened_at)) * 24
-    return q.frame(conn, _tickets(q, value, Ticket.resolved_at < q.day_end))
+    return _from_tickets(q, conn, "resolution")
 
 
 def sla_compliance(q: Query, conn: Connection) -> pd.DataFrame:
-    """Tickets whose outcome is known by the as-of day: resolved, or past their resolution
-    due time. Both due times must be met; tickets without due times have no SLA."""
-    end = q.day_end
-    resolved = Ticket.resolved_at < end
-    met = and_(
-        Ticket.first_response_at <= Ticket.first_response_due,
-        resolved,
-        Ticket.resolved_at <= Ticket.resolution_due,
-    )
-    value = cast(func.count().filter(met), Float) / func.nullif(func.count(), 0)
-    known = [
-        Ticket.first_response_due.is_not(None),
-        Ticket.resolution_due.is_not(None),
-        or_(resolved, Ticket.resolution_due < end),
-    ]
-    return q.frame(conn, _tickets(q, value, *known))
+    """Tickets whose outcome is known by the as-of day that met both due times."""
+    return _from_tickets(q, conn, "sla")
 
 
 def _answers(q: Query, kind: str, value: Any) -> Select[*tuple[Any, ...]]:

@@ -79,20 +79,30 @@ def cac(q: Query, conn: Connection) -> pd.DataFrame:
     new = conn.execute(
         select(func.count()).where(q.counted(), period.within(Customer.created_at))
     ).scalar_one()
-    everyone = conn.execute(
-        select(func.count()).where(
-            Customer.merged_into_id.is_(None), period.within(Customer.created_at)
-        )
-    ).scalar_one()
+    everyone = (
+        conn.execute(
+            select(func.count()).where(
+                Customer.merged_into_id.is_(None), period.within(Customer.created_at)
+            )
+        ).scalar_one()
+        if q.narrowed
+        else new
+    )
     started = period.within(Campaign.start_date)
     cost = func.coalesce(_money(Campaign.actual_cost), 0.0)
     if q.narrowed:
+        # Joined rather than ``count() FILTER (WHERE customer_id IN (...))``: PostgreSQL
+        # cannot make a semi-join of a test inside an aggregate, and once the customers
+        # counted outgrow work_mem (a large team at a million customers) it re-reads them
+        # for every member instead of hashing them (minutes instead of a second).
+        ours = q.customers().subquery("ours")
         members = (
             select(
                 CampaignMember.campaign_id,
                 func.count().label("members"),
-                func.count().filter(CampaignMember.customer_id.in_(q.customers())).label("ours"),
+                func.count(ours.c.id).label("ours"),
             )
+            .outerjoin(ours, ours.c.id == CampaignMember.customer_id)
             .group_by(CampaignMember.campaign_id)
             .subquery("reach")
         )
