@@ -140,9 +140,10 @@ class Workspace:
         :mod:`crmlib.analytics.kpi`."""
         return self._kpis.kpi(kpi_id, by, **filters)
 
-    def kpis(self, **filters: Any) -> pd.DataFrame:
-        """The whole KPI catalogue with values, names in your language and formulas."""
-        return self._kpis.kpis(**filters)
+    def kpis(self, ids: Sequence[str] | None = None, **filters: Any) -> pd.DataFrame:
+        """The whole KPI catalogue (or the KPIs ``ids``) with values, names in your
+        language and formulas."""
+        return self._kpis.kpis(ids, **filters)
 
     def cohort_retention(self, **filters: Any) -> pd.DataFrame:
         """Monthly cohorts by first order and the share of each that ordered again."""

@@ -127,7 +127,8 @@ def test_a_live_page_says_what_went_wrong(demo: Workspace, monkeypatch: Any) -> 
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(demo, "kpi", broken)
+    monkeypatch.setattr(demo, "kpi", broken)  # the charts
+    monkeypatch.setattr(demo, "kpis", broken)  # the headline
     page = _live(demo, "kpi_dashboard")
     page.redraw({"lang": "en"})
     _finish(page)

@@ -427,6 +427,19 @@ def test_kpis_is_the_catalogue_with_the_same_values(demo: Demo) -> None:
     assert rows.loc["nps", "formula"] == CATALOGUE["nps"].formula_zh
 
 
+def test_kpis_computes_the_ids_asked_for_in_their_order(demo: Demo) -> None:
+    """A headline asks for a few KPIs at once: only those, with the catalogue's values."""
+    ids = ["churn_rate", "revenue", "active_customers", "retention_12m"]
+    with crmlib.open(demo.url, user=demo.rep, lang="en") as ws:
+        some = ws.kpis(ids, period="2025-Q2")
+        whole = ws.kpis(period="2025-Q2").set_index("id")
+        with pytest.raises(ValidationError) as exc:
+            ws.kpis(["revenue", "profit"], period="2025-Q2")
+    assert some["id"].tolist() == ids
+    assert all(same(v, whole.loc[k, "value"]) for k, v in zip(ids, some["value"], strict=True))
+    assert [(e.field, e.value, e.rule) for e in exc.value.errors] == [("id", "profit", "kpi")]
+
+
 # -- filters and scoping ----------------------------------------------------------------
 
 
