@@ -50,7 +50,7 @@ from crmlib.settings import get_setting  # noqa: E402
 from crmlib.store import make_engine  # noqa: E402
 from crmlib.store.migrate import current_revision, head_revision, upgrade  # noqa: E402
 from crmlib.store.models import Customer, User  # noqa: E402
-from tests.test_kpi import MOMENTS, TABLES, Demo, reference  # noqa: E402
+from tests.test_kpi import Demo, read_tables, reference  # noqa: E402
 
 WORK = HERE / "work"
 RESULTS = HERE / "results.jsonl"
@@ -108,15 +108,7 @@ def _busiest(url: str, role: str) -> str:
 def _naive(url: str, filters: Filters, user: str) -> tuple[dict[str, float], float, float]:
     """Read the tables into pandas and compute every KPI there: values, read and total time."""
     started = time.perf_counter()
-    engine = create_engine(url)
-    tables = {}
-    with engine.connect() as conn:
-        for name in TABLES:
-            frame = pd.read_sql(text(f"SELECT * FROM {name}"), conn)
-            for column in MOMENTS.get(name, ()):
-                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-            tables[name] = frame
-    engine.dispose()
+    tables = read_tables(url)
     read = time.perf_counter() - started
     assert filters.start is not None and filters.end is not None
     ref = reference(

@@ -57,14 +57,10 @@ class Demo:
     team: str  # that rep's team
 
 
-@pytest.fixture(scope="module")
-def demo(module_db_url: str) -> Iterator[Demo]:
-    engine = make_engine(module_db_url)
-    generate(engine, customers=400, seed=7, start=date(2024, 1, 1))
-    engine.dispose()
-    with crmlib.open(module_db_url, user="admin") as ws, ws.ctx.session() as session:
-        set_setting(session, "sales_cost_per_month", SALES_COST)
-    raw = create_engine(module_db_url)
+def read_tables(url: str) -> dict[str, pd.DataFrame]:
+    """Every table the pandas reference needs, read whole (the naive approach), with the
+    moments parsed as timestamps."""
+    raw = create_engine(url)
     tables = {}
     with raw.connect() as conn:
         for name in TABLES:
@@ -73,6 +69,17 @@ def demo(module_db_url: str) -> Iterator[Demo]:
                 frame[column] = pd.to_datetime(frame[column], format="ISO8601")
             tables[name] = frame
     raw.dispose()
+    return tables
+
+
+@pytest.fixture(scope="module")
+def demo(module_db_url: str) -> Iterator[Demo]:
+    engine = make_engine(module_db_url)
+    generate(engine, customers=400, seed=7, start=date(2024, 1, 1))
+    engine.dispose()
+    with crmlib.open(module_db_url, user="admin") as ws, ws.ctx.session() as session:
+        set_setting(session, "sales_cost_per_month", SALES_COST)
+    tables = read_tables(module_db_url)
     users, customers = tables["users"], tables["customers"]
     reps = users[users["role"] == "sales"]
     busiest = customers["owner_id"].value_counts()

@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 
 import crmlib
@@ -24,22 +24,9 @@ from crmlib.quality.scorecard import completeness_checks
 from crmlib.settings import set_setting
 from crmlib.store import make_engine
 from crmlib.store.models import Customer, Opportunity
-from tests.test_kpi import MOMENTS, SALES_COST, TABLES, Demo, reference, same
+from tests.test_kpi import SALES_COST, Demo, read_tables, reference, same
 
 START, END = pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
-
-
-def _tables(url: str) -> dict[str, pd.DataFrame]:
-    raw = create_engine(url)
-    tables = {}
-    with raw.connect() as conn:
-        for name in TABLES:
-            frame = pd.read_sql(text(f"SELECT * FROM {name}"), conn)
-            for column in MOMENTS.get(name, ()):
-                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-            tables[name] = frame
-    raw.dispose()
-    return tables
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +36,7 @@ def demo(module_db_url: str) -> Iterator[Demo]:
     engine.dispose()
     with crmlib.open(module_db_url, user="admin") as ws, ws.ctx.session() as session:
         set_setting(session, "sales_cost_per_month", SALES_COST)
-    tables = _tables(module_db_url)
+    tables = read_tables(module_db_url)
     users, customers = tables["users"], tables["customers"]
     reps = users[users["role"] == "sales"].set_index("id")
     busiest = next(i for i in customers["owner_id"].value_counts().index if i in reps.index)
@@ -75,7 +62,7 @@ def test_completeness_counts_a_customer_with_two_primary_contacts_once(demo: Dem
         got = ws.kpi("completeness")["value"].iloc[0]
         by_region = ws.kpi("completeness", by="region")
         narrowed = ws.kpi("completeness", region="华东")["value"].iloc[0]
-    again = Demo(demo.url, _tables(demo.url), demo.rep, demo.team)
+    again = Demo(demo.url, read_tables(demo.url), demo.rep, demo.team)
     assert (again.tables["contacts"].groupby("customer_id")["is_primary"].sum() > 1).sum() == 3
     # Counted per contact, the doubled emails would lift the share above the reference's.
     assert same(got, reference(again).completeness())
