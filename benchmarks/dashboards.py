@@ -37,13 +37,12 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -112,16 +111,11 @@ FLOOR_NOTEBOOK = {
     "nbformat_minor": 5,
 }
 
+sys.path.insert(0, str(ROOT))  # the tests package starts local servers
+
 from crmlib.reporting import voila  # noqa: E402
 from crmlib.reporting.exporting import CHROMIUM_ARGS  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
+from tests.servers import free_port, running  # noqa: E402
 
 # -- the server's processes ---------------------------------------------------------------
 
@@ -199,37 +193,16 @@ def serving(
     the ``extra`` options (experiments)."""
     runtime = Path(tempfile.mkdtemp(prefix="crm-bench-voila-"))
     voila.write_template(runtime)
-    port = _free_port()
+    port = free_port()
     env = voila.environment(runtime, url, "admin")
     env.pop("JUPYTERHUB_USER", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*voila.command(root, port=port), *extra], env=env, stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=root,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(base, timeout=5) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("error: Voila did not start:\n" + log.read_text())
-                time.sleep(0.3)
-            yield base, process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            shutil.rmtree(runtime, ignore_errors=True)
+    try:
+        with running(
+            [*voila.command(root, port=port), *extra], port=port, env=env, cwd=root, log=log
+        ) as process:
+            yield f"http://127.0.0.1:{port}/", process
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _load(browser: Any, url: str, wanted: tuple[str, ...], charts: int) -> dict[str, float]:

@@ -7,10 +7,6 @@ widgets must redraw the page in place. Screenshots go to ``docs/`` for the READM
 from __future__ import annotations
 
 import math
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from crmlib.reporting import REPORTS, voila
 from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import CHROMIUM_ARGS
 from crmlib.workspace import Workspace
+from tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks" / "reports"
@@ -34,13 +31,6 @@ CHROMIUM = "/usr/bin/chromium"
 LOCAL = {"127.0.0.1", "localhost"}
 PAGE_TIMEOUT_MS = 120_000
 CHART_MARKS = "[id^=crm-chart-] svg [class*=mark-], [id^=crm-chart-] canvas"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -56,35 +46,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 def server(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Voila for the module, started the way ``crm dashboards`` starts it."""
     runtime = voila.write_template(tmp_path_factory.mktemp("voila"))
-    port = _free_port()
+    port = free_port()
     url = demo.engine.url.render_as_string(hide_password=False)
-    log = (runtime / "voila.log").open("w")
-    process = subprocess.Popen(
-        voila.command(NOTEBOOKS, port=port), env=voila.environment(runtime, url, "admin"),
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(base, timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, (runtime / "voila.log").read_text()
-            assert time.monotonic() < deadline, "Voila did not start"
-            time.sleep(0.5)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with running(
+        voila.command(NOTEBOOKS, port=port), port=port,
+        env=voila.environment(runtime, url, "admin"), cwd=ROOT, log=runtime / "voila.log",
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,6 @@ work with no internet access. Screenshots of each notebook are taken; with
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,6 +22,7 @@ from crmlib.demo import generate
 from crmlib.store.models import Merge
 from crmlib.ui.fields import industry_choices, province_choices
 from crmlib.ui.serve import voila_command, voila_environment
+from tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -44,12 +41,6 @@ NOTEBOOKS = {
     "data_quality": ("review/data_quality.ipynb", ".crm-quality-review"),
     "duplicates": ("review/duplicates.ipynb", ".crm-duplicate-review"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -74,32 +65,11 @@ def voila(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         env.pop(name, None)
     env.update(CRM_DATABASE_URL=demo_url, CRM_USER="admin", CRM_LANG="zh",
                CRM_IMPORT_DIR=str(folder / "imports"))  # fmt: skip
-    log = (folder / "voila.log").open("wb")
-    server = subprocess.Popen(
-        voila_command(ROOT / "notebooks", port), env=env, cwd=folder, stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/", timeout=2):
-                break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                log.close()
-                pytest.fail("voila did not start:\n" + (folder / "voila.log").read_text())
-            time.sleep(0.3)
-    try:
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with running(
+        voila_command(ROOT / "notebooks", port), port=port, env=env, cwd=folder,
+        log=folder / "voila.log", timeout=60,
+    ):  # fmt: skip
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
