@@ -38,6 +38,9 @@ SOURCES = ["官网", "展会", "转介绍", "电话", "营销活动"]
 PREFIXES = np.array(["138", "139", "186", "150", "151", "177", "188", "135", "158", "199"])
 BRANDS = list("华盛鑫达宏泰恒昌瑞祥嘉和兴隆")
 SUFFIXES = ["科技有限公司", "贸易有限公司", "股份有限公司", "机械有限公司"]
+CITIES = ["市区", "开发区", "高新区", "新城区", "经济技术开发区"]
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+GIVEN = ["静", "伟", "芳", "敏", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超"]
 
 
 def customer_file(rows: int, seed: int = 7) -> pd.DataFrame:
@@ -61,8 +64,11 @@ def customer_file(rows: int, seed: int = 7) -> pd.DataFrame:
             ],
             "行业": np.array(INDUSTRIES)[rng.integers(0, len(INDUSTRIES), rows)],
             "省份": np.array(PROVINCES)[rng.integers(0, len(PROVINCES), rows)],
-            "城市": "市区",
-            "联系人": "陈静",
+            "城市": np.array(CITIES)[rng.integers(0, len(CITIES), rows)],
+            "联系人": np.char.add(
+                np.array(SURNAMES)[rng.integers(0, len(SURNAMES), rows)],
+                np.array(GIVEN)[rng.integers(0, len(GIVEN), rows)],
+            ),
             "电话": phones,
             "邮箱": emails,
             "客户来源": np.array(SOURCES)[rng.integers(0, len(SOURCES), rows)],

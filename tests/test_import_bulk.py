@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+import crmlib
 from crmlib.quality import bulk
+from crmlib.store import bulk_load
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Contact
 from tests.factories import Team, company
 from tests.test_import import BAD, GOOD, count, write_csv
 
 INDEXED = ("customers", "contacts")
+#: Behaviour only SQLite has: the database fixture gives these tests a SQLite file alone.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def indexes(url: str) -> dict[str, list[tuple[str, tuple[str, ...], bool]]]:
@@ -107,3 +111,62 @@ def test_new_rows_are_stored_as_the_orm_stores_them(
         ).all()
     engine.dispose()
     assert len({length for _, length in shapes}) == 1, shapes
+
+
+def test_values_shared_by_every_row_are_stored_exactly(
+    db_url: str, team: Team, tmp_path: Path
+) -> None:
+    """A column that holds one value in every row goes into the statement once (SQLite):
+    quotes, blanks and numbers must read back as if bound row by row."""
+    rows = [
+        [f"ERP-{n}", f"引号{n}公司", "企业", "C", "北京", "O'Brien '); --", f"1390000{n:04d}", "",
+         "展会", ""]
+        for n in range(5)
+    ]  # fmt: skip
+    result = team.zhang.import_file("customers", write_csv(tmp_path / "c.csv", rows))
+    assert result.created == 5
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT c.owner_id, c.status, k.name, k.email, k.is_primary FROM customers c "
+                "JOIN contacts k ON k.customer_id = c.id"
+            )
+        ).all()
+    engine.dispose()
+    zhang = team.zhang.ctx.actor.id
+    assert {tuple(row) for row in stored} == {(zhang, "potential", "O'Brien '); --", None, True)}
+
+
+@SQLITE_ONLY
+@pytest.mark.usefixtures("large")
+@pytest.mark.parametrize("shared", [False, True], ids=["alone", "shared"])
+def test_a_large_import_uses_the_rollback_journal_only_when_alone(
+    db_url: str, team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    """Alone with the file, a large import writes each page once (rollback journal), then
+    gives the file its WAL back; beside another open connection it keeps the WAL. Either way
+    foreign keys are checked again afterwards and every reference holds."""
+    switches: list[tuple[str, bool]] = []
+    switch = bulk_load._journal_mode
+    monkeypatch.setattr(
+        bulk_load,
+        "_journal_mode",
+        lambda driver, mode: (
+            switches.append((mode.upper(), switch(driver, mode))) or switches[-1][1]
+        ),
+    )
+    team.close()  # the team's workspaces keep connections open
+    ws = crmlib.open(db_url, user="zhang", lang="en")
+    other = make_engine(db_url) if shared else None  # its pool keeps the file open
+    result = ws.import_file("customers", write_csv(tmp_path / "c.csv", GOOD))
+    reader = other or make_engine(db_url)
+    assert result.created == 3
+    assert switches == ([("DELETE", False)] if shared else [("DELETE", True), ("WAL", True)])
+    with reader.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+    reader.dispose()
+    with ws.engine.connect() as conn:  # the import's pooled connection checks foreign keys
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    ws.close()

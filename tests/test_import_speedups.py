@@ -22,7 +22,7 @@ from crmlib.quality import bulk, importing
 from crmlib.quality.importing import import_file
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Contact, Customer, ImportBatch
-from tests.factories import Team
+from tests.factories import Team, build_team
 from tests.test_import import BAD, GOOD, count, write_csv
 
 #: Eleven rows: good ones, a broken phone, a missing industry, a repeat of the first row.
@@ -122,9 +122,10 @@ def test_a_broken_file_stops_the_helper(db_url: str, team: Team, tmp_path: Path)
 KILLED = """
     import os, sys, time
     import crmlib
-    from crmlib.quality import importing
+    from crmlib.quality import bulk, importing
     importing.HELPER_ROWS = 1
-    url, path, marker = sys.argv[1:]
+    url, path, marker, large = sys.argv[1:]
+    bulk.BULK_ROWS = 1 if large == "large" else bulk.BULK_ROWS
     def stall(done, total):
         if done >= 4:  # two chunks written, inside the import's transaction
             open(marker, "w").write("written")
@@ -134,8 +135,9 @@ KILLED = """
 """
 
 
-@pytest.mark.usefixtures("team")
-def test_an_import_killed_midway_leaves_nothing_and_no_helper(db_url: str, tmp_path: Path) -> None:
+def _import_killed_midway(db_url: str, tmp_path: Path, large: bool) -> set[int]:
+    """Start an import in another process, kill it once two chunks are written inside its
+    transaction, and return the pids of its helpers."""
     # Enough rows that the helper is still at work (the pipe holds no more) when killed.
     many = [
         [f"ERP-{n}", f"公司{n}", "企业", "C", "北京", "张三", "", "", "展会", ""]
@@ -143,22 +145,49 @@ def test_an_import_killed_midway_leaves_nothing_and_no_helper(db_url: str, tmp_p
     ]
     path = write_csv(tmp_path / "c.csv", many)
     marker = tmp_path / "written"
+    script = textwrap.dedent(KILLED)
+    size = "large" if large else "small"
     importer = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(KILLED), db_url, str(path), str(marker)]
+        [sys.executable, "-c", script, db_url, str(path), str(marker), size]
     )
     deadline = time.monotonic() + 60
     while not marker.exists() and importer.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.exists(), "the import never got two chunks in"
     helpers = _children(importer.pid)
-    assert bool(helpers) is db_url.startswith("sqlite"), "a helper checks files for SQLite"
+    journal = Path(db_url.removeprefix("sqlite:///") + "-journal")
+    assert journal.exists() is (large and db_url.startswith("sqlite")), "rollback journal"
     importer.send_signal(signal.SIGKILL)
     importer.wait()
+    return helpers
+
+
+@pytest.mark.usefixtures("team")
+def test_an_import_killed_midway_leaves_nothing_and_no_helper(db_url: str, tmp_path: Path) -> None:
+    helpers = _import_killed_midway(db_url, tmp_path, large=False)
+    assert bool(helpers) is db_url.startswith("sqlite"), "a helper checks files for SQLite"
     deadline = time.monotonic() + 15
     while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}/status").exists() for pid in helpers)
     assert count(db_url, Customer) == count(db_url, Contact) == 0
+
+
+@SQLITE_ONLY  # only SQLite switches journals
+def test_a_large_import_killed_in_the_rollback_journal_leaves_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Alone with the file, a large import writes through the rollback journal; killed,
+    it leaves a journal that the next opener rolls back, and the file gets its WAL back."""
+    build_team(db_url).close()
+    _import_killed_midway(db_url, tmp_path, large=True)
+    assert count(db_url, Customer) == count(db_url, Contact) == 0
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    engine.dispose()
+    assert not Path(db_url.removeprefix("sqlite:///") + "-journal").exists()
 
 
 @SQLITE_ONLY  # PostgreSQL keeps its indexes during an import

@@ -11,18 +11,14 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
-from tqdm import tqdm
 
 from ..errors import CRMError
+from ..progress import ProgressBar
 from ..store.engine import make_engine
 from ..workspace import Workspace, resolve_username
 from ..workspace import open as open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# No tqdm monitor thread: a large import forks a helper process, which it does only from
-# a process with a single thread (crmlib.quality.importing.helper_pays).
-tqdm.monitor_interval = 0
 
 
 def friendly_errors(func: F) -> F:
@@ -70,7 +66,7 @@ def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None
 @contextlib.contextmanager
 def progress_bar(unit: str) -> Iterator[Callable[[int, int | None], None]]:
     """A tqdm bar on stderr for long work, fed with (done, total) updates."""
-    with tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, leave=False,
+    with ProgressBar(unit=f" {unit}", unit_scale=True, file=sys.stderr, leave=False,
               disable=None) as bar:  # fmt: skip
 
         def advance(done: int, total: int | None) -> None:

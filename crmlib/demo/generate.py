@@ -22,11 +22,11 @@ import numpy as np
 from sqlalchemy import Connection, Engine, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from tqdm import tqdm
 
 from .. import clock
 from ..audit import record
 from ..errors import Conflict
+from ..progress import ProgressBar
 from ..settings import get_setting
 from ..store.codes import CUSTOMER_PREFIX
 from ..store.migrate import current_revision, upgrade
@@ -63,7 +63,9 @@ def generate(
         upgrade(engine)
     with (
         bulk_connection(engine) as bulk,
-        tqdm(total=customers, unit=" customers", desc="demo data", disable=not progress) as bar,
+        ProgressBar(
+            total=customers, unit=" customers", desc="demo data", disable=not progress
+        ) as bar,
         ExitStack() as stack,
     ):
         conn = bulk.connection

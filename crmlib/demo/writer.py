@@ -9,15 +9,13 @@ Values are stored exactly as SQLAlchemy itself stores them (SQLite timestamps as
 The tables being filled start empty, so their secondary indexes are dropped first and
 rebuilt from the database's own definitions at the end: one sort per index instead of
 millions of random B-tree inserts, which halves the load time. SQLite also skips the
-per-row foreign-key checks (the generators link rows by construction, and the tests run
-``PRAGMA foreign_key_check``) and, where it can, the WAL (see :func:`bulk_connection`).
+per-row foreign-key checks and, where it can, the WAL (see :mod:`crmlib.store.bulk_load`).
 It all happens in one transaction, so a failed load leaves schema and data as they were.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, func, select, text
 
+from ..store.bulk_load import bulk_load_settings
 from ..store.models import Base
 from .vectors import Array, Rows
 
@@ -49,33 +48,18 @@ class Bulk:
 
 @contextmanager
 def bulk_connection(engine: Engine) -> Iterator[Bulk]:
-    """A connection in a transaction that commits at the end, set up for bulk loading.
-
-    On SQLite the per-row foreign-key checks are off, and if no other connection has the
-    file open the load goes through the rollback journal instead of the WAL: new pages are
-    then written once instead of twice (WAL, then checkpoint), and the load stays atomic.
-    Both settings only change outside a transaction, so before SQLAlchemy begins one.
-    """
-    with engine.connect() as conn:
+    """A connection in a transaction that commits at the end, set up for bulk loading
+    (see :mod:`crmlib.store.bulk_load`)."""
+    with engine.connect() as conn, bulk_load_settings(conn):
         bulk = Bulk(conn)
-        if conn.dialect.name != "sqlite":
-            with conn.begin():
-                yield bulk
-            return
-        driver = _driver(conn)
-        driver.execute("PRAGMA foreign_keys=OFF")
-        journal = driver.execute("PRAGMA journal_mode").fetchone()[0]
-        switched = _journal_mode(driver, "DELETE")
         try:
             with conn.begin():
                 yield bulk
         finally:
+            driver = _driver(conn)
             for name, path in bulk.attached:  # SQLite detaches only outside transactions
                 driver.execute(f"DETACH DATABASE {name}")
                 path.unlink(missing_ok=True)
-            driver.execute("PRAGMA foreign_keys=ON")
-            if switched:
-                _journal_mode(driver, journal)
 
 
 def first_ids(conn: Connection, tables: Sequence[str]) -> dict[str, int]:
@@ -84,16 +68,6 @@ def first_ids(conn: Connection, tables: Sequence[str]) -> dict[str, int]:
         table: (conn.execute(select(func.max(Base.metadata.tables[table].c.id))).scalar() or 0) + 1
         for table in tables
     }
-
-
-def _journal_mode(driver: Any, mode: str) -> bool:
-    """Switch SQLite's journal mode; False while other connections keep the file open (the
-    engine sets WAL again on every new connection, see crmlib.store.engine)."""
-    try:
-        driver.execute(f"PRAGMA journal_mode={mode}")
-    except sqlite3.OperationalError:
-        return False
-    return True
 
 
 class Writer:

@@ -28,6 +28,11 @@ BULK_ROWS = 50_000
 SORT_THREADS = 4
 
 
+def is_large(expected_rows: int) -> bool:
+    """Whether a file of about this many rows takes the bulk paths."""
+    return expected_rows >= BULK_ROWS
+
+
 def insert_columns(
     conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]
 ) -> list[int]:
@@ -58,14 +63,35 @@ def insert_columns(
         else:
             first = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
             ids = list(range(first, first + size))
-            marks = ", ".join("?" * (len(names) + 1))
+            literals = [_literal(column) for column in values]
+            marks = ", ".join(["?", *(literal or "?" for literal in literals)])
+            bound = [v for v, literal in zip(values, literals, strict=True) if literal is None]
             cursor.executemany(
                 f'INSERT INTO "{table.name}" ({listed}) VALUES ({marks})',
-                zip(ids, *values, strict=True),
+                zip(ids, *bound, strict=True),
             )
     finally:
         cursor.close()
     return ids
+
+
+def _literal(values: Sequence[Any]) -> str | None:
+    """The SQL literal of a column whose rows all hold the same plain value, else None.
+
+    Such columns (the import's time stamps, default status, owner) go into the statement
+    once instead of being bound on every row: binding a parameter costs the sqlite3 module
+    about 0.15 µs, more than SQLite's own work for the value.
+    """
+    first = values[0]
+    if values[-1] != first or values.count(first) != len(values):
+        return None
+    if first is None:
+        return "NULL"
+    if type(first) is int:
+        return str(first)
+    if type(first) is str and "\x00" not in first:
+        return "'" + first.replace("'", "''") + "'"
+    return None
 
 
 def _bound(conn: Connection, table: Table, name: str, values: Sequence[Any]) -> Sequence[Any]:
@@ -91,7 +117,7 @@ class SuspendedIndexes:
     ) -> None:
         self.conn = conn
         self.definitions: list[str] = []
-        if conn.dialect.name != "sqlite" or expected_rows < BULK_ROWS:
+        if conn.dialect.name != "sqlite" or not is_large(expected_rows):
             return
         kept = set(keep)
         for table in tables:

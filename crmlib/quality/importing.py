@@ -19,7 +19,7 @@ import pickle
 import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing, suppress
+from contextlib import AbstractContextManager, closing, nullcontext, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,8 +34,10 @@ from ..errors import FieldError
 from ..i18n import speaking, t
 from ..rules.columns import apply_rule
 from ..rules.fields import RuleViolation
+from ..store.bulk_load import bulk_load_settings
 from ..store.engine import WRITE_INTENT, refresh_statistics
 from ..store.models import ImportBatch, ImportReject, ImportWarning
+from .bulk import is_large
 from .kinds import FileKind, file_kind
 from .reading import FileProblem, Table, open_table
 from .writers import WRITERS, Outcome, Writer, bulk_insert
@@ -300,7 +302,7 @@ def import_file(
         }
         sink = _Sink(directory, table.headers)
         try:
-            with ctx.engine.connect() as conn:
+            with ctx.engine.connect() as conn, _load_settings(conn, kind, expected_rows):
                 conn = conn.execution_options(**{WRITE_INTENT: True})
                 with conn.begin() as transaction:
                     batch_id = conn.execute(
@@ -353,6 +355,14 @@ def _map_headers(spec: FileKind, table: Table) -> tuple[dict[str, int], list[str
             t("import_no_known_header", path=table.path, kind=spec.name, expected=expected)
         )
     return mapping, unknown
+
+
+def _load_settings(conn: Connection, kind: str, expected_rows: int) -> AbstractContextManager[None]:
+    """SQLite's bulk-load settings for a large file of a kind that fills tables in bulk
+    (its writer links every row it writes to ids it looked up or just handed out)."""
+    if WRITERS[kind].bulk_tables and is_large(expected_rows):
+        return bulk_load_settings(conn)
+    return nullcontext()
 
 
 def helper_pays(conn: Connection, expected_rows: int) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from ...domain.context import Context
+from ...progress import ProgressBar
 from .blocking import candidate_pairs
 from .profiles import load
 from .scoring import describe, score_pairs
@@ -27,7 +27,7 @@ def scan(ctx: Context, *, min_score: float = MIN_SCORE, progress: bool = False) 
     blocks each blocking key produced (see :mod:`.blocking`).
     """
     steps = ("load", "block", "score", "report")
-    with tqdm(total=len(steps), desc="duplicates", disable=not progress) as bar:
+    with ProgressBar(total=len(steps), desc="duplicates", disable=not progress) as bar:
         bar.set_postfix_str(steps[0])
         with ctx.reading() as conn:
             profiles = load(conn, ctx.scope.customer_filter())
