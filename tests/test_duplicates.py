@@ -10,6 +10,7 @@ import json
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
@@ -399,6 +400,29 @@ def test_unmerge_out_of_order_is_refused(team: Team, pair: tuple[str, str]) -> N
     dup(team.zhang).unmerge(second)
     dup(team.zhang).unmerge(first)
     assert team.zhang.customers.get(other).status == "potential"
+
+
+def test_merge_history_lists_what_can_be_undone_and_in_which_order(
+    team: Team, pair: tuple[str, str]
+) -> None:
+    survivor, other = pair
+    third = team.zhang.customers.add(**company(name=STAR, phone="13966669999")).code
+    first = dup(team.zhang).merge(survivor, other)
+    second = dup(team.zhang).merge(survivor, third)
+    history = dup(team.zhang).merges()
+    assert history["merge_id"].tolist() == [second, first]  # newest first
+    assert history["survivor_code"].tolist() == [survivor, survivor]
+    assert history["merged_code"].tolist() == [third, other]
+    assert history["actor"].tolist() == ["zhang", "zhang"]
+    # the second blocks the first, exactly as unmerge decides
+    assert history["undoable"].tolist() == [True, False]
+    assert history["score"].notna().all()
+    dup(team.zhang).unmerge(second)
+    after = dup(team.zhang).merges().set_index("merge_id")
+    assert pd.notna(after.loc[second, "unmerged_at"]) and not after.loc[second, "undoable"]
+    assert bool(after.loc[first, "undoable"])
+    assert dup(team.zhao).merges().empty  # another rep's customers stay hidden
+    assert dup(team.admin).merges()["merge_id"].tolist() == [second, first]
 
 
 def test_merged_customers_cannot_be_merged_again(team: Team, pair: tuple[str, str]) -> None:

@@ -189,6 +189,13 @@ def test_a_merge_followed_by_an_unmerge(team: Team) -> None:
     review.merge_button.click()
     assert review.status.kind == "ok", review.status.value
     merge_id = review.merge_id.value
+    assert review.merge_id.options == (
+        (
+            f"#{merge_id} {first.code} ← {second.code} "
+            f"({team.admin.duplicates.merges()['merged_at'][0]:%Y-%m-%d %H:%M})",
+            merge_id,
+        ),
+    )  # the merges that can be undone, by number and codes
     survivor = team.admin.customers.get(first.code)
     assert survivor.address == "张江路 100 号" and survivor.city == "上海"
     assert team.admin.customers.get(second.code).status == "archived"
@@ -201,6 +208,9 @@ def test_a_merge_followed_by_an_unmerge(team: Team) -> None:
     assert team.admin.customers.get(second.code).status == "potential"
     assert review.pairs.selected == f"{first.code}|{second.code}"
     assert merge_id > 0
+    assert review.merge_id.options == ()  # undone: nothing left to undo
+    review.unmerge_button.click()  # with nothing chosen: nothing happens
+    assert team.admin.customers.get(second.code).status == "potential"
 
 
 def test_a_role_that_may_not_edit_cannot_merge(team: Team) -> None:

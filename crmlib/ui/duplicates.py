@@ -191,7 +191,7 @@ class DuplicateReview(widgets.VBox):
         self.scan_button = button(say("scan", lang), "crm-scan")
         self.swap_button = button(say("swap", lang), "crm-swap", disabled=not allowed)
         self.merge_button = button(say("merge", lang), "crm-merge", "warning", not allowed)
-        self.merge_id = widgets.IntText(description=say("merge_id", lang), value=0)
+        self.merge_id = widgets.Dropdown(description=say("merge_id", lang), options=[])
         self.merge_id.add_class("crm-merge-id")
         self.unmerge_button = button(say("unmerge", lang), "crm-unmerge", disabled=not allowed)
         self.scan_button.on_click(lambda _: self.scan())
@@ -209,6 +209,7 @@ class DuplicateReview(widgets.VBox):
         ])  # fmt: skip
         self.add_class("crm-duplicate-review")
         self.scan()
+        self.list_merges()
 
     def scan(self) -> None:
         found = attempt(
@@ -256,6 +257,7 @@ class DuplicateReview(widgets.VBox):
             lambda: self.ws.duplicates.merge(survivor, other, choices=self.comparison.choices()),
         )
         if merge_id is not None:
+            self.list_merges()
             self.merge_id.value = merge_id
             self.status.show(say("merged", self.lang, merge_id=merge_id), "ok")
             message = self.status.value
@@ -264,13 +266,33 @@ class DuplicateReview(widgets.VBox):
             self.status.value = message
         return merge_id
 
+    def list_merges(self) -> None:
+        """Offer the merges that can be undone now, newest first."""
+        merges = attempt(self.status, lambda: self.ws.duplicates.merges())
+        if merges is not None:
+            undoable = merges[merges["undoable"]]
+            self.merge_id.options = [
+                (_merge_label(m), int(m.merge_id)) for m in undoable.itertuples()
+            ]
+
     def unmerge(self) -> None:
-        merge_id = int(self.merge_id.value)
+        merge_id = self.merge_id.value
+        if merge_id is None:
+            return
         if attempt(self.status, lambda: self.ws.duplicates.unmerge(merge_id) or True):
+            self.list_merges()
             self.status.show(say("unmerged", self.lang, merge_id=merge_id), "ok")
             message = self.status.value
             self.scan()
             self.status.value = message
+
+
+def _merge_label(merge: Any) -> str:
+    """How a merge is offered for undoing: its number, the two codes and when."""
+    return (
+        f"#{merge.merge_id} {merge.survivor_code} ← {merge.merged_code} "
+        f"({merge.merged_at:%Y-%m-%d %H:%M})"
+    )
 
 
 def matches_frame(matches: Sequence[Match]) -> pd.DataFrame:

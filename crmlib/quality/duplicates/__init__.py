@@ -6,6 +6,7 @@
     pairs = ws.duplicates.scan()              # DataFrame: code_a, code_b, score, reasons …
     ws.duplicates.clusters(pairs)             # DataFrame: code, cluster, size
     merge_id = ws.duplicates.merge("C20240501001", "C20240612007", choices={"phone": "other"})
+    ws.duplicates.merges()                    # DataFrame: merge_id, codes, undoable …
     ws.duplicates.unmerge(merge_id)
 
 How names, addresses and phones are folded for matching is in :mod:`.normalise`, which
@@ -21,7 +22,7 @@ import pandas as pd
 
 from ...domain.context import Context, localised
 from .check import CHECK_SCORE, Match, check_duplicates
-from .merging import merge, unmerge
+from .merging import merge, merge_history, unmerge
 from .scan import MIN_SCORE, clusters, scan
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "check_duplicates",
     "clusters",
     "merge",
+    "merge_history",
     "scan",
     "unmerge",
 ]
@@ -68,6 +70,10 @@ class Duplicates:
     ) -> int:
         """Merge ``other_code`` into ``survivor_code``; returns the merge id (see :func:`merge`)."""
         return merge(self._ctx, survivor_code, other_code, choices=choices)
+
+    def merges(self, *, limit: int = 200) -> pd.DataFrame:
+        """Past merges, newest first, with the number to undo each (see :func:`merge_history`)."""
+        return merge_history(self._ctx, limit=limit)
 
     @localised
     def unmerge(self, merge_id: int) -> None:

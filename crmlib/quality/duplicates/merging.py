@@ -16,8 +16,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, inspect, or_, select
-from sqlalchemy.orm import Session
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, exists, func, inspect, or_, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
 from ... import clock
@@ -333,15 +334,10 @@ def unmerge(ctx: Context, merge_id: int) -> None:
             raise Conflict(
                 f"merge {merge_id} was undone already ({row.unmerged_at:%Y-%m-%d %H:%M})"
             )
-        both = (row.survivor_id, row.merged_id)
         later = (
             session.execute(
                 select(Merge.id)
-                .where(
-                    Merge.id > merge_id,
-                    Merge.unmerged_at.is_(None),
-                    or_(Merge.survivor_id.in_(both), Merge.merged_id.in_(both)),
-                )
+                .where(_later_in_force(Merge, merge_id, (row.survivor_id, row.merged_id)))
                 .order_by(Merge.id.desc())
             )
             .scalars()
@@ -376,6 +372,51 @@ def unmerge(ctx: Context, merge_id: int) -> None:
         row.unmerged_at = clock.now()
         session.flush()
         _log(session, ctx, row.id, survivor, other, "unmerge")
+
+
+def merge_history(ctx: Context, *, limit: int = 200) -> pd.DataFrame:
+    """The latest merges of customers the user can see, newest first, with the number that
+    :func:`unmerge` takes and whether it can be undone now (not undone yet, and no later
+    merge of either customer in force)."""
+    survivor, merged, later = aliased(Customer), aliased(Customer), aliased(Merge)
+    blocked = exists().where(_later_in_force(later, Merge.id, (Merge.survivor_id, Merge.merged_id)))
+    query = (
+        select(
+            Merge.id.label("merge_id"),
+            Merge.merged_at,
+            Merge.actor,
+            survivor.code.label("survivor_code"),
+            survivor.name.label("survivor_name"),
+            merged.code.label("merged_code"),
+            merged.name.label("merged_name"),
+            Merge.reasons,
+            Merge.unmerged_at,
+            and_(Merge.unmerged_at.is_(None), ~blocked).label("undoable"),
+        )
+        .join(survivor, survivor.id == Merge.survivor_id)
+        .join(merged, merged.id == Merge.merged_id)
+        .where(Merge.survivor_id.in_(ctx.scope.customer_ids()))
+        .order_by(Merge.id.desc())
+        .limit(limit)
+    )
+    frame = ctx.frame(query)
+    frame["score"] = [
+        json.loads(reasons).get("score") if reasons else None for reasons in frame.pop("reasons")
+    ]
+    frame["undoable"] = frame["undoable"].astype(bool)
+    return frame
+
+
+def _later_in_force(
+    later: Any, merge_id: Any, customer_ids: tuple[Any, Any]
+) -> ColumnElement[bool]:
+    """Merges after ``merge_id``, still in force, of either customer: while there is one,
+    ``merge_id`` cannot be undone exactly (undo the later one first)."""
+    return and_(
+        later.id > merge_id,
+        later.unmerged_at.is_(None),
+        or_(later.survivor_id.in_(customer_ids), later.merged_id.in_(customer_ids)),
+    )
 
 
 def _move_back(
