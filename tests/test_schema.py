@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, table
 
 from crmlib.store import current_revision, head_revision, make_engine, upgrade
+from crmlib.store.migrate import alembic_config, revision_of, revisions
 from crmlib.store.models import Base
 
 
@@ -103,3 +107,26 @@ def test_upgrade_twice_is_a_no_op(migrated: Engine) -> None:
     assert current_revision(migrated) == head_revision()
     assert snapshot(migrated) == before
     assert schema_diff(migrated) == []
+
+
+def test_revisions_read_from_the_files_are_alembics() -> None:
+    """The schema check reads revisions without alembic; alembic must agree on every one."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert revisions() == {
+        script.revision: script.down_revision for script in scripts.walk_revisions()
+    }
+    assert head_revision() == scripts.get_current_head()
+
+
+def test_revision_of_a_database_matches_alembics(migrated: Engine) -> None:
+    with migrated.connect() as conn:
+        assert revision_of(conn) == MigrationContext.configure(conn).get_current_revision()
+
+
+def test_opening_the_command_line_does_not_import_alembic() -> None:
+    """Every `crm` command and notebook pays for what importing crmlib loads."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, crmlib.cli; print('alembic' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert loaded.stdout.strip() == "False"

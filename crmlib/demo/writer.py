@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +170,22 @@ def _code_points(text: Array, first: int, stop: int) -> Array:
 
 
 _FIRST_DAY, _LAST_DAY = np.datetime64("1900-01-01", "D"), np.datetime64("2200-01-01", "D")
-_DAY_TEXT = _code_points(np.datetime_as_string(np.arange(_FIRST_DAY, _LAST_DAY), unit="D"), 0, 10)
-_SECOND = np.datetime64("2000-01-01", "s") + np.arange(86_400).astype("timedelta64[s]")
-_TIME_TEXT = _code_points(np.datetime_as_string(_SECOND, unit="s"), 11, 19)
+
+
+@cache
+def _day_text() -> Array:
+    """Every day from 1900 to 2200 as YYYY-MM-DD (built on first use: every `crm` command
+    imports this module, few write demo rows)."""
+    return _code_points(np.datetime_as_string(np.arange(_FIRST_DAY, _LAST_DAY), unit="D"), 0, 10)
+
+
+@cache
+def _time_text() -> Array:
+    """Every second of a day as HH:MM:SS."""
+    second = np.datetime64("2000-01-01", "s") + np.arange(86_400).astype("timedelta64[s]")
+    return _code_points(np.datetime_as_string(second, unit="s"), 11, 19)
+
+
 _FRACTION = np.frombuffer(".000000".encode("utf-32-le"), dtype=np.uint32)
 
 
@@ -180,17 +194,18 @@ def _iso(values: Array, missing: Array) -> Array:
     are ``missing`` get arbitrary text."""
     day = values.astype("datetime64[D]")
     index = np.where(missing, 0, (day - _FIRST_DAY).astype(np.int64))
-    if index.size and (index.min() < 0 or index.max() >= len(_DAY_TEXT)):
+    days = _day_text()
+    if index.size and (index.min() < 0 or index.max() >= len(days)):
         text = np.datetime_as_string(values.astype("datetime64[us]"), unit="us")
         text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")  # the T of ISO 8601
         return text if np.datetime_data(values.dtype)[0] != "D" else text.astype("U10")
     if np.datetime_data(values.dtype)[0] == "D":
-        return _DAY_TEXT[index].view("U10").ravel()
+        return days[index].view("U10").ravel()
     second = np.where(missing, 0, (values.astype("datetime64[s]") - day).astype(np.int64))
     out = np.empty((len(values), 26), dtype=np.uint32)
-    out[:, :10] = _DAY_TEXT[index]
+    out[:, :10] = days[index]
     out[:, 10] = ord(" ")
-    out[:, 11:19] = _TIME_TEXT[second]
+    out[:, 11:19] = _time_text()[second]
     out[:, 19:] = _FRACTION
     return out.view("U26").ravel()
 

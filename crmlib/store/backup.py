@@ -25,9 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -35,7 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from .. import clock
 from ..errors import ConfigError, CRMError, NotFound
-from .migrate import alembic_config
+from .migrate import revision_of, revisions
 from .models import Base
 
 SQLITE = "sqlite"
@@ -435,9 +432,7 @@ def _revision_problems(revision: str | None, expected: BackupInfo | None) -> lis
         return ["the backup has no schema revision: it is not a CRM database"]
     if expected and revision != expected.revision:
         return [f"schema revision {revision}, its manifest says {expected.revision}"]
-    try:
-        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
-    except CommandError:
+    if revision not in revisions():
         return [f"schema revision {revision} is unknown to this crmlib: made by a newer version?"]
     return []
 
@@ -529,7 +524,7 @@ def _facts(conn: Connection) -> tuple[str | None, dict[str, int]]:
         for name, table in sorted(Base.metadata.tables.items())
         if name in present
     }
-    return MigrationContext.configure(conn).get_current_revision(), counts
+    return revision_of(conn), counts
 
 
 @contextmanager

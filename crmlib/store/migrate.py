@@ -1,37 +1,70 @@
-"""Schema migrations with alembic, driven from Python so ``crm init`` needs no alembic.ini."""
+"""Schema migrations with alembic, driven from Python so ``crm init`` needs no alembic.ini.
+
+Alembic itself is imported only to migrate: every ``crm`` command and every notebook
+checks the schema revision when it opens a workspace, and importing alembic for that
+would cost about 0.15 s each time, so the revisions are read from the migration files'
+own ``revision`` / ``down_revision`` lines and the database's ``alembic_version`` table.
+"""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from .engine import WRITE_INTENT
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x63726D  # "crm": the advisory lock key that serialises migrations
+_REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]+)"|None)', re.MULTILINE)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
 
 
+@cache
+def revisions() -> dict[str, str | None]:
+    """Every migration's revision and the one it follows (None for the first)."""
+    found: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        lines = dict(
+            (name, value or None) for name, value in _REVISION_LINE.findall(script.read_text())
+        )
+        found[str(lines["revision"])] = lines.get("down_revision")
+    return found
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the migrations folder has no revision"
-    return head
+    """The revision no other migration follows: what this crmlib's schema is."""
+    known = revisions()
+    heads = set(known) - set(known.values())
+    assert len(heads) == 1, f"the migrations must form one line, not end in {sorted(heads)}"
+    return heads.pop()
+
+
+def revision_of(conn: Connection) -> str | None:
+    """The schema revision of the database ``conn`` is on; None for a database alembic
+    never migrated."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return revision_of(conn)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -47,4 +80,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         # schema at head and does nothing.
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        from alembic import command
+
         command.upgrade(alembic_config(conn), revision)
