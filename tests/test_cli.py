@@ -164,3 +164,21 @@ def test_dedupe_scan_writes_pairs_with_their_clusters(sqlite_url: str, tmp_path:
     pairs = pd.read_csv(output, encoding="utf-8-sig", dtype=str)
     assert (pairs.loc[0, "code_a"], pairs.loc[0, "code_b"]) == tuple(sorted((first, second)))
     assert (pairs.loc[0, "cluster"], pairs.loc[0, "size"]) == ("1", "2")
+
+
+def test_dedupe_merges_lists_what_unmerge_takes(sqlite_url: str) -> None:
+    assert crm("init", url=sqlite_url).returncode == 0
+    assert crm("dedupe", "merges", url=sqlite_url).stdout.strip() == "no merges yet"
+    with crmlib.open(sqlite_url, user="admin") as ws:
+        first = ws.customers.add(**company(name="杭州星辰科技有限公司", phone="13812340001")).code
+        second = ws.customers.add(**company(name="杭州星辰科技股份有限公司")).code
+    merged = crm("dedupe", "merge", first, second, url=sqlite_url)
+    assert merged.returncode == 0, merged.stderr
+    listed = crm("dedupe", "merges", url=sqlite_url)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.strip().splitlines()
+    assert header.split()[:5] == ["merge_id", "merged_at", "actor", "survivor_code", "merged_code"]
+    number, _day, _time, actor, survivor, other, *_, undoable = row.split()
+    assert (number, actor, survivor, other, undoable) == ("1", "admin", first, second, "True")
+    assert crm("dedupe", "unmerge", "1", url=sqlite_url).returncode == 0
+    assert crm("dedupe", "merges", url=sqlite_url).stdout.strip().splitlines()[1].endswith("False")

@@ -6,7 +6,13 @@ import click
 
 from ..analytics.kpi import CATALOGUE
 from ..analytics.kpi.text import catalogue_text, kpi_text
+from ..i18n import register, t
 from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {"by_needs_kpi": {"zh": "--by 需要指定 KPI_ID", "en": "--by needs a KPI_ID"}},
+    namespace="kpi_cli",
+)
 
 
 @main.command("kpi")
@@ -39,7 +45,7 @@ def kpi(
         lang = ws.ctx.lang
         if kpi_id is None:
             if by is not None:
-                raise click.UsageError("--by needs a KPI_ID")
+                raise click.UsageError(t("kpi_cli:by_needs_kpi", lang))
             click.echo(catalogue_text(ws.kpis(**given), lang))
             return
         frame = ws.kpi(kpi_id, by=by, **given)

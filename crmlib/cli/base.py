@@ -13,10 +13,13 @@ import click
 from sqlalchemy import Engine
 
 from ..errors import CRMError
+from ..i18n import register, speaking, t
 from ..progress import ProgressBar
 from ..store.engine import make_engine
 from ..workspace import Workspace, resolve_username
 from ..workspace import open as open_workspace
+
+register({"error": {"zh": "错误：{message}", "en": "error: {message}"}}, namespace="cli")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +32,7 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CRMError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(t("cli:error", message=exc), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -61,6 +64,8 @@ pass_settings = click.make_pass_decorator(Settings)
 def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None) -> None:
     """A CRM that lives in Jupyter: customers, sales, service, data quality and reports."""
     ctx.obj = Settings(url, user, lang)
+    if lang:  # every message of the subcommand speaks it; click ends this after the subcommand
+        ctx.with_resource(speaking(lang))
 
 
 @contextlib.contextmanager

@@ -10,10 +10,88 @@ from pathlib import Path
 import click
 
 from .. import admin, clock
-from ..i18n import current_lang
+from ..i18n import current_lang, register, t
 from ..quality.scorecard import format_text, write_xlsx
 from ..quality.templates import write_template
 from .base import Settings, friendly_errors, main, pass_settings, progress_bar
+
+register(
+    {
+        "schema_current": {
+            "zh": "{where}：数据库结构已是最新（版本 {revision}）",
+            "en": "{where}: schema up to date (revision {revision})",
+        },
+        "schema_created": {
+            "zh": "{where}：已新建数据库结构，版本 {revision}",
+            "en": "{where}: schema new → {revision}",
+        },
+        "schema_upgraded": {
+            "zh": "{where}：数据库结构已从 {before} 升级到 {revision}",
+            "en": "{where}: schema {before} → {revision}",
+        },
+        "admin_created": {"zh": "已创建管理员 {name!r}", "en": "created administrator {name!r}"},
+        "demo_written": {
+            "zh": "演示数据：共 {rows:,} 行（客户 {customers:,} 个）",
+            "en": "demo data: {rows:,} rows ({customers:,} customers)",
+        },
+        "status_database": {"zh": "数据库    {url}", "en": "database  {url}"},
+        "status_schema": {"zh": "结构版本  {revision}", "en": "schema    {revision}"},
+        "status_no_schema": {"zh": "结构版本  无", "en": "schema    none"},
+        "status_size": {"zh": "大小      {mb:.1f} MB", "en": "size      {mb:.1f} MB"},
+        "status_backup": {
+            "zh": "最近备份  {at:%Y-%m-%d %H:%M} {path}",
+            "en": "backup    {at:%Y-%m-%d %H:%M} {path}",
+        },
+        "status_no_backup": {"zh": "最近备份  从未备份", "en": "backup    never"},
+        "user_added": {"zh": "已添加用户 {name}（{role}）", "en": "added {name} ({role})"},
+        "user_added_to_team": {
+            "zh": "已添加用户 {name}（{role}，团队 {team}）",
+            "en": "added {name} ({role}, team {team})",
+        },
+        "user_deactivated": {"zh": "已停用 {name}", "en": "deactivated {name}"},
+        "user_deactivated_reassigned": {
+            "zh": "已停用 {name}；其 {moved} 个客户已转给 {heir}",
+            "en": "deactivated {name}; {moved} customers now owned by {heir}",
+        },
+        "template_written": {"zh": "模板已写入：{path}", "en": "template written: {path}"},
+        "exported": {"zh": "已导出 {rows:,} 行到 {path}", "en": "exported {rows:,} rows to {path}"},
+        "duplicate_pairs": {
+            "zh": "{clusters:,} 组中共有 {pairs:,} 对疑似重复客户",
+            "en": "{pairs:,} candidate pairs in {clusters:,} clusters",
+        },
+        "pairs_written": {"zh": "疑似重复客户已写入 {path}", "en": "pairs written to {path}"},
+        "merged": {
+            "zh": "已将 {other} 合并到 {survivor}（合并编号 {merge_id}）",
+            "en": "merged {other} into {survivor} (merge {merge_id})",
+        },
+        "unmerged": {"zh": "已撤销合并 {merge_id}", "en": "merge {merge_id} undone"},
+        "no_merges": {"zh": "还没有合并记录", "en": "no merges yet"},
+        "scorecard_written": {
+            "zh": "数据质量评分卡已写入 {path}",
+            "en": "scorecard written to {path}",
+        },
+        "no_changes": {"zh": "{code} 没有变更记录", "en": "no changes recorded for {code}"},
+        "backup_written": {
+            "zh": "备份已写入：{path}（{mb:.1f} MB）",
+            "en": "backup written: {path} ({mb:.1f} MB)",
+        },
+        "backup_problem": {"zh": "问题：{problem}", "en": "problem: {problem}"},
+        "backup_failed": {"zh": "备份 {path} 校验失败", "en": "backup {path} FAILED verification"},
+        "backup_verified": {
+            "zh": "备份 {path} 校验通过：{tables} 张表，{rows:,} 行，完整性正常",
+            "en": "backup {path} verified: {tables} tables, {rows:,} rows, integrity ok",
+        },
+        "restore_confirm": {
+            "zh": "用 {file} 替换 {where} 的全部内容吗？",
+            "en": "replace the contents of {where} with {file}?",
+        },
+        "restored": {
+            "zh": "已将 {file} 恢复到 {where}（原有内容已保存到 {safety}）",
+            "en": "restored {file} into {where} (previous contents saved in {safety})",
+        },
+    },
+    namespace="core_cli",
+)
 
 
 @main.command()
@@ -27,11 +105,13 @@ def init(settings: Settings, admin_name: str) -> None:
     before, after, created = admin.init_database(engine, admin_name)
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
-        click.echo(f"{where}: schema up to date (revision {after})")
+        click.echo(t("core_cli:schema_current", where=where, revision=after))
+    elif before:
+        click.echo(t("core_cli:schema_upgraded", where=where, before=before, revision=after))
     else:
-        click.echo(f"{where}: schema {before or 'new'} → {after}")
+        click.echo(t("core_cli:schema_created", where=where, revision=after))
     if created:
-        click.echo(f"created administrator {created!r}")
+        click.echo(t("core_cli:admin_created", name=created))
 
 
 @main.command()
@@ -48,8 +128,8 @@ def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: date
     engine = settings.engine()
     first = start.date() if start else None
     counts = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh, start=first)
-    total = sum(counts.values())
-    click.echo(f"demo data: {total:,} rows ({counts.get('customers', 0):,} customers)")
+    rows, made = sum(counts.values()), counts.get("customers", 0)
+    click.echo(t("core_cli:demo_written", rows=rows, customers=made))
 
 
 @main.command()
@@ -58,12 +138,18 @@ def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: date
 def status(settings: Settings) -> None:
     """Row counts per table, database size, schema revision and last backup."""
     report = admin.status(settings.engine(), admin.backup_directory(settings.engine()))
-    click.echo(f"database  {report.url}")
-    click.echo(f"schema    {report.revision or 'none'}")
-    click.echo(f"size      {report.size_bytes / 1_048_576:.1f} MB")
+    click.echo(t("core_cli:status_database", url=report.url))
+    if report.revision:
+        click.echo(t("core_cli:status_schema", revision=report.revision))
+    else:
+        click.echo(t("core_cli:status_no_schema"))
+    click.echo(t("core_cli:status_size", mb=report.size_bytes / 1_048_576))
     last = report.last_backup
-    click.echo(f"backup    {f'{last.created_at:%Y-%m-%d %H:%M} {last.path}' if last else 'never'}")
-    width = max(len(t) for t in report.row_counts)
+    if last:
+        click.echo(t("core_cli:status_backup", at=last.created_at, path=last.path))
+    else:
+        click.echo(t("core_cli:status_no_backup"))
+    width = max(len(name) for name in report.row_counts)
     for table, count in report.row_counts.items():
         click.echo(f"  {table:<{width}}  {count:>10,}")
 
@@ -86,7 +172,12 @@ def users_add(
     """Add a user."""
     with settings.workspace() as ws:
         user = ws.users.add(name, role=role, team=team, display_name=display_name)
-    click.echo(f"added {user.username} ({user.role}{', team ' + user.team if user.team else ''})")
+    if user.team:
+        click.echo(
+            t("core_cli:user_added_to_team", name=user.username, role=user.role, team=user.team)
+        )
+    else:
+        click.echo(t("core_cli:user_added", name=user.username, role=user.role))
 
 
 @users.command("list")
@@ -108,9 +199,12 @@ def users_deactivate(settings: Settings, name: str, reassign_to: str | None) -> 
     """Deactivate a user, handing their customers to another."""
     with settings.workspace() as ws:
         moved = ws.users.deactivate(name, reassign_to=reassign_to)
-    click.echo(
-        f"deactivated {name}" + (f"; {moved} customers now owned by {reassign_to}" if moved else "")
-    )
+    if moved:
+        click.echo(
+            t("core_cli:user_deactivated_reassigned", name=name, moved=moved, heir=reassign_to)
+        )
+    else:
+        click.echo(t("core_cli:user_deactivated", name=name))
 
 
 @main.command()
@@ -128,7 +222,7 @@ def template(
     """Write an empty import template with dropdowns, required columns and instructions."""
     lang = current_lang(file_lang or settings.lang)
     path = write_template(kind, output or Path(f"{kind}-template.{fmt}"), lang=lang, fmt=fmt)
-    click.echo(f"template written: {path}")
+    click.echo(t("core_cli:template_written", path=path))
 
 
 @main.command("export")
@@ -150,7 +244,7 @@ def export_(
     path = output or Path(f"{kind}-{clock.now():%Y%m%d-%H%M%S}.{fmt}")
     with settings.workspace() as ws:
         result = ws.export(kind, path, fmt=fmt, columns=chosen, segment=segment)
-    click.echo(f"exported {result.rows:,} rows to {result.path}")
+    click.echo(t("core_cli:exported", rows=result.rows, path=result.path))
 
 
 @main.command("import")
@@ -188,10 +282,10 @@ def dedupe_scan(settings: Settings, output: Path | None, min_score: float) -> No
     with settings.workspace() as ws:
         pairs = ws.duplicates.with_clusters(ws.duplicates.scan(min_score=min_score, progress=True))
     found = pairs["cluster"].nunique() if len(pairs) else 0
-    click.echo(f"{len(pairs):,} candidate pairs in {found:,} clusters")
+    click.echo(t("core_cli:duplicate_pairs", pairs=len(pairs), clusters=found))
     if output:
         pairs.to_csv(output, index=False, encoding="utf-8-sig")
-        click.echo(f"pairs written to {output}")
+        click.echo(t("core_cli:pairs_written", path=output))
     else:
         click.echo(pairs.head(20).to_string(index=False))
 
@@ -205,7 +299,24 @@ def dedupe_merge(settings: Settings, survivor: str, other: str) -> None:
     """Merge customer OTHER into SURVIVOR (children move; undo with `dedupe unmerge`)."""
     with settings.workspace() as ws:
         merge_id = ws.duplicates.merge(survivor, other)
-    click.echo(f"merged {other} into {survivor} (merge {merge_id})")
+    click.echo(t("core_cli:merged", other=other, survivor=survivor, merge_id=merge_id))
+
+
+@dedupe.command("merges")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many, newest first.")
+@pass_settings
+@friendly_errors
+def dedupe_merges(settings: Settings, limit: int) -> None:
+    """Past merges, newest first: the number `dedupe unmerge` takes and whether it can be
+    undone now (a later merge of either customer has to be undone first)."""
+    with settings.workspace() as ws:
+        merges = ws.duplicates.merges(limit=limit)
+    if merges.empty:
+        click.echo(t("core_cli:no_merges"))
+        return
+    shown = merges[["merge_id", "merged_at", "actor", "survivor_code", "merged_code", "score",
+                    "unmerged_at", "undoable"]]  # fmt: skip
+    click.echo(shown.to_string(index=False))
 
 
 @dedupe.command("unmerge")
@@ -216,7 +327,7 @@ def dedupe_unmerge(settings: Settings, merge_id: int) -> None:
     """Undo a merge exactly."""
     with settings.workspace() as ws:
         ws.duplicates.unmerge(merge_id)
-    click.echo(f"merge {merge_id} undone")
+    click.echo(t("core_cli:unmerged", merge_id=merge_id))
 
 
 @main.group()
@@ -237,7 +348,7 @@ def dq_report(settings: Settings, xlsx: Path | None, stale_days: int) -> None:
     click.echo(format_text(card))
     if xlsx:
         write_xlsx(card, xlsx, trend=history)
-        click.echo(f"scorecard written to {xlsx}")
+        click.echo(t("core_cli:scorecard_written", path=xlsx))
 
 
 @main.command()
@@ -249,7 +360,7 @@ def audit(settings: Settings, code: str) -> None:
     with settings.workspace() as ws:
         events = ws.history(code)
     if events.empty:
-        click.echo(f"no changes recorded for {code}")
+        click.echo(t("core_cli:no_changes", code=code))
     for line in events["text"]:
         click.echo(line)
 
@@ -269,7 +380,7 @@ def backup(
         return
     engine = settings.engine()
     info = admin.backup(engine, directory, keep_days)
-    click.echo(f"backup written: {info.path} ({info.size_bytes / 1_048_576:.1f} MB)")
+    click.echo(t("core_cli:backup_written", path=info.path, mb=info.size_bytes / 1_048_576))
 
 
 @backup.command("verify")
@@ -281,13 +392,13 @@ def backup_verify(obj: tuple[Settings, Path | None], file: Path | None) -> None:
     settings, directory = obj
     path, report = admin.verify(settings.engine(), directory, file)
     for problem in report.problems:
-        click.echo(f"problem: {problem}", err=True)
+        click.echo(t("core_cli:backup_problem", problem=problem), err=True)
     tables = len(report.row_counts)
     rows = sum(report.row_counts.values())
     if not report.ok:
-        click.echo(f"backup {path} FAILED verification", err=True)
+        click.echo(t("core_cli:backup_failed", path=path), err=True)
         sys.exit(1)
-    click.echo(f"backup {path} verified: {tables} tables, {rows:,} rows, integrity ok")
+    click.echo(t("core_cli:backup_verified", path=path, tables=tables, rows=rows))
 
 
 @main.command()
@@ -301,7 +412,7 @@ def restore(settings: Settings, file: Path, yes: bool, directory: Path | None) -
     """Replace the database's contents with a backup (after verifying it)."""
     engine = settings.engine()
     where = engine.url.render_as_string(hide_password=True)
-    if not yes and not click.confirm(f"replace the contents of {where} with {file}?"):
+    if not yes and not click.confirm(t("core_cli:restore_confirm", where=where, file=file)):
         raise click.Abort()
     safety = admin.restore(engine, file, directory)
-    click.echo(f"restored {file} into {where} (previous contents saved in {safety.path})")
+    click.echo(t("core_cli:restored", file=file, where=where, safety=safety.path))

@@ -10,9 +10,18 @@ from pathlib import Path
 
 import click
 
+from ..i18n import register, t
 from ..reporting import FORMATS, NOTEBOOKS, REPORTS, RunResult
 from ..reporting import voila as voila_app
 from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {
+        "not_key_value": {"zh": "{pair!r} 不是 KEY=VALUE 形式", "en": "{pair!r} is not KEY=VALUE"},
+        "dashboards_at": {"zh": "仪表板：{url}", "en": "dashboards: {url}"},
+    },
+    namespace="reports_cli",
+)
 
 DEFAULT_SCHEDULE = Path("parameters") / "schedule.yaml"
 
@@ -58,7 +67,7 @@ def report_run(
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-p")
+            raise click.BadParameter(t("reports_cli:not_key_value", pair=pair), param_hint="-p")
         given[key.strip()] = value
     gate = {"threshold": min_quality, "action": on_low_quality} if min_quality is not None else None
     with settings.workspace() as ws:
@@ -142,7 +151,7 @@ def dashboards(
         voila_app.write_template(Path(runtime))
         args = voila_app.command(Path(notebooks), port=port, host=host, preheat=not no_preheat,
                                  token=token, base_url=base_url)  # fmt: skip
-        click.echo(f"dashboards: http://{host}:{port}{base_url}", err=True)
+        click.echo(t("reports_cli:dashboards_at", url=f"http://{host}:{port}{base_url}"), err=True)
         env = voila_app.environment(Path(runtime), url, user)
         try:
             sys.exit(subprocess.call(args, env=env))

@@ -8,12 +8,41 @@ from typing import Any
 import click
 import pandas as pd
 
+from ..i18n import register, t
 from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {
+        "no_rows": {"zh": "（无）", "en": "(none)"},
+        "lead_added": {
+            "zh": "线索 #{id}（{status}，负责人 {owner}）",
+            "en": "lead #{id} ({status}, owner {owner})",
+        },
+        "lead_status": {"zh": "线索 #{id}：{status}", "en": "lead #{id}: {status}"},
+        "lead_to_new_customer": {
+            "zh": "线索 #{id} → 新客户 {code}",
+            "en": "lead #{id} → new customer {code}",
+        },
+        "lead_to_customer": {
+            "zh": "线索 #{id} → 客户 {code}",
+            "en": "lead #{id} → customer {code}",
+        },
+        "deal_opened": {"zh": "，商机 #{id}", "en": ", opportunity #{id}"},
+        "campaign_added": {"zh": "营销活动 #{id} {name}", "en": "campaign #{id} {name}"},
+        "codes_or_segment": {
+            "zh": "请给出客户编号或 --segment，不能两者都给",
+            "en": "give customer codes or --segment, not both",
+        },
+        "members_added": {"zh": "已添加 {count} 名成员", "en": "{count} members added"},
+        "responded": {"zh": "{code}：已记录响应", "en": "{code}: responded"},
+    },
+    namespace="leads_cli",
+)
 
 
 def _show(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 200, "display.width", 160):
-        click.echo(frame.to_string(index=False) if len(frame) else "(none)")
+        click.echo(frame.to_string(index=False) if len(frame) else t("leads_cli:no_rows"))
 
 
 @main.group()
@@ -47,7 +76,9 @@ def list_leads(settings: Settings, status: str | None, owner: str | None) -> Non
 def add_lead(settings: Settings, **values: Any) -> None:
     """Enter a lead."""
     lead = settings.workspace().leads.add(**{k: v for k, v in values.items() if v is not None})
-    click.echo(f"lead #{lead['id']} ({lead['status']}, owner {lead['owner'] or '-'})")
+    click.echo(
+        t("leads_cli:lead_added", id=lead["id"], status=lead["status"], owner=lead["owner"] or "-")
+    )
 
 
 @leads.command("status")
@@ -60,7 +91,7 @@ def lead_status(settings: Settings, lead_id: int, status: str, reason: str | Non
     """Move a lead to STATUS (contacted, qualified, invalid --reason …)."""
     changes = {"status": status, **({"invalid_reason": reason} if reason else {})}
     lead = settings.workspace().leads.update(lead_id, **changes)
-    click.echo(f"lead #{lead_id}: {lead['status']}")
+    click.echo(t("leads_cli:lead_status", id=lead_id, status=lead["status"]))
 
 
 @leads.command("assign")
@@ -88,9 +119,9 @@ def convert(settings: Settings, lead_id: int, deal: str | None, amount: str | No
     done = settings.workspace().leads.convert(
         lead_id, opportunity=opportunity, attach_to=attach_to, ignore_duplicates=new_customer
     )
-    what = "new customer" if done.new_customer else "customer"
-    deal_text = f", opportunity #{done.opportunity_id}" if done.opportunity_id else ""
-    click.echo(f"lead #{lead_id} → {what} {done.customer_code}{deal_text}")
+    what = "leads_cli:lead_to_new_customer" if done.new_customer else "leads_cli:lead_to_customer"
+    deal_text = t("leads_cli:deal_opened", id=done.opportunity_id) if done.opportunity_id else ""
+    click.echo(t(what, id=lead_id, code=done.customer_code) + deal_text)
 
 
 @main.group()
@@ -121,7 +152,7 @@ def list_campaigns(settings: Settings) -> None:
 def add_campaign(settings: Settings, **values: Any) -> None:
     """Plan a campaign."""
     made = settings.workspace().campaigns.add(**{k: v for k, v in values.items() if v})
-    click.echo(f"campaign #{made['id']} {made['name']}")
+    click.echo(t("leads_cli:campaign_added", id=made["id"], name=made["name"]))
 
 
 @campaigns.command("members")
@@ -136,12 +167,12 @@ def members(settings: Settings, campaign: str, codes: tuple[str, ...], segment: 
     (id or name)."""
     ws = settings.workspace()
     if codes and segment:
-        raise click.UsageError("give customer codes or --segment, not both")
+        raise click.UsageError(t("leads_cli:codes_or_segment"))
     if codes:
         added = ws.campaigns.add_members(campaign, codes)
     else:
         added = ws.campaigns.add_segment_members(campaign, segment)
-    click.echo(f"{added} members added")
+    click.echo(t("leads_cli:members_added", count=added))
 
 
 @campaigns.command("respond")
@@ -153,7 +184,7 @@ def members(settings: Settings, campaign: str, codes: tuple[str, ...], segment: 
 def respond(settings: Settings, campaign: str, code: str, response: str) -> None:
     """Record that customer CODE answered CAMPAIGN."""
     settings.workspace().campaigns.record_response(campaign, code, response)
-    click.echo(f"{code}: responded")
+    click.echo(t("leads_cli:responded", code=code))
 
 
 @campaigns.command("roi")

@@ -8,7 +8,7 @@ import click
 import pandas as pd
 
 from ..domain.pipeline import FORECAST_BY
-from ..i18n import register, speaking, t
+from ..i18n import register, t
 from ..reference.enums import PRIORITY, TASK_STATUS
 from .base import Settings, friendly_errors, main, pass_settings
 
@@ -46,7 +46,7 @@ def _show(frame: pd.DataFrame) -> None:
 @friendly_errors
 def reminders(settings: Settings, username: str | None) -> None:
     """Follow-up next actions and tasks due today or overdue."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         due = ws.reminders(username)
         click.echo(due.to_string(index=False) if len(due) else t("sales_cli:no_reminders"))
 
@@ -57,7 +57,7 @@ def reminders(settings: Settings, username: str | None) -> None:
 @friendly_errors
 def forecast(settings: Settings, by: str) -> None:
     """Weighted forecast of the open opportunities you may see."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         _show(ws.forecast(by))
 
 
@@ -67,7 +67,7 @@ def forecast(settings: Settings, by: str) -> None:
 @friendly_errors
 def stale(settings: Settings, days: int | None) -> None:
     """Open opportunities with no follow-up, stage change or edit for a while."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         found = ws.opportunities.stale(days)
         click.echo(t("sales_cli:stale_count", count=len(found)))
         if len(found):
@@ -89,7 +89,7 @@ def tasks_list(
     settings: Settings, assignee: str | None, everyone: bool, status: str | None
 ) -> None:
     """Open tasks, yours by default, by due date."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         _show(ws.tasks.list(assignee=assignee, everyone=everyone, status=status))
 
 
@@ -110,7 +110,7 @@ def tasks_add(
     about: str | None,
 ) -> None:
     """Add a task."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         task = ws.tasks.add(
             title,
             assignee=assignee,
@@ -128,7 +128,7 @@ def tasks_add(
 @friendly_errors
 def tasks_set(settings: Settings, task_id: int, status: str) -> None:
     """Move a task to STATUS (open → in_progress → done | cancelled)."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         task = ws.tasks.update(task_id, status=status)
         click.echo(t("sales_cli:task_status", id=task_id, status=task["status"]))
 
@@ -139,7 +139,7 @@ def tasks_set(settings: Settings, task_id: int, status: str) -> None:
 @friendly_errors
 def tasks_done(settings: Settings, task_id: int) -> None:
     """Mark a task done."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         task = ws.tasks.done(task_id)
         click.echo(t("sales_cli:task_status", id=task_id, status=task["status"]))
 
@@ -157,7 +157,7 @@ def comment() -> None:
 @friendly_errors
 def comment_add(settings: Settings, on: str, ref: str, body: str) -> None:
     """Comment on customer REF (code) or opportunity/ticket REF (id)."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         made = ws.comments.add(on, ref, body)
         click.echo(t("sales_cli:comment_added", id=made["id"]))
         if made["mentioned"]:
@@ -174,5 +174,5 @@ def comment_add(settings: Settings, on: str, ref: str, body: str) -> None:
 @friendly_errors
 def comment_list(settings: Settings, on: str, ref: str) -> None:
     """The comments on one record, oldest first."""
-    with settings.workspace() as ws, speaking(ws.ctx.lang):
+    with settings.workspace() as ws:
         _show(ws.comments.list(on, ref))

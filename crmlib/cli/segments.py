@@ -7,7 +7,34 @@ from pathlib import Path
 
 import click
 
+from ..i18n import register, t
 from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {
+        "saved": {
+            "zh": "分群 {name!r} 已保存：今天有 {size:,} 个客户",
+            "en": "segment {name!r} saved: {size:,} customers today",
+        },
+        "none_defined": {"zh": "尚未定义任何分群", "en": "no segments defined"},
+        "not_measured": {"zh": "未测量", "en": "not measured"},
+        "measured": {"zh": "{day}：{size:,}", "en": "{size:,} on {day}"},
+        "exported": {
+            "zh": "已导出 {rows:,} 名成员到 {path}",
+            "en": "exported {rows:,} members to {path}",
+        },
+        "customers": {"zh": "{count:,} 个客户", "en": "{count:,} customers"},
+        "customers_cut": {
+            "zh": "{count:,} 个客户（只显示前 {shown} 个；--output FILE 可写出全部）",
+            "en": "{count:,} customers (first {shown} shown; --output FILE writes all)",
+        },
+        "tagged": {
+            "zh": "已给 {count:,} 个客户打上标签 {tag!r}",
+            "en": "tagged {count:,} customers {tag!r}",
+        },
+    },
+    namespace="segments_cli",
+)
 
 #: Members printed to the terminal at most; the rest go to a file with --output.
 SHOWN = 50
@@ -31,7 +58,7 @@ def define(settings: Settings, name: str, rule: str, description: str | None, re
     with settings.workspace() as ws:
         ws.segments.define(name, rule, description=description, replace=replace)
         size = ws.segments.count(name)
-    click.echo(f"segment {name!r} saved: {size:,} customers today")
+    click.echo(t("segments_cli:saved", name=name, size=size))
 
 
 @segments.command("list")
@@ -42,11 +69,14 @@ def list_(settings: Settings) -> None:
     with settings.workspace() as ws:
         frame = ws.segments.list()
     if frame.empty:
-        click.echo("no segments defined")
+        click.echo(t("segments_cli:none_defined"))
     for name, rule, size, day in zip(
         frame["name"], frame["rule"], frame["last_size"], frame["measured_on"], strict=True
     ):
-        measured = "not measured" if day is None else f"{int(size):,} on {day}"
+        if day is None:
+            measured = t("segments_cli:not_measured")
+        else:
+            measured = t("segments_cli:measured", size=int(size), day=day)
         click.echo(f"{name}: {rule}  ({measured})")
 
 
@@ -64,15 +94,15 @@ def members(settings: Settings, name_or_rule: str, as_of: datetime | None, outpu
     with settings.workspace() as ws:
         if output is not None:
             result = ws.segments.export(name_or_rule, output, as_of=day)
-            click.echo(f"exported {result.rows:,} members to {result.path}")
+            click.echo(t("segments_cli:exported", rows=result.rows, path=result.path))
             return
         frame = ws.segments.members(name_or_rule, as_of=day)
     columns = ["code", "name", "grade", "status", "region", "owner", "orders", "revenue",
                "days_since_contact"]  # fmt: skip
     if not frame.empty:
         click.echo(frame[columns].head(SHOWN).to_string(index=False))
-    more = f" (first {SHOWN} shown; --output FILE writes all)" if len(frame) > SHOWN else ""
-    click.echo(f"{len(frame):,} customers{more}")
+    key = "segments_cli:customers_cut" if len(frame) > SHOWN else "segments_cli:customers"
+    click.echo(t(key, count=len(frame), shown=SHOWN))
 
 
 @segments.command("tag")
@@ -84,7 +114,7 @@ def tag(settings: Settings, name_or_rule: str, tag: str) -> None:
     """Give every member the tag TAG (such as 高流失风险)."""
     with settings.workspace() as ws:
         added = ws.segments.tag(name_or_rule, tag)
-    click.echo(f"tagged {added:,} customers {tag!r}")
+    click.echo(t("segments_cli:tagged", count=added, tag=tag))
 
 
 @segments.command("track")

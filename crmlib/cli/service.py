@@ -9,8 +9,37 @@ from typing import Any
 import click
 import pandas as pd
 
+from ..i18n import register, t
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
 from .base import Settings, friendly_errors, main, pass_settings
+
+register(
+    {
+        "ticket": {
+            "zh": "#{id} {code} [{status}，{priority}，SLA {sla}] {subject} — {team}/{assignee}；"
+            "首次响应截止 {first_response_due:%Y-%m-%d %H:%M}，"
+            "解决截止 {resolution_due:%Y-%m-%d %H:%M}",
+            "en": "#{id} {code} [{status}, {priority}, SLA {sla}] {subject} — {team}/{assignee}; "
+            "first response due {first_response_due:%Y-%m-%d %H:%M}, "
+            "resolution due {resolution_due:%Y-%m-%d %H:%M}",
+        },
+        "no_rows": {"zh": "（无）", "en": "(none)"},
+        "csat_or_no_answer": {
+            "zh": "请给出 --csat N 或 --no-answer 其中之一",
+            "en": "give either --csat N or --no-answer",
+        },
+        "article_added": {"zh": "知识库文章 {id}：{title}", "en": "article {id}: {title}"},
+        "article_linked": {
+            "zh": "知识库文章 {article} 已关联到工单 #{ticket}",
+            "en": "article {article} linked to ticket #{ticket}",
+        },
+        "nps_recorded": {
+            "zh": "已记录 {code} 的 NPS：{score}",
+            "en": "NPS {score} recorded for {code}",
+        },
+    },
+    namespace="service_cli",
+)
 
 QUEUE_COLUMNS = [
     "id", "customer_code", "type", "priority", "status", "subject", "team", "assignee",
@@ -20,17 +49,17 @@ QUEUE_COLUMNS = [
 
 def _show_ticket(ticket: Mapping[str, Any]) -> None:
     click.echo(
-        f"#{ticket['id']} {ticket['customer_code']} [{ticket['status']}, {ticket['priority']}, "
-        f"SLA {ticket['sla_state']}] {ticket['subject']} — "
-        f"{ticket['team'] or '-'}/{ticket['assignee'] or '-'}; "
-        f"first response due {ticket['first_response_due']:%Y-%m-%d %H:%M}, "
-        f"resolution due {ticket['resolution_due']:%Y-%m-%d %H:%M}"
-    )
+        t("service_cli:ticket", id=ticket["id"], code=ticket["customer_code"],
+          status=ticket["status"], priority=ticket["priority"], sla=ticket["sla_state"],
+          subject=ticket["subject"], team=ticket["team"] or "-",
+          assignee=ticket["assignee"] or "-", first_response_due=ticket["first_response_due"],
+          resolution_due=ticket["resolution_due"])
+    )  # fmt: skip
 
 
 def _show_frame(df: pd.DataFrame, columns: list[str] | None = None) -> None:
     if df.empty:
-        click.echo("(none)")
+        click.echo(t("service_cli:no_rows"))
         return
     click.echo(df[columns or list(df.columns)].to_string(index=False))
 
@@ -198,7 +227,7 @@ def tickets_close(
     settings: Settings, ticket_id: int, csat: int | None, no_answer: bool, comment: str | None
 ) -> None:
     if (csat is None) == (not no_answer):
-        raise click.UsageError("give either --csat N or --no-answer")
+        raise click.UsageError(t("service_cli:csat_or_no_answer"))
     with settings.workspace() as ws:
         _show_ticket(ws.tickets.close(ticket_id, csat=csat, comment=comment))
 
@@ -225,7 +254,7 @@ def kb_add(settings: Settings, title: str, body: str, category: str, tags: str |
     """Write an article."""
     with settings.workspace() as ws:
         article = ws.kb.add(title=title, body=body, category=category, tags=tags)
-    click.echo(f"article {article['id']}: {article['title']}")
+    click.echo(t("service_cli:article_added", id=article["id"], title=article["title"]))
 
 
 @kb.command("search")
@@ -247,7 +276,7 @@ def kb_link(settings: Settings, ticket_id: int, article_id: int) -> None:
     """Note that an article was used on a ticket."""
     with settings.workspace() as ws:
         ws.kb.link(ticket_id, article_id)
-    click.echo(f"article {article_id} linked to ticket #{ticket_id}")
+    click.echo(t("service_cli:article_linked", article=article_id, ticket=ticket_id))
 
 
 @kb.command("usage")
@@ -274,4 +303,4 @@ def feedback_nps(settings: Settings, customer_code: str, score: int, comment: st
     """Record a customer's NPS answer (0-10)."""
     with settings.workspace() as ws:
         answer = ws.feedback.nps(customer_code, score, comment)
-    click.echo(f"NPS {answer['score']} recorded for {answer['customer_code']}")
+    click.echo(t("service_cli:nps_recorded", score=answer["score"], code=answer["customer_code"]))
