@@ -340,6 +340,53 @@ def test_merged_cells_give_every_row_the_value(team: Team, tmp_path: Path) -> No
     }
 
 
+def test_plain_workbooks_read_as_openpyxl_reads_them(tmp_path: Path) -> None:
+    """Workbooks of plain values go through calamine, which must give every cell the text
+    openpyxl gives it: numbers, dates, times, booleans, blanks, merged cells, long text."""
+    path = write_xlsx(
+        tmp_path / "plain.xlsx",
+        [
+            [None, None, None],
+            ["名称", "数量", "日期", "时间", "是否", "备注"],
+            ["甲 公司 ", 12, date(2024, 5, 1), datetime(2024, 5, 1, 13, 5), True, None],
+            ["乙", 2.5, datetime(2024, 5, 1), None, False, "x" * LONG],
+            ["丙", 13812345678, 45413, "2024/5/1", "", "备注"],
+        ],
+    )
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet.merge_cells("F5:F6")
+    sheet["G6"] = "far"
+    book.save(path)
+    plain = reading._open_workbook(path)
+    assert isinstance(plain, reading._PlainWorkbook)
+    full = reading._Workbook.open(path)
+    try:
+        assert plain.sheetnames == full.sheetnames == ["客户"]
+        assert plain.max_row("客户") == full.max_row("客户") == 6
+        read = list(plain.rows(path, "客户"))
+        assert read == list(full.rows(path, "客户"))
+        assert read[2][:5] == ["甲 公司 ", "12", "2024-05-01", "2024-05-01 13:05:00", "是"]
+        assert read[3][5] == "x" * EXCEL_CELL_LIMIT  # openpyxl saves no more
+        assert read[5][5:] == ["备注", "far"]  # merged from the row above
+    finally:
+        plain.close()
+        full.close()
+
+
+def test_error_values_keep_their_text(tmp_path: Path) -> None:
+    """A cell showing #N/A is read as #N/A (by openpyxl: calamine would read it as blank),
+    so the row is rejected or warned with the value the user sees."""
+    path = write_xlsx(tmp_path / "errors.xlsx", [HEADERS, ["甲公司", "39", "张三", "#N/A", "官网"]])
+    workbook = reading._open_workbook(path)
+    try:
+        assert isinstance(workbook, reading._Workbook)
+        assert list(workbook.rows(path, "客户"))[1][3] == "#N/A"
+    finally:
+        workbook.close()
+
+
 def test_streamed_workbook_with_a_wrong_size_keeps_every_row(
     team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
