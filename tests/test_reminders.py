@@ -137,10 +137,10 @@ def test_reminders_command(team: Team) -> None:
     follow_up(team.li, code, next_action_date=clock.today(), next_step="寄样品")
     runner = CliRunner()
     base = ["--url", team.url, "--lang", "en"]
-    out = runner.invoke(main, [*base, "--user", "wang", "reminders", "--user", "li"])
+    out = runner.invoke(main, [*base, "--user", "wang", "reminders", "--of", "li"])
     assert out.exit_code == 0, out.output
     assert "寄样品" in out.output and code in out.output
     empty = runner.invoke(main, [*base, "--user", "zhang", "reminders"])
     assert empty.exit_code == 0 and "nothing due or overdue" in empty.output
-    denied = runner.invoke(main, [*base, "--user", "zhang", "reminders", "--user", "li"])
+    denied = runner.invoke(main, [*base, "--user", "zhang", "reminders", "--of", "li"])
     assert denied.exit_code == 1 and "error:" in denied.output

@@ -41,7 +41,12 @@ def _show(frame: pd.DataFrame) -> None:
 
 
 @main.command()
-@click.option("--user", "username", help="Whose reminders (managers: a team member's).")
+@click.option(
+    "--of",
+    "username",
+    metavar="NAME",
+    help="Whose reminders (managers: a team member's); the root --user is who asks.",
+)
 @pass_settings
 @friendly_errors
 def reminders(settings: Settings, username: str | None) -> None:
