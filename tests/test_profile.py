@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 import crmlib
+from crmlib import clock
 from crmlib.demo import generate
 from crmlib.errors import ValidationError
 from tests.factories import Team, company
@@ -104,7 +105,7 @@ def check_profile(
     assert pd.Timestamp(engagement["last_interaction"]) == period.occurred_at.max()
     assert _as_dict(got.channels, ["channel"], "follow_ups") == _counts(period, ["channel"])
 
-    day = min(end - timedelta(days=1), date.today())
+    day = min(end - timedelta(days=1), clock.today())
     before = i[i.customer_id.isin(ids) & (i.occurred_at < pd.Timestamp(day + timedelta(days=1)))]
     last = before.groupby("customer_id")["occurred_at"].max()
     days = (pd.Timestamp(day) - last.dt.normalize()).dt.days.reindex(list(ids))

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import crmlib
-from crmlib import admin
+from crmlib import admin, clock
 from crmlib.cli import main
 from crmlib.errors import ValidationError
 from crmlib.reporting import REPORTS, voila
@@ -133,7 +133,7 @@ def test_run_writes_outputs_and_a_failed_run_keeps_the_last_good_ones(
     good = runner.run("customer_profile", file=file, formats=("html", "xlsx"), quality_gate=gate)
 
     assert good.status == "warning", good.error
-    folder = tmp_path / "reports" / "customer_profile" / date.today().isoformat()
+    folder = tmp_path / "reports" / "customer_profile" / clock.today().isoformat()
     assert set(good.outputs) == {"notebook", "html", "xlsx"}
     assert all(Path(p).parent == folder and Path(p).stem == "east" for p in good.outputs.values())
     page = Path(good.outputs["html"]).read_text(encoding="utf-8")
