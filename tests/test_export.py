@@ -85,7 +85,7 @@ def book(team: Team) -> Book:
 def _read(path: Path) -> pd.DataFrame:
     if path.suffix == ".csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    return pd.read_excel(path, dtype=str, keep_default_na=False)
+    return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
