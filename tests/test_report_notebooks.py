@@ -20,6 +20,7 @@ import crmlib
 from crmlib import admin
 from crmlib.reporting import REPORTS, RunResult
 from crmlib.reporting import parameters as params
+from crmlib.reporting.exporting import PdfPrinter
 from crmlib.reporting.schedule import load
 from crmlib.workspace import Workspace
 
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks" / "reports"
 PARAMETERS = ROOT / "parameters"
 SCHEDULE = PARAMETERS / "schedule.yaml"
+#: The PDF printers the scheduled batch opened.
+PRINTERS: list[PdfPrinter] = []
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//""", re.IGNORECASE)
 SQL = re.compile(r"\b(select|insert|update|delete)\b\s.*\b(from|into|set)\b|sqlalchemy|\.execute\(",
                  re.IGNORECASE)  # fmt: skip
@@ -79,6 +82,13 @@ def batch(
     output = tmp_path_factory.mktemp("reports")
     monkey = pytest.MonkeyPatch()
     monkey.setenv("CRM_NOTEBOOKS", str(NOTEBOOKS))
+    build = PdfPrinter.__init__
+
+    def tracked(printer: PdfPrinter) -> None:
+        build(printer)
+        PRINTERS.append(printer)
+
+    monkey.setattr(PdfPrinter, "__init__", tracked)
     try:
         due = demo.reports.due(SCHEDULE)
         assert {e.name for e in due} == {e.name for e in load(SCHEDULE)}
@@ -100,6 +110,15 @@ def test_every_scheduled_report_runs(batch: tuple[dict[str, RunResult], Path]) -
         errors = [o for c in executed.cells for o in c.get("outputs", [])
                   if o.output_type == "error"]  # fmt: skip
         assert not errors, name
+
+
+def test_a_batch_prints_every_pdf_with_one_browser(
+    batch: tuple[dict[str, RunResult], Path],
+) -> None:
+    printed = [r for r in batch[0].values() if "pdf" in r.outputs]
+    assert len(printed) >= 2, "the schedule should print several PDFs"
+    assert [p.launches for p in PRINTERS] == [1]  # one printer, one Chromium, for all
+    assert all(Path(r.outputs["pdf"]).read_bytes().startswith(b"%PDF") for r in printed)
 
 
 def test_the_schedule_is_idle_after_its_batch(

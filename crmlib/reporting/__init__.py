@@ -42,6 +42,8 @@ class Reports:
         self._ws = workspace
 
     def runner(self, *, notebooks: Path | None = None, output: Path | None = None) -> Runner:
+        """A runner for several reports in a row (close it, or use it in a ``with`` block:
+        it keeps the browser that prints PDFs open between runs)."""
         return Runner(self._ctx, notebooks=notebooks, output=output)
 
     def run(
@@ -57,10 +59,11 @@ class Reports:
     ) -> RunResult:
         """Run report ``name`` (see :meth:`Runner.run`) into ``output`` (default
         ``reports/``)."""
-        return self.runner(output=output).run(
-            name, parameters, file=file, formats=formats, skip_if_empty=skip_if_empty,
-            quality_gate=quality_gate,
-        )  # fmt: skip
+        with self.runner(output=output) as runner:
+            return runner.run(
+                name, parameters, file=file, formats=formats, skip_if_empty=skip_if_empty,
+                quality_gate=quality_gate,
+            )  # fmt: skip
 
     def history(self, name: str | None = None, limit: int = 50) -> pd.DataFrame:
         """The latest report runs, newest first."""
@@ -75,14 +78,14 @@ class Reports:
     ) -> list[RunResult]:
         """Run every due entry of a schedule file, one after the other; each run is
         recorded whatever happens to the others."""
-        runner = self.runner(output=output)
-        return [
-            runner.run(
-                e.report, file=e.parameters, formats=e.formats, skip_if_empty=e.skip_if_empty,
-                quality_gate=e.quality_gate, schedule=e.name,
-            )
-            for e in self.due(schedule, now)
-        ]  # fmt: skip
+        with self.runner(output=output) as runner:
+            return [
+                runner.run(
+                    e.report, file=e.parameters, formats=e.formats,
+                    skip_if_empty=e.skip_if_empty, quality_gate=e.quality_gate, schedule=e.name,
+                )
+                for e in self.due(schedule, now)
+            ]  # fmt: skip
 
     def build(self, name: str, **parameters: Any) -> Dashboard:
         """The dashboard ``name`` for ``parameters`` in this Python session (title,

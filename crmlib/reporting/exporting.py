@@ -63,19 +63,46 @@ def chromium_path() -> str:
     return path
 
 
-def _print_pdf(page_html: Path, target: Path) -> None:
-    from playwright.sync_api import Route, sync_playwright
+class PdfPrinter:
+    """Prints HTML reports to PDF with one headless Chromium, the network blocked, for as
+    long as it is open: a batch of reports starts the browser once, not once per report
+    (about a second each). Playwright's synchronous API runs in a thread of its own, so
+    printing also works where an event loop is running (a notebook)."""
 
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(("file:", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            route.abort()
+    def __init__(self) -> None:
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="crm-pdf")
+        self._playwright: Any = None
+        self._browser: Any = None
+        self.launches = 0
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
+    def __enter__(self) -> PdfPrinter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def print(self, page_html: Path, target: Path) -> Path:
+        """Print ``page_html`` to ``target`` once every chart on it is drawn."""
+        self._worker.submit(self._print, page_html, target).result()
+        return target
+
+    def close(self) -> None:
+        """Close the browser (if one was started) and the printing thread."""
+        self._worker.submit(self._stop).result()
+        self._worker.shutdown()
+
+    def _print(self, page_html: Path, target: Path) -> None:
+        from playwright.sync_api import Route
+
+        def local_only(route: Route) -> None:
+            if route.request.url.startswith(("file:", "data:", "blob:", "about:")):
+                route.continue_()
+            else:
+                route.abort()
+
+        context = self._browser_started().new_context()
         try:
-            page = browser.new_page()
+            page = context.new_page()
             page.route("**/*", local_only)
             page.goto(page_html.resolve().as_uri(), wait_until="load")
             # Every chart placeholder has its SVG once vega-embed has drawn it.
@@ -90,15 +117,28 @@ def _print_pdf(page_html: Path, target: Path) -> None:
                 margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"},
             )  # fmt: skip
         finally:
-            browser.close()
+            context.close()
 
+    def _browser_started(self) -> Any:
+        """The open browser; a new one on first use or when the last one went away."""
+        if self._browser is None or not self._browser.is_connected():
+            from playwright.sync_api import sync_playwright
 
-def html_pdf(page_html: Path, target: Path) -> Path:
-    """Print an HTML report to PDF with headless Chromium, the network blocked. Runs in
-    its own thread, so it also works where an event loop is running (a notebook)."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(_print_pdf, page_html, target).result()
-    return target
+            self._stop()
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=chromium_path(), args=list(CHROMIUM_ARGS)
+            )
+            self.launches += 1
+        return self._browser
+
+    def _stop(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:

@@ -38,6 +38,7 @@ from ..store.models import ReportRun
 from . import parameters as params
 from .catalogue import NOTEBOOKS, report
 from .dashboards import NOTES_ENV, OUTPUT_ENV, SUMMARY_FILE, TABLES_FILE
+from .exporting import PdfPrinter
 from .population import population
 
 register(
@@ -173,6 +174,26 @@ class Runner:
         self.notebooks = Path(notebooks or os.environ.get("CRM_NOTEBOOKS") or NOTEBOOKS)
         self.output = Path(output or os.environ.get("CRM_REPORTS") or "reports")
         self._score: tuple[float, float] | None = None  # (when measured, score)
+        self._printer: PdfPrinter | None = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the browser that printed this runner's PDFs, if any."""
+        if self._printer is not None:
+            self._printer.close()
+            self._printer = None
+
+    def _pdf(self, page_html: Path, target: Path) -> Path:
+        """``page_html`` printed to ``target`` by the runner's one browser, started on the
+        first PDF and kept for the next runs of the batch."""
+        if self._printer is None:
+            self._printer = PdfPrinter()
+        return self._printer.print(page_html, target)
 
     # -- history ----------------------------------------------------------------------
 
@@ -284,7 +305,7 @@ class Runner:
         import papermill
 
         from ..analytics.charts import BUNDLE_ENV, bundle_file
-        from .exporting import html_pdf, notebook_html
+        from .exporting import notebook_html
 
         spec = report(name)
         notebook = self.notebooks / spec.notebook
@@ -316,7 +337,7 @@ class Runner:
             if "html" in formats or "pdf" in formats:
                 files["html"] = notebook_html(executed, scratch / f"{stem}.html", title)
             if "pdf" in formats:
-                files["pdf"] = html_pdf(files["html"], scratch / f"{stem}.pdf")
+                files["pdf"] = self._pdf(files["html"], scratch / f"{stem}.pdf")
             if "html" not in formats:
                 files.pop("html", None)
             if "xlsx" in formats:
