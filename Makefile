@@ -16,7 +16,7 @@ LINT_PATHS := $(wildcard crmlib tests benchmarks)
 
 help:
 	@echo "make venv       create $(VENV) and install crmlib with its dev extras (again when pyproject.toml changes)"
-	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS))"
+	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS)) and run the scheduled reports into reports/"
 	@echo "make test       pytest (SQLite and PostgreSQL), then ruff and mypy"
 	@echo "make lint       ruff and mypy only"
 	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/test_voila.py)"
@@ -38,6 +38,7 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/crm demo --fresh --customers $(CUSTOMERS)
+	$(BIN)/crm --user admin report due
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
