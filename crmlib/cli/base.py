@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
+import pandas as pd
 from sqlalchemy import Engine
 
 from ..errors import CRMError
@@ -19,7 +20,13 @@ from ..store.engine import make_engine
 from ..workspace import Workspace, resolve_username
 from ..workspace import open as open_workspace
 
-register({"error": {"zh": "错误：{message}", "en": "error: {message}"}}, namespace="cli")
+register(
+    {
+        "error": {"zh": "错误：{message}", "en": "error: {message}"},
+        "no_rows": {"zh": "（无）", "en": "(none)"},
+    },
+    namespace="cli",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +73,14 @@ def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None
     ctx.obj = Settings(url, user, lang)
     if lang:  # every message of the subcommand speaks it; click ends this after the subcommand
         ctx.with_resource(speaking(lang))
+
+
+def show_table(frame: pd.DataFrame, columns: list[str] | None = None) -> None:
+    """Print a table (its ``columns``, default all), or say there is nothing to show."""
+    if frame.empty:
+        click.echo(t("cli:no_rows"))
+        return
+    click.echo(frame[columns or list(frame.columns)].to_string(index=False))
 
 
 @contextlib.contextmanager

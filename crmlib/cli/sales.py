@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import pandas as pd
 
 from ..i18n import register, t
-from .base import Settings, friendly_errors, main, pass_settings
+from .base import Settings, friendly_errors, main, pass_settings, show_table
 
 register(
     {
-        "no_rows": {"zh": "（无）", "en": "(none)"},
         "lead_added": {
             "zh": "线索 #{id}（{status}，负责人 {owner}）",
             "en": "lead #{id} ({status}, owner {owner})",
@@ -40,11 +38,6 @@ register(
 )
 
 
-def _show(frame: pd.DataFrame) -> None:
-    with pd.option_context("display.max_rows", 200, "display.width", 160):
-        click.echo(frame.to_string(index=False) if len(frame) else t("leads_cli:no_rows"))
-
-
 @main.group()
 def leads() -> None:
     """Leads: enter, move through their statuses, assign and convert."""
@@ -59,7 +52,7 @@ def list_leads(settings: Settings, status: str | None, owner: str | None) -> Non
     """The leads you may see."""
     filters = {k: v for k, v in {"status": status, "owner": owner}.items() if v}
     columns = ["id", "name", "company", "phone", "source", "region", "status", "owner", "team"]
-    _show(settings.workspace().leads.frame(**filters)[columns])
+    show_table(settings.workspace().leads.frame(**filters)[columns])
 
 
 @leads.command("add")
@@ -135,7 +128,7 @@ def campaigns() -> None:
 def list_campaigns(settings: Settings) -> None:
     """Every campaign."""
     columns = ["id", "name", "channel", "start_date", "end_date", "budget", "actual_cost"]
-    _show(settings.workspace().campaigns.frame()[columns])
+    show_table(settings.workspace().campaigns.frame()[columns])
 
 
 @campaigns.command("add")
@@ -192,4 +185,4 @@ def respond(settings: Settings, campaign: str, code: str, response: str) -> None
 @friendly_errors
 def roi(settings: Settings) -> None:
     """Cost, attributed revenue and ROI per campaign (revenue: orders of the campaign)."""
-    _show(settings.workspace().campaigns.roi().drop(columns=["id"]))
+    show_table(settings.workspace().campaigns.roi().drop(columns=["id"]))

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
-import pandas as pd
 
 from ..domain.pipeline import FORECAST_BY
 from ..i18n import register, t
 from ..reference.enums import PRIORITY, TASK_STATUS
-from .base import Settings, friendly_errors, main, pass_settings
+from .base import Settings, friendly_errors, main, pass_settings, show_table
 
 register(
     {
         "no_reminders": {"zh": "今天没有到期或逾期的事项", "en": "nothing due or overdue"},
-        "no_rows": {"zh": "（无）", "en": "(none)"},
         "task_added": {
             "zh": "已创建任务 #{id}，负责人 {assignee}",
             "en": "task #{id} added for {assignee}",
@@ -34,10 +32,6 @@ register(
     },
     namespace="sales_cli",
 )
-
-
-def _show(frame: pd.DataFrame) -> None:
-    click.echo(frame.to_string(index=False) if len(frame) else t("sales_cli:no_rows"))
 
 
 @main.command()
@@ -63,7 +57,7 @@ def reminders(settings: Settings, username: str | None) -> None:
 def forecast(settings: Settings, by: str) -> None:
     """Weighted forecast of the open opportunities you may see."""
     with settings.workspace() as ws:
-        _show(ws.forecast(by))
+        show_table(ws.forecast(by))
 
 
 @main.command()
@@ -95,7 +89,7 @@ def tasks_list(
 ) -> None:
     """Open tasks, yours by default, by due date."""
     with settings.workspace() as ws:
-        _show(ws.tasks.list(assignee=assignee, everyone=everyone, status=status))
+        show_table(ws.tasks.list(assignee=assignee, everyone=everyone, status=status))
 
 
 @tasks.command("add")
@@ -180,4 +174,4 @@ def comment_add(settings: Settings, on: str, ref: str, body: str) -> None:
 def comment_list(settings: Settings, on: str, ref: str) -> None:
     """The comments on one record, oldest first."""
     with settings.workspace() as ws:
-        _show(ws.comments.list(on, ref))
+        show_table(ws.comments.list(on, ref))

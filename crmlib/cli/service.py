@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-import pandas as pd
 
 from ..i18n import register, t
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
-from .base import Settings, friendly_errors, main, pass_settings
+from .base import Settings, friendly_errors, main, pass_settings, show_table
 
 register(
     {
@@ -23,7 +22,6 @@ register(
             "first response due {first_response_due:%Y-%m-%d %H:%M}, "
             "resolution due {resolution_due:%Y-%m-%d %H:%M}",
         },
-        "no_rows": {"zh": "（无）", "en": "(none)"},
         "csat_or_no_answer": {
             "zh": "请给出 --csat N 或 --no-answer 其中之一",
             "en": "give either --csat N or --no-answer",
@@ -55,13 +53,6 @@ def _show_ticket(ticket: Mapping[str, Any]) -> None:
           assignee=ticket["assignee"] or "-", first_response_due=ticket["first_response_due"],
           resolution_due=ticket["resolution_due"])
     )  # fmt: skip
-
-
-def _show_frame(df: pd.DataFrame, columns: list[str] | None = None) -> None:
-    if df.empty:
-        click.echo(t("service_cli:no_rows"))
-        return
-    click.echo(df[columns or list(df.columns)].to_string(index=False))
 
 
 @main.group()
@@ -126,7 +117,7 @@ def tickets_list(
         )
     if sla:
         df = df[df.sla_state == sla]
-    _show_frame(df, QUEUE_COLUMNS)
+    show_table(df, QUEUE_COLUMNS)
 
 
 @tickets.command("at-risk")
@@ -135,7 +126,7 @@ def tickets_list(
 def tickets_at_risk(settings: Settings) -> None:
     """Pending tickets close to missing their SLA, most urgent first."""
     with settings.workspace() as ws:
-        _show_frame(ws.tickets.at_risk(), [*QUEUE_COLUMNS, "next_due"])
+        show_table(ws.tickets.at_risk(), [*QUEUE_COLUMNS, "next_due"])
 
 
 @tickets.command("breached")
@@ -144,7 +135,7 @@ def tickets_at_risk(settings: Settings) -> None:
 def tickets_breached(settings: Settings) -> None:
     """Tickets that missed their first-response or resolution due time."""
     with settings.workspace() as ws:
-        _show_frame(ws.tickets.breached(), QUEUE_COLUMNS)
+        show_table(ws.tickets.breached(), QUEUE_COLUMNS)
 
 
 @tickets.command("show")
@@ -155,7 +146,7 @@ def tickets_show(settings: Settings, ticket_id: int) -> None:
     """A ticket and its events."""
     with settings.workspace() as ws:
         _show_ticket(ws.tickets.get(ticket_id))
-        _show_frame(ws.tickets.events(ticket_id))
+        show_table(ws.tickets.events(ticket_id))
 
 
 def _step(name: str, help_text: str, *params: Any) -> Any:
@@ -264,7 +255,7 @@ def kb_add(settings: Settings, title: str, body: str, category: str, tags: str |
 def kb_search(settings: Settings, query: str) -> None:
     """Find articles by words in title, tags or body."""
     with settings.workspace() as ws:
-        _show_frame(ws.kb.search(query), ["id", "title", "category", "score", "resolved"])
+        show_table(ws.kb.search(query), ["id", "title", "category", "score", "resolved"])
 
 
 @kb.command("link")
@@ -285,7 +276,7 @@ def kb_link(settings: Settings, ticket_id: int, article_id: int) -> None:
 def kb_usage(settings: Settings) -> None:
     """Which articles resolve the most tickets."""
     with settings.workspace() as ws:
-        _show_frame(ws.kb.usage())
+        show_table(ws.kb.usage())
 
 
 @main.group()
