@@ -379,6 +379,7 @@ class _PlainWorkbook:
     def __init__(self, path: Path) -> None:
         from python_calamine import CalamineWorkbook
 
+        self.path = path
         try:
             self.book = CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own kinds for a broken zip or XML
@@ -390,7 +391,7 @@ class _PlainWorkbook:
         return list(self.book.sheet_names)
 
     def max_row(self, sheet: str) -> int:
-        end = self._sheet(Path(), sheet).end  # None for an empty sheet
+        end = self._sheet(sheet).end  # None for an empty sheet
         return 0 if end is None else int(end[0]) + 1
 
     def close(self) -> None:
@@ -399,7 +400,7 @@ class _PlainWorkbook:
     def rows(self, path: Path, sheet: str) -> Generator[list[str], None, None]:
         """Every row of ``sheet`` as text from A1 on, merged cells filled from their
         top-left cell (the same text :class:`_Workbook` gives)."""
-        found = self._sheet(path, sheet)
+        found = self._sheet(sheet)
         values = found.to_python(skip_empty_area=False)
         for (top, left), (bottom, right) in found.merged_cell_ranges or []:
             for row in range(top, bottom + 1):
@@ -408,14 +409,14 @@ class _PlainWorkbook:
         for row in values:
             yield [_cell_text(cell) for cell in row]
 
-    def _sheet(self, path: Path, sheet: str) -> Any:
+    def _sheet(self, sheet: str) -> Any:
         """The sheet, parsed once."""
         if sheet not in self.sheets:
             try:
                 self.sheets[sheet] = self.book.get_sheet_by_name(sheet)
             except Exception as exc:
                 detail = type(exc).__name__
-                raise FileProblem(t("file_bad_xlsx", path=path, detail=detail)) from None
+                raise FileProblem(t("file_bad_xlsx", path=self.path, detail=detail)) from None
         return self.sheets[sheet]
 
 
