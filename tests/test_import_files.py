@@ -15,7 +15,7 @@ import os
 import re
 import zipfile
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmlib.quality import reading
+from crmlib.quality import importing, reading
 from crmlib.quality.importing import ImportResult, import_file
 from crmlib.quality.reading import FileProblem
 from crmlib.workspace import Workspace
@@ -69,11 +69,11 @@ def write_xlsx(path: Path, rows: Sequence[Sequence[Any]], *, title: str = "客�
     return path
 
 
-def rewrite_sheet_xml(path: Path, change: Any) -> None:
-    """Edit the first worksheet's XML inside an .xlsx, as other programs write it."""
+def rewrite_sheet_xml(path: Path, change: Any, name: str = "xl/worksheets/sheet1.xml") -> None:
+    """Edit the first worksheet's XML (or part ``name``) inside an .xlsx, as other programs
+    write it."""
     with zipfile.ZipFile(path) as source:
-        parts = {name: source.read(name) for name in source.namelist()}
-    name = "xl/worksheets/sheet1.xml"
+        parts = {part: source.read(part) for part in source.namelist()}
     parts[name] = change(parts[name].decode("utf-8")).encode("utf-8")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for part, data in parts.items():
@@ -373,6 +373,194 @@ def test_plain_workbooks_read_as_openpyxl_reads_them(tmp_path: Path) -> None:
     finally:
         plain.close()
         full.close()
+
+
+def read_both_ways(path: Path) -> list[list[str]]:
+    """Every row of the workbook's sheet as calamine reads it, once checked that openpyxl
+    reads the same text."""
+    plain = reading._PlainWorkbook(path)
+    full = reading._Workbook.open(path)
+    try:
+        read = list(plain.rows(path, "客户"))
+        assert read == list(full.rows(path, "客户"))
+        assert plain.max_row("客户") == full.max_row("客户") == len(read)
+    finally:
+        plain.close()
+        full.close()
+    return read
+
+
+#: Cells of less common formats, as openpyxl saves them: the value, its number format and
+#: the text both readers give it (what the user typed, as far as the saved value keeps it).
+FORMATS = [
+    (0.15, "0%", "0.15"),
+    (0.15, "0.00%", "0.15"),
+    (1234.5, "¥#,##0.00", "1234.5"),
+    (1234567, "#,##0", "1234567"),
+    (1234567.891, "#,##0.00", "1234567.891"),
+    (1.5e-7, "0.00E+00", "1.5e-07"),
+    (1e20, "0.00E+00", "100000000000000000000"),
+    (123456789012345678, "0", "123456789012345700"),  # saved as 1.234567890123457e+17
+    (-42, "General", "-42"),
+    (-1234.5, "#,##0.00;(#,##0.00)", "-1234.5"),
+    (date(2024, 5, 1), "yyyy年m月d日", "2024-05-01"),
+    (date(2024, 5, 1), "mm/dd/yy", "2024-05-01"),
+    (date(2024, 5, 1), "d-mmm-yy", "2024-05-01"),
+    (datetime(2024, 5, 1, 13, 5, 7), "yyyy-mm-dd hh:mm:ss", "2024-05-01 13:05:07"),
+    (time(13, 5, 7), "hh:mm:ss", "13:05:07"),
+    (timedelta(hours=27, minutes=30), "[h]:mm", "27:30:00"),
+    (timedelta(hours=3), "[h]:mm", "3:00:00"),
+    ("00123", "@", "00123"),
+    (True, "General", "是"),
+    (False, "General", "否"),
+    ("第一行\n第二行", "General", "第一行\n第二行"),
+    ("  甲 公司  ", "General", "  甲 公司  "),
+    (date(1900, 2, 27), "yyyy-mm-dd", "1900-02-27"),  # before Excel's 29 February 1900
+    (date(1900, 1, 1), "yyyy-mm-dd", "1900-01-01"),
+]
+
+
+def test_uncommon_formats_read_as_openpyxl_reads_them(tmp_path: Path) -> None:
+    """Percentages, currency, separators, scientific notation, long numbers, custom date
+    formats, times, durations, text that looks like a number, booleans, line breaks and
+    spaces read the same through calamine and openpyxl."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "客户"
+    sheet.append([f"列{n}" for n in range(len(FORMATS))])
+    for column, (value, number_format, _) in enumerate(FORMATS, start=1):
+        sheet.cell(2, column, value).number_format = number_format
+    path = tmp_path / "formats.xlsx"
+    book.save(path)
+    assert reading._is_plain(path)
+    read = read_both_ways(path)
+    assert read[1] == [text for _, _, text in FORMATS]
+
+
+def test_numbers_as_excel_and_exporters_save_them(tmp_path: Path) -> None:
+    """Excel keeps 15 digits of a long number typed in (saved as 1.23456789012345E+17), and
+    both readers show them as Excel does. Whole numbers an exporter saved with every digit
+    (card and ID numbers) are more than a float holds: such a workbook is read by openpyxl,
+    which keeps them exactly."""
+    path = write_xlsx(tmp_path / "excel.xlsx", [["编号", "小数"], [1, 2]])
+    rewrite_sheet_xml(
+        path,
+        lambda xml: xml.replace("<v>1</v>", "<v>1.23456789012345E+17</v>").replace(
+            "<v>2</v>", "<v>0.30000000000000004</v>"
+        ),
+    )
+    assert reading._is_plain(path)
+    assert read_both_ways(path)[1] == ["123456789012345000", "0.30000000000000004"]
+
+    exact = ["123456789012345678", str(2**53 + 1), "-6222021234567890123"]
+    path = write_xlsx(tmp_path / "export.xlsx", [["身份证", "大数", "卡号"], [1, 2, 3]])
+    rewrite_sheet_xml(
+        path, lambda xml: re.sub(r"<v>([123])</v>", lambda m: f"<v>{exact[int(m[1]) - 1]}</v>", xml)
+    )
+    assert not reading._is_plain(path)
+    table = reading.open_table(path)
+    assert table.parsed is None  # read by openpyxl
+    assert next(iter(table.chunks(10))).loc[2].tolist() == exact
+
+
+def test_merged_cells_reaching_past_the_last_value(tmp_path: Path) -> None:
+    """A merged cell may reach below and right of the last value: its rows and columns
+    are there, filled, as openpyxl and Excel show them."""
+    path = write_xlsx(tmp_path / "merged.xlsx", [["名称", "备注"], ["甲", "合并"]])
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet.merge_cells("B2:C4")
+    book.save(path)
+    assert read_both_ways(path) == [
+        ["名称", "备注", ""],
+        ["甲", "合并", "合并"],
+        ["", "合并", "合并"],
+        ["", "合并", "合并"],
+    ]
+
+
+def test_both_readers_read_what_chinese_excel_shows(tmp_path: Path) -> None:
+    """The built-in date formats of Chinese Excel (saved as a format number alone, unknown
+    to openpyxl, which read the serial number) and a carriage return saved escaped
+    (``_x000D_``, which openpyxl kept as it is) read as Excel shows them both ways: a
+    workbook with a formula goes to openpyxl."""
+    path = write_xlsx(tmp_path / "chinese.xlsx", [["日期", "时间", "备注"], [1, 2, "X"]])
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet["A2"].number_format = "yyyy-mm-dd"
+    sheet["B2"].number_format = "h:mm:ss AM/PM"
+    book.save(path)
+    rewrite_sheet_xml(
+        path,
+        lambda xml: (
+            xml.replace("<v>1</v>", "<v>45413</v>")
+            .replace("<v>2</v>", "<v>0.5452199074074074</v>")
+            .replace("<t>X</t>", "<t>第一行_x000D_\n第二行</t>")
+        ),
+    )
+    # 31 is yyyy"年"m"月"d"日" and 32 h"时"mm"分" in Chinese Excel, which saves no definition.
+    built_in = iter(["31", "32"])
+    rewrite_sheet_xml(
+        path,
+        lambda xml: re.sub(
+            r'(<xf [^>]*numFmtId=")(?:1[6-9]\d)"', lambda m: f'{m[1]}{next(built_in)}"', xml
+        ),
+        "xl/styles.xml",
+    )
+    assert read_both_ways(path)[1] == ["2024-05-01", "13:05:07", "第一行\r\n第二行"]
+
+
+def test_a_plain_workbook_is_parsed_once_per_import(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding the header and reading the rows share one parse of the sheet (at 100,000
+    rows a parse takes a second), also when a helper process reads the rows, as it does
+    for a large file into SQLite: it inherits the parse."""
+    import python_calamine
+
+    log = tmp_path / "calamine.log"
+    calamine_workbook = python_calamine.CalamineWorkbook
+
+    def note(what: str) -> None:
+        with log.open("a") as out:
+            out.write(f"{what} {os.getpid()}\n")
+
+    class Noted:
+        """A calamine object, noting in which process it parses a sheet or gives rows."""
+
+        def __init__(self, wrapped: Any) -> None:
+            self.wrapped = wrapped
+
+        @classmethod
+        def from_path(cls, path: str) -> Noted:
+            return cls(calamine_workbook.from_path(path))
+
+        def get_sheet_by_name(self, name: str) -> Noted:
+            note("parse")
+            return Noted(self.wrapped.get_sheet_by_name(name))
+
+        def iter_rows(self) -> Any:
+            note("rows")
+            return self.wrapped.iter_rows()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.wrapped, name)
+
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Noted)
+    monkeypatch.setattr(importing, "HELPER_ROWS", 1)
+    path = write_xlsx(tmp_path / "plain.xlsx", [HEADERS, *[company_row(n) for n in range(1, 6)]])
+    result = import_file(team.zhang.ctx, "customers", path, chunk_rows=2)
+    accounted(result, 5)
+    assert result.created == 5
+    me = str(os.getpid())
+    noted = [line.split() for line in log.read_text().splitlines()]
+    assert [by for what, by in noted if what == "parse"] == [me]  # once, by open_table
+    header, rows = (by for what, by in noted if what == "rows")
+    assert header == me
+    assert (rows != me) is team.url.startswith("sqlite")  # read by the helper
 
 
 def test_error_values_keep_their_text(tmp_path: Path) -> None:

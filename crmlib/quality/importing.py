@@ -431,6 +431,7 @@ def _checked(
     )
     helper.start()
     sender.close()
+    table.let_go()
     try:
         while (message := _received(receiver)) is not None:
             if isinstance(message, BaseException):

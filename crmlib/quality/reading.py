@@ -16,8 +16,10 @@ import io
 import re
 import zipfile
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,24 @@ class FileProblem(CRMError):
     """The file cannot be read as a table; nothing was imported."""
 
 
+class ParsedSheet:
+    """A worksheet calamine parsed while :func:`open_table` looked for its header, kept
+    so that the rows are read from that parse instead of parsing the file again (at
+    100,000 rows a parse takes a second; a helper process forked later inherits it).
+
+    Handed over once: the first reading of the rows takes it, so it is freed when that
+    reading ends; a later reading opens the file again. Rows and headers come from the
+    same parse, so they cannot disagree even if the file changed in between."""
+
+    def __init__(self, sheet: Any) -> None:
+        self._sheet: Any | None = sheet
+
+    def take(self) -> Any | None:
+        """The parsed sheet (a ``CalamineSheet``), or None once taken."""
+        sheet, self._sheet = self._sheet, None
+        return sheet
+
+
 @dataclass(frozen=True)
 class Table:
     """A readable table: its headers, how to read its rows, and how it was read."""
@@ -50,6 +70,14 @@ class Table:
     sheet: str | None
     total_rows: int | None
     first_row_number: int
+    #: A plain workbook's sheet as parsed when the header was found, for :meth:`chunks`.
+    parsed: ParsedSheet | None = field(default=None, repr=False, compare=False)
+
+    def let_go(self) -> None:
+        """Free what was kept for reading the rows, in a process that leaves that reading
+        to another (the import's helper, which inherited it)."""
+        if self.parsed is not None:
+            self.parsed.take()
 
     def chunks(self, size: int) -> Iterator[pd.DataFrame]:
         """Rows as DataFrames of strings ('' for empty), numbered as the user sees them."""
@@ -209,19 +237,48 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
 
 # -- Excel ----------------------------------------------------------------------------------
 
+#: What :func:`_worksheets_match` looks for: a pattern, and byte strings one of which every
+#: match contains, so a block of XML without any is passed over without running the
+#: pattern (ten times faster); none for a pattern that is as fast as looking for them.
+_Search = tuple[re.Pattern[bytes], tuple[bytes, ...]]
 #: A formula element in a worksheet part (``<f>``, ``<f t="shared" …/>``, ``<x:f>``).
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
-#: A formula, or a cell holding an error value such as #N/A (``<c r="B2" t="e">``; only
-#: cells have a type attribute whose value is "e").
-_NOT_PLAIN = re.compile(_FORMULA_TAG.pattern + rb"""|\st=["']e["']""")
-#: Byte strings one of which every match of the patterns above contains: a block of XML
-#: without any of them is passed over without running the pattern (ten times faster).
-_HINTS = (b"<f", b":f", b't="e"', b"t='e'")
+_FORMULAS: _Search = (_FORMULA_TAG, (b"<f", b":f"))
+#: What calamine cannot read as openpyxl does: a formula, a cell holding an error value
+#: such as #N/A (``<c r="B2" t="e">``; only cells have a type attribute whose value is
+#: "e"), or a whole number past 2**53 (``<v>6222021234567890123</v>``, as some exporters
+#: save card and ID numbers; here: 17 digits or more, or 16 from 9000000000000000 on),
+#: which openpyxl reads exactly and calamine as a float that keeps about 16 digits.
+_NOT_PLAIN: tuple[_Search, ...] = (
+    (
+        re.compile(_FORMULA_TAG.pattern + rb"""|\st=["']e["']"""),
+        (b"<f", b":f", b't="e"', b"t='e'"),
+    ),
+    (re.compile(rb"v>-?(?:[0-9]{17,}|9[0-9]{15})<"), ()),
+)
+
+
+#: The built-in number formats of Chinese Excel that are dates or times (ECMA-376,
+#: 18.8.30): a workbook names them by number alone, and openpyxl, knowing only the
+#: international ones, would read such a date as its serial number.
+_EAST_ASIAN_DATE_FORMATS = {
+    **dict.fromkeys((27, 36, 50, 52, 57), 'yyyy"年"m"月"'),
+    **dict.fromkeys((28, 29, 51, 53, 54, 58), 'm"月"d"日"'),
+    30: "m-d-yy",
+    31: 'yyyy"年"m"月"d"日"',
+    32: 'h"时"mm"分"',
+    33: 'h"时"mm"分"ss"秒"',
+    **dict.fromkeys((34, 55), '上午/下午h"时"mm"分"'),
+    **dict.fromkeys((35, 56), '上午/下午h"时"mm"分"ss"秒"'),
+}
 
 
 def _load_workbook(path: Path, *, read_only: bool, data_only: bool = True) -> Any:
     from openpyxl import load_workbook
+    from openpyxl.styles.numbers import BUILTIN_FORMATS
 
+    for number, code in _EAST_ASIAN_DATE_FORMATS.items():
+        BUILTIN_FORMATS.setdefault(number, code)  # kept if openpyxl ever defines them
     try:
         return load_workbook(path, read_only=read_only, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds for a broken zip or XML
@@ -230,11 +287,11 @@ def _load_workbook(path: Path, *, read_only: bool, data_only: bool = True) -> An
 
 def _has_formulas(path: Path) -> bool:
     """Whether any worksheet of the workbook holds a formula, by scanning its XML."""
-    return _worksheets_match(path, _FORMULA_TAG)
+    return _worksheets_match(path, _FORMULAS)
 
 
-def _worksheets_match(path: Path, pattern: re.Pattern[bytes]) -> bool:
-    """Whether ``pattern`` occurs in the XML of any worksheet of the workbook."""
+def _worksheets_match(path: Path, *searches: _Search) -> bool:
+    """Whether any of the patterns occurs in the XML of any worksheet of the workbook."""
     tail = 256
     try:
         with zipfile.ZipFile(path) as archive:
@@ -245,8 +302,10 @@ def _worksheets_match(path: Path, pattern: re.Pattern[bytes]) -> bool:
                     carry = b""
                     while block := part.read(1 << 20):
                         text = carry + block
-                        if any(hint in text for hint in _HINTS) and pattern.search(text):
-                            return True
+                        for pattern, hints in searches:
+                            hinted = not hints or any(hint in text for hint in hints)
+                            if hinted and pattern.search(text):
+                                return True
                         carry = block[-tail:]
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
         return False  # the workbook itself reports what is wrong when it is loaded
@@ -255,8 +314,9 @@ def _worksheets_match(path: Path, pattern: re.Pattern[bytes]) -> bool:
 
 def _is_plain(path: Path) -> bool:
     """Whether the workbook holds only typed values: no formula (whose saved result may be
-    missing) and no error value (which calamine would read as an empty cell)."""
-    return not _worksheets_match(path, _NOT_PLAIN)
+    missing), no error value (which calamine would read as an empty cell) and no whole
+    number too long for a float (see :data:`_NOT_PLAIN`)."""
+    return not _worksheets_match(path, *_NOT_PLAIN)
 
 
 def _choose_sheet(path: Path, names: list[str], sheet: str | None, hints: tuple[str, ...]) -> str:
@@ -270,18 +330,32 @@ def _choose_sheet(path: Path, names: list[str], sheet: str | None, hints: tuple[
     return names[0]
 
 
+#: Past this a float cannot hold every whole number: its binary value has digits nobody typed.
+_EXACT_FLOATS = 2**53
+
+
 def _cell_text(value: Any) -> str:
-    """A cell as the text a user typed: whole numbers without '.0', dates in ISO form."""
+    """A cell as the text a user typed: whole numbers without '.0', dates in ISO form,
+    durations in hours as Excel's [h]:mm:ss shows them."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        if abs(value) < _EXACT_FLOATS:
+            return str(int(value))
+        # The float's shortest form, as Excel shows it: an 18-digit ID typed into Excel is
+        # saved as 1.23456789012345E+17 and shown as 123456789012345000, not as the
+        # binary value's 123456789012344992.
+        return str(int(Decimal(repr(value))))
     if isinstance(value, datetime):
         return value.isoformat(sep=" ") if value.time() != time(0) else value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):  # 27:30:00 rather than Python's "1 day, 3:30:00"
+        days, clock = divmod(abs(value), timedelta(days=1))
+        hours, _, rest = str(clock).partition(":")
+        return f"{'-' if value < timedelta(0) else ''}{days * 24 + int(hours)}:{rest}"
     return str(value)
 
 
@@ -329,6 +403,8 @@ class _Workbook:
 
     def rows(self, path: Path, sheet: str) -> Generator[list[str], None, None]:
         """Every row of ``sheet`` as text, merged cells filled from their top-left cell."""
+        from openpyxl.utils.escape import unescape
+
         worksheet = self.values[sheet]
         formulas: dict[tuple[int, int], str] = {}
         if self.formulas is not None:
@@ -350,6 +426,8 @@ class _Workbook:
         def value(row: int, col: int, cell: Any) -> Any:
             if cell is None:
                 return formulas.get((row, col))
+            if isinstance(cell, str):  # Excel saves a carriage return as _x000D_
+                return unescape(cell)
             return cell
 
         fill: dict[tuple[int, int], Any] = {}
@@ -374,7 +452,15 @@ class _Workbook:
 class _PlainWorkbook:
     """A workbook of plain values, read by calamine (Rust): about forty times faster than
     openpyxl loading it whole, in a fifth of the memory. The sheet is held in memory, so
-    only workbooks up to :data:`FULL_WORKBOOK_BYTES` are read this way."""
+    only workbooks up to :data:`FULL_WORKBOOK_BYTES` are read this way.
+
+    Every cell reads as :class:`_Workbook` reads it, including dates in the built-in
+    formats of Chinese Excel (see :data:`_EAST_ASIAN_DATE_FORMATS`) and characters saved
+    escaped in text, such as ``_x000D_`` for a carriage return, which openpyxl needs
+    told about. Known differences that no import meets in a file Excel saved: text
+    saved without ``xml:space="preserve"`` loses the spaces at its ends, and a
+    date-formatted number that Excel shows as ##### (negative, or past the year 9999)
+    reads differently (openpyxl: a date before 1900, #VALUE!)."""
 
     def __init__(self, path: Path) -> None:
         from python_calamine import CalamineWorkbook
@@ -391,26 +477,17 @@ class _PlainWorkbook:
         return list(self.book.sheet_names)
 
     def max_row(self, sheet: str) -> int:
-        end = self._sheet(sheet).end  # None for an empty sheet
-        return 0 if end is None else int(end[0]) + 1
+        return _extent(self.sheet(sheet))[0]
 
     def close(self) -> None:
         self.book.close()
 
     def rows(self, path: Path, sheet: str) -> Generator[list[str], None, None]:
-        """Every row of ``sheet`` as text from A1 on, merged cells filled from their
-        top-left cell (the same text :class:`_Workbook` gives)."""
-        found = self._sheet(sheet)
-        values = found.to_python(skip_empty_area=False)
-        for (top, left), (bottom, right) in found.merged_cell_ranges or []:
-            for row in range(top, bottom + 1):
-                for col in range(left, right + 1):
-                    values[row][col] = values[top][left]
-        for row in values:
-            yield [_cell_text(cell) for cell in row]
+        """Every row of ``sheet`` as text from A1 on (see :func:`_calamine_rows`)."""
+        yield from _calamine_rows(self.sheet(sheet))
 
-    def _sheet(self, sheet: str) -> Any:
-        """The sheet, parsed once."""
+    def sheet(self, sheet: str) -> Any:
+        """The sheet, parsed once (a ``CalamineSheet``, which outlives the workbook)."""
         if sheet not in self.sheets:
             try:
                 self.sheets[sheet] = self.book.get_sheet_by_name(sheet)
@@ -418,6 +495,40 @@ class _PlainWorkbook:
                 detail = type(exc).__name__
                 raise FileProblem(t("file_bad_xlsx", path=self.path, detail=detail)) from None
         return self.sheets[sheet]
+
+
+def _extent(sheet: Any) -> tuple[int, int]:
+    """Rows and columns of a parsed sheet from A1, merged cells included (calamine's own
+    size ends at the last value; openpyxl's, like Excel's, takes in merged cells)."""
+    end = sheet.end or (-1, -1)  # None for an empty sheet
+    merged = sheet.merged_cell_ranges or []
+    return (
+        max([end[0], *(bottom for _, (bottom, _) in merged)]) + 1,
+        max([end[1], *(right for _, (_, right) in merged)]) + 1,
+    )
+
+
+def _calamine_rows(sheet: Any) -> Iterator[list[str]]:
+    """Every row of a parsed sheet as text from A1 on, merged cells filled from their
+    top-left cell (the text :class:`_Workbook` gives). Rows are made one at a time, so
+    the sheet is never held a second time as Python objects."""
+    height, width = _extent(sheet)
+    # calamine gives the empty rows above its data, but not the empty columns to its left.
+    left = [""] * (sheet.start[1] if sheet.start else 0)
+    spans: dict[int, list[tuple[int, int, int]]] = {}
+    for (top, first), (bottom, last) in sheet.merged_cell_ranges or []:
+        for number in range(top, bottom + 1):
+            spans.setdefault(number, []).append((top, first, last))
+    anchors: dict[tuple[int, int], str] = {}
+    values = sheet.iter_rows()
+    for number in range(height):
+        row = [*left, *map(_cell_text, next(values, ()))]
+        row += [""] * (width - len(row))
+        for top, first, last in spans.get(number, ()):
+            if number == top:
+                anchors[top, first] = row[first]
+            row[first : last + 1] = [anchors[top, first]] * (last + 1 - first)
+        yield row
 
 
 def _open_workbook(path: Path) -> _Workbook | _PlainWorkbook:
@@ -437,6 +548,9 @@ def _open_xlsx(path: Path, sheet: str | None, hints: tuple[str, ...]) -> Table:
             (0, []),
         )
         rows.close()
+        parsed = None
+        if isinstance(workbook, _PlainWorkbook):
+            parsed = ParsedSheet(workbook.sheet(chosen))
     finally:
         workbook.close()
     if not headers:
@@ -445,17 +559,31 @@ def _open_xlsx(path: Path, sheet: str | None, hints: tuple[str, ...]) -> Table:
         headers.pop()
     # Streamed sheets take their size from the file, which may be wrong: then say nothing.
     remaining = max(total - header_row, 0) if total and total > header_row else None
-    return Table(path, "xlsx", headers, None, chosen, remaining, header_row + 1)
+    return Table(path, "xlsx", headers, None, chosen, remaining, header_row + 1, parsed)
+
+
+@contextmanager
+def _sheet_rows(table: Table) -> Iterator[Iterator[list[str]]]:
+    """The rows of the table's sheet: from the parse :func:`open_table` kept, if nothing
+    has taken it yet, else read from the file again."""
+    assert table.sheet is not None
+    parsed = table.parsed.take() if table.parsed is not None else None
+    if parsed is not None:
+        yield _calamine_rows(parsed)
+        return
+    workbook = _open_workbook(table.path)
+    try:
+        yield workbook.rows(table.path, table.sheet)
+    finally:
+        workbook.close()
 
 
 def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
-    assert table.sheet is not None
     width = len(table.headers)
     batch: list[list[str]] = []
     numbers: list[int] = []
-    workbook = _open_workbook(table.path)
-    try:
-        for number, row in enumerate(workbook.rows(table.path, table.sheet), start=1):
+    with _sheet_rows(table) as rows:
+        for number, row in enumerate(rows, start=1):
             if number < table.first_row_number or not any(cell.strip() for cell in row):
                 continue
             batch.append((row + [""] * width)[:width])
@@ -463,7 +591,5 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             if len(batch) == size:
                 yield pd.DataFrame(batch, index=numbers)
                 batch, numbers = [], []
-    finally:
-        workbook.close()
     if batch:
         yield pd.DataFrame(batch, index=numbers)
