@@ -15,8 +15,15 @@ from sqlalchemy import Engine, func, select
 
 import crmlib
 from crmlib import clock
+from crmlib.quality.bulk import insert_columns
 from crmlib.store import make_engine, upgrade
-from crmlib.store.codes import format_code, next_customer_codes, reserve
+from crmlib.store.codes import (
+    CodeRange,
+    format_code,
+    next_customer_codes,
+    reserve,
+    reserve_customer_codes,
+)
 from crmlib.store.models import CodeSequence, Customer
 
 CODE = re.compile(r"^C(?P<day>\d{8})(?P<number>\d{3,})$")
@@ -89,6 +96,48 @@ def test_each_day_has_its_own_sequence(engine: Engine) -> None:
     with engine.connect() as conn:
         rows = dict(conn.execute(select(CodeSequence.prefix, CodeSequence.last_value)).all())
     assert rows == {"C20240501": 3, "C20240502": 1}
+
+
+def test_a_code_range_reads_like_the_list_of_its_codes() -> None:
+    codes = CodeRange("C20240501", 998, 4)
+    expected = [format_code("C", DAY, n) for n in range(998, 1002)]
+    assert list(codes) == expected
+    assert len(codes) == 4
+    assert [codes[i] for i in range(4)] == expected
+    assert codes[-1] == "C202405011001"
+    assert codes[1:3] == expected[1:3]
+    assert codes.index("C20240501999") == 1
+    with pytest.raises(IndexError):
+        codes[4]
+    with pytest.raises(IndexError):
+        codes[-5]
+
+
+def test_codes_written_by_the_database_equal_python_s(engine: Engine) -> None:
+    """An import lets SQLite write reserved codes from the row ids: past 999 they widen as
+    Python's do, and PostgreSQL (which is sent the strings) stores the same."""
+    table = Customer.__table__
+    with engine.begin() as conn:
+        reserve(conn, "C20240501", 996)
+        codes = reserve_customer_codes(conn, 6, day=DAY)
+        assert (codes.first, codes.size) == (997, 6)
+        size = len(codes)
+        ids = insert_columns(
+            conn,
+            table,  # type: ignore[arg-type]
+            {
+                "code": codes,
+                "name": [f"公司{n}" for n in range(size)],
+                "kind": ["company"] * size,
+                "status": ["potential"] * size,
+                "created_at": [clock.now()] * size,
+                "updated_at": [clock.now()] * size,
+            },
+        )
+        stored = conn.execute(select(Customer.id, Customer.code).order_by(Customer.id)).all()
+    assert [code for _, code in stored] == list(codes)
+    assert [code for _, code in stored][-1] == "C202405011002"
+    assert [i for i, _ in stored] == ids
 
 
 # ---------------------------------------------------------------- past 999 a day

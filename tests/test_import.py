@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select
 
 import crmlib
 from crmlib import AccessDenied
-from crmlib.quality import writers
+from crmlib.quality import importing, writers
 from crmlib.store.engine import make_engine
 from crmlib.store.models import AuditEvent, Contact, Customer, ImportBatch, StageHistory
 from tests.factories import Team, company
@@ -230,10 +230,11 @@ def test_a_killed_import_leaves_no_partial_batch(db_url: str, team: Team, tmp_pa
         text=True,
     )
     assert child.stdout is not None
-    written = [child.stdout.readline() for _ in range(3)]  # three chunks written, 12 to go
+    written = [child.stdout.readline() for _ in range(3)]  # three chunks written, 13 to go
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert written[-1].strip() == "30000"
+    ahead = importing.FIRST_PART_ROWS  # the first chunk's first part goes ahead
+    assert [int(line) for line in written] == [ahead, 10_000, 20_000]
     assert child.returncode == -signal.SIGKILL, "the import finished before it could be killed"
     assert count(db_url, Customer) == 0
     assert count(db_url, Contact) == 0
@@ -262,6 +263,38 @@ def test_rows_outside_the_users_scope_are_rejected(team: Team, tmp_path: Path) -
     assert team.admin.customers.get(theirs.code).name == "成都蜀道贸易有限公司"
     with_owner = write_csv(tmp_path / "o.csv", [GOOD[0] + ["li"]], header=[*HEADER, "负责人"])
     assert team.zhang.import_file("customers", with_owner).rejected == 1
+
+
+def test_every_reason_of_the_customer_writer_keeps_the_original_cells(
+    team: Team, tmp_path: Path
+) -> None:
+    """Only the rows the writer may still reject carry their original cells past the
+    checks (see ``CustomerWriter.may_reject``): each of its reasons must find them."""
+    zhang_s = team.zhang.customers.add(**company(external_id="C-1")).code
+    team.zhao.customers.add(**company(external_id="W-1", name="西部客户有限公司"))
+    header = [*HEADER, "负责人", "客户编号"]
+    company_row = ["", "", "企业", "C", "广东", "陈静", "13812345678", "", "展会", ""]
+
+    def row(external: str, name: str, owner: str = "", code: str = "") -> list[str]:
+        return [external, name, *company_row[2:], owner, code]
+
+    rows = [
+        row("N-1", "无名负责人有限公司", owner="nobody"),
+        row("N-2", "西部负责人有限公司", owner="zhao"),
+        row("N-3", "坏编号有限公司", code="X123"),
+        row("N-4", "占用编号有限公司", code=zhang_s),
+        row("W-1", "越权修改有限公司"),
+        ["", "无联系方式", "个人", "", "上海", "", "", "", "转介绍", "", "", ""],
+        row("N-6", "正常导入有限公司", owner="li"),
+    ]
+    result = team.wang.import_file("customers", write_csv(tmp_path / "r.csv", rows, header))
+    assert (result.rows, result.created, result.rejected) == (7, 1, 6)
+    rejects = pd.read_csv(result.rejects_path, encoding="utf-8-sig", dtype=str).fillna("")
+    assert rejects["row_number"].tolist() == ["2", "3", "4", "5", "6", "7"]
+    assert rejects[header].to_numpy().tolist() == rows[:6]
+    rules = ["unknown_user", "may_not_assign", "code_format", "code_taken", "outside_scope"]
+    for reasons, rule in zip(rejects["reasons"], [*rules, "required_any"], strict=True):
+        assert f"[{rule}]" in reasons
 
 
 def test_roles_that_may_not_edit_cannot_import(team: Team, tmp_path: Path) -> None:

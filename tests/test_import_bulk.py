@@ -35,6 +35,16 @@ def indexes(url: str) -> dict[str, list[tuple[str, tuple[str, ...], bool]]]:
     return found
 
 
+def customers_with_contacts(url: str, columns: str) -> set[tuple[object, ...]]:
+    """``columns`` of every contact ``k`` joined to its customer ``c``."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        sql = f"SELECT {columns} FROM customers c JOIN contacts k ON k.customer_id = c.id"
+        found = {tuple(row) for row in conn.execute(text(sql))}
+    engine.dispose()
+    return found
+
+
 @pytest.fixture
 def large(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file counts as a large one."""
@@ -125,17 +135,31 @@ def test_values_shared_by_every_row_are_stored_exactly(
     ]  # fmt: skip
     result = team.zhang.import_file("customers", write_csv(tmp_path / "c.csv", rows))
     assert result.created == 5
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        stored = conn.execute(
-            text(
-                "SELECT c.owner_id, c.status, k.name, k.email, k.is_primary FROM customers c "
-                "JOIN contacts k ON k.customer_id = c.id"
-            )
-        ).all()
-    engine.dispose()
+    stored = customers_with_contacts(db_url, "c.owner_id, c.status, k.name, k.email, k.is_primary")
     zhang = team.zhang.ctx.actor.id
-    assert {tuple(row) for row in stored} == {(zhang, "potential", "O'Brien '); --", None, True)}
+    assert stored == {(zhang, "potential", "O'Brien '); --", None, True)}
+
+
+@pytest.mark.parametrize("with_person", [False, True], ids=["consecutive", "gap"])
+def test_each_new_contact_belongs_to_its_own_customer(
+    db_url: str, team: Team, tmp_path: Path, with_person: bool
+) -> None:
+    """New contacts name their customers' new ids; when those are consecutive SQLite
+    writes them from the contact's own id, else they are bound one by one (a person
+    given only an external id has no contact, which leaves a gap)."""
+    rows = [
+        [f"ERP-{n}", f"联系{n}有限公司", "企业", "C", "北京", f"联系人{n}", f"1390000{n:04d}", "",
+         "展会", ""]
+        for n in range(4)
+    ]  # fmt: skip
+    if with_person:
+        rows.insert(2, ["ERP-P", "王芳", "个人", "", "上海", "", "", "", "转介绍", ""])
+    team.zhang.customers.add(**company(external_id="API-1", contact="先来的人"))
+    team.zhang.customers.add(name="李雷", kind="person", external_id="API-P")  # no contact
+    result = team.zhang.import_file("customers", write_csv(tmp_path / "c.csv", rows))
+    assert result.created == len(rows)
+    expected = {(f"ERP-{n}", f"联系人{n}") for n in range(4)} | {("API-1", "先来的人")}
+    assert customers_with_contacts(db_url, "c.external_id, k.name") == expected
 
 
 @SQLITE_ONLY

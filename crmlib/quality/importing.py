@@ -43,6 +43,8 @@ from .reading import FileProblem, Table, open_table
 from .writers import WRITERS, Outcome, Writer, bulk_insert
 
 DEFAULT_CHUNK_ROWS = 50_000
+#: Rows of the first chunk that go ahead of the rest of it (see :func:`_first_part_ahead`).
+FIRST_PART_ROWS = 5_000
 #: From this many rows on, the file is read and validated by a helper process.
 HELPER_ROWS = 100_000
 #: How long a helper may take to notice that the import stopped reading.
@@ -380,8 +382,16 @@ def helper_pays(conn: Connection, expected_rows: int) -> bool:
     )
 
 
-#: A chunk of the file as read, its clean values, and what happened to its rows so far.
-_Checked = tuple[pd.DataFrame, pd.DataFrame, Outcome]
+@dataclass
+class _Checked:
+    """A chunk of the file, validated: its number of rows, the original cells of the rows
+    rejected or still open to rejection (the rest are not needed again, and the helper
+    process need not send them), the clean values, and what happened to its rows so far."""
+
+    rows: int
+    originals: pd.DataFrame
+    clean: pd.DataFrame
+    outcome: Outcome
 
 
 def _run(
@@ -394,9 +404,9 @@ def _run(
     progress: Callable[[int, int | None], None] | None,
 ) -> None:
     with closing(checking) as checked:
-        for chunk, clean, outcome in checked:
-            writer.write(clean, outcome)
-            _record_rows(conn, result, chunk, outcome, sink)
+        for chunk in checked:
+            writer.write(chunk.clean, chunk.outcome)
+            _record_rows(conn, result, chunk, sink)
             if progress:
                 progress(result.rows, total_rows)
 
@@ -467,7 +477,7 @@ class _Checker:
         self.spec = spec
         self.writer = writer
         self.repeats = _Repeats()
-        self.chunks = table.chunks(chunk_rows)
+        self.chunks = _first_part_ahead(table.chunks(chunk_rows), FIRST_PART_ROWS)
 
     def next(self) -> _Checked | None:
         chunk = next(self.chunks, None)
@@ -480,7 +490,9 @@ class _Checker:
         outcome = Outcome()
         clean = _validate(self.spec, raw, self.writer, outcome)
         self.repeats.reject(self.writer, clean, raw, outcome)
-        return chunk, clean, outcome
+        rejected = [row for row, status in outcome.status.items() if status == "rejected"]
+        kept = self.writer.may_reject(clean) | clean.index.isin(rejected)
+        return _Checked(len(chunk), chunk[kept.to_numpy()], clean, outcome)
 
     def send_all(self, sender: Any, receiver: Any) -> None:
         """In the helper process: every chunk, then None, or the error that stopped it.
@@ -497,6 +509,20 @@ class _Checker:
                 sender.send(_portable(exc.with_traceback(None)))
 
 
+def _first_part_ahead(chunks: Iterator[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    """The same chunks, the first one split after ``rows`` rows: with a helper process,
+    the writer has nothing to do until the first chunk is checked, so a small one goes
+    ahead."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    if len(first) > rows:
+        yield first.iloc[:rows]
+        first = first.iloc[rows:]
+    yield first
+    yield from chunks
+
+
 def _portable(exc: Exception) -> Exception:
     """``exc`` if it survives pickling, else a RuntimeError that says what it was."""
     try:
@@ -506,10 +532,9 @@ def _portable(exc: Exception) -> Exception:
     return exc
 
 
-def _record_rows(
-    conn: Connection, result: ImportResult, chunk: pd.DataFrame, outcome: Outcome, sink: _Sink
-) -> None:
-    result.rows += len(chunk)
+def _record_rows(conn: Connection, result: ImportResult, chunk: _Checked, sink: _Sink) -> None:
+    outcome = chunk.outcome
+    result.rows += chunk.rows
     counts = Counter(outcome.status.values())
     for status in ("created", "updated", "unchanged"):
         setattr(result, status, getattr(result, status) + counts[status])
@@ -517,7 +542,7 @@ def _record_rows(
     result.rejected += len(rejected)
     if rejected:
         rejects = sink.writer("rejects.csv", ["row_number", "reasons", *sink.headers])
-        originals = chunk.loc[rejected].astype(object).to_numpy().tolist()
+        originals = chunk.originals.loc[rejected].astype(object).to_numpy().tolist()
         rows = []
         for row, original in zip(rejected, originals, strict=True):
             reasons = "; ".join(outcome.reasons[row])

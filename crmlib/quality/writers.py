@@ -33,7 +33,12 @@ from ..domain.values import stored_columns, stored_values
 from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..settings import get_setting
-from ..store.codes import advance_past, next_customer_codes, parse_customer_code
+from ..store.codes import (
+    advance_past,
+    next_customer_codes,
+    parse_customer_code,
+    reserve_customer_codes,
+)
 from ..store.models import (
     AuditEvent,
     Campaign,
@@ -263,6 +268,11 @@ class Writer:
             return clean["external_id"]
         return _nothing(clean.index)
 
+    def may_reject(self, clean: pd.DataFrame) -> pd.Series:
+        """Which rows :meth:`write` may still reject (checks needing the database); only
+        their original cells travel on for the rejects file. Any row, by default."""
+        return pd.Series(True, index=clean.index)
+
     def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
         raise NotImplementedError
 
@@ -411,6 +421,21 @@ class CustomerWriter(Writer):
         )
         return external.where(external.notna(), code)
 
+    def may_reject(self, clean: pd.DataFrame) -> pd.Series:
+        """The rows :meth:`_special` looks at closely: a person, a code or an owner given,
+        an external id that may exist already; all of them when the importer may not own
+        the new customers, which would be theirs."""
+        me = self.users.get(self.actor.username)
+        if me is None or not self.may_own(me.id):
+            return pd.Series(True, index=clean.index)
+        given = [c for c in ("code", "owner") if c in clean]
+        if not self.started_empty and "external_id" in clean:
+            given.append("external_id")
+        closer = clean[given].notna().any(axis=1)
+        if "kind" in clean:
+            closer |= clean["kind"] == "person"
+        return closer
+
     def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
         """Rows are checked one by one, but new customers, the bulk of a large import, are
         built and inserted column by column."""
@@ -523,7 +548,7 @@ class CustomerWriter(Writer):
         size = len(clean)
         if not size:
             return {}
-        columns = {
+        columns: dict[str, Sequence[Any]] = {
             column: values
             for name in fields
             for column, values in stored_values(name, clean[name].tolist()).items()
@@ -558,12 +583,12 @@ class CustomerWriter(Writer):
         contacts["created_at"] = contacts["updated_at"] = [self.now] * len(wanted)
         insert_columns(self.conn, _table(Contact), contacts)
 
-    def new_codes(self, given: list[str | None]) -> list[str]:
+    def new_codes(self, given: list[str | None]) -> Sequence[str]:
         """Codes for new customers: a code given in the file is kept (and the day's sequence
         moved past it), the others are handed out in row order."""
         kept = [code for code in given if code is not None]
         if not kept:
-            return next_customer_codes(self.conn, len(given))
+            return reserve_customer_codes(self.conn, len(given))
         advance_past(self.conn, kept)
         missing = len(given) - len(kept)
         generated = iter(next_customer_codes(self.conn, missing) if missing else [])

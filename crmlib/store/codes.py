@@ -9,8 +9,10 @@ grows a digit (C202405011000): the date part has a fixed width, so codes stay un
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from sqlalchemy import Connection, Table, case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,11 +80,56 @@ def advance_past(conn: Connection | Session, codes: list[str]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class CodeRange(Sequence[str]):
+    """Consecutive codes of one day, ``prefix`` + number from ``first`` on. A large import
+    reserves a million at once; SQLite then writes each from its row's id (see
+    :meth:`sqlite_expression`) instead of Python formatting and binding every string."""
+
+    prefix: str
+    first: int
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.size))]
+        position = index + self.size if index < 0 else index
+        if not 0 <= position < self.size:
+            raise IndexError(index)
+        return self._template.format(self.first + position)
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self._template.format, range(self.first, self.first + self.size))
+
+    def sqlite_expression(self, position: str) -> str:
+        """SQLite's expression for the code at ``position``, an SQL integer from 0: the
+        same text as Python's (``printf`` pads as ``format`` does)."""
+        prefix = self.prefix.replace("'", "''")
+        return f"'{prefix}' || printf('%0{SEQUENCE_WIDTH}d', {self.first} + {position})"
+
+    @property
+    def _template(self) -> str:
+        return f"{self.prefix}{{:0{SEQUENCE_WIDTH}d}}"
+
+
+def reserve_customer_codes(
+    conn: Connection | Session, count: int, day: date | None = None
+) -> CodeRange:
+    """Reserve ``count`` consecutive customer codes for ``day`` (default: today)."""
+    day = day or clock.today()
+    prefix = f"{CUSTOMER_PREFIX}{day:%Y%m%d}"
+    return CodeRange(prefix, reserve(conn, prefix, count), count)
+
+
 def next_customer_codes(
     conn: Connection | Session, count: int = 1, day: date | None = None
 ) -> list[str]:
     """Reserve ``count`` consecutive customer codes for ``day`` (default: today)."""
-    day = day or clock.today()
-    prefix = f"{CUSTOMER_PREFIX}{day:%Y%m%d}"
-    first = reserve(conn, prefix, count)
-    return list(map(f"{prefix}{{:0{SEQUENCE_WIDTH}d}}".format, range(first, first + count)))
+    return list(reserve_customer_codes(conn, count, day))
