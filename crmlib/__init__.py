@@ -1,6 +1,14 @@
 """crmlib: a CRM that lives where analysts already work."""
 
-from .errors import AccessDenied, ConfigError, Conflict, CRMError, NotFound, ValidationError
+from .errors import (
+    AccessDenied,
+    ConfigError,
+    Conflict,
+    CRMError,
+    DatabaseBusy,
+    NotFound,
+    ValidationError,
+)
 from .workspace import Workspace, open
 
 __version__ = "0.1.0"
@@ -10,6 +18,7 @@ __all__ = [
     "CRMError",
     "ConfigError",
     "Conflict",
+    "DatabaseBusy",
     "NotFound",
     "ValidationError",
     "Workspace",

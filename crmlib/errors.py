@@ -50,5 +50,10 @@ class Conflict(CRMError):
     """The change clashes with existing data (a unique key, a concurrent edit)."""
 
 
+class DatabaseBusy(CRMError):
+    """Another process held the database for longer than a connection waits (on SQLite:
+    a large import, which writes through the rollback journal when it started alone)."""
+
+
 class ConfigError(CRMError):
     """The database URL, server or environment is not usable."""

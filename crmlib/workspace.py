@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -252,16 +253,17 @@ def open(url: str | None = None, user: str | None = None, *, lang: str | None = 
     gets its schema, and ``user="admin"`` bootstraps its first administrator.
     """
     username = resolve_username(user)
-    engine = make_engine(url)
-    try:
-        ensure_schema(engine)
-        # The session may create the first admin, so it takes SQLite's write lock up front.
-        with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
-            record = _bootstrap_admin(session, username) or find_user(session, username)
-            if record.role not in ROLES:
-                raise AccessDenied(f"user {username!r} has unknown role {record.role!r}")
-            actor = Actor.of(record)
-    except BaseException:
-        engine.dispose()
-        raise
+    with speaking(lang) if lang else nullcontext():  # errors speak the workspace's language
+        engine = make_engine(url)
+        try:
+            ensure_schema(engine)
+            # The session may create the first admin, so it takes SQLite's write lock first.
+            with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
+                record = _bootstrap_admin(session, username) or find_user(session, username)
+                if record.role not in ROLES:
+                    raise AccessDenied(f"user {username!r} has unknown role {record.role!r}")
+                actor = Actor.of(record)
+        except BaseException:
+            engine.dispose()
+            raise
     return Workspace(engine, actor, lang)

@@ -13,11 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import OperationalError
 
 from ..config import database_url, is_sqlite
-from ..errors import ConfigError
+from ..errors import ConfigError, DatabaseBusy
+from ..i18n import register, t
+
+register(
+    {
+        "database_busy": {
+            "zh": "数据库正忙：另一个进程（可能是一次大批量导入）占用了它超过 {seconds} 秒；"
+            "这次没有做任何更改，请稍后再试",
+            "en": "the database is busy: another process (perhaps a large import) has held "
+            "it for more than {seconds} s; nothing was changed, try again in a moment",
+        },
+    },
+    namespace="store",
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_SWITCH_RETRY_S = 0.05
@@ -68,6 +81,15 @@ def _sqlite_begin(conn: Any) -> None:
     )
 
 
+def _busy_in_words(context: ExceptionContext) -> None:
+    """SQLite's bare "database is locked", once the busy timeout is spent, as a
+    :class:`DatabaseBusy` that says what happened and that nothing was changed."""
+    original = context.original_exception
+    if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
+        seconds = f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g}"
+        raise DatabaseBusy(t("store:database_busy", seconds=seconds)) from original
+
+
 def make_engine(url: str | URL | None = None, *, check: bool = True) -> Engine:
     """Create an engine for ``url`` (see :func:`crmlib.config.database_url`).
 
@@ -87,6 +109,7 @@ def make_engine(url: str | URL | None = None, *, check: bool = True) -> Engine:
     if is_sqlite(resolved):
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "handle_error", _busy_in_words)
     if check:
         try:
             with engine.connect() as conn:
