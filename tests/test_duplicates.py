@@ -273,6 +273,38 @@ def test_scan_skips_merged_customers(team: Team) -> None:
     assert codes[1] not in set(pairs["code_a"]) | set(pairs["code_b"])
 
 
+@pytest.mark.parametrize(
+    ("there", "agrees"),
+    [("鼓楼区中山路491号", "near address"), ("鼓楼区中山路347号", "same address")],
+    ids=["near", "same"],
+)
+def test_addresses_in_different_cities_do_not_agree(team: Team, there: str, agrees: str) -> None:
+    """Address keys leave the city out, and 南京 and 福州 both have a 鼓楼区 with a 中山路:
+    two namesakes sharing a public mailbox, one in each city, are not a pair."""
+    person = {"kind": "person", "name": "黄雪", "email": "huangxue@126.com"}
+    nanjing = {"province": "江苏", "city": "南京"}
+    ws = team.zhang
+    first = ws.customers.add(
+        **person, **nanjing, address="鼓楼区中山路347号", phone="19126624417", birthday="1998-03-08"
+    )
+    other = {
+        **person, "province": "福建", "city": "福州", "address": there, "phone": "15198512572",
+        "birthday": "1981-03-04",
+    }  # fmt: skip
+    second = ws.customers.add(**other)
+    assert dup(ws).scan().empty
+    [match] = dup(ws).check(other | {"code": second.code})
+    assert match.code == first.code and match.score < 80
+    assert {"different address", "different city"} <= set(match.reasons)
+    assert agrees not in match.reasons
+    # The same two records in one city: the address counts again, and scan and check agree.
+    ws.customers.update(second.code, **nanjing)
+    [pair] = dup(ws).scan().itertuples()
+    [match] = dup(ws).check(other | nanjing | {"code": second.code})
+    assert match.score == pair.score >= 80
+    assert {"same e-mail", agrees} <= set(match.reasons)
+
+
 # -- merge and unmerge --------------------------------------------------------------------
 
 

@@ -5,7 +5,9 @@ similarity (0-100, weighted by how telling a name is: less for persons, whose na
 plus what agrees (same phone, same address …), minus what contradicts (a different city,
 another place in the name …). A shared name alone stays below the default scan threshold
 of 80 unless the city agrees; two companies that share a name but differ in phone, e-mail
-domain and address, as namesakes in one city do, stay well below it.
+domain and address, as namesakes in one city do, stay well below it. Address keys leave the
+city out ("鼓楼区中山路1号" is a street in 南京 and in 福州), so two addresses only agree where
+the cities do not differ.
 """
 
 from __future__ import annotations
@@ -180,8 +182,11 @@ def score_pairs(
     near = near[_lengths(phone_a) == _lengths(phone_b)]
     one_digit[near[_one_edit(*strings("phone", near))]] = True
 
-    near_address = differ("address_key") & same("street_key")
-    near = np.flatnonzero(differ("address_key") & ~near_address)
+    apart = differ("city_key") | (~both("city_key") & differ("province_key"))
+    same_address = same("address_key") & ~apart
+    other_address = differ("address_key") & ~apart
+    near_address = other_address & same("street_key")
+    near = np.flatnonzero(other_address & ~near_address)
     near_address[near[_similarity(*strings("address_key", near)) >= NEAR_ADDRESS]] = True
 
     branch = hashed("branch")[0]
@@ -189,7 +194,7 @@ def score_pairs(
         "same_external_id": same("external_key"),
         "same_phone": shared_phone,
         "same_email": shared_email,
-        "same_address": same("address_key"),
+        "same_address": same_address,
         "same_birthday": same("birthday_key"),
         "same_domain": same("domain") & ~shared_email,
         "similar_phone": one_digit,
@@ -199,9 +204,9 @@ def score_pairs(
         "same_postcode": same("postcode_key") & ~both("address_key"),
         "different_phone": differ("phone") & ~shared_phone & ~one_digit,
         "different_domain": differ("domain"),
-        "different_address": differ("address_key") & ~near_address,
+        "different_address": both("address_key") & ~same_address & ~near_address,
         "different_birthday": differ("birthday_key"),
-        "different_city": differ("city_key") | (~both("city_key") & differ("province_key")),
+        "different_city": apart,
         "different_kind": kind[a] != kind[b],
         "different_branch": ~persons & (branch[a] != branch[b]),
         "different_place": differ("prefix"),
