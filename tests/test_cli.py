@@ -177,7 +177,7 @@ def test_dedupe_merges_lists_what_unmerge_takes(sqlite_url: str) -> None:
     listed = crm("dedupe", "merges", url=sqlite_url)
     assert listed.returncode == 0, listed.stderr
     header, row = listed.stdout.strip().splitlines()
-    assert header.split()[:5] == ["merge_id", "merged_at", "actor", "survivor_code", "merged_code"]
+    assert header.split()[:6] == ["Merge", "#", "Merged", "at", "By", "Survivor"]
     number, _day, _time, actor, survivor, other, *_, undoable = row.split()
     assert (number, actor, survivor, other, undoable) == ("1", "admin", first, second, "True")
     assert crm("dedupe", "unmerge", "1", url=sqlite_url).returncode == 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import string
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 import crmlib.cli
+from crmlib import clock
 from crmlib.cli import main
 from crmlib.i18n import MESSAGES, current_lang, t
 from crmlib.store import head_revision
@@ -105,3 +107,164 @@ def test_every_cli_message_exists_in_both_languages_with_the_same_blanks() -> No
         texts = MESSAGES[key]
         assert set(texts) == {"en", "zh"} and all(texts.values()), key
         assert _fields(texts["en"]) == _fields(texts["zh"]), key
+
+
+# ---------------------------------------------------------------- table headers
+
+
+def _tabled(team: Team) -> dict[str, str]:
+    """A little of everything the table commands list; the codes the commands name."""
+    zhang = team.zhang
+    code = zhang.customers.add(**company()).code
+    first = zhang.customers.add(**company(name="杭州星辰科技有限公司", phone="13812340001")).code
+    second = zhang.customers.add(**company(name="杭州星辰科技股份有限公司", phone="13812340001"))
+    zhang.customers.add(**company(name="成都蜀道贸易有限公司", phone="13812340002"))
+    zhang.customers.add(**company(name="成都蜀道贸易股份有限公司", phone="13812340002"))
+    team.admin.duplicates.merge(first, second.code)  # the other pair is left for the scan
+    zhang.leads.add(name="王磊", source="website", company="苏州启航机械有限公司")
+    team.admin.campaigns.add(name="展会", channel="exhibition", start_date="2024-05-01",
+                             end_date="2024-05-03", budget="100000")  # fmt: skip
+    zhang.opportunities.add(code, name="产线升级", stage="proposal", amount="100000",
+                            expected_close_date="2030-03-15", need_description="两条新产线",
+                            proposal_version="V1")  # fmt: skip
+    zhang.interactions.add(code, summary="电话沟通采购计划", channel="phone",
+                           customer_need="希望缩短交期", next_step="周五前发送报价",
+                           next_action_date=clock.today())  # fmt: skip
+    zhang.tasks.add("准备报价方案", about=code)
+    zhang.comments.add("customer", code, "报价请 @li 复核")
+    now = clock.now()
+    for hours in (20, 30):  # high priority: one at risk, one breached
+        team.sun.tickets.open(code, type="after_sales", subject="设备故障报修", priority="high",
+                              opened_at=now - timedelta(hours=hours))  # fmt: skip
+    team.sun.tickets.take(1)  # an event for `tickets show`
+    article = team.sun.kb.add(title="设备故障排查", body="先检查电源。", category="售后")
+    team.sun.kb.link(1, int(article["id"]))  # type: ignore[call-overload]
+    return {"code": code}
+
+
+#: The commands that print tables, each as (user, arguments).
+TABLE_COMMANDS: list[tuple[str, tuple[str, ...]]] = [
+    ("admin", ("users", "list")),
+    ("zhang", ("leads", "list")),
+    ("admin", ("campaigns", "list")),
+    ("admin", ("campaigns", "roi")),
+    ("zhang", ("reminders",)),
+    ("admin", ("forecast",)),
+    ("admin", ("forecast", "--by", "owner")),
+    ("admin", ("forecast", "--by", "team")),
+    ("zhang", ("stale",)),
+    ("zhang", ("tasks", "list")),
+    ("zhang", ("comment", "list", "customer", "{code}")),
+    ("sun", ("tickets", "list")),
+    ("sun", ("tickets", "at-risk")),
+    ("sun", ("tickets", "breached")),
+    ("sun", ("tickets", "show", "1")),
+    ("sun", ("kb", "search", "故障")),
+    ("sun", ("kb", "usage")),
+    ("admin", ("dedupe", "scan")),
+    ("admin", ("dedupe", "merges")),
+    ("admin", ("segments", "members", 'province == "上海"')),
+    *[
+        ("admin", ("kpi", "new_customers", "--by", by))
+        for by in ("region", "province", "team", "owner", "month", "industry")
+    ],
+    ("admin", ("profile",)),
+]
+
+#: Headers a command prints, in order, in each language (literal: a missing label fails).
+HEADERS: dict[tuple[str, ...], dict[str, list[str]]] = {
+    ("forecast", "--by", "owner"): {
+        "en": ["Owner", "Count", "Amount", "Weighted amount"],
+        "zh": ["负责人", "数量", "金额", "加权金额"],
+    },
+    ("tasks", "list"): {
+        "en": ["ID", "Title", "Assignee", "Created by", "Priority", "Status", "Due"],
+        "zh": ["编号", "标题", "处理人", "创建人", "优先级", "状态", "到期日"],
+    },
+    ("tickets", "at-risk"): {
+        "en": ["ID", "Customer code", "Type", "Priority", "Opened at", "SLA", "Next due"],
+        "zh": ["编号", "客户编号", "类型", "优先级", "提交时间", "SLA 状态", "最近期限"],
+    },
+    ("dedupe", "merges"): {
+        "en": ["Merge #", "Merged at", "By", "Survivor", "Merged away", "Score", "Can undo"],
+        "zh": ["合并编号", "合并时间", "操作人", "保留客户", "被合并客户", "得分", "可撤销"],
+    },
+    ("dedupe", "scan"): {
+        "en": ["Customer A", "Customer B", "Score", "Cluster", "Cluster size"],
+        "zh": ["客户甲", "客户乙", "得分", "重复组", "组内客户数"],
+    },
+    ("kpi", "new_customers", "--by", "owner"): {"en": ["Owner", "Value"], "zh": ["负责人", "数值"]},
+    ("profile",): {
+        "en": ["Orders", "Revenue", "Buyers", "Average order value", "Repurchase rate"],
+        "zh": ["订单数", "销售额", "下单客户数", "客单价", "复购率"],
+    },
+}
+
+
+def _show(url: str, lang: str, user: str, args: tuple[str, ...],
+          monkeypatch: pytest.MonkeyPatch) -> Result:  # fmt: skip
+    """Run a table command; ``stale`` 40 days on, when the new deal has gone quiet."""
+    with monkeypatch.context() as later:
+        if args[0] == "stale":
+            moment = clock.now() + timedelta(days=40)
+            later.setattr(clock, "now", lambda: moment)
+        return _run(url, lang, *args, user=user)
+
+
+def _header_line(output: str, first: str) -> str:
+    """The line of ``output`` that starts with the header ``first``."""
+    return next(line for line in output.splitlines() if line.strip().startswith(first))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_tables_print_their_headers_in_the_chosen_language(
+    team: Team, lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tabled(team)
+    for args, expected in HEADERS.items():
+        user = next(u for u, a in TABLE_COMMANDS if a == args)
+        shown = _show(team.url, lang, user, args, monkeypatch)
+        assert shown.exit_code == 0, shown.output
+        line = _header_line(shown.stdout, expected[lang][0])
+        places = [line.find(header) for header in expected[lang]]
+        assert -1 not in places and places == sorted(places), (args, line)
+    tasks = _run(team.url, lang, "tasks", "list", user="zhang").stdout
+    assert "medium" in tasks and "准备报价方案" in tasks  # values are printed as stored
+    assert "assignee" not in _header_line(tasks, HEADERS[("tasks", "list")][lang][0])
+
+    pairs = tmp_path / "pairs.csv"  # files keep their identifiers, in any language
+    assert _run(team.url, lang, "dedupe", "scan", "-o", str(pairs)).exit_code == 0
+    header = pairs.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header[:2] == ["code_a", "code_b"] and header[-2:] == ["cluster", "size"]
+
+
+def test_every_printed_column_has_a_header_in_both_languages(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = _tabled(team)
+    consulted: dict[str, set[str]] = {}
+    heading = crmlib.cli.base.column_heading
+
+    def spy(name: str, lang: str) -> str:
+        consulted.setdefault(name, set()).add(command)
+        return heading(name, lang)
+
+    monkeypatch.setattr(crmlib.cli.base, "column_heading", spy)
+    for user, args in TABLE_COMMANDS:
+        command = " ".join(args)
+        shown = _show(team.url, "zh", user, tuple(a.format(**values) for a in args), monkeypatch)
+        assert shown.exit_code == 0, (command, shown.output)
+        assert any(command in used for used in consulted.values()), (command, shown.stdout)
+    unlabelled = {
+        name: sorted(used)
+        for name, used in consulted.items()
+        if not all(MESSAGES.get(f"ui_column:{name}", {}).get(lang) for lang in LANGS)
+    }
+    assert unlabelled == {}
+    assert {"owner", "created_at", "next_due", "weighted", "merge_id", "aov"} <= set(consulted)
+
+
+def test_tables_are_printed_through_the_translating_helper() -> None:
+    """A table printed with ``to_string`` elsewhere would show the identifiers."""
+    printed = {s.name for s in CLI_SOURCES if ".to_string(" in s.read_text(encoding="utf-8")}
+    assert printed == {"base.py"}

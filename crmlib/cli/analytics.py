@@ -7,7 +7,7 @@ import click
 from ..analytics.kpi import CATALOGUE
 from ..analytics.kpi.text import catalogue_text, kpi_text
 from ..i18n import register, t
-from .base import Settings, friendly_errors, main, pass_settings
+from .base import Settings, column_header, friendly_errors, main, pass_settings
 
 register(
     {"by_needs_kpi": {"zh": "--by 需要指定 KPI_ID", "en": "--by needs a KPI_ID"}},
@@ -51,4 +51,4 @@ def kpi(
         frame = ws.kpi(kpi_id, by=by, **given)
         kpi = CATALOGUE[kpi_id]
         click.echo(f"{kpi.name(lang)}: {kpi.formula(lang)}")
-        click.echo(kpi_text(frame, kpi.unit, lang))
+        click.echo(kpi_text(frame, kpi.unit, lang, heading=column_header))

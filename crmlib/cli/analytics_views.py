@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..analytics.labels import label
 from ..i18n import register, t
-from .base import Settings, friendly_errors, main, pass_settings
+from .base import Settings, friendly_errors, main, pass_settings, table_text
 
 register(
     {
@@ -93,7 +93,7 @@ def table(frame: pd.DataFrame, columns: Sequence[str], lang: str, first: str) ->
         elif column in MONEY:
             shown[column] = [_format(v, "{:,.0f}") for v in shown[column]]
     headers = {c: label(HEADERS.get(c) or first, lang) for c in shown.columns}
-    return shown.rename(columns=headers).to_string(index=False)
+    return table_text(shown, headers)
 
 
 def _format(value: Any, pattern: str) -> str:
@@ -127,13 +127,13 @@ def profile(settings: Settings, by: str, filters: dict[str, Any]) -> None:
     )
     _section(label("title_industries", lang), table(p.industries, count, lang, "industry"))
     _section(label("title_sizes", lang), table(p.sizes, count, lang, "size"))
-    _section(t("views:value", lang), p.value.to_string(index=False, float_format="{:,.2f}".format))
+    _section(t("views:value", lang), table_text(p.value, float_format="{:,.2f}".format))
     group = label(by, lang)
     _section(
         label("title_preferences", lang, group=group),
         table(p.preferences, ["label", "category", "orders", "amount", "share"], lang, by),
     )
-    _section(t("views:engagement", lang), p.engagement.to_string(index=False))
+    _section(t("views:engagement", lang), table_text(p.engagement))
     _section(label("title_recency", lang), table(p.recency, count, lang, "last_contact"))
     _section(
         label("title_channels", lang),

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -14,9 +14,10 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from ..errors import CRMError
-from ..i18n import register, speaking, t
+from ..i18n import current_lang, register, speaking, t
 from ..progress import ProgressBar
 from ..store.engine import make_engine
+from ..ui.texts import column_heading
 from ..workspace import Workspace, resolve_username
 from ..workspace import open as open_workspace
 
@@ -75,12 +76,33 @@ def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None
         ctx.with_resource(speaking(lang))
 
 
+def column_header(column: str) -> str:
+    """The header people read for ``column`` in the command's language: the label the
+    notebook grids use (``ui_column``), or the identifier itself when there is none yet."""
+    return column_heading(column, current_lang())
+
+
+def table_text(
+    frame: pd.DataFrame, headers: Mapping[str, str] | None = None, **options: Any
+) -> str:
+    """``frame`` as terminal text with translated headers (``headers`` first, then
+    :func:`column_header`) and untouched values; ``options`` go to ``to_string``.
+
+    Only the printed copy is renamed: files written for re-import keep their identifiers.
+    Wide (Chinese) characters count double, so columns stay aligned under Chinese headers.
+    """
+    given = headers or {}
+    shown = frame.rename(columns=lambda column: given.get(column) or column_header(column))
+    with pd.option_context("display.unicode.east_asian_width", True):
+        return shown.to_string(index=False, **options)
+
+
 def show_table(frame: pd.DataFrame, columns: list[str] | None = None) -> None:
     """Print a table (its ``columns``, default all), or say there is nothing to show."""
     if frame.empty:
         click.echo(t("cli:no_rows"))
         return
-    click.echo(frame[columns or list(frame.columns)].to_string(index=False))
+    click.echo(table_text(frame[columns or list(frame.columns)]))
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from .. import admin, clock
 from ..i18n import current_lang, register, t
 from ..quality.scorecard import format_text, write_xlsx
 from ..quality.templates import write_template
-from .base import Settings, friendly_errors, main, pass_settings, progress_bar
+from .base import Settings, friendly_errors, main, pass_settings, progress_bar, table_text
 
 register(
     {
@@ -60,6 +60,7 @@ register(
             "en": "{pairs:,} candidate pairs in {clusters:,} clusters",
         },
         "pairs_written": {"zh": "疑似重复客户已写入 {path}", "en": "pairs written to {path}"},
+        "cluster_size": {"zh": "组内客户数", "en": "Cluster size"},
         "merged": {
             "zh": "已将 {other} 合并到 {survivor}（合并编号 {merge_id}）",
             "en": "merged {other} into {survivor} (merge {merge_id})",
@@ -187,7 +188,7 @@ def users_list(settings: Settings) -> None:
     """List users."""
     with settings.workspace() as ws:
         frame = ws.users.frame()
-    click.echo(frame.drop(columns=["created_at"]).to_string(index=False))
+    click.echo(table_text(frame.drop(columns=["created_at"])))
 
 
 @users.command("deactivate")
@@ -287,7 +288,8 @@ def dedupe_scan(settings: Settings, output: Path | None, min_score: float) -> No
         pairs.to_csv(output, index=False, encoding="utf-8-sig")
         click.echo(t("core_cli:pairs_written", path=output))
     else:
-        click.echo(pairs.head(20).to_string(index=False))
+        # "size" is the cluster's here, not a company size as elsewhere
+        click.echo(table_text(pairs.head(20), {"size": t("core_cli:cluster_size")}))
 
 
 @dedupe.command("merge")
@@ -316,7 +318,7 @@ def dedupe_merges(settings: Settings, limit: int) -> None:
         return
     shown = merges[["merge_id", "merged_at", "actor", "survivor_code", "merged_code", "score",
                     "unmerged_at", "undoable"]]  # fmt: skip
-    click.echo(shown.to_string(index=False))
+    click.echo(table_text(shown))
 
 
 @dedupe.command("unmerge")

@@ -9,7 +9,7 @@ import click
 from ..domain.pipeline import FORECAST_BY
 from ..i18n import register, t
 from ..reference.enums import PRIORITY, TASK_STATUS
-from .base import Settings, friendly_errors, main, pass_settings, show_table
+from .base import Settings, friendly_errors, main, pass_settings, show_table, table_text
 
 register(
     {
@@ -47,7 +47,7 @@ def reminders(settings: Settings, username: str | None) -> None:
     """Follow-up next actions and tasks due today or overdue."""
     with settings.workspace() as ws:
         due = ws.reminders(username)
-        click.echo(due.to_string(index=False) if len(due) else t("sales_cli:no_reminders"))
+        click.echo(table_text(due) if len(due) else t("sales_cli:no_reminders"))
 
 
 @main.command()
@@ -70,7 +70,7 @@ def stale(settings: Settings, days: int | None) -> None:
         found = ws.opportunities.stale(days)
         click.echo(t("sales_cli:stale_count", count=len(found)))
         if len(found):
-            click.echo(found.to_string(index=False))
+            click.echo(table_text(found))
 
 
 @main.group()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..i18n import register, t
-from .base import Settings, friendly_errors, main, pass_settings
+from .base import Settings, friendly_errors, main, pass_settings, table_text
 
 register(
     {
@@ -100,7 +100,7 @@ def members(settings: Settings, name_or_rule: str, as_of: datetime | None, outpu
     columns = ["code", "name", "grade", "status", "region", "owner", "orders", "revenue",
                "days_since_contact"]  # fmt: skip
     if not frame.empty:
-        click.echo(frame[columns].head(SHOWN).to_string(index=False))
+        click.echo(table_text(frame[columns].head(SHOWN)))
     key = "segments_cli:customers_cut" if len(frame) > SHOWN else "segments_cli:customers"
     click.echo(t(key, count=len(frame), shown=SHOWN))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -74,13 +75,16 @@ def catalogue_text(frame: pd.DataFrame, lang: str | None = None) -> str:
     return _lines(rows)
 
 
-def kpi_text(frame: pd.DataFrame, unit: str, lang: str | None = None) -> str:
-    """The frame of ``ws.kpi()``: one line per group (or the single value)."""
+def kpi_text(
+    frame: pd.DataFrame, unit: str, lang: str | None = None, heading: Callable[[str], str] = str
+) -> str:
+    """The frame of ``ws.kpi()``: one line per group (or the single value); ``heading``
+    gives a group column's header (the ``crm`` command's labels; default the identifier)."""
     lang = current_lang(lang)
     if frame.empty:
         return t("kpi_text:none", lang)
     keys = [c for c in frame.columns if c != "value"]
-    rows = [[*keys, t("kpi_text:value", lang)]] if keys else []
+    rows = [[*map(heading, keys), t("kpi_text:value", lang)]] if keys else []
     for record in frame.to_dict("records"):
         cells = ["–" if pd.isna(record[k]) else str(record[k]) for k in keys]
         if "stage" in keys:
