@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, event, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .errors import AccessDenied
+from .i18n import register, t
 from .store.models import (
     CampaignMember,
     Comment,
@@ -32,6 +33,21 @@ from .store.models import (
     TicketArticle,
     TicketEvent,
     User,
+)
+
+register(
+    {
+        "not_allowed": {
+            "en": "user {username!r} (role {role}) may not {action}",
+            "zh": "用户 {username!r}（角色 {role}）无权执行此操作：{action}",
+        },
+        "out_of_scope": {
+            "en": "{what} is outside the scope of user {username!r} (role {role})",
+            "zh": "{what} 不在用户 {username!r}（角色 {role}）的权限范围内",
+        },
+        "not_found": {"en": "{what} does not exist", "zh": "{what} 不存在"},
+    },
+    namespace="access",
 )
 
 UNSCOPED = "crm_unscoped"
@@ -160,7 +176,12 @@ class Scope:
     def require(self, allowed: bool, action: str) -> None:
         if not allowed:
             raise AccessDenied(
-                f"user {self.actor.username!r} (role {self.actor.role.name}) may not {action}"
+                t(
+                    "access:not_allowed",
+                    username=self.actor.username,
+                    role=self.actor.role.name,
+                    action=action,
+                )
             )
 
 

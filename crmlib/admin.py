@@ -20,12 +20,32 @@ from .domain.context import Context
 from .domain.lifecycle import refresh
 from .domain.users import find_user
 from .errors import CRMError, NotFound
+from .i18n import register, t
 from .quality.kinds import KINDS
 from .settings import get_setting
 from .store import backup as backups
 from .store.engine import WRITE_INTENT, refresh_statistics
 from .store.migrate import current_revision, upgrade
 from .store.models import Base, Customer, User
+
+register(
+    {
+        "not_crm_database": {
+            "en": "the database has tables but no crm schema version: is it a CRM database?",
+            "zh": "数据库中已有数据表，但没有 CRM 结构版本：这是 CRM 数据库吗？",
+        },
+        "has_customers": {
+            "en": "the database already has customers; use --fresh to start over",
+            "zh": "数据库中已有客户；如需从头开始，请使用 --fresh",
+        },
+        "no_backups": {"en": "no backups in {directory}", "zh": "{directory} 中没有备份"},
+        "no_backup_file": {
+            "en": "backup file {file} does not exist",
+            "zh": "备份文件 {file} 不存在",
+        },
+    },
+    namespace="admin",
+)
 
 ROLE_NAMES = list(ROLES)
 FILE_KINDS = list(KINDS)
@@ -38,7 +58,7 @@ def init_database(engine: Engine, admin_name: str = "admin") -> tuple[str | None
     """
     before = current_revision(engine)
     if before is None and inspect(engine).get_table_names():
-        raise CRMError("the database has tables but no crm schema version: is it a CRM database?")
+        raise CRMError(t("admin:not_crm_database"))
     upgrade(engine)
     created = None
     with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
@@ -75,7 +95,7 @@ def build_demo(
     init_database(engine)
     with Session(engine) as session:
         if session.execute(select(func.count()).select_from(Customer)).scalar_one():
-            raise CRMError("the database already has customers; use --fresh to start over")
+            raise CRMError(t("admin:has_customers"))
     start = start or demo_start(clock.today())
     counts = generate(engine, customers=customers, seed=seed, start=start, progress=True)
     refresh_statistics(engine)
@@ -155,7 +175,7 @@ def verify(
     if file is None:
         last = backups.last_backup(backup_directory(engine, directory))
         if last is None:
-            raise CRMError(f"no backups in {backup_directory(engine, directory)}")
+            raise CRMError(t("admin:no_backups", directory=backup_directory(engine, directory)))
         file = last.path
     return file, backups.verify_backup(file, against=engine)
 
@@ -164,7 +184,7 @@ def restore(engine: Engine, file: Path, directory: Path | None = None) -> backup
     """Replace the database with ``file`` after verifying it; the current contents are
     backed up first, so a wrong restore can itself be undone. Returns that safety backup."""
     if not file.exists():
-        raise NotFound(f"backup file {file} does not exist")
+        raise NotFound(t("admin:no_backup_file", file=file))
     safety = backups.create_backup(
         engine, backup_directory(engine, directory), retention_days=_retention(engine)
     )

@@ -37,7 +37,7 @@ from .domain.tasks import Tasks
 from .domain.tickets import Tickets
 from .domain.users import Users, find_user
 from .errors import AccessDenied, ConfigError, FieldError, ValidationError
-from .i18n import current_lang, speaking
+from .i18n import current_lang, register, speaking, t
 from .quality.duplicates import Duplicates
 from .quality.exporting import ExportResult, export
 from .quality.importing import ImportResult, import_file
@@ -48,6 +48,32 @@ from .store.engine import WRITE_INTENT, make_engine
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import Base, User
 
+register(
+    {
+        "no_user": {
+            "en": "no user given: pass user=..., or set CRM_USER (--user on the command line)",
+            "zh": "未指定用户：请传入 user=...，或设置 CRM_USER（命令行用 --user）",
+        },
+        "not_crm_database": {
+            "en": "the database has tables but no crm schema version: is it a CRM database?",
+            "zh": "数据库中已有数据表，但没有 CRM 结构版本：这是 CRM 数据库吗？",
+        },
+        "old_schema": {
+            "en": "the database schema is at revision {revision}, this crmlib needs {head}: "
+            "run `crm init` to upgrade it",
+            "zh": "数据库结构版本为 {revision}，当前 crmlib 需要 {head}：请运行 `crm init` 升级",
+        },
+        "unknown_role": {
+            "en": "user {username!r} has unknown role {role!r}",
+            "zh": "用户 {username!r} 的角色 {role!r} 无法识别",
+        },
+        "segment_kind": {
+            "en": "segments select customers, not {kind}",
+            "zh": "分群只能选择客户，不能选择 {kind}",
+        },
+    },
+    namespace="workspace",
+)
 BOOTSTRAP_ADMIN = "admin"
 
 
@@ -117,7 +143,7 @@ class Workspace:
             if kind != "customers":
                 raise ValidationError(
                     FieldError("segment", segment, "segment_kind",
-                               f"segments select customers, not {kind}")
+                               t("workspace:segment_kind", kind=kind))
                 )  # fmt: skip
             return self.segments.export(segment, path, fmt=fmt, columns=columns)
         return export(self.ctx, kind, Path(path), fmt=fmt, columns=columns, lang=lang)
@@ -206,9 +232,7 @@ def resolve_username(user: str | None) -> str:
     """The acting user: the argument, else CRM_USER, else JUPYTERHUB_USER."""
     name = user or os.environ.get("CRM_USER") or os.environ.get("JUPYTERHUB_USER")
     if not name:
-        raise ConfigError(
-            "no user given: pass user=..., or set CRM_USER (--user on the command line)"
-        )
+        raise ConfigError(t("workspace:no_user"))
     return name
 
 
@@ -218,15 +242,10 @@ def ensure_schema(engine: Engine) -> None:
     if revision is None:
         foreign = set(inspect(engine).get_table_names()) - set(Base.metadata.tables)
         if foreign - {"alembic_version"}:
-            raise ConfigError(
-                "the database has tables but no crm schema version: is it a CRM database?"
-            )
+            raise ConfigError(t("workspace:not_crm_database"))
         upgrade(engine)
     elif revision != head_revision():
-        raise ConfigError(
-            f"the database schema is at revision {revision}, this crmlib needs {head_revision()}: "
-            "run `crm init` to upgrade it"
-        )
+        raise ConfigError(t("workspace:old_schema", revision=revision, head=head_revision()))
 
 
 def _bootstrap_admin(session: Session, username: str) -> User | None:
@@ -252,8 +271,8 @@ def open(url: str | None = None, user: str | None = None, *, lang: str | None = 
     ``url`` None means ``CRM_DATABASE_URL``, else ``sqlite:///data/crm.db``. A new database
     gets its schema, and ``user="admin"`` bootstraps its first administrator.
     """
-    username = resolve_username(user)
     with speaking(lang) if lang else nullcontext():  # errors speak the workspace's language
+        username = resolve_username(user)
         engine = make_engine(url)
         try:
             ensure_schema(engine)
@@ -261,7 +280,9 @@ def open(url: str | None = None, user: str | None = None, *, lang: str | None = 
             with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
                 record = _bootstrap_admin(session, username) or find_user(session, username)
                 if record.role not in ROLES:
-                    raise AccessDenied(f"user {username!r} has unknown role {record.role!r}")
+                    raise AccessDenied(
+                        t("workspace:unknown_role", username=username, role=record.role)
+                    )
                 actor = Actor.of(record)
         except BaseException:
             engine.dispose()

@@ -187,7 +187,7 @@ def test_deactivating_a_user_requires_reassigning_their_customers(team: Team) ->
     with pytest.raises(NotFound, match="deactivated"):
         import crmlib
 
-        crmlib.open(team.url, user="zhang")
+        crmlib.open(team.url, user="zhang", lang="en")
 
 
 def test_only_admins_manage_users(team: Team) -> None:

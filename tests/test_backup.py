@@ -60,6 +60,13 @@ def customer_codes(engine: Engine) -> list[str]:
         return list(conn.execute(text("SELECT code FROM customers ORDER BY code")).scalars())
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backup functions are called outside a workspace; these tests read their
+    messages in English."""
+    monkeypatch.setenv("CRM_LANG", "en")
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)

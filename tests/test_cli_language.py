@@ -77,6 +77,21 @@ def test_workspace_commands_and_errors_speak_the_chosen_language(team: Team, lan
     assert both.exit_code == 2 and t("leads_cli:codes_or_segment", lang) in both.stderr
 
 
+def test_a_library_error_is_printed_in_the_chosen_language(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CRM_USER", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    assert _run(db_url, "zh", "init", user=None).exit_code == 0
+    for lang, line in (
+        ("zh", "错误：未指定用户：请传入 user=...，或设置 CRM_USER（命令行用 --user）"),
+        ("en", "error: no user given: pass user=..., or set CRM_USER (--user on the command line)"),
+    ):
+        shown = _run(db_url, lang, "users", "list", user=None)
+        assert shown.exit_code == 1
+        assert shown.stderr == line + "\n"
+
+
 def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
     """Every call of the function ``name`` in ``tree``."""
     return [

@@ -31,7 +31,7 @@ def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> No
 
 def test_first_user_of_a_new_database_must_be_admin(db_url: str) -> None:
     with pytest.raises(NotFound, match="unknown user 'zhang'"):
-        crmlib.open(db_url, user="zhang")
+        crmlib.open(db_url, user="zhang", lang="en")
 
 
 def test_user_comes_from_the_environment(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +41,7 @@ def test_user_comes_from_the_environment(db_url: str, monkeypatch: pytest.Monkey
         assert ws.user.username == "admin"
     monkeypatch.delenv("JUPYTERHUB_USER")
     with pytest.raises(ConfigError, match="no user given"):
-        crmlib.open(db_url)
+        crmlib.open(db_url, lang="en")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -79,4 +79,4 @@ def test_a_foreign_database_is_refused(sqlite_url: str) -> None:
         conn.execute(text("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"))
     engine.dispose()
     with pytest.raises(ConfigError, match="is it a CRM database"):
-        crmlib.open(sqlite_url, user="admin")
+        crmlib.open(sqlite_url, user="admin", lang="en")

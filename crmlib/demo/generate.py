@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import record
 from ..errors import Conflict
+from ..i18n import register, t
 from ..progress import ProgressBar
 from ..settings import get_setting
 from ..store.codes import CUSTOMER_PREFIX
@@ -39,6 +40,18 @@ from .leads import assignment_policy
 from .timeline import Timeline
 from .vectors import Array, Rows
 from .writer import Writer, bulk_connection, first_ids
+
+register(
+    {
+        "not_empty": {
+            "en": "the database already has {table}: demo data goes into a CRM "
+            "without customers, leads or campaigns (users may exist)",
+            "zh": "数据库中已有 {table} 数据：演示数据只能导入没有客户、线索和营销活动的 CRM"
+            "（可以已有用户）",
+        },
+    },
+    namespace="demo",
+)
 
 ACTOR = "system"
 
@@ -116,10 +129,7 @@ def injected_duplicates(
 def _require_empty(conn: Connection) -> None:
     for model in (Customer, Lead, Campaign):
         if conn.execute(select(exists().select_from(model))).scalar():
-            raise Conflict(
-                f"the database already has {model.__tablename__}: demo data goes into a CRM "
-                "without customers, leads or campaigns (users may exist)"
-            )
+            raise Conflict(t("demo:not_empty", table=model.__tablename__))
 
 
 def _recipe(conn: Connection, customers: int, seed: int, start: date | None) -> Recipe:

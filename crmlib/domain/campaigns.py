@@ -47,6 +47,18 @@ register(
             "en": "the campaign has no target segment: name one",
             "zh": "该活动没有目标客户分群，请指定一个",
         },
+        "no_segments": {
+            "en": "this Campaigns service was built without segments",
+            "zh": "此营销活动服务创建时未接入分群功能",
+        },
+        "not_found": {
+            "en": "campaign {campaign!r} does not exist",
+            "zh": "营销活动 {campaign!r} 不存在",
+        },
+        "out_of_scope": {
+            "en": "customers {codes} are outside the scope of user {username!r} (role {role})",
+            "zh": "客户 {codes} 不在用户 {username!r}（角色 {role}）的权限范围内",
+        },
     },
     namespace="campaigns",
 )
@@ -196,7 +208,7 @@ class Campaigns:
                            t("campaigns:needs_segment"))
             )  # fmt: skip
         if self._segment_codes is None:
-            raise ConfigError("this Campaigns service was built without segments")
+            raise ConfigError(t("campaigns:no_segments"))
         return self.add_members(campaign, self._segment_codes(name))
 
     @localised
@@ -326,7 +338,7 @@ class Campaigns:
                 select(Campaign).where(Campaign.name == campaign)
             ).scalar_one_or_none()
         if found is None:
-            raise NotFound(f"campaign {campaign!r} does not exist")
+            raise NotFound(t("campaigns:not_found", campaign=campaign))
         return found
 
     def _visible(self, model: Any) -> Any:
@@ -385,8 +397,12 @@ class Campaigns:
         if hidden:
             actor = self._ctx.actor
             raise AccessDenied(
-                f"customers {', '.join(sorted(hidden))} are outside the scope of user "
-                f"{actor.username!r} (role {actor.role.name})"
+                t(
+                    "campaigns:out_of_scope",
+                    codes=", ".join(sorted(hidden)),
+                    username=actor.username,
+                    role=actor.role.name,
+                )
             )
         raise ValidationError(
             FieldError(

@@ -20,8 +20,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor, Scope, install_scoping
 from ..audit import ACTION, ACTOR, install_audit
 from ..errors import Conflict
-from ..i18n import speaking
+from ..i18n import register, speaking, t
 from ..store.engine import WRITE_INTENT
+
+register(
+    {
+        "clash": {
+            "en": "the change clashes with existing data: {detail}",
+            "zh": "此更改与已有数据冲突：{detail}",
+        },
+    },
+    namespace="context",
+)
 
 R = TypeVar("R")
 
@@ -59,7 +69,7 @@ class Context:
             session.commit()
         except IntegrityError as exc:
             session.rollback()
-            raise Conflict(f"the change clashes with existing data: {exc.orig}") from None
+            raise Conflict(t("context:clash", detail=exc.orig)) from None
         except BaseException:
             session.rollback()
             raise

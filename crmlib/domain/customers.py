@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..access import UNSCOPED, mask_email, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
-from ..i18n import t
+from ..i18n import register, t
 from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..rules import (
@@ -38,6 +38,33 @@ from ..store.models import Contact, Customer, CustomerTag, Opportunity, Order, U
 from .context import Context, localised
 from .users import find_user
 from .values import stored_columns
+
+register(
+    {
+        "not_a_filter": {
+            "en": "is not a filter; use one of {filters}",
+            "zh": "不是可用的筛选条件，请使用其中之一：{filters}",
+        },
+        "immutable": {"en": "cannot be changed", "zh": "不可修改"},
+        "has_business": {
+            "en": "customer {code} has orders or won opportunities: only an administrator "
+            "may delete it; archive it instead",
+            "zh": "客户 {code} 已有订单或赢单商机：只有管理员可以删除，请改为归档",
+        },
+        "out_of_scope": {
+            "en": "customer {code} is outside the scope of user {username!r} "
+            "(role {role}: {scope} customers)",
+            "zh": "客户 {code} 不在用户 {username!r} 的权限范围内"
+            "（角色 {role}：{scope} 范围的客户）",
+        },
+        "not_found": {"en": "customer {code} does not exist", "zh": "客户 {code} 不存在"},
+        "may_not_assign": {
+            "en": "user {username!r} may not assign customers to {owner!r}",
+            "zh": "用户 {username!r} 无权把客户分配给 {owner!r}",
+        },
+    },
+    namespace="customers",
+)
 
 RULES = {
     "name": text(200),
@@ -160,7 +187,9 @@ class Customers:
         if unknown:
             raise ValidationError(
                 [
-                    FieldError(k, filters[k], "filter", f"is not a filter; use one of {FILTERS}")
+                    FieldError(
+                        k, filters[k], "filter", t("customers:not_a_filter", filters=FILTERS)
+                    )
                     for k in unknown
                 ]
             )
@@ -268,7 +297,7 @@ class Customers:
         self._require_edit("change customers")
         if "code" in changes:
             raise ValidationError(
-                FieldError("code", changes["code"], "immutable", "cannot be changed")
+                FieldError("code", changes["code"], "immutable", t("customers:immutable"))
             )
         clean = self._validate(changes)
         with self._ctx.session() as session:
@@ -307,10 +336,7 @@ class Customers:
         with self._ctx.session() as session:
             customer = self._load(session, code)
             if not role.delete_won_customers and has_won_business(session, customer.id):
-                raise AccessDenied(
-                    f"customer {code} has orders or won opportunities: only an administrator "
-                    "may delete it; archive it instead"
-                )
+                raise AccessDenied(t("customers:has_business", code=code))
             session.delete(customer)
 
     # -- helpers -----------------------------------------------------------------------
@@ -345,16 +371,21 @@ class Customers:
         if hidden:
             actor = self._ctx.actor
             raise AccessDenied(
-                f"customer {code} is outside the scope of user {actor.username!r} "
-                f"(role {actor.role.name}: {actor.role.scope} customers)"
+                t(
+                    "customers:out_of_scope",
+                    code=code,
+                    username=actor.username,
+                    role=actor.role.name,
+                    scope=actor.role.scope,
+                )
             )
-        raise NotFound(f"customer {code} does not exist")
+        raise NotFound(t("customers:not_found", code=code))
 
     def _owner(self, session: Session, username: str) -> User:
         owner = find_user(session, username)
         if not self._ctx.scope.may_own(owner.id, owner.team):
             raise AccessDenied(
-                f"user {self._ctx.actor.username!r} may not assign customers to {username!r}"
+                t("customers:may_not_assign", username=self._ctx.actor.username, owner=username)
             )
         return owner
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from .. import clock
 from ..access import UNSCOPED, mask_email, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
-from ..i18n import t
+from ..i18n import register, t
 from ..reference.enums import LEAD_STATUS, SOURCE, VALUE_TIER
 from ..rules import check_record, email, enum_of, industry, phone, province, text, validated
 from ..store.models import AuditEvent, Campaign, Customer, Lead, User
@@ -30,6 +30,25 @@ from .lead_rules import LEAD_FLOW, refuse_manual_conversion, status_errors
 from .records import Records
 from .users import find_user
 from .values import stored_columns
+
+register(
+    {
+        "not_a_filter": {
+            "en": "is not a filter; use one of {filters}",
+            "zh": "不是可用的筛选条件，请使用其中之一：{filters}",
+        },
+        "out_of_scope": {
+            "en": "lead #{id} is outside the scope of user {username!r} (role {role})",
+            "zh": "线索 #{id} 不在用户 {username!r}（角色 {role}）的权限范围内",
+        },
+        "not_found": {"en": "lead #{id} does not exist", "zh": "线索 #{id} 不存在"},
+        "may_not_assign": {
+            "en": "user {username!r} may not assign leads to {owner!r}",
+            "zh": "用户 {username!r} 无权把线索分配给 {owner!r}",
+        },
+    },
+    namespace="leads",
+)
 
 RULES = {
     "external_id": text(128),
@@ -82,7 +101,7 @@ class Leads:
         unknown = sorted(set(filters) - set(FILTERS))
         if unknown:
             raise ValidationError(
-                [FieldError(k, filters[k], "filter", f"is not a filter; use one of {FILTERS}")
+                [FieldError(k, filters[k], "filter", t("leads:not_a_filter", filters=FILTERS))
                  for k in unknown]
             )  # fmt: skip
         owner = aliased(User)
@@ -237,10 +256,9 @@ class Leads:
         if hidden:
             actor = self._ctx.actor
             raise AccessDenied(
-                f"lead #{lead_id} is outside the scope of user {actor.username!r} "
-                f"(role {actor.role.name})"
+                t("leads:out_of_scope", id=lead_id, username=actor.username, role=actor.role.name)
             )
-        raise NotFound(f"lead #{lead_id} does not exist")
+        raise NotFound(t("leads:not_found", id=lead_id))
 
     def _require_edit(self, action: str) -> None:
         self._ctx.scope.require(self._ctx.actor.role.edit_leads, action)
@@ -271,7 +289,7 @@ class Leads:
         owner = find_user(session, username)
         if not self._ctx.scope.may_own(owner.id, owner.team):
             raise AccessDenied(
-                f"user {self._ctx.actor.username!r} may not assign leads to {username!r}"
+                t("leads:may_not_assign", username=self._ctx.actor.username, owner=username)
             )
         if lead.owner_id != owner.id:
             lead.owner_id = owner.id

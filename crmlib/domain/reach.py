@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..access import UNSCOPED
 from ..errors import AccessDenied, NotFound
+from ..i18n import t
 from ..store.models import Customer
 from .context import Context
 
@@ -25,9 +26,9 @@ def reach(session: Session, ctx: Context, stmt: Select[Any], what: str) -> Any:
     if hidden:
         actor = ctx.actor
         raise AccessDenied(
-            f"{what} is outside the scope of user {actor.username!r} (role {actor.role.name})"
+            t("access:out_of_scope", what=what, username=actor.username, role=actor.role.name)
         )
-    raise NotFound(f"{what} does not exist")
+    raise NotFound(t("access:not_found", what=what))
 
 
 def customer_by_code(session: Session, ctx: Context, code: str) -> Customer:

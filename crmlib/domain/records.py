@@ -315,9 +315,9 @@ class Records:
         if hidden:
             actor = self._ctx.actor
             raise AccessDenied(
-                f"{what} is outside the scope of user {actor.username!r} (role {actor.role.name})"
+                t("access:out_of_scope", what=what, username=actor.username, role=actor.role.name)
             )
-        raise NotFound(f"{what} does not exist")
+        raise NotFound(t("access:not_found", what=what))
 
     def _as_dict(self, session: Session, record: Any) -> dict[str, Any]:
         values = {c.name: getattr(record, c.name) for c in record.__table__.columns}

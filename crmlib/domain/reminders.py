@@ -22,10 +22,21 @@ from sqlalchemy.orm import Session, aliased
 from .. import clock
 from ..access import Actor, Scope
 from ..errors import AccessDenied
+from ..i18n import register, t
 from ..store.models import Customer, Interaction, Task
 from .context import Context
 from .tasks import OPEN_STATUSES
 from .users import find_user
+
+register(
+    {
+        "not_allowed": {
+            "en": "user {username!r} (role {role}) may not see the reminders of {other!r}",
+            "zh": "用户 {username!r}（角色 {role}）无权查看 {other!r} 的提醒",
+        },
+    },
+    namespace="reminders",
+)
 
 COLUMNS = ["kind", "due_date", "overdue_days", "customer_code", "customer_name", "todo", "ref"]
 
@@ -45,8 +56,12 @@ def reminders(ctx: Context, user: str | None = None) -> pd.DataFrame:
         target = Actor.of(find_user(session, user or ctx.actor.username))
     if not may_see_reminders(ctx.actor, target):
         raise AccessDenied(
-            f"user {ctx.actor.username!r} (role {ctx.actor.role.name}) may not see the "
-            f"reminders of {target.username!r}"
+            t(
+                "reminders:not_allowed",
+                username=ctx.actor.username,
+                role=ctx.actor.role.name,
+                other=target.username,
+            )
         )
     today = clock.today()
     later = aliased(Interaction)

@@ -22,7 +22,42 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ..errors import ConfigError
+from ..i18n import register, t
 from ..settings import get_setting
+
+register(
+    {
+        "bad_time": {
+            "en": "business_hours: {name}={text!r} is not a time like 09:00",
+            "zh": "business_hours：{name}={text!r} 不是 09:00 这样的时间",
+        },
+        "start_after_end": {
+            "en": "business_hours: start {start} is not before end {end}",
+            "zh": "business_hours：开始时间 {start} 不早于结束时间 {end}",
+        },
+        "bad_weekdays": {
+            "en": "business_hours: weekdays {weekdays} must be ISO weekdays 1-7",
+            "zh": "business_hours：工作日 {weekdays} 必须是 1-7 的 ISO 星期编号",
+        },
+        "needs_hours": {
+            "en": "sla_policy: {priority!r} needs first_response_hours and resolution_hours",
+            "zh": "sla_policy：{priority!r} 需要设置 first_response_hours 和 resolution_hours",
+        },
+        "positive_hours": {
+            "en": "sla_policy: {priority!r} needs positive hours",
+            "zh": "sla_policy：{priority!r} 的小时数必须大于 0",
+        },
+        "bad_share": {
+            "en": "sla_at_risk_share {share!r} must be between 0 and 1",
+            "zh": "sla_at_risk_share {share!r} 必须在 0 到 1 之间",
+        },
+        "no_priority": {
+            "en": "sla_policy has no entry for priority {priority!r}",
+            "zh": "sla_policy 中没有优先级 {priority!r} 的设置",
+        },
+    },
+    namespace="sla",
+)
 
 OK, AT_RISK, BREACHED = "ok", "at_risk", "breached"
 SLA_STATES = (OK, AT_RISK, BREACHED)
@@ -38,7 +73,7 @@ def _clock_time(text: Any, name: str) -> time:
         hours, minutes = str(text).split(":")
         return time(int(hours), int(minutes))
     except ValueError:
-        raise ConfigError(f"business_hours: {name}={text!r} is not a time like 09:00") from None
+        raise ConfigError(t("sla:bad_time", name=name, text=text)) from None
 
 
 @dataclass(frozen=True)
@@ -51,11 +86,9 @@ class BusinessHours:
 
     def __post_init__(self) -> None:
         if self.start >= self.end:
-            raise ConfigError(f"business_hours: start {self.start} is not before end {self.end}")
+            raise ConfigError(t("sla:start_after_end", start=self.start, end=self.end))
         if not self.weekdays or not set(self.weekdays) <= set(range(1, 8)):
-            raise ConfigError(
-                f"business_hours: weekdays {list(self.weekdays)} must be ISO weekdays 1-7"
-            )
+            raise ConfigError(t("sla:bad_weekdays", weekdays=list(self.weekdays)))
 
     @classmethod
     def of(cls, setting: Mapping[str, Any] | None) -> BusinessHours | None:
@@ -150,14 +183,12 @@ class SlaClock:
                     float(hours["first_response_hours"]), float(hours["resolution_hours"])
                 )
             except (KeyError, TypeError, ValueError):
-                raise ConfigError(
-                    f"sla_policy: {priority!r} needs first_response_hours and resolution_hours"
-                ) from None
+                raise ConfigError(t("sla:needs_hours", priority=priority)) from None
             if allowance.first_response_hours <= 0 or allowance.resolution_hours <= 0:
-                raise ConfigError(f"sla_policy: {priority!r} needs positive hours")
+                raise ConfigError(t("sla:positive_hours", priority=priority))
             allowances[priority] = allowance
         if not 0 < float(at_risk_share) < 1:
-            raise ConfigError(f"sla_at_risk_share {at_risk_share!r} must be between 0 and 1")
+            raise ConfigError(t("sla:bad_share", share=at_risk_share))
         return cls(allowances, BusinessHours.of(business_hours), float(at_risk_share))
 
     @classmethod
@@ -172,7 +203,7 @@ class SlaClock:
     def due(self, opened_at: datetime, priority: str) -> tuple[datetime, datetime]:
         """First-response and resolution due times of a ticket opened at ``opened_at``."""
         if priority not in self.policy:
-            raise ConfigError(f"sla_policy has no entry for priority {priority!r}")
+            raise ConfigError(t("sla:no_priority", priority=priority))
         allowance = self.policy[priority]
         return (
             add_hours(opened_at, allowance.first_response_hours, self.business),

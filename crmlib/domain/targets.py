@@ -78,9 +78,9 @@ def find_target(session: Session, actor: Actor, entity: str, ref: Any, field: st
         ).scalar_one()
         if hidden:
             raise AccessDenied(
-                f"{what} is outside the scope of user {actor.username!r} (role {actor.role.name})"
+                t("access:out_of_scope", what=what, username=actor.username, role=actor.role.name)
             )
-        raise NotFound(f"{what} does not exist")
+        raise NotFound(t("access:not_found", what=what))
     if isinstance(record, Customer):
         return Target("customer", record.id, record.id, record.code)
     return Target(entity, record.id, record.customer_id, f"{entity} #{record.id}")

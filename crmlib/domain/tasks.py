@@ -22,13 +22,24 @@ from sqlalchemy.orm import Session, aliased
 from .. import clock
 from ..access import UNSCOPED
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
-from ..i18n import t
+from ..i18n import register, t
 from ..reference.enums import PRIORITY, TASK_STATUS
 from ..rules import date_value, enum_of, text, validate, validated
 from ..store.models import Customer, Task, User
 from .context import Context, localised
 from .flows import Flow
 from .targets import find_target, parse_about
+
+register(
+    {
+        "out_of_scope": {
+            "en": "task #{id} is outside the scope of user {username!r} (role {role})",
+            "zh": "任务 #{id} 不在用户 {username!r}（角色 {role}）的权限范围内",
+        },
+        "not_found": {"en": "task #{id} does not exist", "zh": "任务 #{id} 不存在"},
+    },
+    namespace="tasks",
+)
 
 TASK_FLOW = Flow.of(
     "task_status_flow",
@@ -237,10 +248,9 @@ class Tasks:
         actor = self._ctx.actor
         if hidden:
             raise AccessDenied(
-                f"task #{task_id} is outside the scope of user {actor.username!r} "
-                f"(role {actor.role.name})"
+                t("tasks:out_of_scope", id=task_id, username=actor.username, role=actor.role.name)
             )
-        raise NotFound(f"task #{task_id} does not exist")
+        raise NotFound(t("tasks:not_found", id=task_id))
 
     def _as_dict(self, session: Session, task: Task) -> dict[str, Any]:
         values = {c.name: getattr(task, c.name) for c in Task.__table__.columns}

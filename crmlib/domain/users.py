@@ -11,10 +11,33 @@ from sqlalchemy.orm import Session
 
 from ..access import ROLES, UNSCOPED
 from ..errors import Conflict, FieldError, NotFound, ValidationError
+from ..i18n import register, t
 from ..reference.enums import ROLE
 from ..rules import RuleViolation, enum_of, text, validate
 from ..store.models import Customer, Lead, Opportunity, User
 from .context import Context, localised
+
+register(
+    {
+        "unknown": {"en": "unknown user {username!r}", "zh": "用户 {username!r} 不存在"},
+        "deactivated": {
+            "en": "user {username!r} is deactivated",
+            "zh": "用户 {username!r} 已停用",
+        },
+        "exists": {"en": "user {username!r} already exists", "zh": "用户 {username!r} 已存在"},
+        "still_owns": {
+            "en": "user {username!r} still owns {count} customers; "
+            "reassign them first (reassign_to=USER / --reassign-to USER)",
+            "zh": "用户 {username!r} 名下还有 {count} 个客户，请先转交"
+            "（reassign_to=USER / --reassign-to USER）",
+        },
+        "self_heir": {
+            "en": "a user cannot be reassigned to themselves",
+            "zh": "不能把用户的客户转交给其本人",
+        },
+    },
+    namespace="users",
+)
 
 USER_RULES = {
     "username": text(64),
@@ -43,9 +66,9 @@ def find_user(session: Session, username: str, *, active_only: bool = True) -> U
         select(User).where(User.username == username).execution_options(**{UNSCOPED: True})
     ).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"unknown user {username!r}")
+        raise NotFound(t("users:unknown", username=username))
     if active_only and not user.active:
-        raise NotFound(f"user {username!r} is deactivated")
+        raise NotFound(t("users:deactivated", username=username))
     return user
 
 
@@ -68,7 +91,7 @@ class Users:
             {"username": username, "role": role, "team": team, "display_name": display_name},
         )
         if not clean.get("username"):
-            errors.append(FieldError("username", username, "required", "is required"))
+            errors.append(FieldError("username", username, "required", t("required")))
         if errors:
             raise ValidationError(errors)
         with self._ctx.session() as session:
@@ -76,7 +99,7 @@ class Users:
                 select(func.count()).select_from(User).where(User.username == clean["username"])
             ).scalar_one()
             if exists:
-                raise Conflict(f"user {clean['username']!r} already exists")
+                raise Conflict(t("users:exists", username=clean["username"]))
             user = User(
                 username=clean["username"],
                 display_name=clean["display_name"] or clean["username"],
@@ -132,14 +155,11 @@ class Users:
                 .all()
             )
             if owned and reassign_to is None:
-                raise Conflict(
-                    f"user {username!r} still owns {len(owned)} customers; "
-                    "reassign them first (reassign_to=USER / --reassign-to USER)"
-                )
+                raise Conflict(t("users:still_owns", username=username, count=len(owned)))
             if reassign_to is not None:
                 heir = find_user(session, reassign_to)
                 if heir.id == user.id:
-                    raise Conflict("a user cannot be reassigned to themselves")
+                    raise Conflict(t("users:self_heir"))
                 for customer in owned:
                     customer.owner_id = heir.id
                 models: tuple[Any, ...] = (Lead, Opportunity)

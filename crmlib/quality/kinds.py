@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import FieldError, ValidationError
+from ..i18n import register, t
 from ..reference.enums import (
     CUSTOMER_KIND,
     CUSTOMER_STATUS,
@@ -40,6 +41,13 @@ from ..rules import (
     postcode,
     province,
     text,
+)
+
+register(
+    {
+        "unknown": {"en": "is not one of {kinds}", "zh": "不是以下类型之一：{kinds}"},
+    },
+    namespace="kinds",
 )
 
 
@@ -279,6 +287,6 @@ def file_kind(name: str) -> FileKind:
     """The kind called ``name``; a clear error lists the kinds there are."""
     if name not in KINDS:
         raise ValidationError(
-            FieldError("kind", name, "enum:kind", f"is not one of {', '.join(KINDS)}")
+            FieldError("kind", name, "enum:kind", t("kinds:unknown", kinds=", ".join(KINDS)))
         )
     return KINDS[name]

@@ -14,6 +14,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from crmlib.errors import FieldError, ValidationError
+from crmlib.i18n import register, t
+
+register(
+    {
+        "not_division": {"en": "not a GB/T 4754 division", "zh": "不是 GB/T 4754 行业大类"},
+    },
+    namespace="industries",
+)
 
 __all__ = ["DIVISIONS", "SECTIONS", "Industry", "find_industry", "section_of"]
 
@@ -357,6 +365,6 @@ def section_of(division_code: str) -> str:
     division = _division_by_code(_key(division_code))
     if division is None:
         raise ValidationError(
-            FieldError("industry", division_code, "division_code", "not a GB/T 4754 division")
+            FieldError("industry", division_code, "division_code", t("industries:not_division"))
         )
     return division.section

@@ -14,6 +14,19 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
+from ..i18n import register, t
+
+register(
+    {
+        "no_chromium": {
+            "en": "no Chromium at {path} to print PDF reports: install Debian's chromium "
+            "(apt-get install chromium fonts-noto-cjk) or set CRM_CHROMIUM",
+            "zh": "{path} 处没有 Chromium，无法生成 PDF 报表：请安装 Debian 的 chromium"
+            "（apt-get install chromium fonts-noto-cjk），或设置 CRM_CHROMIUM",
+        },
+    },
+    namespace="report_export",
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "crm_report"
@@ -56,10 +69,7 @@ def chromium_path() -> str:
     """The Chromium binary that prints PDFs; a clear error when there is none."""
     path = os.environ.get("CRM_CHROMIUM") or CHROMIUM
     if not (Path(path).is_file() or shutil.which(path)):
-        raise ConfigError(
-            f"no Chromium at {path} to print PDF reports: install Debian's chromium "
-            "(apt-get install chromium fonts-noto-cjk) or set CRM_CHROMIUM"
-        )
+        raise ConfigError(t("report_export:no_chromium", path=path))
     return path
 
 

@@ -32,8 +32,84 @@ from sqlalchemy.pool import NullPool
 
 from .. import clock
 from ..errors import ConfigError, CRMError, NotFound
+from ..i18n import register, t
 from .migrate import revision_of, revisions
 from .models import Base
+
+register(
+    {
+        "bad_retention": {
+            "en": "retention_days must be 0 or more, not {days}",
+            "zh": "retention_days 不能小于 0（当前为 {days}）",
+        },
+        "cannot_create_directory": {
+            "en": "cannot create backup directory {directory}: {reason}",
+            "zh": "无法创建备份目录 {directory}：{reason}",
+        },
+        "cannot_write": {
+            "en": "cannot write backup {path}: {reason}",
+            "zh": "无法写入备份 {path}：{reason}",
+        },
+        "pg_dump_failed": {
+            "en": "pg_dump of {where} failed: {error}",
+            "zh": "对 {where} 执行 pg_dump 失败：{error}",
+        },
+        "cannot_delete": {
+            "en": "cannot delete old backup {path}: {reason}",
+            "zh": "无法删除旧备份 {path}：{reason}",
+        },
+        "cannot_read_directory": {
+            "en": "cannot read backup directory {directory}: {reason}",
+            "zh": "无法读取备份目录 {directory}：{reason}",
+        },
+        "missing": {"en": "backup {path} does not exist", "zh": "备份 {path} 不存在"},
+        "cannot_read": {
+            "en": "cannot read backup {path}: {reason}",
+            "zh": "无法读取备份 {path}：{reason}",
+        },
+        "cannot_use_scratch": {
+            "en": "cannot use scratch directory {directory}: {reason}",
+            "zh": "无法使用临时目录 {directory}：{reason}",
+        },
+        "needs_server": {
+            "en": "verifying the PostgreSQL backup {path} needs a PostgreSQL server to restore "
+            "it on: pass against=<engine of that server>",
+            "zh": "校验 PostgreSQL 备份 {path} 需要一台 PostgreSQL 服务器来试恢复："
+            "请传入 against=<该服务器的 engine>",
+        },
+        "cannot_create_scratch": {
+            "en": "cannot create a scratch database on {where} to verify the backup: {reason}",
+            "zh": "无法在 {where} 上创建用于校验备份的临时数据库：{reason}",
+        },
+        "wrong_backend": {
+            "en": "backup {path} is a {kind} backup: it cannot go into a {backend} database",
+            "zh": "备份 {path} 是 {kind} 备份，不能恢复到 {backend} 数据库",
+        },
+        "failed_verification": {
+            "en": "backup {path} failed verification: {problems}",
+            "zh": "备份 {path} 未通过校验：{problems}",
+        },
+        "restore_failed": {
+            "en": "restore of {path} into {where} failed: {error}",
+            "zh": "将 {path} 恢复到 {where} 失败：{error}",
+        },
+        "restore_failed_unchanged": {
+            "en": "restore of {path} failed, {where} is unchanged: {error}",
+            "zh": "恢复 {path} 失败，{where} 未被更改：{error}",
+        },
+        "unsupported_backend": {
+            "en": "cannot back up {where}: only SQLite and PostgreSQL",
+            "zh": "无法备份 {where}：仅支持 SQLite 和 PostgreSQL",
+        },
+        "tool_missing": {
+            "en": "{name} not found (looked in pg_config --bindir, {lib}/*/bin and PATH): "
+            "install the PostgreSQL client programs",
+            "zh": "找不到 {name}（已查找 pg_config --bindir、{lib}/*/bin 和 PATH）："
+            "请安装 PostgreSQL 客户端程序",
+        },
+    },
+    namespace="backup",
+)
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -91,13 +167,15 @@ def create_backup(
     are counted, so the manifest describes exactly what is in the file.
     """
     if retention_days < 0:
-        raise CRMError(f"retention_days must be 0 or more, not {retention_days}")
+        raise CRMError(t("backup:bad_retention", days=retention_days))
     created_at = clock.now() if now is None else _business_time(now)
     backend = _backend(engine)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create backup directory {directory}: {exc.strerror}") from None
+        raise ConfigError(
+            t("backup:cannot_create_directory", directory=directory, reason=exc.strerror)
+        ) from None
     target = _free_name(directory, created_at, SUFFIXES[backend])
     partial = target.with_name(target.name + ".partial")
     try:
@@ -119,7 +197,7 @@ def create_backup(
     except (OSError, sqlite3.Error) as exc:
         target.unlink(missing_ok=True)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ConfigError(f"cannot write backup {target}: {reason}") from None
+        raise ConfigError(t("backup:cannot_write", path=target, reason=reason)) from None
     finally:
         partial.unlink(missing_ok=True)
     _prune(directory, created_at, retention_days)
@@ -154,7 +232,7 @@ def _dump_postgresql(engine: Engine, dest: Path) -> tuple[str | None, dict[str, 
             args = ["--format=custom", f"--snapshot={snapshot}", f"--file={dest}"]
             error = _run([pg_dump, *args, *_pg_args(engine.url)], engine.url)
     if error:
-        raise CRMError(f"pg_dump of {_safe(engine.url)} failed: {error}")
+        raise CRMError(t("backup:pg_dump_failed", where=_safe(engine.url), error=error))
     return facts
 
 
@@ -199,7 +277,9 @@ def _prune(directory: Path, now: datetime, retention_days: int) -> None:
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
-                raise ConfigError(f"cannot delete old backup {path}: {exc.strerror}") from None
+                raise ConfigError(
+                    t("backup:cannot_delete", path=path, reason=exc.strerror)
+                ) from None
 
 
 # -- list --------------------------------------------------------------------------------
@@ -216,7 +296,9 @@ def list_backups(directory: Path) -> list[BackupInfo]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise ConfigError(f"cannot read backup directory {directory}: {exc.strerror}") from None
+        raise ConfigError(
+            t("backup:cannot_read_directory", directory=directory, reason=exc.strerror)
+        ) from None
     found = []
     for manifest in manifests:
         backup = manifest.with_name(manifest.name.removesuffix(".json"))
@@ -316,9 +398,9 @@ def _sniff(path: Path) -> str | None:
         with path.open("rb") as file:
             head = file.read(len(MAGIC[SQLITE]))
     except FileNotFoundError:
-        raise NotFound(f"backup {path} does not exist") from None
+        raise NotFound(t("backup:missing", path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read backup {path}: {exc.strerror}") from None
+        raise ConfigError(t("backup:cannot_read", path=path, reason=exc.strerror)) from None
     return next((name for name, magic in MAGIC.items() if head.startswith(magic)), None)
 
 
@@ -339,7 +421,7 @@ def _sha256(path: Path) -> str:
             while chunk := file.read(CHUNK):
                 digest.update(chunk)
     except OSError as exc:
-        raise ConfigError(f"cannot read backup {path}: {exc.strerror}") from None
+        raise ConfigError(t("backup:cannot_read", path=path, reason=exc.strerror)) from None
     return digest.hexdigest()
 
 
@@ -351,7 +433,9 @@ def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> ScratchResu
     try:
         scratch = tempfile.TemporaryDirectory(prefix="crm-verify-", dir=scratch_dir)
     except OSError as exc:
-        raise ConfigError(f"cannot use scratch directory {scratch_dir}: {exc.strerror}") from None
+        raise ConfigError(
+            t("backup:cannot_use_scratch", directory=scratch_dir, reason=exc.strerror)
+        ) from None
     with scratch as tmp:
         copy = Path(tmp) / path.name
         shutil.copyfile(path, copy)
@@ -374,10 +458,7 @@ def _restore_sqlite_scratch(path: Path, scratch_dir: Path | None) -> ScratchResu
 
 def _restore_postgresql_scratch(path: Path, against: Engine | None) -> ScratchResult:
     if against is None or _backend(against) != POSTGRESQL:
-        raise ConfigError(
-            f"verifying the PostgreSQL backup {path} needs a PostgreSQL server to restore it on: "
-            "pass against=<engine of that server>"
-        )
+        raise ConfigError(t("backup:needs_server", path=path))
     pg_restore = _pg_tool("pg_restore")
     with _scratch_database(against) as url:
         args = ["--no-owner", "--exit-on-error", "--single-transaction", str(path)]
@@ -416,8 +497,7 @@ def _scratch_database(server: Engine) -> Iterator[URL]:
             )
     except SQLAlchemyError as exc:
         raise ConfigError(
-            f"cannot create a scratch database on {_safe(server.url)} to verify the backup: "
-            f"{_reason(exc)}"
+            t("backup:cannot_create_scratch", where=_safe(server.url), reason=_reason(exc))
         ) from None
     try:
         yield server.url.set(database=name)
@@ -479,10 +559,12 @@ def restore_backup(path: Path, engine: Engine) -> None:
     backend = _backend(engine)
     kind = _sniff(path)
     if kind not in (None, backend):
-        raise CRMError(f"backup {path} is a {kind} backup: it cannot go into a {backend} database")
+        raise CRMError(t("backup:wrong_backend", path=path, kind=kind, backend=backend))
     report = verify_backup(path, against=engine)
     if not report.ok:
-        raise CRMError(f"backup {path} failed verification: {'; '.join(report.problems)}")
+        raise CRMError(
+            t("backup:failed_verification", path=path, problems="; ".join(report.problems))
+        )
     if backend == SQLITE:
         _restore_sqlite(path, engine)
     else:
@@ -499,7 +581,9 @@ def _restore_sqlite(path: Path, engine: Engine) -> None:
         assert isinstance(target, sqlite3.Connection)
         source.backup(target)
     except sqlite3.Error as exc:
-        raise CRMError(f"restore of {path} into {_safe(engine.url)} failed: {exc}") from None
+        raise CRMError(
+            t("backup:restore_failed", path=path, where=_safe(engine.url), error=exc)
+        ) from None
     finally:
         raw.close()
         source.close()
@@ -510,7 +594,9 @@ def _restore_postgresql(path: Path, engine: Engine) -> None:
     args = ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
     error = _run([pg_restore, *args, str(path), *_pg_args(engine.url)], engine.url)
     if error:
-        raise CRMError(f"restore of {path} failed, {_safe(engine.url)} is unchanged: {error}")
+        raise CRMError(
+            t("backup:restore_failed_unchanged", path=path, where=_safe(engine.url), error=error)
+        )
 
 
 # -- shared ------------------------------------------------------------------------------
@@ -540,7 +626,7 @@ def _sqlite_file(path: Path) -> Iterator[Engine]:
 def _backend(engine: Engine) -> str:
     backend = engine.url.get_backend_name()
     if backend not in SUFFIXES:
-        raise ConfigError(f"cannot back up {_safe(engine.url)}: only SQLite and PostgreSQL")
+        raise ConfigError(t("backup:unsupported_backend", where=_safe(engine.url)))
     return backend
 
 
@@ -571,10 +657,7 @@ def _pg_tool(name: str) -> str:
     on_path = shutil.which(name)
     if on_path:
         return on_path
-    raise ConfigError(
-        f"{name} not found (looked in pg_config --bindir, {PG_LIB}/*/bin and PATH): "
-        "install the PostgreSQL client programs"
-    )
+    raise ConfigError(t("backup:tool_missing", name=name, lib=PG_LIB))
 
 
 def _pg_args(url: URL) -> list[str]:

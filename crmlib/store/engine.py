@@ -28,6 +28,10 @@ register(
             "en": "the database is busy: another process (perhaps a large import) has held "
             "it for more than {seconds} s; nothing was changed, try again in a moment",
         },
+        "unreachable": {
+            "en": "cannot reach database {where}: {reason}",
+            "zh": "无法连接数据库 {where}：{reason}",
+        },
     },
     namespace="store",
 )
@@ -118,7 +122,7 @@ def make_engine(url: str | URL | None = None, *, check: bool = True) -> Engine:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             safe = resolved.render_as_string(hide_password=True)
-            raise ConfigError(f"cannot reach database {safe}: {reason}") from None
+            raise ConfigError(t("store:unreachable", where=safe, reason=reason)) from None
     return engine
 
 

@@ -21,10 +21,30 @@ from ... import clock
 from ...audit import record as audit_record
 from ...domain.context import Context, localised
 from ...errors import AccessDenied, Conflict, NotFound, ValidationError
+from ...i18n import register, t
 from ...quality.exporting import ExportResult, export
 from ...store.models import Customer, CustomerTag, Segment, SegmentSize
 from .compile import members_query
 from .language import Node, parse
+
+register(
+    {
+        "exists": {
+            "en": "segment {name!r} exists already (rule: {rule})",
+            "zh": "分群 {name!r} 已存在（规则：{rule}）",
+        },
+        "not_found": {"en": "segment {name!r} does not exist", "zh": "分群 {name!r} 不存在"},
+        "not_owner": {
+            "en": "segment {name!r} belongs to another user; only they or an admin may change it",
+            "zh": "分群 {name!r} 属于其他用户，只有创建者或管理员可以修改",
+        },
+        "neither": {
+            "en": "there is no segment {text!r}, and as a rule it does not parse: {reason}",
+            "zh": "没有名为 {text!r} 的分群，作为规则也无法解析：{reason}",
+        },
+    },
+    namespace="segments",
+)
 
 #: Text with one of these is meant as a rule, not as the name of a saved segment.
 RULE_SIGNS = re.compile(r"[=<>!\[]|\b(?:in|and|or|not)\b")
@@ -52,7 +72,7 @@ class Segments:
         with self._ctx.session() as session:
             existing = session.execute(select(Segment).where(Segment.name == name)).scalar()
             if existing is not None and not replace:
-                raise Conflict(f"segment {name!r} exists already (rule: {existing.rule})")
+                raise Conflict(t("segments:exists", name=name, rule=existing.rule))
             if existing is not None:
                 self._require_owner(existing)
                 existing.rule, existing.description = rule, description
@@ -220,16 +240,13 @@ class Segments:
     def _load(self, session: Any, name: str) -> Segment:
         segment = session.execute(select(Segment).where(Segment.name == name)).scalar()
         if segment is None:
-            raise NotFound(f"segment {name!r} does not exist")
+            raise NotFound(t("segments:not_found", name=name))
         return segment
 
     def _require_owner(self, segment: Segment) -> None:
         actor = self._ctx.actor
         if segment.owner_id not in (None, actor.id) and actor.role.name != "admin":
-            raise AccessDenied(
-                f"segment {segment.name!r} belongs to another user; only they or an admin "
-                "may change it"
-            )
+            raise AccessDenied(t("segments:not_owner", name=segment.name))
 
 
 def _as_dict(segment: Segment) -> dict[str, Any]:
@@ -251,6 +268,5 @@ def rule_of(ctx: Context, name_or_rule: str) -> Node:
         if RULE_SIGNS.search(name_or_rule):
             raise
         raise NotFound(
-            f"there is no segment {name_or_rule!r}, and as a rule it does not parse: "
-            f"{exc.errors[0].message}"
+            t("segments:neither", text=name_or_rule, reason=exc.errors[0].message)
         ) from None

@@ -94,6 +94,32 @@ MESSAGES = {
     "same_customer": {"en": "is the survivor itself", "zh": "与保留的客户相同"},
 }
 register(MESSAGES)
+register(
+    {
+        "out_of_scope": {
+            "en": "customer {label} is outside the scope of user {username!r} "
+            "(role {role}: {scope} customers)",
+            "zh": "客户 {label} 不在用户 {username!r} 的权限范围内"
+            "（角色 {role}：{scope} 范围的客户）",
+        },
+        "not_found": {"en": "customer {label} does not exist", "zh": "客户 {label} 不存在"},
+        "merged_already": {
+            "en": "customer {code} has been merged into another already",
+            "zh": "客户 {code} 已被合并到其他客户",
+        },
+        "no_merge": {"en": "merge {id} does not exist", "zh": "合并记录 {id} 不存在"},
+        "undone_already": {
+            "en": "merge {id} was undone already ({when:%Y-%m-%d %H:%M})",
+            "zh": "合并记录 {id} 已于 {when:%Y-%m-%d %H:%M} 撤销",
+        },
+        "later_merge": {
+            "en": "merge {later} came after merge {id} and involves the same customers: "
+            "unmerge {later} first",
+            "zh": "合并记录 {later} 晚于合并记录 {id} 且涉及相同客户：请先撤销合并 {later}",
+        },
+    },
+    namespace="merge",
+)
 
 
 def _encode(value: Any) -> Any:
@@ -162,10 +188,15 @@ def _load(ctx: Context, session: Session, where: ColumnElement[bool], label: str
     if hidden:
         actor = ctx.actor
         raise AccessDenied(
-            f"customer {label} is outside the scope of user {actor.username!r} "
-            f"(role {actor.role.name}: {actor.role.scope} customers)"
+            t(
+                "merge:out_of_scope",
+                label=label,
+                username=actor.username,
+                role=actor.role.name,
+                scope=actor.role.scope,
+            )
         )
-    raise NotFound(f"customer {label} does not exist")
+    raise NotFound(t("merge:not_found", label=label))
 
 
 def _rows(session: Session, model: type[Any], customer_id: int) -> list[Any]:
@@ -214,7 +245,7 @@ def merge(
         other = _load(ctx, session, Customer.code == other_code, other_code)
         for customer in (survivor, other):
             if customer.merged_into_id is not None:
-                raise Conflict(f"customer {customer.code} has been merged into another already")
+                raise Conflict(t("merge:merged_already", code=customer.code))
         reasons = _pair_reasons(session, survivor, other)
         children = {model: _rows(session, model, other.id) for model in CHILDREN}
         own_contacts = _rows(session, Contact, survivor.id)
@@ -329,11 +360,9 @@ def unmerge(ctx: Context, merge_id: int) -> None:
             select(Merge).where(Merge.id == merge_id).with_for_update()
         ).scalar_one_or_none()
         if row is None:
-            raise NotFound(f"merge {merge_id} does not exist")
+            raise NotFound(t("merge:no_merge", id=merge_id))
         if row.unmerged_at is not None:
-            raise Conflict(
-                f"merge {merge_id} was undone already ({row.unmerged_at:%Y-%m-%d %H:%M})"
-            )
+            raise Conflict(t("merge:undone_already", id=merge_id, when=row.unmerged_at))
         later = (
             session.execute(
                 select(Merge.id)
@@ -344,10 +373,7 @@ def unmerge(ctx: Context, merge_id: int) -> None:
             .first()
         )
         if later is not None:
-            raise Conflict(
-                f"merge {later} came after merge {merge_id} and involves the same customers: "
-                f"unmerge {later} first"
-            )
+            raise Conflict(t("merge:later_merge", later=later, id=merge_id))
         snapshot = json.loads(row.snapshot)
         survivor = _load(ctx, session, Customer.id == row.survivor_id, f"#{row.survivor_id}")
         other = _load(ctx, session, Customer.id == row.merged_id, f"#{row.merged_id}")
