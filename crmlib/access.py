@@ -46,6 +46,13 @@ register(
             "zh": "{what} 不在用户 {username!r}（角色 {role}）的权限范围内",
         },
         "not_found": {"en": "{what} does not exist", "zh": "{what} 不存在"},
+        "customer_out_of_scope": {
+            "en": "customer {code} is outside the scope of user {username!r} "
+            "(role {role}: {scope} customers)",
+            "zh": "客户 {code} 不在用户 {username!r} 的权限范围内"
+            "（角色 {role}：{scope} 范围的客户）",
+        },
+        "customer_not_found": {"en": "customer {code} does not exist", "zh": "客户 {code} 不存在"},
     },
     namespace="access",
 )
@@ -183,6 +190,19 @@ class Scope:
                     action=action,
                 )
             )
+
+
+def customer_out_of_scope(actor: Actor, code: str) -> AccessDenied:
+    """The error for customer ``code``, which exists but outside ``actor``'s scope."""
+    return AccessDenied(
+        t(
+            "access:customer_out_of_scope",
+            code=code,
+            username=actor.username,
+            role=actor.role.name,
+            scope=actor.role.scope,
+        )
+    )
 
 
 def install_scoping(session: Session, scope: Scope) -> None:

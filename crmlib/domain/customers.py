@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..access import UNSCOPED, mask_email, mask_phone
+from ..access import UNSCOPED, customer_out_of_scope, mask_email, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import register, t
 from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
@@ -51,13 +51,6 @@ register(
             "may delete it; archive it instead",
             "zh": "客户 {code} 已有订单或赢单商机：只有管理员可以删除，请改为归档",
         },
-        "out_of_scope": {
-            "en": "customer {code} is outside the scope of user {username!r} "
-            "(role {role}: {scope} customers)",
-            "zh": "客户 {code} 不在用户 {username!r} 的权限范围内"
-            "（角色 {role}：{scope} 范围的客户）",
-        },
-        "not_found": {"en": "customer {code} does not exist", "zh": "客户 {code} 不存在"},
         "may_not_assign": {
             "en": "user {username!r} may not assign customers to {owner!r}",
             "zh": "用户 {username!r} 无权把客户分配给 {owner!r}",
@@ -369,17 +362,8 @@ class Customers:
             .execution_options(**{UNSCOPED: True})
         ).scalar_one()
         if hidden:
-            actor = self._ctx.actor
-            raise AccessDenied(
-                t(
-                    "customers:out_of_scope",
-                    code=code,
-                    username=actor.username,
-                    role=actor.role.name,
-                    scope=actor.role.scope,
-                )
-            )
-        raise NotFound(t("customers:not_found", code=code))
+            raise customer_out_of_scope(self._ctx.actor, code)
+        raise NotFound(t("access:customer_not_found", code=code))
 
     def _owner(self, session: Session, username: str) -> User:
         owner = find_user(session, username)

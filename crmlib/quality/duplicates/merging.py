@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
 from ... import clock
-from ...access import UNSCOPED
+from ...access import UNSCOPED, customer_out_of_scope
 from ...audit import record
 from ...domain.context import Context
-from ...errors import AccessDenied, Conflict, FieldError, NotFound, ValidationError
+from ...errors import Conflict, FieldError, NotFound, ValidationError
 from ...i18n import register, t
 from ...store.models import (
     Base,
@@ -96,13 +96,6 @@ MESSAGES = {
 register(MESSAGES)
 register(
     {
-        "out_of_scope": {
-            "en": "customer {label} is outside the scope of user {username!r} "
-            "(role {role}: {scope} customers)",
-            "zh": "客户 {label} 不在用户 {username!r} 的权限范围内"
-            "（角色 {role}：{scope} 范围的客户）",
-        },
-        "not_found": {"en": "customer {label} does not exist", "zh": "客户 {label} 不存在"},
         "merged_already": {
             "en": "customer {code} has been merged into another already",
             "zh": "客户 {code} 已被合并到其他客户",
@@ -186,17 +179,8 @@ def _load(ctx: Context, session: Session, where: ColumnElement[bool], label: str
         .execution_options(**{UNSCOPED: True})
     ).scalar_one()
     if hidden:
-        actor = ctx.actor
-        raise AccessDenied(
-            t(
-                "merge:out_of_scope",
-                label=label,
-                username=actor.username,
-                role=actor.role.name,
-                scope=actor.role.scope,
-            )
-        )
-    raise NotFound(t("merge:not_found", label=label))
+        raise customer_out_of_scope(ctx.actor, label)
+    raise NotFound(t("access:customer_not_found", code=label))
 
 
 def _rows(session: Session, model: type[Any], customer_id: int) -> list[Any]:
