@@ -25,6 +25,7 @@ from crmlib import Conflict, clock
 from crmlib.demo import generate, injected_duplicates, period
 from crmlib.demo.places import TEAMS
 from crmlib.demo.timeline import SPRING_FESTIVAL, Timeline, add_months
+from crmlib.i18n import speaking
 from crmlib.reference.enums import ENUMS, STAGE
 from crmlib.reference.regions import region_of
 from crmlib.settings import DEFAULTS
@@ -386,7 +387,7 @@ def test_keeps_existing_users_and_refuses_a_second_load(
     with engine.connect() as conn:
         usernames = list(conn.execute(text("SELECT username FROM users")).scalars())
         assert len(usernames) == len(set(usernames)) == counts["users"] + 2
-        with pytest.raises(Conflict, match="already has customers"):
+        with speaking("en"), pytest.raises(Conflict, match="already has customers"):
             generate(engine, customers=50, seed=SEED)
         assert conn.execute(select(func.count()).select_from(Customer)).scalar() == 50
     engine.dispose()

@@ -15,6 +15,7 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crmlib import ValidationError
+from crmlib.i18n import speaking
 from crmlib.quality import templates
 from crmlib.quality.kinds import KINDS, FileKind
 from crmlib.quality.templates import VALIDATED_ROWS, write_template
@@ -231,5 +232,5 @@ def test_format_comes_from_the_argument_or_the_suffix(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
         write_template("orders", tmp_path / "orders.txt")
     assert caught.value.errors[0].field == "fmt"
-    with pytest.raises(ValidationError, match="not one of"):
+    with speaking("en"), pytest.raises(ValidationError, match="not one of"):
         write_template("invoices", tmp_path / "invoices.xlsx")

@@ -408,6 +408,7 @@ def test_crm_notebooks_serve_needs_a_known_user(team: Team) -> None:
 
     from crmlib.cli import main
 
-    result = CliRunner().invoke(main, ["--url", team.url, "--user", "nobody", "notebooks", "serve"])
+    command = ["--url", team.url, "--user", "nobody", "--lang", "en", "notebooks", "serve"]
+    result = CliRunner().invoke(main, command)
     assert result.exit_code == 1
     assert "unknown user 'nobody'" in result.output
