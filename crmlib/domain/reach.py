@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..access import UNSCOPED
+from ..access import UNSCOPED, Actor
 from ..errors import AccessDenied, NotFound
 from ..i18n import t
 from ..store.models import Customer
@@ -20,11 +20,16 @@ def reach(session: Session, ctx: Context, stmt: Select[Any], what: str) -> Any:
     found = session.execute(stmt).scalar_one_or_none()
     if found is not None:
         return found
+    deny_or_missing(session, ctx.actor, stmt, what)
+
+
+def deny_or_missing(session: Session, actor: Actor, stmt: Select[Any], what: str) -> NoReturn:
+    """For ``stmt`` that selected nothing: AccessDenied when the record exists outside
+    ``actor``'s scope, else NotFound; ``what`` names it in the message."""
     hidden = session.execute(
         select(func.count()).select_from(stmt.subquery()).execution_options(**{UNSCOPED: True})
     ).scalar_one()
     if hidden:
-        actor = ctx.actor
         raise AccessDenied(
             t("access:out_of_scope", what=what, username=actor.username, role=actor.role.name)
         )

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from .. import clock
-from ..access import UNSCOPED, mask_email, mask_phone
-from ..errors import AccessDenied, FieldError, NotFound, ValidationError
+from ..access import mask_email, mask_phone
+from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..reference.enums import CHANNEL, STAGE
 from ..rules import (
@@ -48,6 +48,7 @@ from ..store.models import (
 from .attribution import campaign_ref, known_campaign
 from .context import Context, localised
 from .followups import check_follow_up, record_id
+from .reach import reach
 from .stages import check_opportunity
 from .users import find_user
 
@@ -287,37 +288,19 @@ class Records:
         return validated(self._kind.rules, values, self._kind.name, also=also)
 
     def _customer(self, session: Session, code: str) -> Customer:
-        customer = session.execute(
-            select(Customer).where(Customer.code == code)
-        ).scalar_one_or_none()
-        if customer is None:
-            self._deny_or_missing(
-                session, select(Customer).where(Customer.code == code), f"customer {code}"
-            )
-        assert customer is not None
+        customer: Customer = reach(
+            session, self._ctx, select(Customer).where(Customer.code == code), f"customer {code}"
+        )
         return customer
 
     def _load(self, session: Session, record_id: int) -> Any:
         model: Any = self._kind.model
-        record = session.execute(select(model).where(model.id == record_id)).scalar_one_or_none()
-        if record is None:
-            self._deny_or_missing(
-                session,
-                select(model).where(model.id == record_id),
-                f"{self._kind.name} #{record_id}",
-            )
-        return record
-
-    def _deny_or_missing(self, session: Session, stmt: Any, what: str) -> None:
-        hidden = session.execute(
-            select(func.count()).select_from(stmt.subquery()).execution_options(**{UNSCOPED: True})
-        ).scalar_one()
-        if hidden:
-            actor = self._ctx.actor
-            raise AccessDenied(
-                t("access:out_of_scope", what=what, username=actor.username, role=actor.role.name)
-            )
-        raise NotFound(t("access:not_found", what=what))
+        return reach(
+            session,
+            self._ctx,
+            select(model).where(model.id == record_id),
+            f"{self._kind.name} #{record_id}",
+        )
 
     def _as_dict(self, session: Session, record: Any) -> dict[str, Any]:
         values = {c.name: getattr(record, c.name) for c in record.__table__.columns}

@@ -8,13 +8,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import UNSCOPED, Actor
-from ..errors import AccessDenied, FieldError, NotFound, ValidationError
+from ..access import Actor
+from ..errors import FieldError, ValidationError
 from ..i18n import register, t
 from ..store.models import Customer, Opportunity, Ticket
+from .reach import deny_or_missing
 
 register(
     {
@@ -71,16 +72,8 @@ def find_target(session: Session, actor: Actor, entity: str, ref: Any, field: st
         model: Any = Opportunity if entity == "opportunity" else Ticket
         stmt = select(model).where(model.id == record_id)
     record = session.execute(stmt).scalar_one_or_none()
-    what = f"{entity} {ref}"
     if record is None:
-        hidden = session.execute(
-            select(func.count()).select_from(stmt.subquery()).execution_options(**{UNSCOPED: True})
-        ).scalar_one()
-        if hidden:
-            raise AccessDenied(
-                t("access:out_of_scope", what=what, username=actor.username, role=actor.role.name)
-            )
-        raise NotFound(t("access:not_found", what=what))
+        deny_or_missing(session, actor, stmt, f"{entity} {ref}")
     if isinstance(record, Customer):
         return Target("customer", record.id, record.id, record.code)
     return Target(entity, record.id, record.customer_id, f"{entity} #{record.id}")
