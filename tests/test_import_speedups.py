@@ -13,8 +13,11 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 from crmlib.i18n import t
@@ -284,3 +287,21 @@ def test_a_helper_killed_midway_fails_the_import_and_saves_nothing(
     with pytest.raises(RuntimeError, match="stopped unexpectedly"):
         import_file(team.zhang.ctx, "customers", path, chunk_rows=2, progress=kill_helper)
     assert count(db_url, Customer) == count(db_url, Contact) == 0
+
+
+@given(
+    st.lists(st.integers(0, 30), max_size=60).map(lambda keys: np.array(keys, dtype=np.uint64)),
+    st.integers(1, 7),
+)
+def test_repeats_remember_the_first_row_of_every_identity(keys: np.ndarray, size: int) -> None:
+    """Chunk by chunk, each identity's first row is the one a plain dict remembers."""
+    repeats = importing._Repeats()
+    first: dict[int, int] = {}
+    rows = np.arange(2, len(keys) + 2, dtype=np.int64)
+    for start in range(0, len(keys), size):
+        found = repeats._first_rows(keys[start : start + size], rows[start : start + size])
+        expected = [
+            first.setdefault(int(key), int(row))
+            for key, row in zip(keys[start : start + size], rows[start : start + size], strict=True)
+        ]
+        assert found.tolist() == expected

@@ -40,6 +40,7 @@ from ..store.models import ImportBatch, ImportReject, ImportWarning
 from .bulk import is_large
 from .kinds import FileKind, file_kind
 from .reading import FileProblem, Table, open_table
+from .staging import Staged, attached
 from .writers import WRITERS, Outcome, Writer, bulk_insert
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -249,7 +250,7 @@ class _Repeats:
         known[known] = self.hashes[position[known]] == identity[known]
         first[known] = self.rows[position[known]]
         new = order[starts & ~known[order]]
-        at = np.searchsorted(self.hashes, identity[new])
+        at = position[new]  # where they go in the arrays as they were
         self.hashes = np.insert(self.hashes, at, identity[new])
         self.rows = np.insert(self.rows, at, rows[new])
         return first
@@ -304,7 +305,11 @@ def import_file(
         }
         sink = _Sink(directory, table.headers)
         try:
-            with ctx.engine.connect() as conn, _load_settings(conn, kind, expected_rows):
+            with (
+                ctx.engine.connect() as conn,
+                _load_settings(conn, kind, expected_rows),
+                _staging(conn, ahead := helper_pays(conn, expected_rows), WRITERS[kind]),
+            ):
                 conn = conn.execution_options(**{WRITE_INTENT: True})
                 with conn.begin() as transaction:
                     batch_id = conn.execute(
@@ -314,8 +319,8 @@ def import_file(
                     ).scalar_one()
                     result.batch_id = batch_id
                     writer = WRITERS[kind](conn, spec, ctx.actor, batch_id, started)
-                    writer.start(expected_rows)
-                    checked = _checked(table, mapping, spec, writer, chunk_rows, expected_rows)
+                    writer.start(expected_rows, staged=ahead and writer.stages)
+                    checked = _checked(table, mapping, spec, writer, chunk_rows, ahead)
                     _run(checked, writer, conn, sink, result, table.total_rows, progress)
                     failed = strict and result.rejected > 0
                     if not (dry_run or failed):
@@ -367,6 +372,11 @@ def _load_settings(conn: Connection, kind: str, expected_rows: int) -> AbstractC
     return nullcontext()
 
 
+def _staging(conn: Connection, ahead: bool, writer: type[Writer]) -> AbstractContextManager[None]:
+    """The schema staged rows are loaded into, when a helper process stages them."""
+    return attached(conn) if ahead and writer.stages else nullcontext()
+
+
 def helper_pays(conn: Connection, expected_rows: int) -> bool:
     """Whether a helper process should check the file: for a large file into SQLite, which
     writes inside this process, on a machine with a core to spare. PostgreSQL's server
@@ -392,6 +402,7 @@ class _Checked:
     originals: pd.DataFrame
     clean: pd.DataFrame
     outcome: Outcome
+    staged: Staged | None = None
 
 
 def _run(
@@ -405,7 +416,10 @@ def _run(
 ) -> None:
     with closing(checking) as checked:
         for chunk in checked:
-            writer.write(chunk.clean, chunk.outcome)
+            if chunk.staged is not None:
+                writer.write_staged(chunk.staged, chunk.outcome)
+            else:
+                writer.write(chunk.clean, chunk.outcome)
             _record_rows(conn, result, chunk, sink)
             if progress:
                 progress(result.rows, total_rows)
@@ -417,7 +431,7 @@ def _checked(
     spec: FileKind,
     writer: Writer,
     chunk_rows: int,
-    expected_rows: int,
+    ahead: bool,
 ) -> Generator[_Checked]:
     """Chunks of the file, validated, each with its outcome so far.
 
@@ -430,10 +444,11 @@ def _checked(
     stops reading, however that happens.
     """
     checker = _Checker(table, mapping, spec, writer, chunk_rows)
-    if not helper_pays(writer.conn, expected_rows):
+    if not ahead:
         while (checked := checker.next()) is not None:
             yield checked
         return
+    checker.stages = writer.stages
     forking = mp.get_context("fork")
     receiver, sender = forking.Pipe(duplex=False)
     helper = forking.Process(
@@ -478,6 +493,8 @@ class _Checker:
         self.writer = writer
         self.repeats = _Repeats()
         self.chunks = _first_part_ahead(table.chunks(chunk_rows), FIRST_PART_ROWS)
+        #: Whether the writer's new rows are staged here (in the helper process).
+        self.stages = False
 
     def next(self) -> _Checked | None:
         chunk = next(self.chunks, None)
@@ -492,6 +509,9 @@ class _Checker:
         self.repeats.reject(self.writer, clean, raw, outcome)
         rejected = [row for row, status in outcome.status.items() if status == "rejected"]
         kept = self.writer.may_reject(clean) | clean.index.isin(rejected)
+        staged = self.writer.stage(clean, outcome) if self.stages else None
+        if staged is not None:
+            return _Checked(len(chunk), chunk[kept.to_numpy()], clean.iloc[:0], outcome, staged)
         return _Checked(len(chunk), chunk[kept.to_numpy()], clean, outcome)
 
     def send_all(self, sender: Any, receiver: Any) -> None:

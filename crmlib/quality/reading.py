@@ -226,7 +226,8 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             chunk.columns = pd.Index(range(chunk.shape[1]))
             chunk.index = pd.RangeIndex(number, number + len(chunk))
             number += len(chunk)
-            yield chunk[~_blank_rows(chunk)]
+            blank = _blank_rows(chunk)
+            yield chunk[~blank] if blank.any() else chunk
     except pd.errors.ParserError as exc:
         raise _malformed(table, exc) from None
     except pd.errors.EmptyDataError:

@@ -53,8 +53,9 @@ from ..store.models import (
     TicketEvent,
     User,
 )
-from .bulk import SuspendedIndexes, insert_columns
+from .bulk import SuspendedIndexes, bound_columns, insert_columns, next_id
 from .kinds import FileKind
+from .staging import Staged, copy, load, stage
 
 #: How many keys one IN (...) lookup carries.
 LOOKUP_BATCH = 900
@@ -178,6 +179,14 @@ class Writer:
     #: the columns (``table.column``) the import looks rows up by, whose indexes stay.
     bulk_tables: tuple[str, ...] = ()
     lookup_columns: tuple[str, ...] = ()
+    #: Columns whose indexes an import extends in a few places only: one value on all its
+    #: rows (its time stamp, its owner), a few (industry divisions), or none at all (an
+    #: index only of rows where the column is set). Kept up to date row by row, they cost
+    #: the importing process less than a sort at the end would, and it has the time: it
+    #: waits for the helper process (see :meth:`stage`) anyway.
+    append_columns: tuple[str, ...] = ()
+    #: Whether :meth:`stage` may lay out rows in the helper process of a large import.
+    stages = False
 
     def __init__(
         self, conn: Connection, spec: FileKind, actor: Actor, batch_id: int | None, now: datetime
@@ -242,12 +251,16 @@ class Writer:
                 ids[int(row)] = hit.id
         return ids
 
-    def start(self, expected_rows: int) -> None:
-        """Before the first chunk: a file of about ``expected_rows`` rows is coming."""
+    def start(self, expected_rows: int, *, staged: bool = False) -> None:
+        """Before the first chunk: a file of about ``expected_rows`` rows is coming, its
+        rows ``staged`` by a helper process or not."""
         table = _table(self.model)
         self.started_empty = self.conn.execute(select(table.c.id).limit(1)).first() is None
         self.suspended = SuspendedIndexes(
-            self.conn, self.bulk_tables, self.lookup_columns, expected_rows
+            self.conn,
+            self.bulk_tables,
+            (*self.lookup_columns, *(self.append_columns if staged else ())),
+            expected_rows,
         )
 
     def finish(self) -> None:
@@ -274,6 +287,14 @@ class Writer:
         return pd.Series(True, index=clean.index)
 
     def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        raise NotImplementedError
+
+    def stage(self, clean: pd.DataFrame, outcome: Outcome) -> Staged | None:
+        """In the helper process: the chunk's rows laid out for :meth:`write_staged` (see
+        :mod:`crmlib.quality.staging`), or None for :meth:`write` to write them."""
+        return None
+
+    def write_staged(self, staged: Staged, outcome: Outcome) -> None:
         raise NotImplementedError
 
     # -- shared steps ---------------------------------------------------------------------
@@ -388,9 +409,18 @@ class CustomerWriter(Writer):
     model = Customer
     bulk_tables = ("customers", "contacts")
     lookup_columns = ("contacts.customer_id",)
+    append_columns = (
+        "customers.created_at",
+        "customers.last_contact_at",
+        "customers.owner_id",
+        "customers.industry_division",
+        "customers.merged_into_id",
+        "customers.archive_flagged_at",
+    )
+    stages = True
 
-    def start(self, expected_rows: int) -> None:
-        super().start(expected_rows)
+    def start(self, expected_rows: int, *, staged: bool = False) -> None:
+        super().start(expected_rows, staged=staged)
         # Read once, here: rows are validated on another thread, which never queries.
         self.required_by_kind: dict[str, list[str]] = dict(
             get_setting(self.conn, "required_fields")
@@ -446,7 +476,7 @@ class CustomerWriter(Writer):
             {} if self.started_empty else self.existing("external_id", clean.get("external_id", []))
         )
         by_code = self.existing("code", clean.get("code", []))
-        fields = [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
+        fields = _customer_fields(clean)
         matches: dict[int, dict[str, Any]] = {}
         reassigned: set[int] = set()
         nothing = [None] * len(clean)
@@ -548,6 +578,19 @@ class CustomerWriter(Writer):
         size = len(clean)
         if not size:
             return {}
+        columns = self.new_customers(clean, fields, owners)
+        columns["code"] = self.new_codes(
+            clean["code"].tolist() if "code" in clean else [None] * size
+        )
+        ids = insert_columns(self.conn, _table(Customer), columns)
+        self.create_contacts(clean, ids)
+        return dict(zip(clean.index.tolist(), ids, strict=True))
+
+    def new_customers(
+        self, clean: pd.DataFrame, fields: list[str], owners: Mapping[int, int | None]
+    ) -> dict[str, Sequence[Any]]:
+        """The columns of new customers made from ``clean``, all but their ids and codes."""
+        size = len(clean)
         columns: dict[str, Sequence[Any]] = {
             column: values
             for name in fields
@@ -557,12 +600,7 @@ class CustomerWriter(Writer):
         columns["status"] = [s or "potential" for s in columns.get("status", [None] * size)]
         columns["owner_id"] = list(map(owners.get, clean.index.tolist()))
         columns["created_at"] = columns["updated_at"] = [self.now] * size
-        columns["code"] = self.new_codes(
-            clean["code"].tolist() if "code" in clean else [None] * size
-        )
-        ids = insert_columns(self.conn, _table(Customer), columns)
-        self.create_contacts(clean, ids)
-        return dict(zip(clean.index.tolist(), ids, strict=True))
+        return columns
 
     def create_contacts(self, clean: pd.DataFrame, customer_ids: list[int]) -> None:
         """The primary contact of each new customer whose row gives any contact field; it
@@ -582,6 +620,59 @@ class CustomerWriter(Writer):
         contacts["is_primary"] = [True] * len(wanted)
         contacts["created_at"] = contacts["updated_at"] = [self.now] * len(wanted)
         insert_columns(self.conn, _table(Contact), contacts)
+
+    def stage(self, clean: pd.DataFrame, outcome: Outcome) -> Staged | None:
+        """A chunk whose rows not rejected are all new customers as they stand (nothing for
+        :meth:`_special` to look at, no tags): their columns as :meth:`create` would insert
+        them, and their contact fields (``contact.…``) for :meth:`write_staged`."""
+        if self.may_reject(clean).any() or ("tags" in clean and clean["tags"].notna().any()):
+            return None
+        rejected = [row for row, status in outcome.status.items() if status == "rejected"]
+        fresh = clean[~clean.index.isin(rejected)] if rejected else clean
+        owners = self.user_ids(fresh, "owner", outcome, default=True)
+        customers = self.new_customers(fresh, _customer_fields(fresh), owners)
+        size = len(fresh)
+        contacts: dict[str, Sequence[Any]] = {
+            CONTACT_FIELDS[c]: fresh[c].tolist() for c in CONTACT_FIELDS if c in fresh
+        }
+        contacts["is_primary"] = [True] * size
+        contacts["created_at"] = contacts["updated_at"] = [self.now] * size
+        return stage(
+            {
+                **bound_columns(self.conn, _table(Customer), customers),
+                **{
+                    f"contact.{name}": values
+                    for name, values in bound_columns(self.conn, _table(Contact), contacts).items()
+                },
+            },
+            fresh.index.tolist(),
+        )
+
+    def write_staged(self, staged: Staged, outcome: Outcome) -> None:
+        """The staged new customers, with ids and codes handed out here in row order, and
+        the primary contact of each one whose row gives any contact field (named after the
+        customer when it names none), as :meth:`create` and :meth:`create_contacts` write
+        them."""
+        load(self.conn, staged)
+        first = next_id(self.conn, _table(Customer))
+        codes = reserve_customer_codes(self.conn, len(staged))
+        customer_id = f"{first - 1} + rowid"
+        customers = {c: staged.sql(c) for c in staged.names if not c.startswith("contact.")}
+        customers.update(id=customer_id, code=codes.sqlite_expression("rowid - 1"))
+        copy(self.conn, "customers", customers)
+        given = [f"contact.{f}" for f in CONTACT_FIELDS.values() if f"contact.{f}" in staged]
+        if given:
+            contacts = {
+                c.removeprefix("contact."): staged.sql(c)
+                for c in staged.names
+                if c.startswith("contact.")
+            }
+            named = [staged.sql(c) for c in ("contact.name", "name") if c in staged]
+            contacts["name"] = "coalesce({}, '')".format(", ".join(named)) if named else "''"
+            contacts["customer_id"] = customer_id
+            anything = " OR ".join(f"{staged.sql(c)} IS NOT NULL" for c in given)
+            copy(self.conn, "contacts", contacts, anything)
+        outcome.status.update(zip(staged.rows, repeat("created")))
 
     def new_codes(self, given: list[str | None]) -> Sequence[str]:
         """Codes for new customers: a code given in the file is kept (and the day's sequence
@@ -672,6 +763,11 @@ class CustomerWriter(Writer):
             if tag.strip() not in present.get(customer_id, set())
         ]
         bulk_insert(self.conn, table, rows)
+
+
+def _customer_fields(clean: pd.DataFrame) -> list[str]:
+    """The fields of ``clean`` stored on the customer itself."""
+    return [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
 
 
 class ChildWriter(Writer):
