@@ -147,6 +147,27 @@ def test_chunks_that_need_a_closer_look_are_written_as_before(tmp_path: Path) ->
     assert 0 < chunks < 9
 
 
+def test_a_chunk_of_rejected_rows_stages_nothing(tmp_path: Path) -> None:
+    """Seven broken phones in a row fill a chunk: nothing to stage, nothing written."""
+    rows = [list(row) for row in ROWS[:21]]
+    for row in rows[7:14]:
+        row[14] = "12345"
+    staged, _, chunks = _both_ways(tmp_path, rows)
+    assert chunks == 2
+    assert (staged.created, staged.rejected) == (14, 7)
+
+
+def test_rows_that_cannot_be_staged_are_written_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room for the scratch file (here: no such directory): every chunk goes the old
+    way, and the import is the same."""
+    monkeypatch.setattr(staging, "_scratch_directory", lambda: str(tmp_path / "missing"))
+    staged, _, chunks = _both_ways(tmp_path, ROWS)
+    assert chunks == 0
+    assert staged.created == 55
+
+
 def test_a_row_without_a_contact_leaves_a_gap(tmp_path: Path) -> None:
     """With contact and phone not required, a customer may come without a contact: the
     staged rows that give no contact field get none."""

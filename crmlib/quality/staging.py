@@ -34,7 +34,7 @@ from .bulk import sql_literal
 
 #: The attached schema a staged chunk is loaded into, and its one table.
 SCHEMA = "staged"
-TABLE = f"{SCHEMA}.rows"
+ROWS = "rows"
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ class Staged:
 
 def stage(columns: Mapping[str, Sequence[Any]], rows: list[int]) -> Staged | None:
     """Stage ``columns`` (name → bound values, None for NULL) of the new records from the
-    file's ``rows``; None when a column mixes types of value, which the importing process
-    then binds itself."""
+    file's ``rows``; None when a column mixes types of value or the scratch file cannot be
+    written (a full disk): the importing process then binds the rows itself."""
+    import adbc_driver_manager as adbc
     import polars as pl
 
     literals: dict[str, str] = {}
@@ -84,7 +85,11 @@ def stage(columns: Mapping[str, Sequence[Any]], rows: list[int]) -> Staged | Non
     if not series:  # a table needs a column: here the number of rows is all there is
         series.append(pl.Series("_", [None] * len(rows), dtype=pl.Int64))
     names = tuple(column.name for column in series if column.name != "_")
-    return Staged(_image(pl.DataFrame(series)), names, literals, rows)
+    try:
+        image = _image(pl.DataFrame(series))
+    except (OSError, adbc.Error):
+        return None
+    return Staged(image, names, literals, rows)
 
 
 def _series(name: str, values: Sequence[Any]) -> Any:
@@ -121,7 +126,7 @@ def _image(frame: Any) -> bytes:
         ):
             statement.set_options(
                 **{
-                    adbc.INGEST_OPTION_TARGET_TABLE: TABLE.split(".")[1],
+                    adbc.INGEST_OPTION_TARGET_TABLE: ROWS,
                     adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_CREATE,
                 }
             )
@@ -167,5 +172,5 @@ def copy(conn: Connection, table: str, columns: Mapping[str, str], where: str = 
     listed = ", ".join(f'"{column}"' for column in columns)
     conn.exec_driver_sql(
         f'INSERT INTO "{table}" ({listed}) '
-        f"SELECT {', '.join(columns.values())} FROM {TABLE} WHERE {where} ORDER BY rowid"
+        f"SELECT {', '.join(columns.values())} FROM {SCHEMA}.{ROWS} WHERE {where} ORDER BY rowid"
     )

@@ -629,6 +629,8 @@ class CustomerWriter(Writer):
             return None
         rejected = [row for row, status in outcome.status.items() if status == "rejected"]
         fresh = clean[~clean.index.isin(rejected)] if rejected else clean
+        if fresh.empty:
+            return None
         owners = self.user_ids(fresh, "owner", outcome, default=True)
         customers = self.new_customers(fresh, _customer_fields(fresh), owners)
         size = len(fresh)
