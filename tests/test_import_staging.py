@@ -168,6 +168,20 @@ def test_rows_that_cannot_be_staged_are_written_as_before(
     assert staged.created == 55
 
 
+def test_a_python_that_cannot_stage_imports_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``sqlite3``'s deserialize or the ADBC driver nothing is staged, or
+    attached, and nothing else changes."""
+    monkeypatch.setattr(importing, "staging_available", lambda: False)
+    attach = staging.attached
+    attached: list[bool] = []
+    monkeypatch.setattr(importing, "attached", lambda conn: attached.append(True) or attach(conn))
+    staged, _, chunks = _both_ways(tmp_path, ROWS)
+    assert (chunks, attached) == (0, [])
+    assert staged.created == 55
+
+
 def test_a_row_without_a_contact_leaves_a_gap(tmp_path: Path) -> None:
     """With contact and phone not required, a customer may come without a contact: the
     staged rows that give no contact field get none."""

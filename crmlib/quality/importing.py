@@ -41,6 +41,7 @@ from .bulk import is_large
 from .kinds import FileKind, file_kind
 from .reading import FileProblem, Table, open_table
 from .staging import Staged, attached
+from .staging import available as staging_available
 from .writers import WRITERS, Outcome, Writer, bulk_insert
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -308,7 +309,7 @@ def import_file(
             with (
                 ctx.engine.connect() as conn,
                 _load_settings(conn, kind, expected_rows),
-                _staging(conn, ahead := helper_pays(conn, expected_rows), WRITERS[kind]),
+                _staging(conn, stages := _stages(ahead := helper_pays(conn, expected_rows), kind)),
             ):
                 conn = conn.execution_options(**{WRITE_INTENT: True})
                 with conn.begin() as transaction:
@@ -319,8 +320,8 @@ def import_file(
                     ).scalar_one()
                     result.batch_id = batch_id
                     writer = WRITERS[kind](conn, spec, ctx.actor, batch_id, started)
-                    writer.start(expected_rows, staged=ahead and writer.stages)
-                    checked = _checked(table, mapping, spec, writer, chunk_rows, ahead)
+                    writer.start(expected_rows, staged=stages)
+                    checked = _checked(table, mapping, spec, writer, chunk_rows, ahead, stages)
                     _run(checked, writer, conn, sink, result, table.total_rows, progress)
                     failed = strict and result.rejected > 0
                     if not (dry_run or failed):
@@ -372,9 +373,15 @@ def _load_settings(conn: Connection, kind: str, expected_rows: int) -> AbstractC
     return nullcontext()
 
 
-def _staging(conn: Connection, ahead: bool, writer: type[Writer]) -> AbstractContextManager[None]:
+def _stages(ahead: bool, kind: str) -> bool:
+    """Whether the helper process checking the file ahead also stages its new rows (see
+    :mod:`crmlib.quality.staging`): for a kind whose writer can, on a Python that can."""
+    return ahead and WRITERS[kind].stages and staging_available()
+
+
+def _staging(conn: Connection, stages: bool) -> AbstractContextManager[None]:
     """The schema staged rows are loaded into, when a helper process stages them."""
-    return attached(conn) if ahead and writer.stages else nullcontext()
+    return attached(conn) if stages else nullcontext()
 
 
 def helper_pays(conn: Connection, expected_rows: int) -> bool:
@@ -432,6 +439,7 @@ def _checked(
     writer: Writer,
     chunk_rows: int,
     ahead: bool,
+    stages: bool,
 ) -> Generator[_Checked]:
     """Chunks of the file, validated, each with its outcome so far.
 
@@ -448,7 +456,7 @@ def _checked(
         while (checked := checker.next()) is not None:
             yield checked
         return
-    checker.stages = writer.stages
+    checker.stages = stages
     forking = mp.get_context("fork")
     receiver, sender = forking.Pipe(duplex=False)
     helper = forking.Process(

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,14 @@ class Staged:
     def sql(self, column: str) -> str:
         """The SQL that gives ``column`` on each staged row."""
         return self.literals.get(column) or f'"{column}"'
+
+
+def available() -> bool:
+    """Whether this Python can stage: its ``sqlite3`` loads database images (Python 3.11
+    with SQLite 3.36 or later), and polars and the ADBC SQLite driver are installed."""
+    return hasattr(sqlite3.Connection, "deserialize") and all(
+        find_spec(package) is not None for package in ("polars", "adbc_driver_sqlite")
+    )
 
 
 def stage(columns: Mapping[str, Sequence[Any]], rows: list[int]) -> Staged | None:
