@@ -6,26 +6,30 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The versions the suite was run on; `make lock` resolves them again.
+LOCK := requirements.lock
 CUSTOMERS ?= 5000
 PYTEST_ARGS ?=
 # benchmarks/ may not exist yet in a fresh checkout (git keeps no empty folders).
 LINT_PATHS := $(wildcard crmlib tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint screenshots clean distclean
+.PHONY: help venv demo test lint lab lock screenshots clean distclean
 
 help:
-	@echo "make venv       create $(VENV) and install crmlib with its dev extras (again when pyproject.toml changes)"
+	@echo "make venv       create $(VENV) and install crmlib with its dev extras from $(LOCK) (again when either changes)"
 	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS)) and run the scheduled reports into reports/"
 	@echo "make test       pytest (SQLite and PostgreSQL), then ruff and mypy"
 	@echo "make lint       ruff and mypy only"
+	@echo "make lab        open the workspace (notebooks, data) in JupyterLab"
+	@echo "make lock       resolve pyproject.toml afresh into $(LOCK) (then run make test)"
 	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/test_voila.py)"
 	@echo "make clean      remove caches and build files; make distclean also removes $(VENV)"
 
 venv: $(STAMP)
 
-# Reinstalled only when pyproject.toml is newer than the stamp.
-$(STAMP): pyproject.toml
+# Reinstalled only when pyproject.toml or the lock is newer than the stamp.
+$(STAMP): pyproject.toml $(LOCK)
 	@if ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
 		echo "creating $(VENV) with $(PYTHON)"; \
 		rm -rf $(VENV); \
@@ -33,8 +37,21 @@ $(STAMP): pyproject.toml
 			echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; \
 			exit 1; }; \
 	fi
-	$(BIN)/python -m pip install --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --disable-pip-version-check -c $(LOCK) -e ".[dev]"
 	@touch $@
+
+# A throw-away environment resolves the newest versions pyproject.toml admits.
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --disable-pip-version-check -q -e ".[dev]"
+	{ sed -n '1,2p' $(LOCK); $(VENV)-lock/bin/python -m pip freeze --exclude-editable \
+		| grep -v -i '^crmlib'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf $(VENV)-lock
+
+lab: venv
+	$(BIN)/crm lab
 
 demo: venv
 	$(BIN)/crm demo --fresh --customers $(CUSTOMERS)
@@ -43,6 +60,7 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m ruff check $(LINT_PATHS)
+	$(BIN)/python -m ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m mypy
 
 screenshots: venv
@@ -50,6 +68,7 @@ screenshots: venv
 
 lint: venv
 	$(BIN)/python -m ruff check $(LINT_PATHS)
+	$(BIN)/python -m ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m mypy
 
 clean:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 ENVIRONMENT = ROOT / "environment.yml"
 #: The extras the conda environment installs besides the runtime dependencies.
-EXTRAS = ("dev", "notebooks")
+EXTRAS = ("dev",)
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
