@@ -10,20 +10,23 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 CUSTOMERS ?= 5000
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (auto: one per core); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 # benchmarks/ may not exist yet in a fresh checkout (git keeps no empty folders).
-LINT_PATHS := $(wildcard crmlib tests benchmarks)
+LINT_PATHS := $(wildcard crmlib tests benchmarks conftest.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint lab lock screenshots clean distclean
+.PHONY: help venv demo test lint lab lock screenshots docs clean distclean
 
 help:
 	@echo "make venv       create $(VENV) and install crmlib with its dev extras from $(LOCK) (again when either changes)"
 	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS)) and run the scheduled reports into reports/"
-	@echo "make test       pytest (SQLite and PostgreSQL), then ruff and mypy"
+	@echo "make test       pytest in parallel (SQLite and PostgreSQL, nbval on every notebook), then ruff and mypy"
 	@echo "make lint       ruff and mypy only"
-	@echo "make lab        open the workspace (notebooks, data) in JupyterLab"
+	@echo "make lab        open the workspace (notebooks, data) in JupyterLab, as \$$CRM_USER (default admin)"
 	@echo "make lock       resolve pyproject.toml afresh into $(LOCK) (then run make test)"
 	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/test_voila.py)"
+	@echo "make docs       regenerate docs/reference/ (CLI, KPIs, settings, environment) from the code"
 	@echo "make clean      remove caches and build files; make distclean also removes $(VENV)"
 
 venv: $(STAMP)
@@ -50,21 +53,26 @@ lock:
 	mv $(LOCK).new $(LOCK)
 	rm -rf $(VENV)-lock
 
+# As $CRM_USER when set, else the demo's administrator.
 lab: venv
-	$(BIN)/crm lab
+	$(BIN)/crm --user $(or $(CRM_USER),admin) lab
 
 demo: venv
 	$(BIN)/crm demo --fresh --customers $(CUSTOMERS)
 	$(BIN)/crm --user admin report due
 
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/python -m ruff check $(LINT_PATHS)
 	$(BIN)/python -m ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m mypy
 
 screenshots: venv
 	CRM_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q tests/test_voila.py -k screenshot
+
+# tests/test_docs.py fails when a page in docs/reference/ differs from what this writes.
+docs: venv
+	$(BIN)/python -m crmlib.docgen
 
 lint: venv
 	$(BIN)/python -m ruff check $(LINT_PATHS)

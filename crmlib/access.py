@@ -8,14 +8,17 @@ filter cannot leak another rep's customers; Core queries (reports) call
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import ColumnElement, Select, and_, event, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .errors import AccessDenied
 from .i18n import register, t
+from .missing import is_missing
 from .store.models import (
     CampaignMember,
     Comment,
@@ -252,7 +255,10 @@ def install_scoping(session: Session, scope: Scope) -> None:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****5678: keeps the first three and last four digits of the national number."""
+    """138****5678: keeps the first three and last four digits of the national number.
+    A missing phone (None, NaN, pd.NA) is None."""
+    if is_missing(phone):
+        return None
     if not phone:
         return phone
     digits = phone[3:] if phone.startswith("+86") else phone
@@ -262,8 +268,27 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_email(email: str | None) -> str | None:
-    """z***@example.com: the domain stays, so a masked list still shows a company's domain."""
+    """z***@example.com: the domain stays, so a masked list still shows a company's domain.
+    A missing e-mail (None, NaN, pd.NA) is None."""
+    if is_missing(email):
+        return None
     if not email or "@" not in email:
         return email
     local, domain = email.split("@", 1)
     return f"{local[:1]}***@{domain}"
+
+
+#: The personal fields a role without ``see_pii`` sees masked, and how.
+PII_MASKS: dict[str, Callable[[str | None], str | None]] = {
+    "phone": mask_phone,
+    "email": mask_email,
+}
+
+
+def mask_frame(df: pd.DataFrame, fields: Iterable[str] = tuple(PII_MASKS)) -> pd.DataFrame:
+    """``df`` with its ``fields`` columns masked in place. Missing values are left alone, so
+    they stay missing as the column marks them (NaN in a ``str`` column, pd.NA in a
+    nullable ``string`` one)."""
+    for field in fields:
+        df[field] = df[field].map(PII_MASKS[field], na_action="ignore")
+    return df

@@ -18,7 +18,7 @@ from .access import ROLES, Actor
 from .demo import generate, period
 from .domain.context import Context
 from .domain.lifecycle import refresh
-from .domain.users import find_user
+from .domain.users import admin_display_name, find_user
 from .errors import CRMError, NotFound
 from .i18n import register, t
 from .quality.kinds import KINDS
@@ -63,7 +63,8 @@ def init_database(engine: Engine, admin_name: str = "admin") -> tuple[str | None
     created = None
     with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:
         if not session.execute(select(func.count()).select_from(User)).scalar_one():
-            session.add(User(username=admin_name, display_name="Administrator", role="admin"))
+            shown_as = admin_display_name()
+            session.add(User(username=admin_name, display_name=shown_as, role="admin"))
             session.commit()
             created = admin_name
     after = current_revision(engine)

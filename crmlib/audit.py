@@ -16,6 +16,7 @@ from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from . import clock
+from .missing import is_missing
 from .store.models import AuditEvent, Base, Customer
 
 ACTOR = "crm_actor"
@@ -29,8 +30,9 @@ UNAUDITED_TABLES = frozenset({"audit_events", "code_sequences"})
 
 
 def text_of(value: Any) -> str | None:
-    """A value as the log stores it: ISO dates, plain decimals, None for empty."""
-    if value is None:
+    """A value as the log stores it: ISO dates, plain decimals, None for empty (None, NaN,
+    pd.NA or NaT alike, so that a value read through pandas compares equal to the stored one)."""
+    if is_missing(value):
         return None
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()

@@ -35,7 +35,7 @@ from .domain.records import CONTACTS, INTERACTIONS, ORDERS, Records
 from .domain.reminders import reminders
 from .domain.tasks import Tasks
 from .domain.tickets import Tickets
-from .domain.users import Users, find_user
+from .domain.users import Users, admin_display_name, find_user
 from .errors import AccessDenied, ConfigError, FieldError, ValidationError
 from .i18n import current_lang, register, speaking, t
 from .quality.duplicates import Duplicates
@@ -255,7 +255,9 @@ def _bootstrap_admin(session: Session, username: str) -> User | None:
         or session.execute(select(func.count()).select_from(User)).scalar_one()
     ):
         return None
-    admin = User(username=BOOTSTRAP_ADMIN, display_name="Administrator", role="admin", active=True)
+    admin = User(
+        username=BOOTSTRAP_ADMIN, display_name=admin_display_name(), role="admin", active=True
+    )
     session.add(admin)
     try:
         session.commit()
@@ -268,7 +270,8 @@ def _bootstrap_admin(session: Session, username: str) -> User | None:
 def open(url: str | None = None, user: str | None = None, *, lang: str | None = None) -> Workspace:
     """Open the CRM database at ``url`` as ``user``.
 
-    ``url`` None means ``CRM_DATABASE_URL``, else ``sqlite:///data/crm.db``. A new database
+    ``url`` None means ``CRM_DATABASE_URL``, else the workspace database
+    (``<CRM_HOME>/data/crm.db``, :func:`crmlib.config.home`). A new database
     gets its schema, and ``user="admin"`` bootstraps its first administrator.
     """
     with speaking(lang) if lang else nullcontext():  # errors speak the workspace's language

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import count
+from pathlib import Path
+
+from sqlalchemy import create_engine, select
 
 import crmlib
+from crmlib.demo import generate
+from crmlib.store.models import User
 from crmlib.workspace import Workspace
 
 _phones = count(13800000001)
@@ -59,3 +64,26 @@ def build_team(url: str) -> Team:
             for name in ("zhang", "li", "wang", "zhao", "ana", "sun")
         ),
     )
+
+
+def demo_database(path: Path, customers: int, seed: int) -> str:
+    """A demo database of ``customers`` in the SQLite file ``path``; its URL."""
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    try:
+        generate(engine, customers=customers, seed=seed)
+    finally:
+        engine.dispose()
+    return url
+
+
+def first_user(url: str, role: str) -> str:
+    """A user of the database at ``url`` with ``role`` (a demo's first sales rep, say)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            name = conn.execute(select(User.username).where(User.role == role)).scalar()
+    finally:
+        engine.dispose()
+    assert name is not None, f"no {role} user in {url}"
+    return str(name)

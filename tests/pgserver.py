@@ -97,6 +97,8 @@ def _ensure_service_user() -> pwd.struct_passwd:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     if result.returncode != 0:
+        with contextlib.suppress(KeyError):  # another test process made it meanwhile
+            return pwd.getpwnam(SERVICE_USER)
         raise PgServerError(
             f"initdb refuses to run as root and there is no {SERVICE_USER!r} user to run it as; "
             f"creating one failed: {result.stderr.strip() or result.returncode}"

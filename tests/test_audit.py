@@ -27,7 +27,7 @@ def test_history_reads_like_sentences_newest_first(team: Team) -> None:
     team.zhang.customers.update(code, city="苏州")
     history = team.zhang.history(code)
     assert history["occurred_at"].is_monotonic_decreasing
-    assert history["text"].iloc[0].endswith(f"zhang changed city of {code} from 上海 to 苏州")
+    assert history["text"].iloc[0].endswith(f"zhang changed City of {code} from 上海 to 苏州")
     assert history["text"].iloc[-1].endswith(f"zhang created customer {code}")
 
 
@@ -67,7 +67,8 @@ def test_child_record_changes_are_filed_under_the_customer(team: Team) -> None:
     assert list(change[["field", "old_value", "new_value"]].itertuples(index=False, name=None)) == [
         ("amount", "1000", "1200.5")
     ]
-    assert "changed order.amount of" in change["text"].iloc[0]
+    assert "changed order.Amount of" in change["text"].iloc[0]
+    assert change["text"].iloc[0].endswith("from 1,000.00 to 1,200.50")
 
 
 def test_history_in_chinese(db_url: str, team: Team) -> None:
@@ -77,7 +78,7 @@ def test_history_in_chinese(db_url: str, team: Team) -> None:
     team.zhang.customers.update(code, city="苏州")
     with crmlib.open(db_url, user="zhang", lang="zh") as ws:
         assert (
-            ws.history(code)["text"].iloc[0].endswith(f"zhang 将 {code} 的 city 从 上海 改为 苏州")
+            ws.history(code)["text"].iloc[0].endswith(f"zhang 将 {code} 的 城市 从 上海 改为 苏州")
         )
 
 
@@ -89,3 +90,20 @@ def test_history_names_merges_and_unmerges(team: Team) -> None:
     lines = team.zhang.history(survivor)["text"].tolist()
     assert lines[0].endswith(f"zhang separated {other} from {survivor} again")
     assert any(line.endswith(f"zhang merged {other} into {survivor}") for line in lines)
+
+
+def test_history_names_users_and_labels_codes(db_url: str, team: Team) -> None:
+    import crmlib
+
+    code = team.zhang.customers.add(**company()).code
+    team.admin.users.add("zhou", role="service", team="support", display_name="周天佑")
+    ticket = team.sun.tickets.open(code, type="after_sales", subject="保修期内维修")
+    team.sun.tickets.transfer(ticket["id"], assignee="zhou")
+    team.admin.tickets.start(ticket["id"])
+    with crmlib.open(db_url, user="admin", lang="zh") as ws:
+        lines = ws.history(code)["text"].tolist()
+    assignee = next(line for line in lines if "工单.处理人" in line)
+    assert assignee.endswith("改为 周天佑"), assignee
+    status = next(line for line in lines if "工单.工单状态" in line)
+    assert status.endswith("从 待处理 改为 处理中"), status
+    assert not any("_id" in line or "in_progress" in line for line in lines), lines

@@ -14,13 +14,14 @@ import crmlib.cli
 from crmlib import clock
 from crmlib.cli import main
 from crmlib.i18n import MESSAGES, current_lang, t
+from crmlib.reference.enums import PRIORITY, ROLE, TEAM
 from crmlib.store import head_revision
 from crmlib.store.engine import make_engine
 from tests.factories import Team, company
 
 CLI_SOURCES = sorted(Path(crmlib.cli.__file__).parent.glob("*.py"))
 LANGS = ("en", "zh")
-ADDED = {"en": "added qian (sales, team east)", "zh": "已添加用户 qian（sales，团队 east）"}
+ADDED = {"en": "added qian (Sales, East China team)", "zh": "已添加用户 qian（销售，华东团队）"}
 
 
 def _run(url: str, lang: str, *args: str, user: str | None = "admin") -> Result:
@@ -59,7 +60,8 @@ def test_init_and_status_speak_the_chosen_language(
 def test_workspace_commands_and_errors_speak_the_chosen_language(team: Team, lang: str) -> None:
     added = _run(team.url, lang, "users", "add", "qian", "--role", "sales", "--team", "east")
     assert added.exit_code == 0, added.output
-    line = t("core_cli:user_added_to_team", lang, name="qian", role="sales", team="east")
+    role, east = ROLE.label("sales", lang), TEAM.label("east", lang)
+    line = t("core_cli:user_added_to_team", lang, name="qian", role=role, team=east)
     assert added.stdout == line + "\n"
     assert line == ADDED[lang]  # literal, so a missing translation fails
 
@@ -244,7 +246,8 @@ def test_tables_print_their_headers_in_the_chosen_language(
         places = [line.find(header) for header in expected[lang]]
         assert -1 not in places and places == sorted(places), (args, line)
     tasks = _run(team.url, lang, "tasks", "list", user="zhang").stdout
-    assert "medium" in tasks and "准备报价方案" in tasks  # values are printed as stored
+    medium = PRIORITY.label("medium", lang)  # codes read as labels, typed text as typed
+    assert f" {medium} " in tasks and "medium" not in tasks and "准备报价方案" in tasks
     assert "assignee" not in _header_line(tasks, HEADERS[("tasks", "list")][lang][0])
 
     pairs = tmp_path / "pairs.csv"  # files keep their identifiers, in any language

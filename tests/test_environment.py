@@ -1,17 +1,25 @@
-"""environment.yml (conda) installs what pyproject.toml declares, no more and no less."""
+"""The environments agree with pyproject.toml: environment.yml (conda) installs what it
+declares, no more and no less; requirements.lock pins a version of each requirement that its
+specifier admits, and the installed versions are the locked ones (what the suite runs on is
+what ``make venv`` installs)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 ENVIRONMENT = ROOT / "environment.yml"
+LOCK = ROOT / "requirements.lock"
+#: Installed but never locked: the project itself and the installer (pip freeze omits them).
+UNLOCKED = {"crmlib", "pip", "setuptools", "wheel"}
 #: The extras the conda environment installs besides the runtime dependencies.
 EXTRAS = ("dev",)
 
@@ -101,3 +109,65 @@ def test_normalise() -> None:
     assert split("psycopg[binary] >= 3.1") == ("psycopg", "[binary]>=3.1")
     assert split("pandas_stubs") == ("pandas-stubs", "")
     assert normalise("zope.interface") == "zope-interface"
+
+
+def locked() -> dict[str, str]:
+    """requirements.lock as {normalised name: version}; every line pins one version."""
+    pins = {}
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and version, f"requirements.lock: {line!r} does not pin one version (name==x)"
+        pins[normalise(name)] = version.strip()
+    return pins
+
+
+def installed() -> dict[str, str]:
+    return {normalise(d.metadata["Name"]): d.version for d in metadata.distributions()}
+
+
+def test_every_requirement_is_locked_with_a_version_it_admits() -> None:
+    pins = locked()
+    problems = []
+    for line in pyproject_requirements():
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        name = normalise(requirement.name)
+        if name not in pins:
+            problems.append(f"{line}: not in requirements.lock")
+        elif not requirement.specifier.contains(pins[name], prereleases=True):
+            problems.append(f"{line}: requirements.lock has {pins[name]}")
+    assert problems == [], "run `make lock`: " + "; ".join(problems)
+
+
+def test_requested_extras_are_locked() -> None:
+    """``psycopg[binary]`` needs ``psycopg-binary`` in the lock, not only ``psycopg``."""
+    pins = locked()
+    missing = []
+    for line in pyproject_requirements():
+        requirement = Requirement(line)
+        for extra in sorted(requirement.extras):
+            for needed in map(Requirement, metadata.requires(requirement.name) or []):
+                marker = needed.marker
+                if marker is None or not marker.evaluate({"extra": extra}):
+                    continue
+                if marker.evaluate({"extra": ""}):
+                    continue  # needed without the extra too; the installed check covers it
+                if normalise(needed.name) not in pins:
+                    missing.append(f"{needed.name} (for {requirement.name}[{extra}])")
+    assert missing == [], f"run `make lock`: not in requirements.lock: {missing}"
+
+
+def test_installed_versions_are_the_locked_ones() -> None:
+    pins, found = locked(), installed()
+    differ = [
+        f"{name}: locked {version}, installed {found.get(name, 'nothing')}"
+        for name, version in sorted(pins.items())
+        if found.get(name) != version
+    ]
+    unlocked = sorted(set(found) - set(pins) - UNLOCKED)
+    assert differ == [], "run `make venv` (or `make lock` to move on): " + "; ".join(differ)
+    assert unlocked == [], f"installed but not in requirements.lock: {unlocked}"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from crmlib.analytics.filters import Filters, parse_period
+from crmlib.analytics.filters import Filters, parse_period, resolve_period
 from crmlib.errors import ValidationError
 from crmlib.store.models import Customer
 from tests.factories import Team, company
@@ -34,6 +34,30 @@ def test_bad_periods_name_the_field(text: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_period(text)
     assert [(e.field, e.value, e.rule) for e in caught.value.errors] == [("period", text, "period")]
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("previous_quarter", date(2026, 7, 1), date(2026, 10, 1)),
+        ("上季度", date(2026, 7, 1), date(2026, 10, 1)),
+        ("this_quarter", date(2026, 10, 1), date(2027, 1, 1)),
+        ("本月", date(2026, 12, 1), date(2027, 1, 1)),
+        ("previous_month", date(2026, 11, 1), date(2026, 12, 1)),
+        (" 去年 ", date(2025, 1, 1), date(2026, 1, 1)),
+        ("this_year", date(2026, 1, 1), date(2027, 1, 1)),
+    ],
+)
+def test_relative_periods_mean_the_same_wherever_they_are_given(
+    text: str, start: date, end: date
+) -> None:
+    assert parse_period(text, today=date(2026, 12, 7)) == (start, end)
+    assert resolve_period("上月", date(2027, 1, 5)) == "2026-12"
+
+
+def test_a_relative_period_follows_the_business_day() -> None:
+    first, _ = parse_period("previous_quarter")
+    assert Filters.of(period="上季度").start == first
 
 
 def test_filters_from_what_people_write() -> None:

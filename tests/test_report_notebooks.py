@@ -18,6 +18,7 @@ import pytest
 
 import crmlib
 from crmlib import admin
+from crmlib.analytics.kpi import CATALOGUE
 from crmlib.reporting import REPORTS, RunResult
 from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import PdfPrinter
@@ -150,17 +151,24 @@ def test_excel_holds_the_tables_behind_the_charts(
 ) -> None:
     result = batch[0]["kpi_quarterly_east"]
     book = openpyxl.load_workbook(result.outputs["xlsx"])
-    assert {"kpis", "revenue_by_month", "revenue_by_region", "parameters"} <= set(book.sheetnames)
-    rows = list(book["kpis"].iter_rows(values_only=True))
+    assert {"指标", "月度销售额", "各区域销售额", "报表参数"} <= set(book.sheetnames)
+    rows = list(book["指标"].iter_rows(values_only=True))
     header = rows[0]
-    stage = header.index("stage")
-    values = {r[header.index("id")]: r[header.index("value")] for r in rows[1:] if r[stage] is None}
+    stage = header.index("阶段")
+    values = {
+        r[header.index("名称")]: r[header.index("数值")] for r in rows[1:] if r[stage] is None
+    }
+    cells = {r[header.index("名称")].value: r[header.index("数值")]
+             for r in book["指标"].iter_rows(min_row=2) if r[stage].value is None}  # fmt: skip
     period = params.resolve_period("previous_quarter")
     expected = demo.kpis(period=period, region="华东").set_index("id")
-    for kpi_id in ("new_customers", "revenue", "win_rate"):
-        assert values[kpi_id] == pytest.approx(expected.at[kpi_id, "value"]), kpi_id
-    asked = dict(book["parameters"].iter_rows(min_row=2, values_only=True))
-    assert asked["region"] == "华东" and asked["period"] == period
+    formats = {"new_customers": "#,##0", "revenue": "#,##0.00", "win_rate": "0.0%"}
+    for kpi_id, number_format in formats.items():
+        name = CATALOGUE[kpi_id].name("zh")
+        assert values[name] == pytest.approx(expected.at[kpi_id, "value"]), kpi_id
+        assert cells[name].number_format == number_format, kpi_id  # a number, formatted
+    asked = dict(book["报表参数"].iter_rows(min_row=2, values_only=True))
+    assert asked["区域"] == "华东" and asked["期间"] == period
 
 
 def test_pdf_draws_chinese_text(batch: tuple[dict[str, RunResult], Path], tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def test_run_writes_outputs_and_a_failed_run_keeps_the_last_good_ones(
     assert "dashboards.show(" not in page  # no code
     assert 'src="http' not in page and 'href="http' not in page
     sheets = openpyxl.load_workbook(good.outputs["xlsx"]).sheetnames
-    assert {"regions", "industries", "channels", "parameters"} <= set(sheets)
+    assert {"区域分布", "行业分布", "跟进渠道", "报表参数"} <= set(sheets)
     record = _record(demo, good.id)
     assert record["status"] == "warning" and record["actor"] == "admin"
     assert json.loads(str(record["parameters"]))["values"] == {

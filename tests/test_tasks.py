@@ -116,9 +116,9 @@ def test_tasks_commands(team: Team) -> None:
     assert "打电话" in listed.output
     task_id = int(team.li.tasks.list()["id"].iloc[0])
     started = runner.invoke(main, [*base, "tasks", "set", str(task_id), "in_progress"])
-    assert started.exit_code == 0 and "in_progress" in started.output
+    assert started.exit_code == 0 and "is now In progress" in started.output
     done = runner.invoke(main, [*base, "tasks", "done", str(task_id)])
-    assert done.exit_code == 0 and "done" in done.output
+    assert done.exit_code == 0 and "is now Done" in done.output
     again = runner.invoke(main, [*base, "tasks", "set", str(task_id), "open"])
     assert again.exit_code == 1 and "task_status_flow" in again.output
 

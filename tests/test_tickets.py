@@ -296,7 +296,7 @@ def test_cli_works_a_ticket(team: Team) -> None:
 
     out = crm("tickets", "open", code, "--type", "technical", "--subject", "接口对接问题",
               "--priority", "high")  # fmt: skip
-    assert out.startswith("#1 ") and "support/-" in out
+    assert out.startswith("#1 ") and "Support team/-" in out and "[Open, High, SLA OK]" in out
     crm("tickets", "respond", "1", "已联系")
     crm("tickets", "resolve", "1", "已修复")
     refused = runner.invoke(main, ["--url", team.url, "--user", "sun", "--lang", "en",
@@ -304,7 +304,7 @@ def test_cli_works_a_ticket(team: Team) -> None:
     assert refused.exit_code == 1 and "[csat_score]" in refused.output
     assert runner.invoke(main, ["--url", team.url, "--user", "sun", "tickets", "close", "1"]
                          ).exit_code == 2  # neither --csat nor --no-answer  # fmt: skip
-    assert "[closed, high" in crm("tickets", "close", "1", "--csat", "5")
+    assert "[Closed, High" in crm("tickets", "close", "1", "--csat", "5")
     assert "接口对接问题" in crm("tickets", "list", "--status", "closed")
     assert "(none)" in crm("tickets", "at-risk")
     assert "NPS 8" in crm("feedback", "nps", code, "8")

@@ -9,6 +9,8 @@ work with no internet access. Screenshots of each notebook are taken; with
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,10 +20,10 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from sqlalchemy import create_engine, func, select
 
 import crmlib
-from crmlib.demo import generate
 from crmlib.store.models import Merge
 from crmlib.ui.fields import industry_choices, province_choices
 from crmlib.ui.serve import voila_command, voila_environment
+from tests.factories import demo_database, first_user
 from tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,13 +47,7 @@ NOTEBOOKS = {
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('voila') / 'crm.db'}"
-    engine = create_engine(url)
-    try:
-        generate(engine, customers=300, seed=11)
-    finally:
-        engine.dispose()
-    return url
+    return demo_database(tmp_path_factory.mktemp("voila") / "crm.db", customers=300, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -178,4 +174,64 @@ def test_a_screenshot_of_each_notebook(
     page.screenshot(path=str(target), full_page=True)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert target.stat().st_size > 20_000
+    assert outside == []
+
+
+# -- `crm notebooks serve` in a fresh clone, from its root and from another folder ---------
+
+#: What Voila shows for a cell that failed, and Python's own error text.
+ERROR_TEXTS = ("There was an error when executing cell", "Traceback (most recent call last)")
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the checkout (package, notebooks, pyproject.toml) with a small demo in its
+    ``data/crm.db``: its own workspace home, as a fresh clone is after ``make demo``."""
+    folder = tmp_path_factory.mktemp("clone")
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "crmlib", folder / "crmlib", ignore=skip)
+    shutil.copytree(ROOT / "notebooks", folder / "notebooks", ignore=skip)
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    (folder / "data").mkdir()
+    demo_database(folder / "data" / "crm.db", customers=150, seed=3)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clone_rep(clone: Path) -> str:
+    return first_user(f"sqlite:///{clone / 'data' / 'crm.db'}", "sales")
+
+
+@pytest.fixture(scope="module", params=["root", "elsewhere"])
+def served(
+    request: pytest.FixtureRequest, clone: Path, clone_rep: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:  # fmt: skip
+    """``crm --user <rep> notebooks serve`` as the README has it, with no database, home
+    or notebooks folder given, started in the clone's root or in an unrelated folder."""
+    port = free_port()
+    logs = tmp_path_factory.mktemp(f"serve_{request.param}")
+    cwd = clone if request.param == "root" else logs
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.pop("JUPYTERHUB_USER", None)
+    env.update(PYTHONPATH=str(clone), CRM_LANG="zh", CRM_IMPORT_DIR=str(logs / "imports"))
+    command = [sys.executable, "-m", "crmlib", "--user", clone_rep, "notebooks", "serve",
+               "--port", str(port)]  # fmt: skip
+    with running(command, port=port, env=env, cwd=cwd, log=logs / "voila.log", timeout=90):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
+def test_served_notebooks_open_the_workspace_database_from_any_folder(
+    name: str, served: str, clone: Path, clone_rep: str, page: Page, outside: list[str]
+) -> None:
+    path, selector = NOTEBOOKS[name]
+    page.goto(f"{served}/voila/render/{path}", timeout=LOAD_MS)
+    shown = page.locator(selector).or_(page.get_by_text(ERROR_TEXTS[0])).first
+    shown.wait_for(timeout=LOAD_MS)
+    text = page.inner_text("body")
+    assert not [e for e in ERROR_TEXTS if e in text], text[-2000:]
+    assert f"当前用户：{clone_rep}" in text  # the demo's rep, so the demo's database
+    made = [p for p in (clone / "notebooks").rglob("*") if not p.name.endswith(".ipynb")]
+    assert [p for p in made if p.is_file()] == []  # no database beside the notebooks
     assert outside == []

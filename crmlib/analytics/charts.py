@@ -31,7 +31,7 @@ import pandas as pd
 import vl_convert
 
 from ..i18n import current_lang
-from .labels import label
+from .labels import group_label, label
 
 THEME = "crm"
 RENDERER = "crm_offline"
@@ -494,7 +494,7 @@ def kpi_by_group(
     group. ``name`` is the KPI's name, ``unit`` its unit (``share`` shows percentages)."""
     lang = _lang(lang)
     key = _key(frame)
-    group = label(key, lang) if key in ("region", "province", "industry") else key
+    group = group_label(key, lang)
     frame = frame.assign(**{key: frame[key].fillna(label("not_set", lang))})
     return _bars(
         frame,
@@ -530,7 +530,7 @@ def kpi_trend(
         ],
     }
     if others:
-        encoding["color"] = alt.Color(f"{others[0]}:N", title=others[0])
+        encoding["color"] = alt.Color(f"{others[0]}:N", title=group_label(others[0], lang))
     return (
         alt.Chart(frame, title=label("title_kpi_trend", lang, kpi=name))
         .mark_line(point=True)

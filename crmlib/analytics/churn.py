@@ -49,6 +49,7 @@ from ..audit import text_of
 from ..domain.context import Context, localised
 from ..errors import FieldError, ValidationError
 from ..i18n import register, t
+from ..missing import is_missing
 from ..settings import get_setting
 from ..store.models import AuditEvent, Customer, CustomerTag
 from .churn_features import FEATURES, feature_label, features, matrix
@@ -306,11 +307,11 @@ def _write(
     customers = cast(Table, Customer.__table__)
     now = clock.now()
     ids = target["id"].to_numpy()
-    values = [None if pd.isna(v) else float(v) for v in new]
+    values = [None if is_missing(v) else float(v) for v in new]
     rows = [
         {"customer": int(i), "risk": v, "at": None if v is None else now}
         for i, v, was in zip(ids, values, target["churn_risk"], strict=True)
-        if v is not None or not pd.isna(was)
+        if v is not None or not is_missing(was)
     ]
     if rows:
         conn.execute(
@@ -349,7 +350,7 @@ def _write(
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None or pd.isna(value) else text_of(round(float(value), DECIMALS))
+    return None if is_missing(value) else text_of(round(float(value), DECIMALS))
 
 
 class Churn:

@@ -6,9 +6,12 @@ is the subquery of the customers a figure may count (the user's scope narrowed b
 filters), so every KPI, the funnel, the profile and RFM filter the same way.
 
 Periods are half-open ``[start, end)`` in business dates: ``"2024"``, ``"2024-H1"``,
-``"2024-Q1"``, ``"2024-05"``, ``"2024-05-01"``, or ``period_start``/``period_end`` (both
-inclusive days, as people write them). ``as_of`` is the day "now" means for figures such as
-retention or days since contact: by default the last day of the period, or today.
+``"2024-Q1"``, ``"2024-05"``, ``"2024-05-01"``, one relative to today (``previous_quarter``
+or ``上季度``, see :data:`RELATIVE`), or ``period_start``/``period_end`` (both inclusive days,
+as people write them). Relative periods let a scheduled report, a bookmarked dashboard or an
+example in the docs keep meaning "the last full quarter" whatever the date. ``as_of`` is the
+day "now" means for figures such as retention or days since contact: by default the last day
+of the period, or today.
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ from .segments.service import rule_of
 register(
     {
         "period": {
-            "zh": "不是可识别的期间（如 2024、2024-H1、2024-Q1、2024-05、2024-05-01）",
-            "en": "is not a period (such as 2024, 2024-H1, 2024-Q1, 2024-05 or 2024-05-01)",
+            "zh": "不是可识别的期间（如 2025、2025-H1、2025-Q4、2025-05、2025-05-01，"
+            "或 上月、本月、上季度、本季度、去年、今年）",
+            "en": "is not a period (such as 2025, 2025-H1, 2025-Q4, 2025-05 or 2025-05-01, or "
+            "previous_month, this_month, previous_quarter, this_quarter, previous_year, "
+            "this_year)",
         },
         "period_order": {
             "zh": "期间的结束日期早于开始日期",
@@ -56,9 +62,53 @@ _PERIOD = re.compile(
 )
 
 
-def parse_period(text: str) -> tuple[date, date]:
-    """``[start, end)`` of a period written as 2024, 2024-H1, 2024-Q1, 2024-05 or 2024-05-01."""
-    match = _PERIOD.fullmatch(text.strip())
+#: Periods relative to the business day: name -> (unit, how many back). Each has a Chinese
+#: name too (:data:`RELATIVE_ZH`), as people say them.
+RELATIVE = {
+    "this_month": ("month", 0),
+    "previous_month": ("month", 1),
+    "this_quarter": ("quarter", 0),
+    "previous_quarter": ("quarter", 1),
+    "this_year": ("year", 0),
+    "previous_year": ("year", 1),
+}
+#: How to write a period, for a command's help.
+PERIOD_HELP = (
+    "2025, 2025-H1, 2025-Q4, 2025-05, 2025-05-01, or relative: previous_quarter (上季度), "
+    "this_quarter (本季度), previous_month (上月), this_month (本月), previous_year (去年), "
+    "this_year (今年)."
+)
+RELATIVE_ZH = {
+    "本月": "this_month",
+    "上月": "previous_month",
+    "本季度": "this_quarter",
+    "上季度": "previous_quarter",
+    "今年": "this_year",
+    "去年": "previous_year",
+}
+
+
+def resolve_period(period: str | None, today: date | None = None) -> str | None:
+    """A relative period (``previous_quarter``, ``上季度``…) as the period it means on
+    ``today`` (default: the business day); any other value unchanged, blanks as None."""
+    name = RELATIVE_ZH.get(period.strip(), period.strip()) if period else period
+    if not name or name not in RELATIVE:
+        return period or None
+    day = today or clock.today()
+    unit, back = RELATIVE[name]
+    if unit == "month":
+        first = clock.add_months(date(day.year, day.month, 1), -back)
+        return f"{first.year}-{first.month:02d}"
+    if unit == "quarter":
+        first = clock.add_months(date(day.year, 3 * ((day.month - 1) // 3) + 1, 1), -3 * back)
+        return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    return str(day.year - back)
+
+
+def parse_period(text: str, today: date | None = None) -> tuple[date, date]:
+    """``[start, end)`` of a period written as 2024, 2024-H1, 2024-Q1, 2024-05, 2024-05-01
+    or as a relative period (:data:`RELATIVE`) on ``today``."""
+    match = _PERIOD.fullmatch((resolve_period(text, today) or "").strip())
     try:
         if match is None:
             raise ValueError(text)

@@ -39,6 +39,7 @@ from .. import clock
 from ..domain.context import Context
 from ..errors import FieldError, ValidationError
 from ..i18n import register, t
+from ..missing import is_missing
 from ..store.models import Lead, Opportunity, StageHistory
 from .days import days_between
 from .filters import Filters
@@ -231,7 +232,7 @@ def _losses(deals: pd.DataFrame, invalid: pd.DataFrame | None, lang: str) -> pd.
     rows = pd.concat(parts, ignore_index=True)
     frame = rows.groupby(["step", "reason"], dropna=False)["count"].sum().reset_index()
     frame["count"] = frame["count"].astype(int)
-    frame["reason"] = [label("not_set", lang) if pd.isna(r) else r for r in frame["reason"]]
+    frame["reason"] = [label("not_set", lang) if is_missing(r) else r for r in frame["reason"]]
     frame.insert(1, "step_label", [label(s, lang) for s in frame["step"]])
     total = frame["count"].sum()
     frame["share"] = frame["count"] / total if total else []

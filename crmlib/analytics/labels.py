@@ -6,7 +6,7 @@ tables without importing Altair.
 
 from __future__ import annotations
 
-from ..i18n import register, t
+from ..i18n import MESSAGES, register, t
 from ..reference.enums import ENUMS
 from ..reference.industries import find_industry
 from ..reference.regions import REGION_EN, find_province
@@ -57,6 +57,21 @@ register(
         "months_since": {"zh": "间隔月数", "en": "Months since first order"},
         "retention": {"zh": "留存率", "en": "Retention"},
         "segment": {"zh": "客户分群", "en": "Segment"},
+        "team": {"zh": "团队", "en": "Team"},
+        "owner": {"zh": "负责人", "en": "Owner"},
+        "month": {"zh": "月份", "en": "Month"},
+        "unit": {"zh": "单位", "en": "Unit"},
+        "formula": {"zh": "计算方法", "en": "Formula"},
+        "bucket": {"zh": "距上次跟进", "en": "Since last follow-up"},
+        "recency_days": {"zh": "距上次购买天数", "en": "Days since last order"},
+        "frequency": {"zh": "购买次数", "en": "Orders"},
+        "monetary": {"zh": "消费金额", "en": "Amount spent"},
+        "active": {"zh": "活跃客户数", "en": "Active customers"},
+        "bin": {"zh": "风险分段", "en": "Risk bin"},
+        "start": {"zh": "风险下限", "en": "Risk from"},
+        "end": {"zh": "风险上限", "en": "Risk to"},
+        "stage": {"zh": "阶段", "en": "Stage"},
+        "source": {"zh": "来源", "en": "Source"},
         "risk": {"zh": "流失风险", "en": "Churn risk"},
         "risk_band": {"zh": "风险等级", "en": "Risk band"},
         # chart titles
@@ -89,6 +104,12 @@ GROUP_COLUMNS = ("grade", "industry", "size", "region", "kind")
 def label(key: str, lang: str | None = None, **values: object) -> str:
     """A figure label such as ``label("customers")`` in ``lang``."""
     return t(f"figures:{key}", lang, **values)
+
+
+def group_label(column: str, lang: str | None = None) -> str:
+    """The name of a group column (``by="team"`` reads 团队); a column without one keeps
+    its name, which is then a name already."""
+    return label(column, lang) if f"figures:{column}" in MESSAGES else column
 
 
 def value_label(column: str, code: object, lang: str) -> str:

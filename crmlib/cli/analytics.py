@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ..analytics.filters import PERIOD_HELP
 from ..analytics.kpi import CATALOGUE
 from ..analytics.kpi.text import catalogue_text, kpi_text
+from ..display import readable
 from ..i18n import register, t
 from .base import Settings, column_header, friendly_errors, main, pass_settings
 
@@ -17,7 +19,7 @@ register(
 
 @main.command("kpi")
 @click.argument("kpi_id", required=False)
-@click.option("--period", help="2024, 2024-H1, 2024-Q1, 2024-05 or 2024-05-01.")
+@click.option("--period", help=PERIOD_HELP)
 @click.option("--region", help="Sales region (华东 … or East China …).")
 @click.option("--team", help="Team of the customers' owners.")
 @click.option("--owner", help="Username of the customers' owner.")
@@ -48,7 +50,7 @@ def kpi(
                 raise click.UsageError(t("kpi_cli:by_needs_kpi", lang))
             click.echo(catalogue_text(ws.kpis(**given), lang))
             return
-        frame = ws.kpi(kpi_id, by=by, **given)
+        frame = readable(ws.kpi(kpi_id, by=by, **given), lang, names=settings.names)
         kpi = CATALOGUE[kpi_id]
         click.echo(f"{kpi.name(lang)}: {kpi.formula(lang)}")
         click.echo(kpi_text(frame, kpi.unit, lang, heading=column_header))

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 
+from ..analytics.filters import PERIOD_HELP
 from ..analytics.labels import label
 from ..i18n import register, t
 from .base import Settings, friendly_errors, main, pass_settings, table_text
@@ -26,9 +27,6 @@ register(
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Columns shown as percentages, with one decimal, and as whole amounts.
-PERCENT = {"share", "step_conversion", "cumulative_conversion", "repurchase_rate"}
-DECIMAL = {"avg_days", "avg_follow_ups"}
-MONEY = {"revenue", "aov", "amount"}
 HEADERS = {
     "label": None,
     "customers": "customers",
@@ -51,7 +49,7 @@ HEADERS = {
 def filter_options(command: F) -> F:
     """The filters every analytics command takes, passed on as ``filters``."""
     options = [
-        click.option("--period", help="2024, 2024-H1, 2024-Q1, 2024-05 or 2024-05-01."),
+        click.option("--period", help=PERIOD_HELP),
         click.option("--start", "period_start", help="First day (instead of --period)."),
         click.option("--end", "period_end", help="Last day (instead of --period)."),
         click.option("--region", help="Sales region (华东 … or East China …)."),
@@ -83,21 +81,10 @@ def filter_options(command: F) -> F:
 
 
 def table(frame: pd.DataFrame, columns: Sequence[str], lang: str, first: str) -> str:
-    """``columns`` of ``frame`` with headers in ``lang``, shares as percentages."""
-    shown = frame[list(columns)].copy()
-    for column in shown.columns:
-        if column in PERCENT:
-            shown[column] = [_format(v, "{:.1%}") for v in shown[column]]
-        elif column in DECIMAL:
-            shown[column] = [_format(v, "{:.1f}") for v in shown[column]]
-        elif column in MONEY:
-            shown[column] = [_format(v, "{:,.0f}") for v in shown[column]]
-    headers = {c: label(HEADERS.get(c) or first, lang) for c in shown.columns}
-    return table_text(shown, headers)
-
-
-def _format(value: Any, pattern: str) -> str:
-    return "-" if value is None or pd.isna(value) else pattern.format(value)
+    """``columns`` of ``frame`` with headers in ``lang``; numbers read by their kind
+    (shares as percentages, money with two decimals: :mod:`crmlib.formatting`)."""
+    headers = {c: label(HEADERS.get(c) or first, lang) for c in columns}
+    return table_text(frame[list(columns)], headers)
 
 
 def _section(title: str, body: str) -> None:
@@ -127,7 +114,7 @@ def profile(settings: Settings, by: str, filters: dict[str, Any]) -> None:
     )
     _section(label("title_industries", lang), table(p.industries, count, lang, "industry"))
     _section(label("title_sizes", lang), table(p.sizes, count, lang, "size"))
-    _section(t("views:value", lang), table_text(p.value, float_format="{:,.2f}".format))
+    _section(t("views:value", lang), table_text(p.value))
     group = label(by, lang)
     _section(
         label("title_preferences", lang, group=group),

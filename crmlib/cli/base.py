@@ -11,13 +11,17 @@ from typing import Any, TypeVar
 
 import click
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..display import heading as column_heading
+from ..display import shown, value_shown
 from ..errors import CRMError
-from ..i18n import current_lang, register, speaking, t
+from ..i18n import MESSAGES, current_lang, register, speaking, t
 from ..progress import ProgressBar
+from ..reference.enums import Enumeration
 from ..store.engine import make_engine
-from ..ui.texts import column_heading
+from ..store.models import User
 from ..workspace import Workspace, resolve_username
 from ..workspace import open as open_workspace
 
@@ -25,6 +29,7 @@ register(
     {
         "error": {"zh": "错误：{message}", "en": "error: {message}"},
         "no_rows": {"zh": "（无）", "en": "(none)"},
+        "unit_rows": {"zh": "行", "en": "rows"},
     },
     namespace="cli",
 )
@@ -58,13 +63,28 @@ class Settings:
     def workspace(self) -> Workspace:
         return open_workspace(self.url, resolve_username(self.user), lang=self.lang)
 
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        """Display name of each username, so tables name people rather than logins."""
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(select(User.username, User.display_name)).all()
+        except SQLAlchemyError:  # no schema yet: nobody to name
+            return {}
+        finally:
+            engine.dispose()
+        return {str(u): str(d) for u, d in rows if d}
+
 
 pass_settings = click.make_pass_decorator(Settings)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--url", envvar="CRM_DATABASE_URL", help="Database URL (default sqlite:///data/crm.db)."
+    "--url",
+    envvar="CRM_DATABASE_URL",
+    help="Database URL (default: the workspace database, <CRM_HOME>/data/crm.db).",
 )
 @click.option("--user", envvar="CRM_USER", help="Who acts (default $CRM_USER).")
 @click.option("--lang", envvar="CRM_LANG", type=click.Choice(["zh", "en"]), help="Language.")
@@ -82,33 +102,56 @@ def column_header(column: str) -> str:
     return column_heading(column, current_lang())
 
 
-def table_text(
-    frame: pd.DataFrame, headers: Mapping[str, str] | None = None, **options: Any
-) -> str:
-    """``frame`` as terminal text with translated headers (``headers`` first, then
-    :func:`column_header`) and untouched values; ``options`` go to ``to_string``.
+def _names() -> dict[str, str]:
+    """The display names of the users, when a ``crm`` command is running."""
+    context = click.get_current_context(silent=True)
+    settings = context.find_object(Settings) if context else None
+    return settings.names if settings else {}
 
-    Only the printed copy is renamed: files written for re-import keep their identifiers.
+
+def value_text(column: str, value: Any) -> str:
+    """One value of ``column`` for a sentence, as the tables show it (a label, a name)."""
+    return value_shown(column, value, current_lang(), _names())
+
+
+def table_text(
+    frame: pd.DataFrame,
+    headers: Mapping[str, str] | None = None,
+    enums: Mapping[str, Enumeration] | None = None,
+    **options: Any,
+) -> str:
+    """``frame`` as terminal text for people: codes as labels, usernames as display names,
+    numbers formatted, blanks for missing values and headers in the command's language
+    (``headers`` first; see :func:`crmlib.display.shown`); ``options`` go to ``to_string``.
+
+    Only the printed copy changes: files written for re-import keep their identifiers.
     Wide (Chinese) characters count double, so columns stay aligned under Chinese headers.
     """
     given = headers or {}
-    shown = frame.rename(columns=lambda column: given.get(column) or column_header(column))
+    named = {str(c): given.get(str(c)) or column_header(str(c)) for c in frame.columns}
+    text = shown(frame, current_lang(), names=_names(), enums=enums, headers=named)
     with pd.option_context("display.unicode.east_asian_width", True):
-        return shown.to_string(index=False, **options)
+        return text.to_string(index=False, **options)
 
 
-def show_table(frame: pd.DataFrame, columns: list[str] | None = None) -> None:
-    """Print a table (its ``columns``, default all), or say there is nothing to show."""
+def show_table(
+    frame: pd.DataFrame,
+    columns: list[str] | None = None,
+    enums: Mapping[str, Enumeration] | None = None,
+) -> None:
+    """Print a table (its ``columns``, default all), or say there is nothing to show;
+    ``enums`` names a column's enumeration where its values cannot tell."""
     if frame.empty:
         click.echo(t("cli:no_rows"))
         return
-    click.echo(table_text(frame[columns or list(frame.columns)]))
+    click.echo(table_text(frame[columns or list(frame.columns)], enums=enums))
 
 
 @contextlib.contextmanager
 def progress_bar(unit: str) -> Iterator[Callable[[int, int | None], None]]:
     """A tqdm bar on stderr for long work, fed with (done, total) updates."""
-    with ProgressBar(unit=f" {unit}", unit_scale=True, file=sys.stderr, leave=False,
+    shown = t(f"cli:unit_{unit}") if f"cli:unit_{unit}" in MESSAGES else unit
+    with ProgressBar(unit=f" {shown}", unit_scale=True, file=sys.stderr, leave=False,
               disable=None) as bar:  # fmt: skip
 
         def advance(done: int, total: int | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..analytics.churn import TAG, ChurnModel
+from ..formatting import number_text, value_text
 from ..i18n import register, t
 from .base import Settings, friendly_errors, main, pass_settings
 
@@ -106,13 +107,13 @@ def score(settings: Settings, as_of: datetime | None, threshold: float | None,
     _report(result.model, lang)
     click.echo(
         t("churn_cli:scored", lang, scored=result.scored, at_risk=result.at_risk,
-          threshold=result.threshold, tag=TAG, tagged=result.tagged, untagged=result.untagged,
-          changed=result.changed)
+          threshold=number_text(result.threshold, "share"), tag=TAG, tagged=result.tagged,
+          untagged=result.untagged, changed=result.changed)
     )  # fmt: skip
     top = result.risks.head(SHOWN)
     for row in top.itertuples(index=False):
         factors = ", ".join(str(f) for f in (row.factor_1, row.factor_2, row.factor_3) if f)
-        click.echo(f"  {row.code}  {row.risk:.2f}  {factors}")
+        click.echo(f"  {row.code}  {number_text(row.risk, 'share')}  {factors}")
 
 
 @churn.command("explain")
@@ -126,4 +127,4 @@ def explain(settings: Settings, code: str, as_of: datetime | None, **filters: st
     with settings.workspace() as ws:
         frame = ws.churn.explain(code, **_given(as_of, **filters))
     for row in frame.itertuples(index=False):
-        click.echo(f"  {row.contribution:+.3f}  {row.label}: {row.value}")
+        click.echo(f"  {row.contribution:+.3f}  {row.label}: {value_text(row.value)}")

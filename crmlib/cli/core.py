@@ -13,7 +13,15 @@ from .. import admin, clock
 from ..i18n import current_lang, register, t
 from ..quality.scorecard import format_text, write_xlsx
 from ..quality.templates import write_template
-from .base import Settings, friendly_errors, main, pass_settings, progress_bar, table_text
+from .base import (
+    Settings,
+    friendly_errors,
+    main,
+    pass_settings,
+    progress_bar,
+    table_text,
+    value_text,
+)
 
 register(
     {
@@ -43,10 +51,14 @@ register(
             "en": "backup    {at:%Y-%m-%d %H:%M} {path}",
         },
         "status_no_backup": {"zh": "最近备份  从未备份", "en": "backup    never"},
+        "status_no_tables": {
+            "zh": "数据表    无（先运行 crm init 建立数据库结构）",
+            "en": "tables    none (run crm init to create the schema)",
+        },
         "user_added": {"zh": "已添加用户 {name}（{role}）", "en": "added {name} ({role})"},
         "user_added_to_team": {
-            "zh": "已添加用户 {name}（{role}，团队 {team}）",
-            "en": "added {name} ({role}, team {team})",
+            "zh": "已添加用户 {name}（{role}，{team}）",
+            "en": "added {name} ({role}, {team})",
         },
         "user_deactivated": {"zh": "已停用 {name}", "en": "deactivated {name}"},
         "user_deactivated_reassigned": {
@@ -150,6 +162,9 @@ def status(settings: Settings) -> None:
         click.echo(t("core_cli:status_backup", at=last.created_at, path=last.path))
     else:
         click.echo(t("core_cli:status_no_backup"))
+    if not report.row_counts:
+        click.echo(t("core_cli:status_no_tables"))
+        return
     width = max(len(name) for name in report.row_counts)
     for table, count in report.row_counts.items():
         click.echo(f"  {table:<{width}}  {count:>10,}")
@@ -175,10 +190,15 @@ def users_add(
         user = ws.users.add(name, role=role, team=team, display_name=display_name)
     if user.team:
         click.echo(
-            t("core_cli:user_added_to_team", name=user.username, role=user.role, team=user.team)
+            t(
+                "core_cli:user_added_to_team",
+                name=user.username,
+                role=value_text("role", user.role),
+                team=value_text("team", user.team),
+            )
         )
     else:
-        click.echo(t("core_cli:user_added", name=user.username, role=user.role))
+        click.echo(t("core_cli:user_added", name=user.username, role=value_text("role", user.role)))
 
 
 @users.command("list")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import click
 
-from ..ui.serve import voila_command, voila_environment
+from ..config import notebooks_folder
+from ..ui.serve import kernel_settings, run_server, voila_command, voila_environment
 from .base import Settings, friendly_errors, main, pass_settings
 
 DEFAULT_PORT = 8867
@@ -26,17 +26,16 @@ def notebooks() -> None:
     help="Address to listen on (others reach it through a proxy or JupyterHub).",
 )  # fmt: skip
 @click.argument("folder", type=click.Path(exists=True, file_okay=True, path_type=Path),
-                default="notebooks")  # fmt: skip
+                required=False)  # fmt: skip
 @pass_settings
 @friendly_errors
-def serve(settings: Settings, port: int, host: str, folder: Path) -> None:
-    """Serve FOLDER (default notebooks/) with Voila, offline, as the --user or $CRM_USER,
-    on the --url or $CRM_DATABASE_URL database; stop it with Ctrl-C."""
-    settings.workspace().close()  # a wrong user or database fails here, in one line
+def serve(settings: Settings, port: int, host: str, folder: Path | None) -> None:
+    """Serve FOLDER (default: the workspace's notebooks/, whatever the current folder)
+    with Voila, offline, as the --user or $CRM_USER, on the --url or $CRM_DATABASE_URL
+    database (default: the workspace's data/crm.db); stop it with Ctrl-C."""
     env = voila_environment()
-    for key, value in (("CRM_DATABASE_URL", settings.url), ("CRM_USER", settings.user),
-                       ("CRM_LANG", settings.lang)):  # fmt: skip
-        if value:
-            env[key] = value
+    # A missing database or a wrong user fails here, in one line; kernels get absolute paths.
+    env.update(kernel_settings(settings.url, settings.user, settings.lang))
+    served = (folder or notebooks_folder()).resolve()
     click.echo(f"http://{host}:{port}/voila/render/entry/customer_entry.ipynb")
-    raise SystemExit(subprocess.call(voila_command(folder, port, host=host), env=env))
+    raise SystemExit(run_server(voila_command(served, port, host=host), env))

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import click
 
+from ..config import home, notebooks_folder
 from ..i18n import register, t
 from ..reporting import FORMATS, NOTEBOOKS, REPORTS, RunResult
 from ..reporting import voila as voila_app
+from ..ui.serve import kernel_settings, run_server
 from .base import Settings, friendly_errors, main, pass_settings
 
 register(
     {
         "not_key_value": {"zh": "{pair!r} 不是 KEY=VALUE 形式", "en": "{pair!r} is not KEY=VALUE"},
         "dashboards_at": {"zh": "仪表板：{url}", "en": "dashboards: {url}"},
+        "not_made": {"zh": "未生成", "en": "not made"},
     },
     namespace="reports_cli",
 )
@@ -31,8 +33,18 @@ def _echo(result: RunResult) -> None:
     click.echo(line)
     for kind, path in result.outputs.items():
         click.echo(f"  {kind}: {path}")
-    if result.error:
-        click.echo(f"  {result.error}", err=not result.ok)
+    for kind in result.skipped:
+        click.echo(f"  {kind}: {t('reports_cli:not_made')}")
+    if result.remarks:
+        click.echo(f"  {result.remarks}", err=not result.ok)
+
+
+def _echo_batch(results: list[RunResult]) -> None:
+    """Each run, then once for the batch why a format was not made (no Chromium)."""
+    for result in results:
+        _echo(result)
+    for reason in dict.fromkeys(r for result in results for r in result.skipped.values()):
+        click.echo(reason)
 
 
 @main.group("report")
@@ -54,7 +66,8 @@ def report_group() -> None:
 @click.option("--min-quality", type=float, help="Data-quality gate: the scorecard threshold 0-1.")
 @click.option("--on-low-quality", type=click.Choice(["warn", "skip"]), default="warn",
               show_default=True, help="What the gate does below the threshold.")  # fmt: skip
-@click.option("--output", type=click.Path(file_okay=False), help="Output folder (default reports).")
+@click.option("--output", type=click.Path(file_okay=False),
+              help="Output folder (default: the workspace's reports/).")  # fmt: skip
 @pass_settings
 @friendly_errors
 def report_run(
@@ -75,28 +88,30 @@ def report_run(
             name, given, file=file, formats=formats or FORMATS, skip_if_empty=skip_if_empty,
             quality_gate=gate, output=Path(output) if output else None,
         )  # fmt: skip
-    _echo(result)
+    _echo_batch([result])
     if result.status == "failed":
         sys.exit(1)
 
 
 @report_group.command("due")
-@click.option("-s", "--schedule", type=click.Path(dir_okay=False), default=str(DEFAULT_SCHEDULE),
-              show_default=True, help="The schedule file.")  # fmt: skip
+@click.option("-s", "--schedule", type=click.Path(dir_okay=False),
+              help=f"The schedule file (default: the workspace's {DEFAULT_SCHEDULE}).")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="List what is due without running it.")
-@click.option("--output", type=click.Path(file_okay=False), help="Output folder (default reports).")
+@click.option("--output", type=click.Path(file_okay=False),
+              help="Output folder (default: the workspace's reports/).")  # fmt: skip
 @pass_settings
 @friendly_errors
-def report_due(settings: Settings, schedule: str, dry_run: bool, output: str | None) -> None:
+def report_due(settings: Settings, schedule: str | None, dry_run: bool, output: str | None
+               ) -> None:  # fmt: skip
     """Run the scheduled reports that are due (call it from cron or a systemd timer)."""
+    schedule = schedule or str(home() / DEFAULT_SCHEDULE)  # cron starts in another folder
     with settings.workspace() as ws:
         if dry_run:
             for entry in ws.reports.due(schedule):
                 click.echo(f"{entry.name}: {entry.report} ({entry.cron})")
             return
         results = ws.reports.run_due(schedule, output=Path(output) if output else None)
-    for result in results:
-        _echo(result)
+    _echo_batch(results)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
 
@@ -132,28 +147,25 @@ def report_history(settings: Settings, name: str | None, limit: int) -> None:
 @click.option("--host", default=voila_app.DEFAULT_HOST, show_default=True,
               help="Address to bind; keep 127.0.0.1 behind a proxy or JupyterHub.")  # fmt: skip
 @click.option("--notebooks", type=click.Path(file_okay=False, exists=True),
-              default=str(NOTEBOOKS), show_default=True)  # fmt: skip
+              help=f"The report notebooks (default: the workspace's {NOTEBOOKS}).")  # fmt: skip
 @click.option("--token", help="Require this token (?token=...) on every request.")
 @click.option("--base-url", default="/", show_default=True, help="URL prefix (behind a proxy).")
 @click.option("--no-preheat", is_flag=True, help="Start a kernel per page instead of ahead.")
 @pass_settings
 @friendly_errors
 def dashboards(
-    settings: Settings, port: int, host: str, notebooks: str, token: str | None,
+    settings: Settings, port: int, host: str, notebooks: str | None, token: str | None,
     base_url: str, no_preheat: bool,
 ) -> None:  # fmt: skip
     """Serve the report notebooks as live dashboards with Voila (landing page at /)."""
-    with settings.workspace() as ws:  # fail here, clearly, on a wrong database or user
-        from ..reporting.runner import database_url
-
-        url, user = database_url(ws.ctx), ws.user.username
+    # A missing database or a wrong user fails here, in one line; kernels get absolute paths.
+    kernel = kernel_settings(settings.url, settings.user, settings.lang)
+    folder = Path(notebooks) if notebooks else notebooks_folder() / NOTEBOOKS.name
     with tempfile.TemporaryDirectory(prefix="crm-voila-") as runtime:
         voila_app.write_template(Path(runtime))
-        args = voila_app.command(Path(notebooks), port=port, host=host, preheat=not no_preheat,
+        args = voila_app.command(folder.resolve(), port=port, host=host, preheat=not no_preheat,
                                  token=token, base_url=base_url)  # fmt: skip
         click.echo(t("reports_cli:dashboards_at", url=f"http://{host}:{port}{base_url}"), err=True)
-        env = voila_app.environment(Path(runtime), url, user)
-        try:
-            sys.exit(subprocess.call(args, env=env))
-        except KeyboardInterrupt:
-            sys.exit(130)
+        env = {**voila_app.environment(Path(runtime)), **kernel}
+        code = run_server(args, env)
+    sys.exit(code)

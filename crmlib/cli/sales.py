@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..i18n import register, t
-from .base import Settings, friendly_errors, main, pass_settings, show_table
+from .base import Settings, friendly_errors, main, pass_settings, show_table, value_text
 
 register(
     {
@@ -70,7 +70,12 @@ def add_lead(settings: Settings, **values: Any) -> None:
     """Enter a lead."""
     lead = settings.workspace().leads.add(**{k: v for k, v in values.items() if v is not None})
     click.echo(
-        t("leads_cli:lead_added", id=lead["id"], status=lead["status"], owner=lead["owner"] or "-")
+        t(
+            "leads_cli:lead_added",
+            id=lead["id"],
+            status=value_text("lead_status", lead["status"]),
+            owner=value_text("owner", lead["owner"]) or "-",
+        )
     )
 
 
@@ -84,7 +89,9 @@ def lead_status(settings: Settings, lead_id: int, status: str, reason: str | Non
     """Move a lead to STATUS (contacted, qualified, invalid --reason …)."""
     changes = {"status": status, **({"invalid_reason": reason} if reason else {})}
     lead = settings.workspace().leads.update(lead_id, **changes)
-    click.echo(t("leads_cli:lead_status", id=lead_id, status=lead["status"]))
+    click.echo(
+        t("leads_cli:lead_status", id=lead_id, status=value_text("lead_status", lead["status"]))
+    )
 
 
 @leads.command("assign")
@@ -94,7 +101,7 @@ def lead_status(settings: Settings, lead_id: int, status: str, reason: str | Non
 def assign(settings: Settings, dry_run: bool) -> None:
     """Hand unassigned leads to sales reps by the lead_assignment setting."""
     ws = settings.workspace()
-    click.echo(ws.leads.assign(dry_run=dry_run).describe(ws.ctx.lang))
+    click.echo(ws.leads.assign(dry_run=dry_run).describe(ws.ctx.lang, settings.names))
 
 
 @leads.command("convert")

@@ -9,7 +9,15 @@ import click
 from ..domain.pipeline import FORECAST_BY
 from ..i18n import register, t
 from ..reference.enums import PRIORITY, TASK_STATUS
-from .base import Settings, friendly_errors, main, pass_settings, show_table, table_text
+from .base import (
+    Settings,
+    friendly_errors,
+    main,
+    pass_settings,
+    show_table,
+    table_text,
+    value_text,
+)
 
 register(
     {
@@ -89,7 +97,8 @@ def tasks_list(
 ) -> None:
     """Open tasks, yours by default, by due date."""
     with settings.workspace() as ws:
-        show_table(ws.tasks.list(assignee=assignee, everyone=everyone, status=status))
+        tasks = ws.tasks.list(assignee=assignee, everyone=everyone, status=status)
+        show_table(tasks, enums={"status": TASK_STATUS})
 
 
 @tasks.command("add")
@@ -117,7 +126,8 @@ def tasks_add(
             due_date=due.date() if due else None,
             about=about,
         )
-        click.echo(t("sales_cli:task_added", id=task["id"], assignee=task["assignee"]))
+        assigned = value_text("assignee", task["assignee"])
+        click.echo(t("sales_cli:task_added", id=task["id"], assignee=assigned))
 
 
 @tasks.command("set")
@@ -129,7 +139,9 @@ def tasks_set(settings: Settings, task_id: int, status: str) -> None:
     """Move a task to STATUS (open → in_progress → done | cancelled)."""
     with settings.workspace() as ws:
         task = ws.tasks.update(task_id, status=status)
-        click.echo(t("sales_cli:task_status", id=task_id, status=task["status"]))
+        click.echo(
+            t("sales_cli:task_status", id=task_id, status=value_text("task_status", task["status"]))
+        )
 
 
 @tasks.command("done")
@@ -140,7 +152,9 @@ def tasks_done(settings: Settings, task_id: int) -> None:
     """Mark a task done."""
     with settings.workspace() as ws:
         task = ws.tasks.done(task_id)
-        click.echo(t("sales_cli:task_status", id=task_id, status=task["status"]))
+        click.echo(
+            t("sales_cli:task_status", id=task_id, status=value_text("task_status", task["status"]))
+        )
 
 
 @main.group()

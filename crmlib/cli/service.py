@@ -10,7 +10,7 @@ import click
 
 from ..i18n import register, t
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
-from .base import Settings, friendly_errors, main, pass_settings, show_table
+from .base import Settings, friendly_errors, main, pass_settings, show_table, value_text
 
 register(
     {
@@ -48,9 +48,12 @@ QUEUE_COLUMNS = [
 def _show_ticket(ticket: Mapping[str, Any]) -> None:
     click.echo(
         t("service_cli:ticket", id=ticket["id"], code=ticket["customer_code"],
-          status=ticket["status"], priority=ticket["priority"], sla=ticket["sla_state"],
-          subject=ticket["subject"], team=ticket["team"] or "-",
-          assignee=ticket["assignee"] or "-", first_response_due=ticket["first_response_due"],
+          status=value_text("status", ticket["status"]),
+          priority=value_text("priority", ticket["priority"]),
+          sla=value_text("sla_state", ticket["sla_state"]), subject=ticket["subject"],
+          team=value_text("team", ticket["team"]) or "-",
+          assignee=value_text("assignee", ticket["assignee"]) or "-",
+          first_response_due=ticket["first_response_due"],
           resolution_due=ticket["resolution_due"])
     )  # fmt: skip
 

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from ..access import UNSCOPED, Actor, Scope
 from ..errors import FieldError, ValidationError
-from ..i18n import register, t
+from ..i18n import current_lang, register, t
+from ..reference.enums import TEAM
 from ..settings import get_setting
 from ..store.models import Lead, User
 from .lead_rules import OPEN_STATUSES
@@ -50,6 +51,8 @@ register(
             "zh": "已分配 {total} 条线索（{method}）",
         },
         "to_user": {"en": "  {user}: {count}", "zh": "  {user}：{count} 条"},
+        "round_robin": {"en": "round robin", "zh": "轮流分配"},
+        "fewest_open": {"en": "fewest open leads first", "zh": "优先分给未结线索最少的销售"},
         "unmatched": {
             "en": "no rule matched {count} leads: {ids}",
             "zh": "{count} 条线索没有匹配的规则：{ids}",
@@ -82,15 +85,22 @@ class Assignment:
         """Leads per rep, by username."""
         return dict(sorted(Counter(self.leads.values()).items()))
 
-    def describe(self, lang: str | None = None) -> str:
-        lines = [t("assign:summary", lang, total=len(self.leads), method=self.method)]
-        lines += [t("assign:to_user", lang, user=u, count=n) for u, n in self.assigned.items()]
+    def describe(self, lang: str | None = None, names: Mapping[str, str] | None = None) -> str:
+        """What the run did, in ``lang``; ``names`` gives the reps' display names."""
+        users = dict(names or {})
+        method = t(f"assign:{self.method}", lang)
+        lines = [t("assign:summary", lang, total=len(self.leads), method=method)]
+        lines += [
+            t("assign:to_user", lang, user=users.get(u, u), count=n)
+            for u, n in self.assigned.items()
+        ]
         if self.unmatched:
             lines.append(
                 t("assign:unmatched", lang, count=len(self.unmatched), ids=_ids(self.unmatched))
             )
         for team, ids in self.unstaffed.items():
-            lines.append(t("assign:unstaffed", lang, team=team, count=len(ids), ids=_ids(ids)))
+            shown = TEAM.label(team, current_lang(lang))
+            lines.append(t("assign:unstaffed", lang, team=shown, count=len(ids), ids=_ids(ids)))
         if self.other_team:
             lines.append(
                 t("assign:other_team", lang, count=len(self.other_team), ids=_ids(self.other_team))

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..access import UNSCOPED, customer_out_of_scope, mask_email, mask_phone
+from ..access import UNSCOPED, customer_out_of_scope, mask_email, mask_frame, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import register, t
 from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
@@ -241,8 +241,7 @@ class Customers:
             ],
         )
         if not self._ctx.actor.role.see_pii:
-            df["phone"] = df["phone"].map(mask_phone)
-            df["email"] = df["email"].map(mask_email)
+            mask_frame(df)
         return df
 
     # -- writing -----------------------------------------------------------------------

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 from sqlalchemy import select
 
-from ..access import mask_email, mask_phone
-from ..store.models import AuditEvent
+from ..access import PII_MASKS
+from ..display import heading, value_shown
+from ..formatting import kind_of, number_text, value_text
+from ..i18n import MESSAGES, register, t
+from ..missing import is_missing
+from ..quality.kinds import KINDS
+from ..store.models import AuditEvent, User
 from .context import Context
-
-PII_FIELDS = {"phone": mask_phone, "email": mask_email}
 
 VERBS = {
     "en": {
@@ -41,33 +46,128 @@ VERBS = {
 }
 ENTITY_NAMES = {
     "en": {"customers": "customer", "contacts": "contact", "customer_tags": "tag",
-           "opportunities": "opportunity", "interactions": "follow-up", "orders": "order"},
+           "opportunities": "opportunity", "interactions": "follow-up", "orders": "order",
+           "tickets": "ticket", "ticket_events": "ticket event", "tasks": "task",
+           "leads": "lead", "comments": "comment", "feedback": "feedback",
+           "campaign_members": "campaign membership", "users": "user"},
     "zh": {"customers": "客户", "contacts": "联系人", "customer_tags": "标签",
-           "opportunities": "商机", "interactions": "跟进记录", "orders": "订单"},
+           "opportunities": "商机", "interactions": "跟进记录", "orders": "订单",
+           "tickets": "工单", "ticket_events": "工单记录", "tasks": "任务", "leads": "线索",
+           "comments": "评论", "feedback": "客户反馈", "campaign_members": "活动成员",
+           "users": "用户"},
 }  # fmt: skip
+#: Fields holding a user's id: the history names the user.
+USER_FIELDS = frozenset({"owner_id", "assignee_id", "created_by_id", "linked_by_id", "actor_id"})
+
+register(
+    {
+        "customer_id": {"zh": "客户", "en": "Customer"},
+        "opportunity_id": {"zh": "商机", "en": "Opportunity"},
+        "campaign_id": {"zh": "营销活动", "en": "Campaign"},
+        "ticket_id": {"zh": "工单", "en": "Ticket"},
+        "merged_into_id": {"zh": "合并到", "en": "Merged into"},
+        "updated_at": {"zh": "更新时间", "en": "Updated at"},
+        "closed_at": {"zh": "关闭时间", "en": "Closed at"},
+        "resolved_at": {"zh": "解决时间", "en": "Resolved at"},
+        "first_response_at": {"zh": "首次响应时间", "en": "First response at"},
+        "assigned_at": {"zh": "分配时间", "en": "Assigned at"},
+        "archive_flagged_at": {"zh": "标记归档时间", "en": "Flagged for archiving at"},
+        "churn_risk": {"zh": "流失风险", "en": "Churn risk"},
+        "churn_scored_at": {"zh": "流失风险评分时间", "en": "Churn risk scored at"},
+        "industry_section": {"zh": "行业门类", "en": "Industry section"},
+        "industry_division": {"zh": "行业大类", "en": "Industry division"},
+        "summary": {"zh": "沟通内容", "en": "Summary"},
+        "customer_need": {"zh": "客户需求", "en": "Customer need"},
+        "next_step": {"zh": "下一步", "en": "Next step"},
+        "next_action_date": {"zh": "下次跟进日期", "en": "Next action date"},
+        "tag": {"zh": "标签", "en": "Tag"},
+        "response": {"zh": "响应", "en": "Response"},
+        "sent_at": {"zh": "触达时间", "en": "Sent at"},
+        "responded_at": {"zh": "响应时间", "en": "Responded at"},
+        "answered_at": {"zh": "回答时间", "en": "Answered at"},
+        "comment": {"zh": "客户意见", "en": "Comment"},
+        "description": {"zh": "描述", "en": "Description"},
+        "resolution": {"zh": "解决方案", "en": "Resolution"},
+        "system": {"zh": "系统", "en": "system"},
+    },
+    namespace="fields",
+)
 
 
-def describe(event: pd.Series, lang: str) -> str:
-    """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …"."""
+def field_label(entity: str, field: str, lang: str) -> str:
+    """A changed field's name in ``lang``: the import file's header of that record kind,
+    else the tables' header, else the field without its ``_id``."""
+    kind = KINDS.get(entity)
+    for name in (field, field.removesuffix("_id")):
+        column = next((c for c in kind.columns if c.name == name), None) if kind else None
+        if column is not None:
+            return column.header(lang)
+        if f"fields:{name}" in MESSAGES:
+            return t(f"fields:{name}", lang)
+        if heading(name, lang) != name:
+            return heading(name, lang)
+    return field
+
+
+def value_label(
+    entity: str, field: str, value: object, lang: str, names: Mapping[object, str]
+) -> str:
+    """An old or new value as people read it: a user's name for a user id, a label for an
+    enumeration code, money and shares formatted; other values as stored."""
+    text = str(value)
+    if field in USER_FIELDS and text.isdigit():
+        return names.get(int(text), text)
+    kind = KINDS.get(entity)
+    column = next((c for c in kind.columns if c.name == field), None) if kind else None
+    if column is not None and column.enum is not None:
+        return column.enum.label(text, lang)
+    if text in ("True", "False"):
+        return value_text(text == "True", lang=lang)
+    number = kind_of(field)
+    if number in ("money", "share", "measure"):
+        try:
+            return number_text(float(text), number)
+        except ValueError:
+            return text
+    return value_shown(field, text, lang)
+
+
+def describe(event: pd.Series, lang: str, names: Mapping[object, str] | None = None) -> str:
+    """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …";
+    ``names`` gives users' display names by id and username (assignee_id 27 reads 范颖)."""
     verbs = VERBS["en" if lang == "en" else "zh"]
-    names = ENTITY_NAMES["en" if lang == "en" else "zh"]
+    entity_names = ENTITY_NAMES["en" if lang == "en" else "zh"]
+    users = dict(names or {})
     # A merge's own line names the other customer in a pseudo-field (absorbed, merged_into).
     key = event["action"]
     if event["entity"] == "merges":
         key = f"{event['action']}:{event['field']}"
     template = verbs.get(key, "{action} {entity} {ref}: {new}")
     empty = "(empty)" if lang == "en" else "（空）"
-    entity = names.get(event["entity"], event["entity"])
-    field = event["field"] if event["entity"] == "customers" else f"{entity}.{event['field']}"
+    entity = entity_names.get(event["entity"], event["entity"])
+    field = event["field"]
+    if field is not None and event["entity"] != "merges":
+        label = field_label(event["entity"], str(field), lang)
+        field = label if event["entity"] == "customers" else f"{entity}.{label}"
+
+    def shown(value: object) -> object:
+        if is_missing(value):
+            return empty
+        if event["entity"] == "merges" or event["field"] is None:
+            return value
+        return value_label(event["entity"], str(event["field"]), value, lang, users)
+
     sentence = template.format(
         entity=entity,
         ref=event["ref"],
         field=field,
-        old=empty if pd.isna(event["old_value"]) else event["old_value"],
-        new=empty if pd.isna(event["new_value"]) else event["new_value"],
+        old=shown(event["old_value"]),
+        new=shown(event["new_value"]),
         action=event["action"],
     )
-    return f"{pd.Timestamp(event['occurred_at']):%Y-%m-%d %H:%M} {event['actor']} {sentence}"
+    actor = event["actor"]
+    actor = t("fields:system", lang) if actor == "system" else users.get(actor, actor)
+    return f"{pd.Timestamp(event['occurred_at']):%Y-%m-%d %H:%M} {actor} {sentence}"
 
 
 def history(ctx: Context, ref: str) -> pd.DataFrame:
@@ -91,12 +191,17 @@ def history(ctx: Context, ref: str) -> pd.DataFrame:
     df = ctx.frame(stmt).astype(object)
     df = df.where(df.notna(), None)
     if not ctx.actor.role.see_pii:
-        for field, mask in PII_FIELDS.items():
+        for field, mask in PII_MASKS.items():
             rows = df["field"] == field
             df.loc[rows, "old_value"] = df.loc[rows, "old_value"].map(mask)
             df.loc[rows, "new_value"] = df.loc[rows, "new_value"].map(mask)
         snapshots = df["field"].isna()
         df.loc[snapshots, "old_value"] = None
         df.loc[snapshots, "new_value"] = None
-    df["text"] = [describe(row, ctx.lang) for _, row in df.iterrows()] if len(df) else []
+    users = ctx.frame(select(User.id, User.username, User.display_name))
+    names: dict[object, str] = {
+        **dict(zip(users["id"], users["display_name"], strict=True)),
+        **dict(zip(users["username"], users["display_name"], strict=True)),
+    }
+    df["text"] = [describe(row, ctx.lang, names) for _, row in df.iterrows()] if len(df) else []
     return df

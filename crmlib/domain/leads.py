@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import clock
-from ..access import UNSCOPED, mask_email, mask_phone
+from ..access import PII_MASKS, UNSCOPED, mask_email, mask_frame, mask_phone
 from ..errors import AccessDenied, FieldError, NotFound, ValidationError
 from ..i18n import register, t
 from ..reference.enums import LEAD_STATUS, SOURCE, VALUE_TIER
@@ -123,8 +123,7 @@ class Leads:
             stmt = stmt.where(column == value)
         df = self._ctx.frame(stmt)
         if not self._ctx.actor.role.see_pii:
-            df["phone"] = df["phone"].map(mask_phone)
-            df["email"] = df["email"].map(mask_email)
+            mask_frame(df)
         return df
 
     @localised
@@ -143,7 +142,7 @@ class Leads:
         df = self._ctx.frame(stmt).astype(object)
         df = df.where(df.notna(), None)
         if not self._ctx.actor.role.see_pii:
-            for field, mask in (("phone", mask_phone), ("email", mask_email)):
+            for field, mask in PII_MASKS.items():
                 rows = df["field"] == field
                 df.loc[rows, "old_value"] = df.loc[rows, "old_value"].map(mask)
                 df.loc[rows, "new_value"] = df.loc[rows, "new_value"].map(mask)

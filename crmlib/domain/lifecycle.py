@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from .. import clock
 from ..audit import text_of
 from ..i18n import speaking
+from ..missing import is_missing
 from ..settings import get_setting
 from ..store.models import AuditEvent, Customer, Order
 from .context import Context
@@ -228,7 +229,7 @@ def _write(conn: Connection, changes: pd.DataFrame, actor: str) -> None:
 
 def _stored(value: Any) -> Any:
     """A value as the database column takes it (pandas timestamps become datetimes)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+    if is_missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

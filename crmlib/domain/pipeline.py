@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from .. import clock
 from ..errors import FieldError, ValidationError
 from ..i18n import register, t
+from ..missing import is_missing
 from ..settings import get_setting
 from ..store.models import Customer, Interaction, Opportunity, StageHistory, User
 from .context import Context, localised
@@ -84,7 +85,7 @@ def forecast(
             0,
             "month",
             [
-                None if pd.isna(y) else f"{int(y):04d}-{int(m):02d}"
+                None if is_missing(y) else f"{int(y):04d}-{int(m):02d}"
                 for y, m in zip(frame["year"], frame["month_number"], strict=True)
             ],
         )
@@ -159,7 +160,7 @@ class Opportunities(Records):
         moments = frame[["edited_at", "followed_up_at", "stage_changed_at"]].apply(pd.to_datetime)
         frame["last_activity"] = moments.max(axis=1)
         frame["idle_days"] = [
-            (now - moment).days if not pd.isna(moment) else None
+            (now - moment).days if not is_missing(moment) else None
             for moment in frame["last_activity"]
         ]
         frame = frame.drop(columns=["edited_at", "followed_up_at", "stage_changed_at"])

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from .. import clock
-from ..access import mask_email, mask_phone
+from ..access import PII_MASKS, mask_frame
 from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..reference.enums import CHANNEL, STAGE
@@ -314,12 +314,10 @@ class Records:
         if self._ctx.actor.role.see_pii:
             return values
         for key in self._kind.pii:
-            values[key] = mask_phone(values[key]) if key == "phone" else mask_email(values[key])
+            values[key] = PII_MASKS[key](values[key])
         return values
 
     def _mask_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         if self._ctx.actor.role.see_pii:
             return df
-        for key in self._kind.pii:
-            df[key] = df[key].map(mask_phone if key == "phone" else mask_email)
-        return df
+        return mask_frame(df, self._kind.pii)

@@ -30,6 +30,7 @@ from .. import clock
 from ..access import ROLES
 from ..errors import FieldError, ValidationError
 from ..i18n import register, t
+from ..missing import is_missing
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
 from ..rules import datetime_value, enum_of, text, validate
 from ..settings import get_setting
@@ -632,7 +633,7 @@ def sla_states(df: pd.DataFrame, sla: SlaClock, now: datetime) -> pd.Series:
     :meth:`Tickets.breached`."""
 
     def moment(value: Any) -> datetime | None:
-        return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+        return None if is_missing(value) else pd.Timestamp(value).to_pydatetime()
 
     states = [
         sla.state(

@@ -35,9 +35,16 @@ register(
             "en": "a user cannot be reassigned to themselves",
             "zh": "不能把用户的客户转交给其本人",
         },
+        "admin_display_name": {"en": "Administrator", "zh": "系统管理员"},
     },
     namespace="users",
 )
+
+
+def admin_display_name(lang: str | None = None) -> str:
+    """The name the first administrator is shown by, in the workspace's language."""
+    return t("users:admin_display_name", lang)
+
 
 USER_RULES = {
     "username": text(64),

@@ -32,6 +32,7 @@ from ..access import Scope, mask_email, mask_phone
 from ..domain.context import Context
 from ..errors import FieldError, ValidationError
 from ..i18n import current_lang, register, t
+from ..missing import is_missing
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import find_province
 from ..rules import amount, date_value, datetime_value, email, flag, phone
@@ -125,7 +126,7 @@ def export(
             _sink(chosen, partial, spec.en if lang == "en" else spec.zh, picked, headers) as write,
         ):
             for row in conn.execution_options(yield_per=CHUNK_ROWS).execute(stmt):
-                write([cell(value) for cell, value in zip(cells, row, strict=True)])
+                write([_cell(cell, value) for cell, value in zip(cells, row, strict=True)])
                 rows += 1
         partial.replace(path)
     except BaseException:
@@ -363,11 +364,16 @@ SOURCES: dict[str, Callable[[Scope], Source]] = {
 Cell = str | date | datetime | Decimal | None
 
 
+def _cell(formatter: Callable[[Any], Cell], value: Any) -> Cell:
+    """A missing value (None, NaN, pd.NA, NaT) is an empty cell; the formatters never see one."""
+    return None if is_missing(value) else formatter(value)
+
+
 def _formatter(column: Column, lang: str, *, hide_pii: bool) -> Callable[[Any], Cell]:
     """How a stored value of ``column`` is written so that the importer reads it back."""
     enum = column.enum
     if enum is not None:
-        return lambda v: None if v is None else enum.label(v, lang)
+        return lambda v: enum.label(v, lang)
     if column.choices == "industry":
         return lambda v: _industry(v, lang)
     if column.choices == "province":
@@ -380,26 +386,22 @@ def _formatter(column: Column, lang: str, *, hide_pii: bool) -> Callable[[Any], 
     if rule is datetime_value:
         return lambda v: v.replace(microsecond=0) if isinstance(v, datetime) else v
     if rule is amount:
-        return lambda v: None if v is None else Decimal(v).quantize(CENT)
+        return lambda v: Decimal(v).quantize(CENT)
     if rule is flag:
-        return lambda v: None if v is None else _say("yes" if v else "no", lang)
+        return lambda v: _say("yes" if v else "no", lang)
     if hide_pii and rule is phone:
         return mask_phone
     if hide_pii and rule is email:
         return mask_email
-    return lambda v: None if v is None else str(v)
+    return str
 
 
-def _industry(code: str | None, lang: str) -> str | None:
-    if code is None:
-        return None
+def _industry(code: str, lang: str) -> str:
     found = DIVISIONS.get(code) or SECTIONS.get(code)
     return industry_text(found, lang) if found else code
 
 
-def _province(name: str | None, lang: str) -> str | None:
-    if name is None:
-        return None
+def _province(name: str, lang: str) -> str:
     found = find_province(name)
     return province_text(found, lang) if found else name
 

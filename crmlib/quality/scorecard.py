@@ -48,6 +48,7 @@ from .. import clock
 from ..access import Scope
 from ..domain.context import Context
 from ..i18n import current_lang
+from ..missing import is_missing, or_none
 from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE, Enumeration
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import PROVINCES
@@ -910,7 +911,7 @@ def _scope_key(scope: Scope) -> str:
 
 def _number(value: Any) -> Any:
     """JSON has no NaN: an unmeasured score is null."""
-    return None if pd.isna(value) else value
+    return or_none(value)
 
 
 def _save(ctx: Context, card: Scorecard, stale_days: int) -> int:
@@ -1056,7 +1057,7 @@ def format_text(card: Scorecard) -> str:
             "records"
         ):
             passed, total = check["passed"], check["total"]
-            if pd.isna(passed):
+            if is_missing(passed):
                 numbers, mark = f"{total:,}", f"({_say(TEXT['info'], lang)})"
             elif total == 0:
                 numbers, mark = "0/0", f"({_say(TEXT['no_data'], lang)})"

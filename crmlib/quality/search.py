@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import aliased
 
-from ..access import mask_phone
+from ..access import mask_frame
 from ..domain.context import Context
 from ..store.models import Contact, Customer, CustomerTag, User
 from .duplicates.normalise import company_name
@@ -111,5 +111,5 @@ def _frame(ctx: Context, best: list[tuple[int, tuple[str, float]]]) -> pd.DataFr
     frame["match"] = [ranking[i][0] for i in ids if i in rows.index]
     frame["score"] = [ranking[i][1] for i in ids if i in rows.index]
     if not ctx.actor.role.see_pii:
-        frame["phone"] = frame["phone"].map(mask_phone)
+        mask_frame(frame, ["phone"])
     return frame[COLUMNS]

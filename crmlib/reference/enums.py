@@ -158,6 +158,40 @@ TASK_STATUS = _enum(
     ("cancelled", "已取消", "Cancelled"),
 )
 
+#: Teams are free text; these are the ones the demo and the default ticket routing use,
+#: named after the regions of :mod:`crmlib.reference.regions`. Other teams read as typed.
+TEAM = _enum(
+    "team",
+    ("east", "华东团队", "East China team"),
+    ("south", "华南团队", "South China team"),
+    ("north", "华北团队", "North China team"),
+    ("central", "华中团队", "Central China team"),
+    ("southwest", "西南团队", "Southwest China team"),
+    ("northwest", "西北团队", "Northwest China team"),
+    ("northeast", "东北团队", "Northeast China team"),
+    ("service", "客服团队", "Service team"),
+    ("support", "技术支持团队", "Support team"),
+    ("marketing", "市场团队", "Marketing team"),
+    ("finance", "财务团队", "Finance team"),
+    ("analytics", "数据分析团队", "Analytics team"),
+)
+SLA_STATE = _enum(
+    "sla_state",
+    ("ok", "正常", "OK"),
+    ("at_risk", "即将超时", "At risk"),
+    ("breached", "已超时", "Breached"),
+)
+RECORD_KIND = _enum(
+    "record_kind",
+    ("customer", "客户", "Customer"),
+    ("opportunity", "商机", "Opportunity"),
+    ("ticket", "工单", "Ticket"),
+    ("lead", "线索", "Lead"),
+)
+REMINDER_KIND = _enum("reminder_kind", ("follow_up", "跟进", "Follow-up"), ("task", "任务", "Task"))
+#: Lists people read but never type into a record's field (no validation rule uses them).
+SHOWN_ONLY: tuple[Enumeration, ...] = (TEAM, SLA_STATE, RECORD_KIND, REMINDER_KIND)
+
 ENUMS: dict[str, Enumeration] = {
     e.name: e
     for e in (

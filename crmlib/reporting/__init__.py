@@ -7,7 +7,7 @@ Voila and on a schedule through papermill (see :mod:`.runner`, :mod:`.schedule`,
     ws.reports.run("customer_profile", file="parameters/customer_profile_east.yaml")
     ws.reports.history()
     ws.reports.run_due("parameters/schedule.yaml")   # what `crm report due` does
-    ws.reports.build("kpi_dashboard", period="2024-Q1", region="华东")   # a Dashboard
+    ws.reports.build("kpi_dashboard", period="previous_quarter", region="华东")   # a Dashboard
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the tables behind them) with crmlib's analytics only. :func:`show` then displays
   (title, headline, charts) and the tables written to a workbook in that folder;
 - in Voila or JupyterLab: filter widgets above the headline and the charts; changing a
   filter rebuilds the dashboard and redraws it in place. In Voila the URL's query string
-  (``?region=华东&period=2024-Q1``) overrides the notebook's ``parameters`` cell. The
+  (``?region=华东&period=previous_quarter``) overrides the notebook's ``parameters`` cell. The
   figures are computed in the background (:class:`_LivePage`), so Voila sends the page at
   once and each chart appears as soon as its query is done; the headline computes only
   its own KPIs, not the whole catalogue.
@@ -27,10 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..analytics.filters import RELATIVE, resolve_period
 from ..analytics.kpi import CATALOGUE
 from ..analytics.kpi.text import format_value
 from ..errors import CRMError
+from ..formatting import UNIT_KINDS
 from ..i18n import register, speaking, t
+from ..reference.enums import TEAM
 from ..reference.regions import REGION_EN, REGIONS
 from . import parameters as params
 from .catalogue import Report, report
@@ -177,18 +180,48 @@ def _kpi_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
     from ..analytics import charts
 
     name = {k: CATALOGUE[k].name(lang) for k in ("revenue", "new_customers", "win_rate")}
-    revenue = ws.kpi("revenue", by="month", **filters)
+    revenue = _kpi(ws, "revenue", "month", filters, lang)
     chart = charts.kpi_trend(revenue, name["revenue"], "CNY", lang)
-    yield Piece({"revenue_trend": chart}, {"revenue_by_month": revenue})
-    new = ws.kpi("new_customers", by="month", **filters)
+    yield Piece({"revenue_trend": chart}, {"revenue_by_month": _named(revenue, "revenue", lang)})
+    new = _kpi(ws, "new_customers", "month", filters, lang)
     chart = charts.kpi_trend(new, name["new_customers"], "count", lang)
-    yield Piece({"new_customers_trend": chart}, {"new_customers_by_month": new})
-    by_region = ws.kpi("revenue", by="region", **filters)
+    yield Piece(
+        {"new_customers_trend": chart},
+        {"new_customers_by_month": _named(new, "new_customers", lang)},
+    )
+    by_region = _kpi(ws, "revenue", "region", filters, lang)
     chart = charts.kpi_by_group(by_region, name["revenue"], "CNY", lang)
-    yield Piece({"revenue_by_region": chart}, {"revenue_by_region": by_region})
-    win_by_team = ws.kpi("win_rate", by="team", **filters)
+    yield Piece(
+        {"revenue_by_region": chart}, {"revenue_by_region": _named(by_region, "revenue", lang)}
+    )
+    win_by_team = _kpi(ws, "win_rate", "team", filters, lang)
     chart = charts.kpi_by_group(win_by_team, name["win_rate"], "share", lang)
-    yield Piece({"win_rate_by_team": chart}, {"win_rate_by_team": win_by_team})
+    yield Piece(
+        {"win_rate_by_team": chart}, {"win_rate_by_team": _named(win_by_team, "win_rate", lang)}
+    )
+
+
+def _kpi(ws: Workspace, kpi_id: str, by: str, filters: dict[str, Any], lang: str) -> pd.DataFrame:
+    """``ws.kpi(kpi_id, by=by)`` as people read it: teams, owners and regions by name, and
+    the value's kind (money, share …) for the workbook's number format."""
+    from ..display import readable
+
+    try:
+        users = ws.users.frame()
+        names = dict(zip(users["username"], users["display_name"], strict=True))
+    except CRMError:
+        names = {}
+    frame = readable(ws.kpi(kpi_id, by=by, **filters), lang, names=names)
+    frame.attrs["kinds"] = {"value": UNIT_KINDS[CATALOGUE[kpi_id].unit]}
+    return frame
+
+
+def _named(frame: pd.DataFrame, kpi_id: str, lang: str) -> pd.DataFrame:
+    """A KPI's table with its value column named after the KPI (销售额, not "value")."""
+    name = CATALOGUE[kpi_id].name(lang)
+    table = frame.rename(columns={"value": name})
+    table.attrs["kinds"] = {name: frame.attrs["kinds"]["value"]}
+    return table
 
 
 def _profile_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
@@ -203,9 +236,12 @@ def _funnel_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
 
     funnel = ws.funnel(**filters)
     yield Piece(charts.funnel_charts(funnel, lang), funnel.tables())
-    win_by_owner = ws.kpi("win_rate", by="owner", **filters)
+    win_by_owner = _kpi(ws, "win_rate", "owner", filters, lang)
     chart = charts.kpi_by_group(win_by_owner, CATALOGUE["win_rate"].name(lang), "share", lang)
-    yield Piece({"win_rate_by_owner": chart}, {"win_rate_by_owner": win_by_owner})
+    yield Piece(
+        {"win_rate_by_owner": chart},
+        {"win_rate_by_owner": _named(win_by_owner, "win_rate", lang)},
+    )
 
 
 def _segment_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
@@ -221,7 +257,9 @@ def _segment_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
         yield Piece(notes=[t("dashboards:churn_unavailable", lang, reason=str(exc))])
     else:
         chart = charts.churn_distribution(risks, lang=lang)
-        yield Piece({"churn": chart}, {"churn_risk": pd.DataFrame(chart.data)})
+        table = pd.DataFrame(chart.data)
+        table.attrs["kinds"] = {"bin": "id", "start": "share", "end": "share"}
+        yield Piece({"churn": chart}, {"churn_risk": table})
 
 
 def _service_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
@@ -235,8 +273,10 @@ def _service_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
         ("csat_by_team", "csat", "team", charts.kpi_by_group, "share"),
     )
     for key, kpi_id, by, draw, unit in shown:
-        frame = ws.kpi(kpi_id, by=by, **filters)
-        yield Piece({key: draw(frame, name[kpi_id], unit, lang)}, {key: frame})
+        frame = _kpi(ws, kpi_id, by, filters, lang)
+        yield Piece(
+            {key: draw(frame, name[kpi_id], unit, lang)}, {key: _named(frame, kpi_id, lang)}
+        )
 
 
 #: Each report's charts, the tables behind them and notes, piece by piece.
@@ -286,8 +326,18 @@ def _dashboard(
         tables=tables,
         notes=notes,
         as_of=Filters.of(**params.filters(clean)).day.isoformat(),
-        user=ws.user.username,
+        user=_display_name(ws),
     )
+
+
+def _display_name(ws: Workspace) -> str:
+    """Who sees the dashboard, by name (a login only when the name is unknown)."""
+    try:
+        users = ws.users.frame()
+    except CRMError:
+        return ws.user.username
+    names = dict(zip(users["username"], users["display_name"], strict=True))
+    return str(names.get(ws.user.username) or ws.user.username)
 
 
 # -- showing ------------------------------------------------------------------------------
@@ -405,16 +455,16 @@ def _choices(ws: Workspace, lang: str) -> dict[str, list[tuple[str, str]]]:
 
     everything = [(t("dashboards:all", lang), "")]
     today = clock.today()
-    periods = [params.resolve_period(p, today) or "" for p in params.RELATIVE]
+    periods = [resolve_period(p, today) or "" for p in RELATIVE]
     quarter_ends = [clock.add_months(date(today.year, today.month, 1), -3 * n) for n in range(8)]
-    periods += [params.resolve_period("this_quarter", d) or "" for d in quarter_ends]
+    periods += [resolve_period("this_quarter", d) or "" for d in quarter_ends]
     periods += [str(today.year - n) for n in range(3)]
     period_options = [(params._period_text({"period": p}, lang), p) for p in dict.fromkeys(periods)]
     region_options = [(REGION_EN[r] if lang == "en" else r, r) for r in REGIONS]
     try:
         users = ws.users.frame(include_inactive=False)
         teams = sorted({str(x) for x in users["team"].dropna()})
-        owners = list(users["username"])
+        owners = list(zip(users["display_name"], users["username"], strict=True))
     except CRMError:
         teams, owners = [], []
     try:
@@ -424,8 +474,8 @@ def _choices(ws: Workspace, lang: str) -> dict[str, list[tuple[str, str]]]:
     return {
         "period": everything + period_options,
         "region": everything + region_options,
-        "team": everything + [(x, x) for x in teams],
-        "owner": everything + [(x, x) for x in owners],
+        "team": everything + [(TEAM.label(x, lang), x) for x in teams],
+        "owner": everything + [(str(shown or user), user) for shown, user in owners],
         "segment": everything + [(x, x) for x in segments],
     }
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..display import for_people, heading, value_shown
 from ..errors import ConfigError
-from ..i18n import register, t
+from ..formatting import EXCEL_FORMATS, kinds_of, row_kinds
+from ..i18n import MESSAGES, current_lang, register, t
 
 register(
     {
@@ -65,12 +67,19 @@ def notebook_html(notebook: Path, target: Path, title: str | None = None) -> Pat
     return target
 
 
+def missing_chromium() -> str | None:
+    """The Chromium asked for (``CRM_CHROMIUM``, else Debian's) when it is not there, so
+    no PDF can be printed; None when it is."""
+    path = os.environ.get("CRM_CHROMIUM") or CHROMIUM
+    return None if Path(path).is_file() or shutil.which(path) else path
+
+
 def chromium_path() -> str:
     """The Chromium binary that prints PDFs; a clear error when there is none."""
-    path = os.environ.get("CRM_CHROMIUM") or CHROMIUM
-    if not (Path(path).is_file() or shutil.which(path)):
-        raise ConfigError(t("report_export:no_chromium", path=path))
-    return path
+    missing = missing_chromium()
+    if missing is not None:
+        raise ConfigError(t("report_export:no_chromium", path=missing))
+    return os.environ.get("CRM_CHROMIUM") or CHROMIUM
 
 
 class PdfPrinter:
@@ -161,17 +170,97 @@ def _sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
+register(
+    {
+        "kpis": {"zh": "指标", "en": "KPIs"},
+        "revenue_by_month": {"zh": "月度销售额", "en": "Revenue by month"},
+        "new_customers_by_month": {"zh": "月度新增客户", "en": "New customers by month"},
+        "revenue_by_region": {"zh": "各区域销售额", "en": "Revenue by region"},
+        "win_rate_by_team": {"zh": "各团队赢单率", "en": "Win rate by team"},
+        "win_rate_by_owner": {"zh": "各负责人赢单率", "en": "Win rate by owner"},
+        "regions": {"zh": "区域分布", "en": "Regions"},
+        "provinces": {"zh": "省份分布", "en": "Provinces"},
+        "industries": {"zh": "行业分布", "en": "Industries"},
+        "sizes": {"zh": "企业规模", "en": "Company sizes"},
+        "value": {"zh": "客户价值", "en": "Value"},
+        "preferences": {"zh": "产品偏好", "en": "Product preferences"},
+        "engagement": {"zh": "跟进活跃度", "en": "Engagement"},
+        "recency": {"zh": "距上次跟进", "en": "Recency"},
+        "channels": {"zh": "跟进渠道", "en": "Channels"},
+        "steps": {"zh": "漏斗环节", "en": "Funnel steps"},
+        "losses": {"zh": "流失原因", "en": "Loss reasons"},
+        "rfm_summary": {"zh": "RFM 分群", "en": "RFM segments"},
+        "cohort_retention": {"zh": "同期群留存", "en": "Cohort retention"},
+        "churn_risk": {"zh": "流失风险", "en": "Churn risk"},
+        "sla_by_region": {"zh": "各区域 SLA 达成率", "en": "SLA compliance by region"},
+        "first_response_by_month": {"zh": "月度首次响应时长", "en": "First response by month"},
+        "resolution_by_month": {"zh": "月度解决时长", "en": "Resolution time by month"},
+        "csat_by_team": {"zh": "各团队满意度", "en": "CSAT by team"},
+        "parameters": {"zh": "报表参数", "en": "Parameters"},
+        "parameter": {"zh": "参数", "en": "Parameter"},
+        "parameter_value": {"zh": "取值", "en": "Value"},
+        "period": {"zh": "期间", "en": "Period"},
+        "start": {"zh": "开始日期", "en": "Start"},
+        "end": {"zh": "结束日期", "en": "End"},
+        "region": {"zh": "区域", "en": "Region"},
+        "team": {"zh": "团队", "en": "Team"},
+        "owner": {"zh": "负责人", "en": "Owner"},
+        "segment": {"zh": "客户分群", "en": "Segment"},
+        "lang": {"zh": "语言", "en": "Language"},
+        "as_of": {"zh": "截至日", "en": "As of"},
+        "zh": {"zh": "中文", "en": "Chinese"},
+        "en": {"zh": "英文", "en": "English"},
+    },
+    namespace="workbook",
+)
+
+
+def _words(key: str, lang: str) -> str:
+    """A sheet's or a parameter's name in ``lang``; unknown keys as they are."""
+    return t(f"workbook:{key}", lang) if f"workbook:{key}" in MESSAGES else key
+
+
+def _number_formats(sheet: Any, kinds: list[str], per_row: list[str] | None) -> None:
+    """Each numeric cell gets its column's Excel number format (money ``#,##0.00``, shares
+    ``0.0%`` …); the cell keeps its number."""
+    for column, kind in enumerate(kinds, start=1):
+        for row, cells in enumerate(sheet.iter_rows(min_row=2, min_col=column, max_col=column)):
+            cell = cells[0]
+            shown = per_row[row] if per_row is not None and kind == "value-by-row" else kind
+            if isinstance(cell.value, int | float) and shown in EXCEL_FORMATS:
+                cell.number_format = EXCEL_FORMATS[shown]
+
+
 def write_workbook(
-    tables: Mapping[str, pd.DataFrame], target: Path, parameters: Mapping[str, Any]
+    tables: Mapping[str, pd.DataFrame],
+    target: Path,
+    parameters: Mapping[str, Any],
+    lang: str | None = None,
 ) -> Path:
-    """One sheet per table (in order), then a ``parameters`` sheet saying what was asked."""
+    """One sheet per table (in order), then a parameters sheet saying what was asked; in
+    ``lang`` (default the parameters' ``lang``): sheet names, headers and codes in words,
+    numbers as numbers with Excel number formats."""
+    lang = current_lang(lang or parameters.get("lang"))
     taken: set[str] = set()
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         for name, frame in tables.items():
-            frame.to_excel(writer, sheet_name=_sheet_name(name, taken), index=False)
+            table = for_people(frame, lang)
+            per_row = row_kinds(frame)  # by the units' codes, before they read as words
+            kinds = kinds_of(table)
+            if per_row is not None:
+                kinds["value"] = "value-by-row"
+            headers = [heading(str(c), lang, first="figures") for c in table.columns]
+            shown = table.set_axis(headers, axis=1)
+            sheet = _sheet_name(_words(name, lang), taken)
+            shown.to_excel(writer, sheet_name=sheet, index=False)
+            _number_formats(writer.sheets[sheet], list(kinds.values()), per_row)
         asked = pd.DataFrame(
-            {"parameter": list(parameters), "value": [str(v) if v is not None else ""
-                                                       for v in parameters.values()]}
+            {_words("parameter", lang): [_words(k, lang) for k in parameters],
+             _words("parameter_value", lang): [
+                 _words(v, lang) if k == "lang" else value_shown(k, v, lang)
+                 for k, v in parameters.items()]}
         )  # fmt: skip
-        asked.to_excel(writer, sheet_name=_sheet_name("parameters", taken), index=False)
+        asked.to_excel(
+            writer, sheet_name=_sheet_name(_words("parameters", lang), taken), index=False
+        )
     return target

@@ -2,10 +2,11 @@
 says, turned into the analytics filters, and the report's title.
 
 Every report notebook takes the same parameters (:data:`PARAMETERS`). ``period`` may be a
-period as :func:`~crmlib.analytics.filters.parse_period` reads it (``2024-Q1``) or one
-relative to the run day (``previous_month``, ``previous_quarter``, ``previous_year``,
-``this_month``, ``this_quarter``, ``this_year``), so a scheduled report covers the right
-period on every run. ``start``/``end`` are inclusive days instead of a period.
+period as :func:`~crmlib.analytics.filters.parse_period` reads it (``2025-Q4``), including
+one relative to the run day (``previous_month``, ``previous_quarter``, ``previous_year``,
+``this_month``, ``this_quarter``, ``this_year``, or their Chinese names), so a scheduled
+report covers the right period on every run. ``start``/``end`` are inclusive days instead of
+a period.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from urllib.parse import parse_qs
 
 import yaml
 
-from .. import clock
-from ..analytics.filters import Filters, parse_period
+from ..analytics.filters import Filters, parse_period, resolve_period
 from ..errors import FieldError, ValidationError
 from ..i18n import current_lang, register, t
 from ..reference.regions import REGION_EN
@@ -53,32 +53,6 @@ PARAMETERS: dict[str, Any] = {
     "lang": "zh",
     "as_of": None,
 }
-
-#: Relative periods: name -> (unit, months back).
-RELATIVE = {
-    "this_month": ("month", 0),
-    "previous_month": ("month", 1),
-    "this_quarter": ("quarter", 0),
-    "previous_quarter": ("quarter", 1),
-    "this_year": ("year", 0),
-    "previous_year": ("year", 1),
-}
-
-
-def resolve_period(period: str | None, today: date | None = None) -> str | None:
-    """A relative period (``previous_quarter``…) as the period it means on ``today``
-    (default: the business day); any other value unchanged."""
-    if not period or period not in RELATIVE:
-        return period or None
-    day = today or clock.today()
-    unit, back = RELATIVE[period]
-    if unit == "month":
-        first = clock.add_months(date(day.year, day.month, 1), -back)
-        return f"{first.year}-{first.month:02d}"
-    if unit == "quarter":
-        first = clock.add_months(date(day.year, 3 * ((day.month - 1) // 3) + 1, 1), -3 * back)
-        return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
-    return str(day.year - back)
 
 
 def normalise(values: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
@@ -124,7 +98,7 @@ def filters(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def from_query(query: str | None, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` with what a URL's query string (``region=华东&period=2024-Q1``) says for
+    """``values`` with what a URL's query string (``region=华东&period=2025-Q4``) says for
     the report parameters; other query arguments (Voila's own) are ignored."""
     merged = dict(values)
     for key, given in parse_qs(query or "", keep_blank_values=True).items():

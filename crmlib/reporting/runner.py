@@ -7,6 +7,8 @@ network), PDF and the Excel workbook of the tables behind the charts. Files are 
 scratch folder and moved in only when everything succeeded, so a failed run keeps the last
 good output; its executed notebook goes to ``reports/<name>/failed/`` and the reason into
 the run record (``report_runs``: parameters, status, duration, outputs, error).
+Without Chromium (a fresh machine) a run still writes its HTML and Excel: it ends as a
+``warning`` with no PDF, and its record says in one line how to enable PDFs.
 
 Before executing, two optional checks may skip the run: ``skip_if_empty`` (nothing in the
 filters: no customers, leads or tickets) and a data-quality gate (the scorecard below a
@@ -30,6 +32,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from .. import clock
+from ..config import home, notebooks_folder
 from ..domain.context import Context
 from ..errors import CRMError, FieldError, ValidationError
 from ..i18n import register, speaking, t
@@ -38,7 +41,7 @@ from ..store.models import ReportRun
 from . import parameters as params
 from .catalogue import NOTEBOOKS, report
 from .dashboards import NOTES_ENV, OUTPUT_ENV, SUMMARY_FILE, TABLES_FILE
-from .exporting import PdfPrinter
+from .exporting import PdfPrinter, missing_chromium
 from .population import population
 
 register(
@@ -59,6 +62,14 @@ register(
             "en": "Warning: {reason}; the figures in this report may be unreliable.",
         },
         "quality_skip": {"zh": "{reason}，已跳过", "en": "{reason}; skipped"},
+        "pdf_skipped": {
+            "zh": "未生成 PDF 报表：{path} 处没有 Chromium（HTML 和 Excel 照常生成）。如需 PDF，"
+            "请安装 Debian 的 chromium 和中文字体（apt-get install chromium fonts-noto-cjk），"
+            "或将 CRM_CHROMIUM 设为 Chromium 程序的路径",
+            "en": "PDF reports not made: no Chromium at {path} (HTML and Excel are made "
+            "without it). For PDFs, install Debian's chromium and CJK fonts (apt-get install "
+            "chromium fonts-noto-cjk) or set CRM_CHROMIUM to a Chromium binary",
+        },
     },
     namespace="report_run",
 )
@@ -113,10 +124,20 @@ class RunResult:
     outputs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     duration_s: float = 0.0
+    #: Formats asked for but not made, with why and how to enable them (PDF without Chromium).
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "warning")
+
+    @property
+    def remarks(self) -> str | None:
+        """``error`` without the reasons in ``skipped``, which a batch prints once."""
+        text = self.error or ""
+        for reason in self.skipped.values():
+            text = text.replace(reason, "")
+        return text.strip("; ") or None
 
 
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -171,10 +192,13 @@ class Runner:
         self, ctx: Context, *, notebooks: Path | None = None, output: Path | None = None
     ) -> None:
         self._ctx = ctx
-        self.notebooks = Path(notebooks or os.environ.get("CRM_NOTEBOOKS") or NOTEBOOKS)
-        self.output = Path(output or os.environ.get("CRM_REPORTS") or "reports")
+        self.notebooks = Path(
+            notebooks or os.environ.get("CRM_NOTEBOOKS") or notebooks_folder() / NOTEBOOKS.name
+        )
+        self.output = Path(output or os.environ.get("CRM_REPORTS") or home() / "reports")
         self._score: tuple[float, float] | None = None  # (when measured, score)
         self._printer: PdfPrinter | None = None
+        self._no_pdf: str | None = None  # why this runner prints no PDF, once found
 
     def __enter__(self) -> Runner:
         return self
@@ -188,10 +212,16 @@ class Runner:
             self._printer.close()
             self._printer = None
 
-    def _pdf(self, page_html: Path, target: Path) -> Path:
+    def _pdf(self, page_html: Path, target: Path) -> Path | None:
         """``page_html`` printed to ``target`` by the runner's one browser, started on the
-        first PDF and kept for the next runs of the batch."""
+        first PDF and kept for the next runs of the batch; None without Chromium (the
+        reason, with how to enable PDFs, is then in ``_no_pdf``): the run keeps its HTML
+        and Excel."""
         if self._printer is None:
+            missing = missing_chromium()
+            if missing is not None:
+                self._no_pdf = t("report_run:pdf_skipped", path=missing)
+                return None
             self._printer = PdfPrinter()
         return self._printer.print(page_html, target)
 
@@ -213,6 +243,7 @@ class Runner:
     def _finish(
         self, run_id: int, name: str, status: str, started: float,
         outputs: dict[str, str] | None = None, error: str | None = None,
+        skipped: dict[str, str] | None = None,
     ) -> RunResult:  # fmt: skip
         duration = round(time.monotonic() - started, 3)
         with self._ctx.session("report_run") as session:
@@ -223,7 +254,7 @@ class Runner:
             run.duration_s = duration
             run.outputs = json.dumps(outputs, ensure_ascii=False) if outputs else None
             run.error = error
-        return RunResult(run_id, name, status, outputs or {}, error, duration)
+        return RunResult(run_id, name, status, outputs or {}, error, duration, skipped or {})
 
     def history(self, name: str | None = None, limit: int = 50) -> pd.DataFrame:
         """The latest runs, newest first: id, report, status, started, duration, actor,
@@ -289,17 +320,21 @@ class Runner:
                     error = t("report_run:empty", kind=spec.population)
                     return self._finish(run_id, name, "skipped", started, error=error)
                 stem = Path(file).stem if file else name
-                outputs = self._execute(run_id, name, stem, clean, notes, formats)
+                skipped: dict[str, str] = {}
+                outputs = self._execute(run_id, name, stem, clean, notes, formats, skipped)
             except Exception as exc:  # every failure is recorded with its reason
                 kept: dict[str, str] | None = getattr(exc, "outputs", None)
                 error = str(exc) if isinstance(exc, CRMError) else _error_text(exc)
                 return self._finish(run_id, name, "failed", started, kept, error)
-            status = "warning" if notes else "ok"
-            return self._finish(run_id, name, status, started, outputs, "; ".join(notes) or None)
+            # A format that could not be made is said in the run's record, beside the notes.
+            remarks = [*notes, *skipped.values()]
+            status = "warning" if remarks else "ok"
+            return self._finish(run_id, name, status, started, outputs,
+                                "; ".join(remarks) or None, skipped)  # fmt: skip
 
     def _execute(
         self, run_id: int, name: str, stem: str, clean: dict[str, Any], notes: list[str],
-        formats: Sequence[str],
+        formats: Sequence[str], skipped: dict[str, str],
     ) -> dict[str, str]:  # fmt: skip
         import nbformat
         import papermill
@@ -337,7 +372,11 @@ class Runner:
             if "html" in formats or "pdf" in formats:
                 files["html"] = notebook_html(executed, scratch / f"{stem}.html", title)
             if "pdf" in formats:
-                files["pdf"] = self._pdf(files["html"], scratch / f"{stem}.pdf")
+                pdf = self._pdf(files["html"], scratch / f"{stem}.pdf")
+                if pdf is None:
+                    skipped["pdf"] = self._no_pdf or ""
+                else:
+                    files["pdf"] = pdf
             if "html" not in formats:
                 files.pop("html", None)
             if "xlsx" in formats:

@@ -37,7 +37,7 @@ li span{{display:block;color:#555;font-size:13px;margin-top:4px}}
 </style></head>
 <body><h1>CRM 报表看板 · CRM dashboards</h1>
 <p>筛选条件可写在网址中 · Filters go in the address:
-<code>?region=华东&amp;period=2024-Q1</code></p>
+<code>?region=华东&amp;period=previous_quarter</code></p>
 <ul class="crm-dashboards">
 {items}
 </ul></body></html>

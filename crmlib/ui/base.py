@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import ipywidgets as widgets
 
 from .. import workspace as _workspace
+from ..config import existing_database
 from ..errors import CRMError, ValidationError
-from ..i18n import current_lang
-from ..reference.enums import ROLE
+from ..i18n import current_lang, speaking
+from ..reference.enums import ROLE, TEAM
 from ..workspace import Workspace
 from .texts import say
 
@@ -23,9 +25,12 @@ COLOURS = {"ok": "#1b7f3b", "error": "#b42318", "warn": "#b54708", "info": "#475
 def workspace(
     url: str | None = None, user: str | None = None, lang: str | None = None
 ) -> Workspace:
-    """The notebook's workspace: ``CRM_DATABASE_URL`` as ``CRM_USER`` (or
-    ``JUPYTERHUB_USER``), speaking ``lang`` (else ``CRM_LANG``)."""
-    return _workspace.open(url, user, lang=lang)
+    """The notebook's workspace: ``CRM_DATABASE_URL`` (else the workspace's
+    ``data/crm.db``) as ``CRM_USER`` (or ``JUPYTERHUB_USER``), speaking ``lang`` (else
+    ``CRM_LANG``). A SQLite file that does not exist is an error, never a new database."""
+    with speaking(lang) if lang else nullcontext():
+        resolved = existing_database(url)
+    return _workspace.open(resolved.render_as_string(hide_password=False), user, lang=lang)
 
 
 def lang_of(ws: Workspace) -> str:
@@ -36,7 +41,7 @@ def banner(ws: Workspace) -> widgets.HTML:
     """Who is acting, so that a shared screen never leaves it in doubt."""
     lang = lang_of(ws)
     actor = ws.user
-    team = say("team", lang, team=actor.team) if actor.team else ""
+    team = say("team", lang, team=TEAM.label(actor.team, lang)) if actor.team else ""
     text = say("signed_in", lang, user=actor.username, role=ROLE.label(actor.role.name, lang),
                team=team)  # fmt: skip
     return widgets.HTML(f"<div style='color:{COLOURS['info']}'>{html.escape(text)}</div>")

@@ -14,6 +14,9 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from ..display import readable
+from ..formatting import kinds_of, value_text
+from ..missing import is_missing
 from ..reference.enums import Enumeration
 from .texts import column_heading, say
 
@@ -28,17 +31,12 @@ CSS = (
 )
 
 
-def cell(value: Any) -> str:
-    """A value as a table shows it: blanks empty, dates without midnight, long text cut."""
-    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
+def cell(value: Any, kind: str = "text", lang: str | None = None) -> str:
+    """A value as a table shows it (:func:`crmlib.formatting.value_text`: blanks empty,
+    是/否, dates without midnight, numbers by ``kind``), long text cut."""
+    if is_missing(value):
         return ""
-    if isinstance(value, pd.Timestamp):
-        value = value.date() if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float):
-        value = f"{value:,.2f}"
-    if isinstance(value, list | tuple):
-        value = ", ".join(map(str, value))
-    text = str(value)
+    text = value_text(value, kind, lang)
     return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
 
 
@@ -156,9 +154,13 @@ class Grid(widgets.VBox):
             for c in shown
         )
         body = []
-        for record in rows.to_dict("records"):
+        kinds = kinds_of(rows[shown])
+        people = readable(rows[shown], self.lang).to_dict("records")
+        for record, words in zip(rows.to_dict("records"), people, strict=True):
             shade = self.colour(record) if self.colour else None
             style = f" style='background:{shade}'" if shade else ""
-            cells = "".join(f"<td>{html.escape(cell(record[c]))}</td>" for c in shown)
+            cells = "".join(
+                f"<td>{html.escape(cell(words[c], kinds[str(c)], self.lang))}</td>" for c in shown
+            )
             body.append(f"<tr{style}>{cells}</tr>")
         return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -3,13 +3,13 @@ the failing customers of a check, each fixable in place through the audited API.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..domain.customers import RULES
+from ..missing import is_missing
 from ..quality.kinds import CUSTOMERS
 from ..quality.scorecard import DIMENSIONS, Scorecard
 from ..workspace import Workspace
@@ -25,9 +25,7 @@ FIXED_BY = {"region": "province"}
 
 
 def percent(value: Any) -> str:
-    return (
-        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
-    )
+    return "–" if is_missing(value) else f"{value:.1%}"
 
 
 def fixable_field(field: Any) -> str | None:
@@ -116,10 +114,10 @@ class QualityReview(widgets.VBox):
         self.checks.set_frame(pd.DataFrame({
             "check": checks["label"],
             "score": checks["score"].map(percent),
-            "passed": [f"{p:,}/{t:,}" if not pd.isna(p) else f"{t:,}"
+            "passed": [f"{p:,}/{t:,}" if not is_missing(p) else f"{t:,}"
                        for p, t in zip(checks["passed"], checks["total"], strict=True)],
             "examples": checks["examples"],
-            "meets": [None if pd.isna(m) else bool(m) for m in checks["meets_target"]],
+            "meets": [None if is_missing(m) else bool(m) for m in checks["meets_target"]],
         }))  # fmt: skip
         trend = attempt(self.status, self.ws.scorecard_trend)
         if trend is not None:

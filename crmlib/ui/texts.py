@@ -10,7 +10,7 @@ register(
             "zh": "当前用户：{user}（{role}{team}）",
             "en": "Signed in as {user} ({role}{team})",
         },
-        "team": {"zh": "，{team} 组", "en": ", team {team}"},
+        "team": {"zh": "，{team}", "en": ", {team}"},
         "read_only": {
             "zh": "您的角色只能查看，不能修改",
             "en": "your role may look but not change anything here",

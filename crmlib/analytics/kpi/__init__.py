@@ -1,8 +1,8 @@
 """The KPI catalogue: every figure defined once (:data:`CATALOGUE`), computed in the
 database and returned as a tidy DataFrame, scoped to the asking user.
 
-``ws.kpi("win_rate", period="2024-Q1", by="region")`` computes one KPI;
-``ws.kpis(period="2024-Q1")`` the whole catalogue; ``ws.cohort_retention(...)`` and
+``ws.kpi("win_rate", period="previous_quarter", by="region")`` computes one KPI;
+``ws.kpis(period="previous_quarter")`` the whole catalogue; ``ws.cohort_retention(...)`` and
 ``ws.clv_forecast(...)`` the two figures that are tables rather than single values.
 """
 

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 #: Units: a count, a share 0..1, money in CNY, a duration, or a score.
 UNITS = ("count", "share", "CNY", "days", "hours", "score")
+#: Figures where lower is better (costs, durations, churn); higher is better for the rest.
+LOWER_IS_BETTER = frozenset(
+    {"churn_rate", "cac", "sales_cycle_days", "stage_days", "first_response_hours",
+     "resolution_hours"}
+)  # fmt: skip
 #: Customer attributes every customer-based KPI can be grouped by (the customer's owner).
 CUSTOMER_GROUPS = ("region", "province", "team", "owner", "industry")
 FAMILIES = {
@@ -97,15 +102,15 @@ _ALL = (
     ),
     Kpi(
         "clv", "value", "客户终身价值（历史）", "Customer lifetime value (historic)",
-        "截至日为止的订单金额合计 ÷ 有过订单的客户数（预测见 clv_forecast）",
+        "截至日为止的订单金额合计 ÷ 有过订单的客户数（预测值见客户终身价值预测）",
         "Order amount up to the as-of day over the customers with an order "
         "(for the forecast see clv_forecast)",
         "CNY", "截至日（全部历史订单）", "as of (all orders so far)", STOCK,
     ),
     Kpi(
         "cac", "value", "获客成本", "Customer acquisition cost",
-        "（期间内开始的营销活动实际成本，按活动成员中本范围客户的比例分摊 + 销售成本 "
-        "sales_cost_per_month × 月数，按新增客户平均分摊）÷ 新增客户数",
+        "（期间内开始的营销活动实际成本，按活动成员中本范围客户的比例分摊 + 每月销售成本"
+        "（设置）× 月数，按新增客户平均分摊）÷ 新增客户数",
         "(actual cost of the campaigns started in the period, apportioned by the share of "
         "their members among these customers, + sales cost sales_cost_per_month × months, "
         "spread evenly over all new customers) over new customers",

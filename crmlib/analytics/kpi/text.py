@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+from ...formatting import UNIT_KINDS, number_text
 from ...i18n import current_lang, register, t
+from ...missing import is_missing
 from ...reference.enums import STAGE
 
 register(
@@ -31,15 +32,9 @@ register(
 def format_value(value: Any, unit: str) -> str:
     """``12.5%`` for shares, ``1,234,567.89`` for money, ``1,234`` for counts, one decimal
     for days, hours and scores; a dash when there is no value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return "–"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "CNY":
-        return f"{value:,.2f}"
-    if unit == "count":
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
+    return number_text(value, UNIT_KINDS.get(unit, "measure"))
 
 
 def _width(text: str) -> int:
@@ -65,7 +60,7 @@ def catalogue_text(frame: pd.DataFrame, lang: str | None = None) -> str:
     rows = [[t("kpi_text:kpi", lang), t("kpi_text:value", lang), t("kpi_text:period", lang)]]
     for record in frame.to_dict("records"):
         name = record["name"]
-        if record["stage"] is not None and not pd.isna(record["stage"]):
+        if not is_missing(record["stage"]):
             name = f"{name} · {STAGE.label(record['stage'], lang)}"
         value = format_value(record["value"], record["unit"])
         if value != "–" and record["unit"] != "share":
@@ -86,7 +81,7 @@ def kpi_text(
     keys = [c for c in frame.columns if c != "value"]
     rows = [[*map(heading, keys), t("kpi_text:value", lang)]] if keys else []
     for record in frame.to_dict("records"):
-        cells = ["–" if pd.isna(record[k]) else str(record[k]) for k in keys]
+        cells = ["–" if is_missing(record[k]) else str(record[k]) for k in keys]
         if "stage" in keys:
             cells[keys.index("stage")] = STAGE.label(record["stage"], lang)
         rows.append([*cells, format_value(record["value"], unit)])

@@ -6,10 +6,23 @@ import numpy as np
 import pandas as pd
 
 from ...domain.context import Context
+from ...i18n import register, t
 from ...progress import ProgressBar
 from .blocking import candidate_pairs
 from .profiles import load
 from .scoring import describe, score_pairs
+
+register(
+    {
+        "desc": {"zh": "查找重复客户", "en": "duplicates"},
+        "load": {"zh": "读取", "en": "load"},
+        "block": {"zh": "分组", "en": "block"},
+        "score": {"zh": "评分", "en": "score"},
+        "report": {"zh": "汇总", "en": "report"},
+        "unit": {"zh": "步", "en": "step"},
+    },
+    namespace="scan",
+)
 
 #: Pairs scored at least this high are reported by default.
 MIN_SCORE = 80
@@ -26,8 +39,9 @@ def scan(ctx: Context, *, min_score: float = MIN_SCORE, progress: bool = False) 
     user's language. ``frame.attrs["blocking"]`` tells how many blocks, pairs and oversized
     blocks each blocking key produced (see :mod:`.blocking`).
     """
-    steps = ("load", "block", "score", "report")
-    with ProgressBar(total=len(steps), desc="duplicates", disable=not progress) as bar:
+    steps = tuple(t(f"scan:{step}") for step in ("load", "block", "score", "report"))
+    with ProgressBar(total=len(steps), desc=t("scan:desc"), unit=t("scan:unit"),
+                     disable=not progress) as bar:  # fmt: skip
         bar.set_postfix_str(steps[0])
         with ctx.reading() as conn:
             profiles = load(conn, ctx.scope.customer_filter())

@@ -1,0 +1,71 @@
+"""nbval runs every notebook under notebooks/ against a small demo database.
+
+The notebooks read ``CRM_DATABASE_URL``, ``CRM_USER`` and ``CRM_LANG`` from their kernel's
+environment, as they do when served. nbval starts a notebook's kernel when the notebook's
+first cell is set up, so the settings are put in place around that setup only: the demo
+database is built on first use (once per test process) and no other test sees them.
+
+The hooks live here, not in notebooks/conftest.py, so that the folder people open in
+JupyterLab holds only notebooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nbval.plugin import IPyNbCell
+from sqlalchemy import create_engine
+
+from crmlib import admin
+
+#: Customers in the demo database the notebooks open (a few seconds to build).
+DEMO_CUSTOMERS = 300
+NOTEBOOK_ENV = {"CRM_USER": "admin", "CRM_LANG": "zh"}
+_DEMO_URL = pytest.StashKey[str]()
+
+
+def _demo_url(config: pytest.Config) -> str:
+    if _DEMO_URL not in config.stash:
+        # the session's tmp_path_factory: hooks have no fixtures
+        folder = config._tmp_path_factory.mktemp("nbval_demo")  # type: ignore[attr-defined]
+        url = f"sqlite:///{Path(folder) / 'crm.db'}"
+        engine = create_engine(url)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):  # its progress bar
+                admin.build_demo(engine, customers=DEMO_CUSTOMERS, seed=7, fresh=True)
+        finally:
+            engine.dispose()
+        config.stash[_DEMO_URL] = url
+    return config.stash[_DEMO_URL]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The sanitize file in pyproject.toml is relative to the repository, wherever pytest
+    starts (nbval opens it relative to the current folder)."""
+    given = config.option.nbval_sanitize_with
+    if given and not Path(given).is_absolute():
+        config.option.nbval_sanitize_with = str(config.rootpath / given)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """Start a notebook's kernel with the demo database's settings in its environment."""
+    if not isinstance(item, IPyNbCell):
+        return (yield)
+    settings = {"CRM_DATABASE_URL": _demo_url(item.config), **NOTEBOOK_ENV}
+    saved = {name: os.environ.get(name) for name in (*settings, "JUPYTERHUB_USER")}
+    os.environ.pop("JUPYTERHUB_USER", None)
+    os.environ.update(settings)
+    try:
+        return (yield)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
