@@ -282,12 +282,12 @@ def test_crm_report_commands(demo: Workspace, db_url: str, tmp_path: Path) -> No
         main, [*base, "report", "run", "kpi_dashboard", "-f", kpi, "-p", "region=华东", *skip]
     )
     assert run.exit_code == 0, run.output
-    assert "kpi_dashboard: skipped" in run.output
+    assert "KPI dashboard: Skipped" in run.output
     due = cli.invoke(main, [*base, "report", "due", "-s", str(schedule), "--dry-run"])
-    assert due.exit_code == 0 and "kpi_monthly: kpi_dashboard" in due.output
+    assert due.exit_code == 0 and "kpi_monthly: KPI dashboard (0 7 1 * *)" in due.output
     history = cli.invoke(main, [*base, "report", "history"])
     assert history.exit_code == 0
-    assert "kpi_dashboard skipped" in history.output and "region=华东" in history.output
+    assert "KPI dashboard Skipped" in history.output and "region=华东" in history.output
     bad = cli.invoke(main, [*base, "report", "run", "kpi_dashboard", "-p", "regoin=华东"])
     assert bad.exit_code == 1 and "regoin" in bad.output
     unknown = cli.invoke(main, [*base, "report", "run", "nothing"])

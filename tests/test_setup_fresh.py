@@ -170,7 +170,8 @@ def test_a_batch_without_chromium_makes_html_and_excel_and_says_so_once(
     assert NO_CHROMIUM in line and "apt-get install chromium fonts-noto-cjk" in line
     assert "CRM_CHROMIUM" in line
     assert done.stdout.count("PDF reports not made") == 1  # once per batch
-    assert done.stdout.count("pdf: not made") == 2
+    assert done.stdout.count("PDF: not made") == 2
+    assert "Sales funnel report: Done, with a note" in done.stdout
     made = sorted(p.suffix for p in (tmp_path / "out").rglob("*.*"))
     assert made == [".html", ".html", ".ipynb", ".ipynb", ".xlsx"]
 
@@ -188,7 +189,25 @@ def test_a_single_run_without_chromium_says_so_in_chinese(demo_home: Path, tmp_p
                "html", "--format", "pdf", "--output", str(tmp_path),
                env=env, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "pdf: 未生成" in done.stdout
+    assert "PDF 文件：未生成" in done.stdout
+    # a Chinese user reads no code and no English word but the file paths and product names
+    words = re.findall(r"[A-Za-z_]+", re.sub(r"/\S*", "", done.stdout))
+    assert set(words) <= {
+        "PDF",
+        "HTML",
+        "Excel",
+        "Chromium",
+        "Debian",
+        "chromium",
+        "apt",
+        "get",
+        "install",
+        "fonts",
+        "noto",
+        "cjk",
+        "CRM_CHROMIUM",
+    }, words
+    assert re.search(r"^#\d+ 销售漏斗分析报告：已完成（有提示）（\d+\.\d 秒）$", done.stdout, re.M)
     (line,) = [s for s in done.stdout.splitlines() if s.startswith("未生成 PDF 报表")]
     assert f"{NO_CHROMIUM} 处没有 Chromium" in line and "CRM_CHROMIUM" in line
     assert [p.suffix for p in tmp_path.rglob("*.html")] == [".html"]
@@ -209,7 +228,7 @@ def test_the_schedule_is_the_workspace_schedule_from_any_folder(
     env = crm_env(CRM_HOME=str(demo_home), CRM_LANG="en")
     done = crm("--user", "admin", "report", "due", "--dry-run", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "kpi_monthly: kpi_dashboard (0 7 1 * *)" in done.stdout.splitlines()
+    assert "kpi_monthly: KPI dashboard (0 7 1 * *)" in done.stdout.splitlines()
 
 
 # -- crm lab -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from ..config import home, notebooks_folder
-from ..i18n import register, t
+from ..i18n import current_lang, register, t
+from ..reference.enums import REPORT_OUTPUT, REPORT_RUN_STATUS
 from ..reporting import FORMATS, NOTEBOOKS, REPORTS, RunResult
 from ..reporting import voila as voila_app
 from ..ui.serve import kernel_settings, run_server
@@ -21,6 +22,12 @@ register(
         "not_key_value": {"zh": "{pair!r} 不是 KEY=VALUE 形式", "en": "{pair!r} is not KEY=VALUE"},
         "dashboards_at": {"zh": "仪表板：{url}", "en": "dashboards: {url}"},
         "not_made": {"zh": "未生成", "en": "not made"},
+        "run": {
+            "zh": "#{id} {report}：{status}（{seconds} 秒）",
+            "en": "#{id} {report}: {status} ({seconds} s)",
+        },
+        "output": {"zh": "{kind}：{path}", "en": "{kind}: {path}"},
+        "due": {"zh": "{entry}：{report}（{cron}）", "en": "{entry}: {report} ({cron})"},
     },
     namespace="reports_cli",
 )
@@ -28,13 +35,26 @@ register(
 DEFAULT_SCHEDULE = Path("parameters") / "schedule.yaml"
 
 
+def _title(report: str) -> str:
+    """A report's name as people read it (a report no longer in the catalogue: its name)."""
+    known = REPORTS.get(report)
+    return known.title_name(current_lang()) if known else report
+
+
+def _output(kind: str, path: str) -> str:
+    return t("reports_cli:output", kind=REPORT_OUTPUT.label(kind, current_lang()), path=path)
+
+
 def _echo(result: RunResult) -> None:
-    line = f"#{result.id} {result.report}: {result.status} ({result.duration_s:.1f} s)"
-    click.echo(line)
+    status = REPORT_RUN_STATUS.label(result.status, current_lang())
+    click.echo(
+        t("reports_cli:run", id=result.id, report=_title(result.report), status=status,
+          seconds=f"{result.duration_s:.1f}")
+    )  # fmt: skip
     for kind, path in result.outputs.items():
-        click.echo(f"  {kind}: {path}")
+        click.echo(f"  {_output(kind, str(path))}")
     for kind in result.skipped:
-        click.echo(f"  {kind}: {t('reports_cli:not_made')}")
+        click.echo(f"  {_output(kind, t('reports_cli:not_made'))}")
     if result.remarks:
         click.echo(f"  {result.remarks}", err=not result.ok)
 
@@ -108,7 +128,10 @@ def report_due(settings: Settings, schedule: str | None, dry_run: bool, output: 
     with settings.workspace() as ws:
         if dry_run:
             for entry in ws.reports.due(schedule):
-                click.echo(f"{entry.name}: {entry.report} ({entry.cron})")
+                click.echo(
+                    t("reports_cli:due", entry=entry.name, report=_title(entry.report),
+                      cron=entry.cron)
+                )  # fmt: skip
             return
         results = ws.reports.run_due(schedule, output=Path(output) if output else None)
     _echo_batch(results)
@@ -134,10 +157,12 @@ def report_history(settings: Settings, name: str | None, limit: int) -> None:
         values = ", ".join(f"{k}={v}" for k, v in (asked.get("values") or {}).items())
         source = asked.get("schedule") or asked.get("file") or ""
         started = f"{row['started_at']:%Y-%m-%d %H:%M}"
-        line = f"#{row['id']} {started} {row['report']} {row['status']} {duration} {row['actor']}"
+        status = REPORT_RUN_STATUS.label(row["status"], current_lang())
+        actor = settings.names.get(row["actor"], row["actor"])
+        line = f"#{row['id']} {started} {_title(row['report'])} {status} {duration} {actor}"
         click.echo(f"{line} {source} {values}".rstrip())
         for kind, path in json.loads(row["outputs"] or "{}").items():
-            click.echo(f"    {kind}: {path}")
+            click.echo(f"    {_output(kind, path)}")
         if row["error"]:
             click.echo(f"    {row['error']}")
 

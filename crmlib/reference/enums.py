@@ -189,8 +189,25 @@ RECORD_KIND = _enum(
     ("lead", "线索", "Lead"),
 )
 REMINDER_KIND = _enum("reminder_kind", ("follow_up", "跟进", "Follow-up"), ("task", "任务", "Task"))
+REPORT_RUN_STATUS = _enum(
+    "report_run_status",
+    ("running", "运行中", "Running"),
+    ("ok", "已完成", "Done"),
+    ("warning", "已完成（有提示）", "Done, with a note"),
+    ("skipped", "已跳过", "Skipped"),
+    ("failed", "失败", "Failed"),
+)
+REPORT_OUTPUT = _enum(
+    "report_output",
+    ("notebook", "笔记本", "Notebook"),
+    ("html", "网页", "Web page"),
+    ("pdf", "PDF 文件", "PDF"),
+    ("xlsx", "Excel 工作簿", "Excel workbook"),
+)
 #: Lists people read but never type into a record's field (no validation rule uses them).
-SHOWN_ONLY: tuple[Enumeration, ...] = (TEAM, SLA_STATE, RECORD_KIND, REMINDER_KIND)
+SHOWN_ONLY: tuple[Enumeration, ...] = (
+    TEAM, SLA_STATE, RECORD_KIND, REMINDER_KIND, REPORT_RUN_STATUS, REPORT_OUTPUT,
+)  # fmt: skip
 
 ENUMS: dict[str, Enumeration] = {
     e.name: e

@@ -75,7 +75,6 @@ register(
 )
 
 FORMATS = ("html", "pdf", "xlsx")
-STATUSES = ("running", "ok", "warning", "skipped", "failed")
 #: Longest a single notebook cell may run, in seconds.
 CELL_TIMEOUT = 1800
 #: How long the data-quality score measured for one gated report serves the next ones.
@@ -401,4 +400,4 @@ class Runner:
         return outputs
 
 
-__all__ = ["FORMATS", "STATUSES", "SUMMARY_FILE", "QualityGate", "RunResult", "Runner"]
+__all__ = ["FORMATS", "SUMMARY_FILE", "QualityGate", "RunResult", "Runner"]
