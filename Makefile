@@ -43,7 +43,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install --disable-pip-version-check -c $(LOCK) -e ".[dev]"
 	@touch $@
 
-# A throw-away environment resolves the newest versions pyproject.toml admits.
+# A throw-away environment resolves the newest versions pyproject.toml admits. The lock must
+# also install on the oldest Python admitted (Debian 12's python3 is 3.11.2): `make test`
+# names any pin that refuses it, to be lowered by hand.
 lock:
 	rm -rf $(VENV)-lock
 	$(PYTHON) -m venv $(VENV)-lock

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
@@ -171,3 +173,21 @@ def test_installed_versions_are_the_locked_ones() -> None:
     unlocked = sorted(set(found) - set(pins) - UNLOCKED)
     assert differ == [], "run `make venv` (or `make lock` to move on): " + "; ".join(differ)
     assert unlocked == [], f"installed but not in requirements.lock: {unlocked}"
+
+
+def test_every_locked_version_installs_on_the_oldest_python_admitted() -> None:
+    """``make lock`` resolves on the Python at hand; a newer one may pick versions that refuse
+    the oldest Python pyproject.toml admits (soupsieve 4 needs 3.11.5; Debian 12 ships
+    3.11.2). Such a pin is lowered by hand in requirements.lock."""
+    admitted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    oldest = Version(re.sub(r"^>=\s*", "", admitted))
+    pins = locked()
+    refusing = []
+    for dist in metadata.distributions():
+        name = normalise(dist.metadata["Name"])
+        needs = dist.metadata.get("Requires-Python")
+        if name in pins and needs and not SpecifierSet(needs).contains(oldest):
+            refusing.append(f"{name}=={dist.version} needs Python {needs}")
+    assert refusing == [], (
+        f"Python {oldest} (requires-python {admitted}) cannot install: {refusing}"
+    )
