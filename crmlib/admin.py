@@ -135,7 +135,8 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def status(engine: Engine, backup_dir: Path) -> Status:
+def status(engine: Engine, backup_dir: str | Path) -> Status:
+    backup_dir = Path(backup_dir)
     return Status(
         url=engine.url.render_as_string(hide_password=True),
         revision=current_revision(engine),
@@ -145,11 +146,11 @@ def status(engine: Engine, backup_dir: Path) -> Status:
     )
 
 
-def backup_directory(engine: Engine, directory: Path | None = None) -> Path:
+def backup_directory(engine: Engine, directory: str | Path | None = None) -> Path:
     """Where backups go: the argument, ``CRM_BACKUP_DIR``, else ``backups/`` beside an
     SQLite file (``data/backups`` for PostgreSQL)."""
     if directory is not None:
-        return directory
+        return Path(directory)
     if os.environ.get("CRM_BACKUP_DIR"):
         return Path(os.environ["CRM_BACKUP_DIR"])
     if engine.dialect.name == "sqlite" and engine.url.database:
@@ -157,7 +158,9 @@ def backup_directory(engine: Engine, directory: Path | None = None) -> Path:
     return Path("data") / "backups"
 
 
-def backup(engine: Engine, directory: Path | None, keep_days: int | None) -> backups.BackupInfo:
+def backup(
+    engine: Engine, directory: str | Path | None, keep_days: int | None
+) -> backups.BackupInfo:
     retention = keep_days if keep_days is not None else _retention(engine)
     return backups.create_backup(
         engine, backup_directory(engine, directory), retention_days=retention
@@ -170,7 +173,7 @@ def _retention(engine: Engine) -> int:
 
 
 def verify(
-    engine: Engine, directory: Path | None, file: Path | None
+    engine: Engine, directory: str | Path | None, file: str | Path | None
 ) -> tuple[Path, backups.VerifyReport]:
     """Verify ``file``, or the newest backup in the backup folder."""
     if file is None:
@@ -178,12 +181,16 @@ def verify(
         if last is None:
             raise CRMError(t("admin:no_backups", directory=backup_directory(engine, directory)))
         file = last.path
+    file = Path(file)
     return file, backups.verify_backup(file, against=engine)
 
 
-def restore(engine: Engine, file: Path, directory: Path | None = None) -> backups.BackupInfo:
+def restore(
+    engine: Engine, file: str | Path, directory: str | Path | None = None
+) -> backups.BackupInfo:
     """Replace the database with ``file`` after verifying it; the current contents are
     backed up first, so a wrong restore can itself be undone. Returns that safety backup."""
+    file = Path(file)
     if not file.exists():
         raise NotFound(t("admin:no_backup_file", file=file))
     safety = backups.create_backup(

@@ -21,6 +21,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "is not a valid phone number (mobile, landline with area code, or +country)",
         "zh": "不是有效的电话号码（手机、带区号的座机或 +国家码）",
     },
+    "phone_letters": {
+        "en": "contains letters or words ({letters}): type the number in digits; letters are "
+        "not converted to digits",
+        "zh": "含有字母或文字（{letters}）：请只用数字填写号码，字母不会换算成数字",
+    },
+    "phone_extension": {
+        "en": "has an extension ({extension}): the phone holds the number alone, so enter it "
+        "without the extension and note the extension elsewhere",
+        "zh": "带有分机号（{extension}）：电话只能填写号码本身，请去掉分机号，另行记录分机号",
+    },
+    "phone_characters": {
+        "en": "has “{character}” where a phone number cannot: only digits, with spaces, "
+        "hyphens, dots or brackets between them, and a leading +",
+        "zh": "含有不能出现在此处的“{character}”：电话号码只能由数字组成，数字之间可用空格、"
+        "-、. 或括号分隔，开头可加 +",
+    },
     "email_format": {"en": "is not a valid e-mail address", "zh": "不是有效的电子邮箱"},
     "enum": {"en": "is not one of: {choices}", "zh": "不在可选值中：{choices}"},
     "province": {"en": "is not a province of China", "zh": "不是中国的省级行政区"},
@@ -125,6 +141,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "outside_scope": {
         "en": "customer {code} is outside your scope [outside_scope]",
         "zh": "客户 {code} 不在您的权限范围内 [outside_scope]",
+    },
+    "record_outside_scope": {
+        "en": "matches a record outside your scope, which was left unchanged",
+        "zh": "对应的记录不在您的权限范围内，未做任何修改",
     },
     "may_not_assign": {
         "en": "you may not assign records to this user [may_not_assign]",

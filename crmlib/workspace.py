@@ -116,7 +116,7 @@ class Workspace:
         dry_run: bool = False,
         strict: bool = False,
         sheet: str | None = None,
-        output_dir: Path | None = None,
+        output_dir: str | Path | None = None,
         progress: Callable[[int, int | None], None] | None = None,
     ) -> ImportResult:
         """Import a CSV or .xlsx file of ``kind`` (customers, contacts, leads, opportunities,

@@ -308,9 +308,11 @@ def test_formulas_without_a_computed_value_show_the_formula(team: Team, tmp_path
     assert numbers(rejected) == ["3"]
     assert "=SUM(A1:A2)" in rejected[0]["reasons"]
     assert "phone" in rejected[0]["reasons"] and "is required" not in rejected[0]["reasons"]
-    assert rejected[0]["电话"] == "=SUM(A1:A2)"
+    assert rejected[0]["电话"] == "'=SUM(A1:A2)"  # as text: a spreadsheet does not run it
     warned = warnings(result)
-    assert [(w["row_number"], w["field"], w["value"]) for w in warned] == [("4", "postcode", "=A1")]
+    assert [(w["row_number"], w["field"], w["value"]) for w in warned] == [
+        ("4", "postcode", "'=A1")
+    ]
     found = customers(ws)
     assert found["测试公司1"]["postcode"] is None
     assert found["公式邮编"]["postcode"] is None

@@ -11,6 +11,7 @@ import click
 
 from .. import admin, clock
 from ..i18n import current_lang, register, t
+from ..quality.formulas import neutralise_frame
 from ..quality.scorecard import format_text, write_xlsx
 from ..quality.templates import write_template
 from .base import (
@@ -305,7 +306,7 @@ def dedupe_scan(settings: Settings, output: Path | None, min_score: float) -> No
     found = pairs["cluster"].nunique() if len(pairs) else 0
     click.echo(t("core_cli:duplicate_pairs", pairs=len(pairs), clusters=found))
     if output:
-        pairs.to_csv(output, index=False, encoding="utf-8-sig")
+        neutralise_frame(pairs).to_csv(output, index=False, encoding="utf-8-sig")
         click.echo(t("core_cli:pairs_written", path=output))
     else:
         # "size" is the cluster's here, not a company size as elsewhere

@@ -145,7 +145,8 @@ def report_due(settings: Settings, schedule: str | None, dry_run: bool, output: 
 @pass_settings
 @friendly_errors
 def report_history(settings: Settings, name: str | None, limit: int) -> None:
-    """The latest report runs: when, status, duration, parameters, outputs or error."""
+    """The latest report runs you may see (yours; a manager's team's; everyone's for roles
+    that see all customers): when, status, duration, parameters, outputs or error."""
     with settings.workspace() as ws:
         frame = ws.reports.history(name, limit)
     if frame.empty:

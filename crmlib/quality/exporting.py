@@ -4,12 +4,13 @@ Columns, headers and cell formats come from :mod:`crmlib.quality.kinds` and
 :mod:`crmlib.quality.templates`, so an exported file is a filled-in import template: enums
 as labels, industries as "C39 计算机、通信和其他电子设备制造业", customers named by code. Rows
 are read and written as a stream, so a million customers never sit in memory at once; each
-export is scoped to the actor, masked by role and written to the audit log.
+export is scoped to the actor, masked by role and written to the audit log. A CSV text
+cell that a spreadsheet would run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is written
+behind a quote, which the importer takes off again (:mod:`crmlib.quality.formulas`).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from ..store.models import (
     Ticket,
     User,
 )
+from .formulas import SafeWriter
 from .kinds import Column, FileKind, file_kind
 from .templates import display_width, file_format, industry_text, province_text
 
@@ -90,7 +92,7 @@ class ExportResult:
 def export(
     ctx: Context,
     kind: str,
-    path: Path,
+    path: str | Path,
     *,
     fmt: str | None = None,
     columns: Sequence[str] | None = None,
@@ -105,6 +107,7 @@ def export(
     ``Customer.region == "华东"``). Phones and e-mails are masked for roles without PII
     access. The file appears complete or not at all.
     """
+    path = Path(path)
     spec = file_kind(kind)
     lang = current_lang(lang or ctx.lang)
     chosen = file_format(path, fmt, lang)
@@ -422,7 +425,7 @@ def _sink(
     """A row writer for ``fmt``; the file is complete when the block ends."""
     if fmt == "csv":
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)
             writer.writerow(headers)
             yield lambda row: writer.writerow([_csv_text(value) for value in row])
         return

@@ -10,7 +10,6 @@ reasons) and to ``import_rejects``; invalid optional values, left out of their r
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import multiprocessing as mp
@@ -38,6 +37,7 @@ from ..store.bulk_load import bulk_load_settings
 from ..store.engine import WRITE_INTENT, refresh_statistics
 from ..store.models import ImportBatch, ImportReject, ImportWarning
 from .bulk import is_large
+from .formulas import SafeWriter
 from .kinds import FileKind, file_kind
 from .reading import FileProblem, Table, open_table
 from .staging import Staged, attached
@@ -154,7 +154,7 @@ class _Sink:
         if name not in self.files:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle = (self.directory / name).open("w", encoding="utf-8-sig", newline="")
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)
             writer.writerow(header)
             self.files[name] = (handle, writer)
         return self.files[name][1]
@@ -265,7 +265,7 @@ def import_file(
     dry_run: bool = False,
     strict: bool = False,
     sheet: str | None = None,
-    output_dir: Path | None = None,
+    output_dir: Path | str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportResult:
@@ -281,7 +281,11 @@ def import_file(
         table = open_table(source, sheet=sheet, sheet_hints=(spec.zh, spec.en, spec.name))
         mapping, unknown = _map_headers(spec, table)
         started = clock.now()
-        directory = output_dir or imports_directory(ctx.engine) / f"{started:%Y%m%d-%H%M%S}-{kind}"
+        directory = (
+            Path(output_dir)
+            if output_dir
+            else imports_directory(ctx.engine) / f"{started:%Y%m%d-%H%M%S}-{kind}"
+        )
         result = ImportResult(
             kind,
             str(source),

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..errors import CRMError
 from ..i18n import t
+from .formulas import restore, restore_frame
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -87,8 +88,11 @@ class Table:
             yield from _xlsx_chunks(self, size)
 
 
-def open_table(path: Path, *, sheet: str | None = None, sheet_hints: tuple[str, ...] = ()) -> Table:
+def open_table(
+    path: str | Path, *, sheet: str | None = None, sheet_hints: tuple[str, ...] = ()
+) -> Table:
     """Look at ``path`` and say how to read it; raise FileProblem when it is not a table."""
+    path = Path(path)
     if not path.exists():
         raise FileProblem(t("file_missing", path=path))
     if path.is_dir():
@@ -161,7 +165,7 @@ def _open_csv(path: Path, head: bytes) -> Table:
         delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;|").delimiter
     except csv.Error:
         delimiter = "\t" if "\t" in lines[0] else ","
-    headers = next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))
+    headers = [restore(h) for h in next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))]
     if not any(h.strip() for h in headers):
         raise FileProblem(t("file_no_header", path=path))
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in sample)
@@ -227,7 +231,7 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             chunk.index = pd.RangeIndex(number, number + len(chunk))
             number += len(chunk)
             blank = _blank_rows(chunk)
-            yield chunk[~blank] if blank.any() else chunk
+            yield restore_frame(chunk[~blank] if blank.any() else chunk)
     except pd.errors.ParserError as exc:
         raise _malformed(table, exc) from None
     except pd.errors.EmptyDataError:

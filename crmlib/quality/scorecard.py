@@ -984,7 +984,7 @@ def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.rename(columns={c: _say(names[c], lang) for c in frame.columns if c in names})
 
 
-def write_xlsx(card: Scorecard, path: Path, *, trend: pd.DataFrame | None = None) -> Path:
+def write_xlsx(card: Scorecard, path: str | Path, *, trend: pd.DataFrame | None = None) -> Path:
     """The scorecard as a workbook for people: summary, every check, the trend and the
     failing customers, headed in the scorecard's language, scores as percentages."""
     lang = card.lang

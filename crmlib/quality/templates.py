@@ -9,7 +9,6 @@ a filled-in template read back the same way.
 
 from __future__ import annotations
 
-import csv
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..i18n import current_lang, register, t
 from ..reference.industries import DIVISIONS, SECTIONS, Industry
 from ..reference.regions import PROVINCES, Province
 from ..rules import Rule, amount, date_value, datetime_value, email, flag, phone, postcode
+from .formulas import SafeWriter
 from .kinds import Column, FileKind, file_kind
 
 FORMATS = ("xlsx", "csv")
@@ -235,7 +235,9 @@ def display_width(text: str) -> int:
 # -- the template ---------------------------------------------------------------------------
 
 
-def write_template(kind: str, path: Path, *, lang: str = "zh", fmt: str | None = None) -> Path:
+def write_template(
+    kind: str, path: str | Path, *, lang: str = "zh", fmt: str | None = None
+) -> Path:
     """Write an empty import file for ``kind`` with headers in ``lang`` and one example row.
 
     xlsx templates also carry dropdowns, required markers and an instructions sheet; csv
@@ -243,13 +245,14 @@ def write_template(kind: str, path: Path, *, lang: str = "zh", fmt: str | None =
     """
     spec = file_kind(kind)
     lang = current_lang(lang)
+    path = Path(path)
     chosen = file_format(path, fmt, lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     headers = [header(spec, column, lang) for column in spec.columns]
     example = [example_text(column, lang) for column in spec.columns]
     if chosen == "csv":
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            csv.writer(handle).writerows([headers, example])
+            SafeWriter(handle).writerows([headers, example])
         return path
     book = Workbook()
     data = book.active

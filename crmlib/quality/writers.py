@@ -245,11 +245,23 @@ class Writer:
                     else f"customer_external_id={external!r}"
                 )
                 outcome.reject(row, f"{shown}: {t('unknown_customer')} [unknown_customer]")
-            elif self.visible_owners is not None and hit.owner_id not in self.visible_owners:
+            elif not self.in_scope(hit.owner_id):
                 outcome.reject(row, t("outside_scope", code=code or external))
             else:
                 ids[int(row)] = hit.id
         return ids
+
+    def in_scope(self, owner_id: int | None) -> bool:
+        """Whether the user may change a record owned by ``owner_id`` (for a customer's
+        records: the customer's owner). Every match an import makes passes this rule, so
+        a key in a file never reaches a record outside the user's scope."""
+        return self.visible_owners is None or owner_id in self.visible_owners
+
+    @staticmethod
+    def refuse_foreign(outcome: Outcome, row: int, column: str, value: Any) -> None:
+        """Reject ``row``, whose ``column`` = ``value`` matched a record out of scope."""
+        problem = FieldError(column, value, "outside_scope", t("record_outside_scope"))
+        outcome.reject(row, str(problem))
 
     def start(self, expected_rows: int, *, staged: bool = False) -> None:
         """Before the first chunk: a file of about ``expected_rows`` rows is coming, its
@@ -494,6 +506,9 @@ class CustomerWriter(Writer):
             if outcome.status.get(row) == "rejected":
                 continue
             current = by_external.get(external_id) or by_code.get(code)
+            if current is not None and not self.in_scope(current["owner_id"]):
+                outcome.reject(row, t("outside_scope", code=current["code"]))
+                continue
             if kind == "person" and (
                 unreachable := unreachable_person(
                     kind, {f: cells[position] for f, cells in reach.items()}
@@ -514,9 +529,6 @@ class CustomerWriter(Writer):
                 )
                 continue
             owner_id = owner_ids[position]
-            if current is not None and not self.in_scope(current["owner_id"]):
-                outcome.reject(row, t("outside_scope", code=current["code"]))
-                continue
             if (current is None or owner is not None) and not allowed[owner_id]:
                 outcome.reject(row, f"owner={owner!r}: {t('may_not_assign')}")
                 continue
@@ -687,9 +699,6 @@ class CustomerWriter(Writer):
         generated = iter(next_customer_codes(self.conn, missing) if missing else [])
         return [code if code is not None else next(generated) for code in given]
 
-    def in_scope(self, owner_id: int | None) -> bool:
-        return self.visible_owners is None or owner_id in self.visible_owners
-
     def write_contacts(
         self,
         clean: pd.DataFrame,
@@ -788,7 +797,7 @@ class ChildWriter(Writer):
             stored.update({k: v[row] for k, v in extra.items() if row in v})
             stored["customer_id"] = customers[row]
             rows[row] = stored
-        matches = self.matches(rows)
+        matches = self.matches(rows, outcome)
         self.admit(rows, matches, outcome)
         for row in rows:
             if row not in matches:
@@ -818,8 +827,31 @@ class ChildWriter(Writer):
     def after_insert(self, created: dict[int, int], rows: dict[int, dict[str, Any]]) -> None:
         """Rows that hang under a newly created record (stage history)."""
 
-    def matches(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-        """Existing records: by external_id when given, else by the natural key."""
+    def matches(
+        self, rows: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> dict[int, dict[str, Any]]:
+        """Existing records the user may change: by external_id when given, else by the
+        natural key. A row matching a record under a customer out of scope is rejected
+        and dropped from ``rows``: it must neither move nor change that record."""
+        found = self.candidates(rows)
+        customers = _table(Customer)
+        owners: dict[int, int | None] = {}
+        for batch in _batches(sorted({m["customer_id"] for m in found.values()})):
+            query = select(customers.c.id, customers.c.owner_id).where(customers.c.id.in_(batch))
+            owners.update((id_, owner) for id_, owner in self.conn.execute(query))
+        matches: dict[int, dict[str, Any]] = {}
+        for row, current in found.items():
+            if self.in_scope(owners.get(current["customer_id"])):
+                matches[row] = current
+                continue
+            given = rows.pop(row)
+            column = "external_id" if given.get("external_id") else self.natural_key[0]
+            self.refuse_foreign(outcome, row, column, given.get(column))
+        return matches
+
+    def candidates(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Stored records the rows name, in or out of scope: by external_id when given,
+        else by the natural key under the row's customer."""
         table = _table(self.model)
         matches: dict[int, dict[str, Any]] = {}
         if "external_id" in table.c:
@@ -1034,6 +1066,10 @@ class LeadWriter(Writer):
         for row, values in _records(clean).items():
             if outcome.status.get(row) == "rejected":
                 continue
+            current = by_external.get(values.get("external_id"))
+            if current is not None and not self.in_scope(current["owner_id"]):
+                self.refuse_foreign(outcome, row, "external_id", values["external_id"])
+                continue
             references = ("owner", "campaign", "customer_code", "customer_external_id")
             stored = stored_columns({str(k): v for k, v in values.items() if k not in references})
             if values.get("owner") is not None or values.get("external_id") not in by_external:
@@ -1043,7 +1079,6 @@ class LeadWriter(Writer):
             if row in customers:
                 stored["customer_id"] = customers[row]
                 stored["converted_at"] = stored.get("converted_at") or self.now
-            current = by_external.get(values.get("external_id"))
             owner = self.users_by_id.get(stored.get("owner_id"))
             if owner is not None and (current is None or current["owner_id"] != owner.id):
                 stored["team"], stored["assigned_at"] = owner.team, self.now
@@ -1063,9 +1098,6 @@ class LeadWriter(Writer):
                     outcome.reject(row, str(error))
                 continue
             if current is not None:
-                if not (self.visible_owners is None or current["owner_id"] in self.visible_owners):
-                    outcome.reject(row, t("outside_scope", code=values["external_id"]))
-                    continue
                 matches[row] = current
             else:
                 stored["status"] = stored.get("status") or "new"

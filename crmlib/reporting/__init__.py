@@ -41,7 +41,9 @@ class Reports:
         self._ctx = ctx
         self._ws = workspace
 
-    def runner(self, *, notebooks: Path | None = None, output: Path | None = None) -> Runner:
+    def runner(
+        self, *, notebooks: str | Path | None = None, output: str | Path | None = None
+    ) -> Runner:
         """A runner for several reports in a row (close it, or use it in a ``with`` block:
         it keeps the browser that prints PDFs open between runs)."""
         return Runner(self._ctx, notebooks=notebooks, output=output)
@@ -55,7 +57,7 @@ class Reports:
         formats: Sequence[str] = FORMATS,
         skip_if_empty: bool = False,
         quality_gate: Mapping[str, Any] | QualityGate | None = None,
-        output: Path | None = None,
+        output: str | Path | None = None,
     ) -> RunResult:
         """Run report ``name`` (see :meth:`Runner.run`) into ``output`` (default
         ``reports/``)."""
@@ -66,7 +68,8 @@ class Reports:
             )  # fmt: skip
 
     def history(self, name: str | None = None, limit: int = 50) -> pd.DataFrame:
-        """The latest report runs, newest first."""
+        """The latest report runs, newest first: the user's own, a manager's team's,
+        everyone's for a role that sees all customers (see :meth:`Runner.history`)."""
         return Runner(self._ctx).history(name, limit)
 
     def due(self, schedule: str | Path, now: datetime | None = None) -> list[Entry]:
@@ -74,7 +77,7 @@ class Reports:
         return due(self._ctx, load(schedule), now)
 
     def run_due(
-        self, schedule: str | Path, now: datetime | None = None, *, output: Path | None = None
+        self, schedule: str | Path, now: datetime | None = None, *, output: str | Path | None = None
     ) -> list[RunResult]:
         """Run every due entry of a schedule file, one after the other; each run is
         recorded whatever happens to the others."""

@@ -34,12 +34,34 @@ register(
             "zh": "参数文件 {path} 不是“参数: 值”形式的 YAML 映射",
             "en": "parameter file {path} is not a YAML mapping of parameter: value",
         },
+        "file_keys": {
+            "zh": "参数文件 {path} 第 {lines} 行不是报表参数（可用：{known}）",
+            "en": "parameter file {path} has entries that are not report parameters "
+            "(line {lines}; known: {known})",
+        },
+        "unreadable": {
+            "zh": "文件 {path} 无法读取，或不是 UTF-8 文本",
+            "en": "file {path} cannot be read as UTF-8 text",
+        },
+        "too_big": {
+            "zh": "文件 {path} 超过 {limit} KB，不是参数或计划文件",
+            "en": "file {path} is larger than {limit} KB, too large for a parameter or "
+            "schedule file",
+        },
+        "syntax": {"zh": "文件 {path} 不是有效的 YAML", "en": "file {path} is not valid YAML"},
+        "syntax_line": {
+            "zh": "文件 {path} 第 {line} 行附近不是有效的 YAML",
+            "en": "file {path} is not valid YAML (near line {line})",
+        },
         "lang": {"zh": "应为 zh 或 en", "en": "is not zh or en"},
         "all_time": {"zh": "全部期间", "en": "All time"},
         "nationwide": {"zh": "全国", "en": "all regions"},
     },
     namespace="params",
 )
+
+#: A parameter or schedule file is a few lines: a larger file is refused, not read.
+MAX_FILE_BYTES = 64 * 1024
 
 #: The parameters of every report notebook, with their defaults.
 PARAMETERS: dict[str, Any] = {
@@ -109,14 +131,57 @@ def from_query(query: str | None, values: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """The parameters of a papermill parameter file (YAML: ``parameter: value``)."""
-    path = Path(path)
+def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The YAML document of the parameter or schedule file ``path``, and its node tree
+    (which knows each key's line).
+
+    Any path may be given here, and its errors end up in run records other users read, so
+    a file that is missing, too large, unreadable or not YAML is an error naming the file,
+    the rule and at most a line number, never quoting the file's text."""
+
+    def refused(rule: str, message: str) -> ValidationError:
+        return ValidationError(FieldError("file", str(path), rule, message))
+
     if not path.is_file():
-        raise ValidationError(FieldError("file", str(path), "file", t("file_missing", path=path)))
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raise refused("file", t("file_missing", path=path))
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise refused("readable", t("params:unreadable", path=path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise refused("size", t("params:too_big", path=path, limit=MAX_FILE_BYTES // 1024))
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters at once
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        if mark is None:
+            raise refused("yaml", t("params:syntax", path=path)) from None
+        raise refused("yaml", t("params:syntax_line", path=path, line=mark.line + 1)) from None
+    return data, node
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """The parameters of a papermill parameter file (YAML: ``parameter: value``). A file
+    with anything but report parameters is refused by line, without quoting it: it may be
+    any file the process can read, not a parameter file at all."""
+    path = Path(path)
+    data, node = load_yaml(path)
+    data = data or {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise ValidationError(FieldError("file", str(path), "yaml", t("params:file", path=path)))
+    if any(key not in PARAMETERS for key in data):
+        assert isinstance(node, yaml.MappingNode)
+        lines = sorted({k.start_mark.line + 1 for k, _ in node.value if k.value not in PARAMETERS})
+        shown = ", ".join(map(str, lines[:5])) + ("…" if len(lines) > 5 else "")
+        message = t("params:file_keys", path=path, lines=shown, known=", ".join(PARAMETERS))
+        raise ValidationError(FieldError("file", str(path), "report_parameter", message))
     return data
 
 

@@ -37,7 +37,7 @@ from ..domain.context import Context
 from ..errors import CRMError, FieldError, ValidationError
 from ..i18n import register, speaking, t
 from ..quality.scorecard import scorecard
-from ..store.models import ReportRun
+from ..store.models import ReportRun, User
 from . import parameters as params
 from .catalogue import NOTEBOOKS, report
 from .dashboards import NOTES_ENV, OUTPUT_ENV, SUMMARY_FILE, TABLES_FILE
@@ -188,7 +188,7 @@ class Runner:
     """Runs report notebooks for one workspace user and keeps their history."""
 
     def __init__(
-        self, ctx: Context, *, notebooks: Path | None = None, output: Path | None = None
+        self, ctx: Context, *, notebooks: str | Path | None = None, output: str | Path | None = None
     ) -> None:
         self._ctx = ctx
         self.notebooks = Path(
@@ -256,8 +256,13 @@ class Runner:
         return RunResult(run_id, name, status, outputs or {}, error, duration, skipped or {})
 
     def history(self, name: str | None = None, limit: int = 50) -> pd.DataFrame:
-        """The latest runs, newest first: id, report, status, started, duration, actor,
-        parameters, outputs and error."""
+        """The latest runs the user may see, newest first: id, report, status, started,
+        duration, actor, parameters, outputs and error.
+
+        Runs are scoped like the data, by who ran them: a rep sees their own runs, a
+        manager their team's, a role that sees all customers everyone's (so the scheduled
+        runs, made as the user ``crm report due`` runs as, show to that user and to roles
+        of scope ``all``)."""
         stmt = select(
             ReportRun.id, ReportRun.report, ReportRun.status, ReportRun.started_at,
             ReportRun.duration_s, ReportRun.actor, ReportRun.parameters, ReportRun.outputs,
@@ -265,6 +270,10 @@ class Runner:
         ).order_by(ReportRun.started_at.desc(), ReportRun.id.desc()).limit(limit)  # fmt: skip
         if name is not None:
             stmt = stmt.where(ReportRun.report == name)
+        owners = self._ctx.scope.owner_ids()
+        if owners is not None:
+            users = select(User.username).where(User.id.in_(owners))
+            stmt = stmt.where(ReportRun.actor.in_(users))
         return self._ctx.frame(stmt)
 
     # -- running ----------------------------------------------------------------------

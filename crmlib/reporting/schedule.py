@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from croniter import croniter
 from sqlalchemy import select
 
@@ -34,6 +33,7 @@ from ..errors import FieldError, ValidationError
 from ..i18n import register, t
 from ..store.models import ReportRun
 from .catalogue import report
+from .parameters import load_yaml, read_file
 from .runner import FORMATS, QualityGate, check_formats
 
 register(
@@ -93,6 +93,8 @@ def _entry(name: str, raw: Any, folder: Path) -> Entry:
     path = (folder / str(file)) if file else None
     if path is not None and not path.is_file():
         raise wrong("parameters", str(file), "file", t("schedule:missing"))
+    if path is not None:
+        read_file(path)  # a bad parameter file stops the schedule here, not mid-batch
     return Entry(
         name=name,
         report=spec.name,
@@ -107,9 +109,7 @@ def _entry(name: str, raw: Any, folder: Path) -> Entry:
 def load(path: str | Path) -> list[Entry]:
     """Every entry of a schedule file, checked: report, cron, parameter file, formats."""
     path = Path(path)
-    if not path.is_file():
-        raise ValidationError(FieldError("file", str(path), "file", t("file_missing", path=path)))
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path)[0] or {}
     entries = data.get("reports") if isinstance(data, dict) else None
     if not isinstance(entries, dict):
         raise ValidationError(FieldError("file", str(path), "yaml", t("schedule:file", path=path)))

@@ -73,6 +73,10 @@ if TYPE_CHECKING:
 _SEPARATORS = re.compile(r"[ \u3000\-()（）]")
 #: The same for polars, which only sees printable ASCII.
 _ASCII_SEPARATORS = r"[ ()\-]"
+#: The cells the column-wise passes take apart: a digit first, or + and a digit. Any other
+#: start (a '-', a bracket, a space) goes through the phone rule, which says what is wrong.
+_PLAIN_START = r"^\+?[0-9]"
+_PLAIN_START_PATTERN = re.compile(_PLAIN_START)
 #: The cells polars decides (Rust regex): there NFKC folding changes nothing and
 #: ``str.strip`` strips only spaces.
 _PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
@@ -348,7 +352,9 @@ def _phone(rule: Rule, cells: list[str]) -> Passed:
 def _phone_in_python(cells: list[str]) -> Passed:
     """Mainland mobile numbers, the bulk of any customer file, stored as +86…; other plain
     national numbers are checked against the metadata without parsing them."""
-    plain = list(map(_SEPARATORS.sub, repeat(""), cells))
+    plain = [
+        _SEPARATORS.sub("", cell) if _PLAIN_START_PATTERN.match(cell) else "" for cell in cells
+    ]
     found = list(map(_MAINLAND_MOBILE.fullmatch, plain))
     decided = np.fromiter(map(bool, found), dtype=bool, count=len(found))
     values = [None if match is None else "+86" + match[1] for match in found]
@@ -451,7 +457,7 @@ def _phone_in_polars(cells: list[str], found: _PhoneExpressions) -> Staged:
     printable = _printable(series, _printable_column(cells))
     mobile = printable & _read(series, found.mobile)
     passed: Passed = (_as_mobiles(cells, series, mobile), mobile.to_numpy(writable=True), {})
-    others = (printable & ~mobile).arg_true()
+    others = (printable & ~mobile & series.str.contains(_PLAIN_START)).arg_true()
     if len(others):
         _merge(passed, others.to_list(), _numbers_in_polars(series.gather(others), found))
     return passed, printable.to_numpy()

@@ -61,11 +61,29 @@ def text(limit: int) -> Rule:
     return Text(limit)
 
 
+#: An extension after the number: "ext 5", "x5", "转 5", "分机 5", "#5", ",5" (a pause).
+_PHONE_EXTENSION = re.compile(
+    r"(?:(?:ext(?:ension|n)?|x|转|轉|分机号?|分機號?)\s*+[.:]?|[#,;])\s*+(\d++)\s*+#?\Z",
+    re.IGNORECASE,
+)
+#: How a phone starts: Excel's text marker ('), a + in front, maybe in brackets.
+_PHONE_START = re.compile(r"'?\(?\+?\s*\(?")
+#: What follows: digits with spaces, hyphens or dashes, dots and brackets between them.
+_PHONE_REST = re.compile(r"\d[\d\s.()\-\u2010-\u2015\u2212]*")
+
+
 def phone(value: Any) -> str | None:
-    """A phone in E.164 (+8613812345678): mobiles, landlines with area code, or +country."""
+    """A phone in E.164 (+8613812345678): mobiles, landlines with area code, or +country.
+
+    Only what the user typed is read: letters are refused rather than read off a keypad
+    (138ABCD5678, 1-800-FLOWERS), and an extension is refused rather than dropped, since
+    a contact has no field for one; a leading '-' or other stray characters are refused
+    too, rather than skipped.
+    """
     cleaned = clean_text(value)
     if cleaned is None:
         return None
+    _check_phone_text(cleaned)
     try:
         parsed = phonenumbers.parse(cleaned, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
@@ -73,6 +91,29 @@ def phone(value: Any) -> str | None:
     if not phonenumbers.is_valid_number(parsed):
         raise RuleViolation("phone_format", t("phone_format"))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_phone_text(cleaned: str) -> None:
+    """Refuse what the phone library would quietly convert or drop."""
+    extension = _PHONE_EXTENSION.search(cleaned)
+    if extension and extension.start() > 0 and _misplaced(cleaned[: extension.start()]) is None:
+        raise RuleViolation("phone_extension", t("phone_extension", extension=extension[1]))
+    letters = "".join(dict.fromkeys(ch for ch in cleaned if ch.isalpha()))
+    if letters:
+        raise RuleViolation("phone_letters", t("phone_letters", letters=letters))
+    wrong = _misplaced(cleaned)
+    if wrong is not None:
+        raise RuleViolation("phone_characters", t("phone_characters", character=wrong))
+
+
+def _misplaced(cleaned: str) -> str | None:
+    """The first character that has no place in a phone number where it stands, if any."""
+    start = _PHONE_START.match(cleaned)
+    at = start.end() if start else 0
+    rest = _PHONE_REST.match(cleaned, at)
+    if rest is None:
+        return cleaned[at] if at < len(cleaned) else cleaned[-1]
+    return cleaned[rest.end()] if rest.end() < len(cleaned) else None
 
 
 def email(value: Any) -> str | None:

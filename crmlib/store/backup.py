@@ -157,7 +157,11 @@ class VerifyReport:
 
 
 def create_backup(
-    engine: Engine, directory: Path, *, retention_days: int = 30, now: datetime | None = None
+    engine: Engine,
+    directory: str | Path,
+    *,
+    retention_days: int = 30,
+    now: datetime | None = None,
 ) -> BackupInfo:
     """Back up the database of ``engine`` into ``directory``, write its manifest, and delete
     backups older than ``retention_days`` (never the newest one).
@@ -170,6 +174,7 @@ def create_backup(
         raise CRMError(t("backup:bad_retention", days=retention_days))
     created_at = clock.now() if now is None else _business_time(now)
     backend = _backend(engine)
+    directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -285,12 +290,13 @@ def _prune(directory: Path, now: datetime, retention_days: int) -> None:
 # -- list --------------------------------------------------------------------------------
 
 
-def list_backups(directory: Path) -> list[BackupInfo]:
+def list_backups(directory: str | Path) -> list[BackupInfo]:
     """The backups in ``directory``, newest first, as their manifests describe them.
 
     Files without a readable manifest were not made here and are left out (and never
     pruned); a directory that does not exist yet simply holds no backups.
     """
+    directory = Path(directory)
     try:
         manifests = [p for p in directory.iterdir() if p.name.endswith(".json")]
     except FileNotFoundError:
@@ -311,7 +317,7 @@ def list_backups(directory: Path) -> list[BackupInfo]:
     return sorted(found, key=lambda info: (info.created_at, info.path.name), reverse=True)
 
 
-def last_backup(directory: Path) -> BackupInfo | None:
+def last_backup(directory: str | Path) -> BackupInfo | None:
     """The newest backup in ``directory``, or None when there is none."""
     backups = list_backups(directory)
     return backups[0] if backups else None
@@ -349,7 +355,7 @@ def _read_manifest(backup: Path) -> BackupInfo:
 
 
 def verify_backup(
-    path: Path, *, against: Engine | None = None, scratch_dir: Path | None = None
+    path: str | Path, *, against: Engine | None = None, scratch_dir: str | Path | None = None
 ) -> VerifyReport:
     """Check that the backup at ``path`` restores into a sound database matching its manifest.
 
@@ -359,6 +365,8 @@ def verify_backup(
     schema revision and row counts. A damaged file yields ``ok=False`` with the reasons, never
     an exception. With ``against``, the report also says how that database has moved on.
     """
+    path = Path(path)
+    scratch_dir = None if scratch_dir is None else Path(scratch_dir)
     kind = _sniff(path)
     problems: list[str] = []
     expected: BackupInfo | None
@@ -548,7 +556,7 @@ def _compare_live(report: VerifyReport, live: Engine) -> None:
 # -- restore -----------------------------------------------------------------------------
 
 
-def restore_backup(path: Path, engine: Engine) -> None:
+def restore_backup(path: str | Path, engine: Engine) -> None:
     """Replace the database of ``engine`` with the backup at ``path``.
 
     The backup is verified first and refused, with the target untouched, when it fails. The
@@ -557,6 +565,7 @@ def restore_backup(path: Path, engine: Engine) -> None:
     ``pg_restore --clean`` in a single transaction.
     """
     backend = _backend(engine)
+    path = Path(path)
     kind = _sniff(path)
     if kind not in (None, backend):
         raise CRMError(t("backup:wrong_backend", path=path, kind=kind, backend=backend))
