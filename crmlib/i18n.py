@@ -47,6 +47,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "postcode": {"en": "is not a six-digit postcode", "zh": "不是六位邮政编码"},
     "date_format": {"en": "is not a date", "zh": "不是有效日期"},
     "amount": {"en": "is not a non-negative amount", "zh": "不是有效的非负金额"},
+    "amount_grouping": {
+        "en": "has thousands separators out of place: they split the digits in groups of "
+        "three (1,200.50); write the amount without them or as 1,234,567",
+        "zh": "千位分隔符位置不对：应每三位一组（1,200.50），请去掉分隔符或写成 1,234,567",
+    },
+    "text_control": {
+        "en": "contains the control character {character} (position {position}), which "
+        "cannot be stored: remove it",
+        "zh": "含有无法保存的控制字符 {character}（第 {position} 个字符），请删除",
+    },
+    "text_invisible": {
+        "en": "has no visible character (only blanks, zero-width or format characters)",
+        "zh": "没有可见字符（只有空白、零宽或格式字符）",
+    },
+    "date_range": {
+        "en": "is not a plausible date: dates run from {first} to {last}",
+        "zh": "不是合理的日期：日期应在 {first} 至 {last} 之间",
+    },
     "probability": {
         "en": "is not a probability from 0 to 1 (or 0% to 100%)",
         "zh": "不是 0 到 1（或 0% 到 100%）之间的概率",
@@ -62,6 +80,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file_sheet_csv": {
         "en": "file {path} is a CSV file and has no sheets",
         "zh": "文件 {path} 是 CSV 文件，没有工作表",
+    },
+    "file_mixed_encoding": {
+        "en": "file {path} mixes encodings: line {line} is {other} text, not {encoding} like "
+        "the lines before it; save the whole file again as CSV UTF-8",
+        "zh": "文件 {path} 混用了多种编码：第 {line} 行是 {other} 文本，不是前面各行所用的 "
+        "{encoding}，请将整个文件重新另存为 CSV UTF-8",
     },
     "file_binary": {
         "en": "file {path} is neither a CSV nor an Excel (.xlsx) file",

@@ -248,7 +248,9 @@ def test_text_columns_agree_with_the_text_rule(polars: bool, values: list[str], 
         (text(3), ["华为", " 华为 ", "\u3000华为\u3000", "华\u3000为", "（华）", "(华)",
                    "华为公司", "  华为公司 ", "华为\t", "\t华", "\uf900", "\u2f00为", "\u2e9f",
                    "㐀㐀㐀", "㐀㐀㐀㐀", " ", "\u3000", "", "a b", "ＡＢＣ", "华\x1c", "\x85华",
-                   "华\n", "\u4dc0", "\ua000", "\U00020000", "\u3099"]),
+                   "华\n", "\u4dc0", "\ua000", "\U00020000", "\u3099", "\u200b", " \u200b ",
+                   "\u3164", "\u2800", "\ufe0f华", "华\u200b", "a\x00", "\x00", "\x7f",
+                   "华\x9f", "\ud800", "\ue000", "\U000e0041"]),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("polars", [False, True], ids=["python", "polars"])

@@ -22,6 +22,7 @@ from .. import clock
 from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..rules import text, validate
+from ..store.like import contains, search_text
 from ..store.models import Article, Ticket, TicketArticle, User
 from .context import Context, localised
 from .reach import reach
@@ -44,8 +45,7 @@ def tag_text(tags: Iterable[str] | str | None) -> str | None:
 
 
 def _like(column: Any, word: str) -> ColumnElement[bool]:
-    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+    return contains(func.lower(column), word.lower())
 
 
 class KnowledgeBase:
@@ -111,7 +111,7 @@ class KnowledgeBase:
         """Articles matching any word of ``query`` in title, tags or body, best first, with
         a ``score`` (3 per title hit, 2 per tag hit, 1 per body hit) and ``resolved`` (how
         many visible resolved or closed tickets they are linked to)."""
-        words = list(dict.fromkeys(w for w in re.split(r"\s+", query.strip()) if w))
+        words = list(dict.fromkeys(w for w in re.split(r"\s+", search_text(query).strip()) if w))
         if not words:
             raise ValidationError(FieldError("query", query, "required", t("required")))
         fields = {"title": Article.title, "tags": Article.tags, "body": Article.body}

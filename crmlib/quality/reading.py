@@ -122,9 +122,13 @@ def _detect_encoding(path: Path, head: bytes) -> str:
     elif b"\x00" in head:
         raise FileProblem(t("file_binary", path=path))
     else:
-        for encoding in ("utf-8", "gb18030"):
-            if _decodes(path, encoding):
-                return encoding
+        if _decodes(path, "utf-8"):
+            return "utf-8"
+        problem = _mixed_encoding(path)
+        if problem is not None:
+            raise problem
+        if _decodes(path, "gb18030"):
+            return "gb18030"
         raise FileProblem(t("file_binary", path=path))
     # A byte-order mark promises an encoding; hold the whole file to it.
     if not _decodes(path, encoding):
@@ -140,6 +144,37 @@ def _decodes(path: Path, encoding: str) -> bool:
             while block := handle.read(1 << 20):
                 decoder.decode(block)
             decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _mixed_encoding(path: Path) -> FileProblem | None:
+    """The problem of a UTF-8 file with a GBK line pasted in (which may even decode as
+    GB18030 as a whole, garbling every other line), naming that line; None for any other
+    file. It is taken for UTF-8 if its first line of non-ASCII text is; a GBK file's first
+    such line (Chinese headers, names) is not. Lines are split at b"\\n", which is never
+    part of a character in either encoding; the reading stops at the first line in doubt."""
+    utf8 = False
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.isascii():
+                continue
+            if _line_decodes(line, "utf-8"):
+                utf8 = True
+                continue
+            if not utf8 or not _line_decodes(line, "gb18030"):
+                return None
+            return FileProblem(
+                t("file_mixed_encoding", path=path, line=number, encoding="UTF-8",
+                  other="GBK (GB18030)")
+            )  # fmt: skip
+    return None
+
+
+def _line_decodes(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
     except UnicodeDecodeError:
         return False
     return True

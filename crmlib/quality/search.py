@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 
 from ..access import mask_frame
 from ..domain.context import Context
+from ..store.like import contains, search_text, starts_with
 from ..store.models import Contact, Customer, CustomerTag, User
 from .duplicates.normalise import company_name
 
@@ -32,11 +33,7 @@ _DIGITS = re.compile(r"\D+")
 
 
 def _fold(query: str) -> str:
-    return unicodedata.normalize("NFKC", query).strip()
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return unicodedata.normalize("NFKC", search_text(query)).strip()
 
 
 def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
@@ -57,14 +54,14 @@ def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
                 if customer_id not in found or found[customer_id][1] < score:
                     found[customer_id] = (how, score)
 
-    collect("code", 100, select(Customer.id).where(Customer.code.like(text.upper() + "%")))
+    collect("code", 100, select(Customer.id).where(starts_with(Customer.code, text.upper())))
     if len(digits) >= 4:
         collect("phone", 95, select(Customer.id).join(Contact, Contact.customer_id == Customer.id)
-                .where(Contact.phone.like(_like(digits), escape="\\")))  # fmt: skip
+                .where(contains(Contact.phone, digits)))  # fmt: skip
     collect("tag", 90, select(Customer.id).join(CustomerTag, CustomerTag.customer_id == Customer.id)
             .where(func.lower(CustomerTag.tag) == folded))  # fmt: skip
     collect("name", 85, select(Customer.id).where(
-        func.lower(Customer.name).like(_like(folded), escape="\\")))  # fmt: skip
+        contains(func.lower(Customer.name), folded)))  # fmt: skip
     if len(found) < limit and len(folded) >= 2:
         _fuzzy(ctx, folded, visible, found)
     best = sorted(found.items(), key=lambda item: (-item[1][1], item[0]))[:limit]
@@ -81,7 +78,7 @@ def _fuzzy(
     name = func.lower(Customer.name)
     stmt = (
         select(Customer.id, Customer.name)
-        .where(or_(*(name.like(_like(p), escape="\\") for p in pieces)), *visible)
+        .where(or_(*(contains(name, p) for p in pieces)), *visible)
         .limit(FUZZY_POOL)
     )
     wanted = company_name(folded).core or folded

@@ -63,7 +63,7 @@ import pandas as pd
 import phonenumbers
 
 from ..i18n import t
-from .fields import EMAIL, Rule, RuleViolation, Text, email, phone
+from .fields import BLANK_PRINTABLE, EMAIL, Rule, RuleViolation, Text, email, phone
 
 if TYPE_CHECKING:
     import polars as pl
@@ -253,9 +253,16 @@ def _text(rule: Rule, cells: list[str]) -> Passed:
 
 
 def _text_in_python(cells: list[str], limit: int) -> Passed:
+    """Decides the cells that are short enough and plainly pass
+    :func:`~crmlib.rules.fields.check_characters`: printable (no control, format or
+    separator character but the space, which is not first once stripped) and starting
+    with none of the printable blanks; the others go through the rule."""
     folded = _folded(cells)
-    lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
-    return [value or None for value in folded], lengths <= limit, {}
+    count = len(folded)
+    lengths = np.fromiter(map(len, folded), dtype=np.int64, count=count)
+    printable = np.fromiter(map(str.isprintable, folded), dtype=bool, count=count)
+    blank = np.fromiter(map(bool, map(BLANK_PRINTABLE.match, folded)), dtype=bool, count=count)
+    return [value or None for value in folded], (lengths <= limit) & printable & ~blank, {}
 
 
 def _text_in_polars(cells: list[str], limit: int) -> Staged:

@@ -43,17 +43,60 @@ def clean_text(value: Any) -> str | None:
     return folded or None
 
 
+#: Categories of characters that show nothing: controls, format characters (zero-width
+#: space U+200B, joiners, bidi marks, U+FEFF) and separators (spaces, line breaks).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+#: Characters of other categories that show nothing either: Unicode's default-ignorable
+#: code points outside those categories (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0,
+#: variation selectors, U+034F) and the blank Braille pattern U+2800. Each of them is
+#: printable to ``str.isprintable``, so :mod:`crmlib.rules.columns` looks for them too.
+BLANK_PRINTABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f"
+    "\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]"
+)
+#: Controls a text field may hold: tab and line breaks (notes and descriptions).
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def check_characters(cleaned: str, typed: Any) -> None:
+    """Refuse text that cannot be stored everywhere or shows nothing, rather than strip it:
+    a control character (NUL, which PostgreSQL refuses, or any other but tab and line
+    breaks) or a lone surrogate, and a value with no visible character (only U+200B, say).
+    ``str.isprintable`` is true only of text with neither, so most values cost one call."""
+    if not cleaned.isprintable():
+        for char in cleaned:
+            if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
+                position = str(typed).find(char) + 1 or cleaned.find(char) + 1
+                raise RuleViolation(
+                    "text_control",
+                    t("text_control", character=f"U+{ord(char):04X}", position=position),
+                )
+    if not any(map(_visible, cleaned)):
+        raise RuleViolation("text_invisible", t("text_invisible"))
+
+
+def _visible(char: str) -> bool:
+    return (
+        unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+        and BLANK_PRINTABLE.match(char) is None
+    )
+
+
 @dataclass(frozen=True)
 class Text:
-    """Cleaned text of at most ``limit`` characters; a class rather than a closure, so
-    whole-column validation (:mod:`crmlib.rules.columns`) can tell its limit."""
+    """Cleaned text of at most ``limit`` characters, with something visible and no control
+    character but tab and line breaks (:func:`check_characters`); a class rather than a
+    closure, so whole-column validation (:mod:`crmlib.rules.columns`) can tell its limit."""
 
     limit: int
 
     def __call__(self, value: Any) -> str | None:
         cleaned = clean_text(value)
-        if cleaned is not None and len(cleaned) > self.limit:
+        if cleaned is None:
+            return None
+        if len(cleaned) > self.limit:
             raise RuleViolation("too_long", t("too_long", limit=self.limit))
+        check_characters(cleaned, value)
         return cleaned
 
 
@@ -217,13 +260,28 @@ def _excel_serial(serial: float) -> datetime:
     return datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
 
 
+#: The dates a record may carry, those Excel shows for its serial numbers
+#: (:data:`EXCEL_SERIALS`): a business date outside them (9999-12-31, 0001-01-01) is a
+#: placeholder or a typing slip, and other systems (spreadsheets, reports) cannot show it.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2099, 12, 31)
+
+
+def _plausible(moment: datetime | None) -> datetime | None:
+    if moment is not None and not FIRST_DATE <= moment.date() <= LAST_DATE:
+        raise RuleViolation("date_range", t("date_range", first=FIRST_DATE, last=LAST_DATE))
+    return moment
+
+
 def date_value(value: Any) -> date | None:
-    moment = _parse_moment(value)
+    """A date from 1900-01-01 to 2099-12-31 (:func:`_parse_moment` reads how it is typed)."""
+    moment = _plausible(_parse_moment(value))
     return moment.date() if moment else None
 
 
 def datetime_value(value: Any) -> datetime | None:
-    return _parse_moment(value)
+    """A date and time from 1900-01-01 to 2099-12-31."""
+    return _plausible(_parse_moment(value))
 
 
 MAX_AMOUNT = Decimal(10) ** 12  # what Numeric(14, 2) holds
@@ -232,16 +290,26 @@ _UNITS = {"万": Decimal(10_000), "萬": Decimal(10_000), "亿": Decimal(100_000
 _CURRENCY = re.compile(r"^(?:RMB|CNY|¥|￥|人民币)?\s*|\s*(?:元|RMB|CNY|人民币)$", re.IGNORECASE)
 
 
+#: Digits with thousands separators: groups of three after the first, one separator
+#: throughout (1,200.50 or 1 200.50); 1,2,3 is not 123.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:(?P<sep>[, ])\d{3})(?:(?P=sep)\d{3})*(?:\.\d*)?")
+
+
 def amount(value: Any) -> Decimal | None:
-    """A non-negative amount in CNY: 1,200.50, ¥1200, 1200元, 1.2万, 3亿."""
+    """A non-negative amount in CNY: 1,200.50, ¥1200, 1200元, 1.2万, 3亿; thousands
+    separators only between groups of three digits."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise RuleViolation("amount", t("amount"))
-    cleaned = _CURRENCY.sub("", clean_text(value) or "").replace(",", "").replace(" ", "")
+    cleaned = _CURRENCY.sub("", clean_text(value) or "")
     factor = Decimal(1)
     if cleaned[-1:] in _UNITS:
-        factor, cleaned = _UNITS[cleaned[-1]], cleaned[:-1]
+        factor, cleaned = _UNITS[cleaned[-1]], cleaned[:-1].rstrip()
+    if "," in cleaned or " " in cleaned:
+        if not _GROUPED.fullmatch(cleaned):
+            raise RuleViolation("amount_grouping", t("amount_grouping"))
+        cleaned = cleaned.replace(",", "").replace(" ", "")
     try:
         number = Decimal(cleaned) * factor
     except InvalidOperation:

@@ -25,6 +25,8 @@ Grammar (``or`` binds loosest; keywords are case-insensitive)::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -72,11 +74,26 @@ register(
             "en": "{value!r} is not a valid {name}: {reason}",
         },
         "single_equals": {"zh": "比较相等请用 ==", "en": "use == to compare for equality"},
+        "too_deep": {
+            "zh": "规则嵌套超过 {limit} 层（括号与 not）",
+            "en": "the rule is nested more than {limit} levels deep (parentheses and not)",
+        },
+        "too_many_clauses": {
+            "zh": "规则的比较条件超过 {limit} 个",
+            "en": "the rule has more than {limit} comparisons",
+        },
     },
     namespace="segment_rule",
 )
 
 RULE = "segment_rule"
+#: Longest rule text accepted, in characters. Rules arrive as URL parameters of the
+#: dashboards, so a hostile one must be refused before any work is done on it.
+MAX_RULE_LENGTH = 2_000
+#: Deepest nesting of parentheses and ``not`` (the parser recurses once per level).
+MAX_DEPTH = 20
+#: Most comparisons in one rule (each becomes a term of the SQL WHERE clause).
+MAX_CLAUSES = 100
 
 _TOKEN = re.compile(
     r"""
@@ -130,8 +147,17 @@ Node = Comparison | Not | Junction
 
 
 def parse(rule: str) -> Node:
-    """The tree of ``rule``; raises :class:`ValidationError` pointing at the first mistake."""
+    """The tree of ``rule``; raises :class:`ValidationError` pointing at the first mistake,
+    or naming the limit a rule longer, deeper or with more comparisons than allowed breaks."""
+    if len(rule) > MAX_RULE_LENGTH:
+        raise limit_error(rule, "length", t("too_long", limit=MAX_RULE_LENGTH))
     return _Parser(rule).parse()
+
+
+def limit_error(rule: str, limit: str, message: str) -> ValidationError:
+    """An error for a rule over one of the size limits; it does not quote the rule, which
+    may be long (the error's value keeps it, shortened when shown)."""
+    return ValidationError(FieldError("rule", rule, f"{RULE}_{limit}", message))
 
 
 def rule_error(rule: str, start: int, end: int, message: str) -> ValidationError:
@@ -185,6 +211,8 @@ class _Parser:
         self.rule = rule
         self.tokens = tokenize(rule) if rule.strip() else []
         self.position = 0
+        self.depth = 0
+        self.clauses = 0
 
     def parse(self) -> Node:
         if not self.tokens:
@@ -209,15 +237,29 @@ class _Parser:
 
     def _not(self) -> Node:
         if self._keyword("not"):
-            return Not(self._not())
+            with self._nested():
+                return Not(self._not())
         if self._punct("("):
-            node = self._or()
+            with self._nested():
+                node = self._or()
             if not self._punct(")"):
                 self._fail(t("segment_rule:close_paren"))
             return node
         return self._comparison()
 
+    @contextmanager
+    def _nested(self) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise limit_error(self.rule, "depth", t("segment_rule:too_deep", limit=MAX_DEPTH))
+        yield
+        self.depth -= 1
+
     def _comparison(self) -> Node:
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            message = t("segment_rule:too_many_clauses", limit=MAX_CLAUSES)
+            raise limit_error(self.rule, "clauses", message)
         token = self._peek()
         if token.kind != "word":
             self._fail(t("segment_rule:field"))

@@ -25,7 +25,7 @@ from ...i18n import register, t
 from ...quality.exporting import ExportResult, export
 from ...store.models import Customer, CustomerTag, Segment, SegmentSize
 from .compile import members_query
-from .language import Node, parse
+from .language import RULE, Node, parse
 
 register(
     {
@@ -265,7 +265,8 @@ def rule_of(ctx: Context, name_or_rule: str) -> Node:
     try:
         return parse(name_or_rule)
     except ValidationError as exc:
-        if RULE_SIGNS.search(name_or_rule):
+        over_a_limit = exc.errors[0].rule != RULE  # too long or deep to be a name either
+        if over_a_limit or RULE_SIGNS.search(name_or_rule):
             raise
         raise NotFound(
             t("segments:neither", text=name_or_rule, reason=exc.errors[0].message)
