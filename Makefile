@@ -60,7 +60,7 @@ lab: venv
 	$(BIN)/crm --user $(or $(CRM_USER),admin) lab
 
 demo: venv
-	$(BIN)/crm demo --fresh --customers $(CUSTOMERS)
+	$(BIN)/crm --user $(or $(CRM_USER),admin) demo --fresh --customers $(CUSTOMERS)
 	$(BIN)/crm --user admin report due
 
 test: venv

@@ -5,6 +5,8 @@ papermill time of the whole scheduled batch.
     python benchmarks/dashboards.py --customers 100000 [--loads 5] [--period 2025-Q4]
     python benchmarks/dashboards.py --customers 1000000 --skip-batch
     python benchmarks/dashboards.py --customers 100000 --skip-voila     # the batch only
+    python benchmarks/dashboards.py --customers 100000 --memory 200     # memory, 200 loads
+    python benchmarks/dashboards.py --customers 100000 --memory 40 --unfixed
 
 Voila is started the way ``crm dashboards`` starts it (:mod:`crmlib.reporting.voila`:
 the CRM template, pre-heated kernels, sources stripped) on a free port of 127.0.0.1, with
@@ -28,6 +30,18 @@ The batch runs every entry of ``parameters/schedule.yaml`` as ``crm report due``
 (one :class:`crmlib.reporting.Runner`: quality gates, papermill, HTML, PDF, Excel) against
 the same copy (each run is recorded in it), writing into a temporary folder. Prints one
 results row and appends it as JSON to ``benchmarks/results.jsonl``.
+
+``--memory N`` measures instead what the server holds after N page loads of the KPI
+dashboard, one after the other as fast as they render (each in a new context, closed by
+navigating away once its charts are drawn, as a person leaves a page): the proportional
+set size (PSS: shared pages split between the processes sharing them) and the resident set
+size of the server and all its kernels, summed over the process tree, every 10 loads and
+once more after the server settled (at most 60 s until it runs one kernel per notebook).
+``--unfixed`` serves the pages as Voila alone does (a closed page's shutdown request is
+refused for want of its ``_xsrf`` cookie) and culls no idle kernel: the memory before the
+fix, to compare. Without ``--unfixed`` the server culls idle kernels of closed pages after
+``crmlib.ui.serve.IDLE_KERNEL_SECONDS`` (600 s), longer than the run, so what stays flat
+is the pages' own shutdown.
 """
 
 from __future__ import annotations
@@ -62,6 +76,8 @@ LOCAL = {"127.0.0.1", "localhost"}
 PAGE_TIMEOUT_MS = int(os.environ.get("CRM_BENCH_TIMEOUT_MS", 180_000))
 FLOOR = "floor.ipynb"
 COLUMNS = ("customers", "chart_first_s", "chart_s", "headline_s", "floor_s", "batch_s")
+MEMORY_COLUMNS = ("customers", "fixed", "memory_loads", "start_pss_mb", "peak_pss_mb",
+                  "settled_pss_mb", "settled_kernels")  # fmt: skip
 
 #: Seconds from the start of the navigation (``performance.now()``) at which each probe's
 #: selector first matched, recorded in the page into ``window.__crm``.
@@ -115,6 +131,7 @@ sys.path.insert(0, str(ROOT))  # the tests package starts local servers
 
 from crmlib.reporting import voila  # noqa: E402
 from crmlib.reporting.exporting import CHROMIUM_ARGS  # noqa: E402
+from crmlib.ui.serve import guard  # noqa: E402
 from tests.servers import free_port, running  # noqa: E402
 
 # -- the server's processes ---------------------------------------------------------------
@@ -185,28 +202,49 @@ def wait_until_ready(
             raise SystemExit(f"error: the pre-heated kernels were not ready in {timeout} s")
 
 
+def _memory_mb(pid: int) -> dict[str, float]:
+    """PSS and RSS (MB) summed over ``pid`` and its descendants, and its kernels."""
+    pss = rss = 0
+    for member in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+        except OSError:
+            continue
+    return {"pss_mb": round(pss / 1024), "rss_mb": round(rss / 1024), "kernels": len(_kernels(pid))}
+
+
 @contextmanager
 def serving(
-    url: str, root: Path, log: Path, extra: list[str]
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    url: str, root: Path, log: Path, extra: list[str], *, fixed: bool = True
+) -> Iterator[tuple[str, subprocess.Popen[bytes], str]]:
     """Voila serving ``root`` as ``crm dashboards`` does, as the demo's administrator, with
-    the ``extra`` options (experiments)."""
+    the ``extra`` options (experiments): its address, process and token. ``fixed=False``:
+    closed pages keep their kernels and no kernel is culled (as before the fix)."""
     runtime = Path(tempfile.mkdtemp(prefix="crm-bench-voila-"))
-    voila.write_template(runtime)
+    voila.write_template(runtime, shutdown_kernels=fixed)
     port = free_port()
-    env = voila.environment(runtime, url, "admin")
-    env.pop("JUPYTERHUB_USER", None)
     try:
-        with running(
-            [*voila.command(root, port=port), *extra], port=port, env=env, cwd=root, log=log
-        ) as process:
-            yield f"http://127.0.0.1:{port}/", process
+        with guard(idle_timeout=600 if fixed else 0) as guarded:
+            env = guarded.environment(voila.environment(runtime, url, "admin"))
+            env.pop("JUPYTERHUB_USER", None)
+            with running(
+                [*voila.command(root, guarded, port=port), *extra], port=port, env=env,
+                cwd=root, log=log, token=guarded.token,
+            ) as process:  # fmt: skip
+                yield f"http://127.0.0.1:{port}/", process, guarded.token
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def _load(browser: Any, url: str, wanted: tuple[str, ...], charts: int) -> dict[str, float]:
-    """Open ``url`` in a fresh context and wait for the probes ``wanted``: their times."""
+def _load(
+    browser: Any, url: str, wanted: tuple[str, ...], charts: int, *, leave: bool = False
+) -> dict[str, float]:
+    """Open ``url`` in a fresh context and wait for the probes ``wanted``: their times.
+    ``leave``: navigate away before closing the context (the page's unload runs)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     elsewhere: list[str] = []
 
@@ -231,6 +269,11 @@ def _load(browser: Any, url: str, wanted: tuple[str, ...], charts: int) -> dict[
             reached = page.evaluate("window.__crm")
             raise SystemExit(f"error: {url} showed only {reached}: {exc}") from None
         times: dict[str, float] = page.evaluate("window.__crm")
+        if leave:
+            # Playwright's request interception drops the beacon a page sends as it
+            # unloads (its kernel's shutdown request): stop intercepting first.
+            context.unroute("**/*")
+            page.goto("about:blank")
     finally:
         context.close()
     if elsewhere:
@@ -260,7 +303,11 @@ def time_voila(
         (root / FLOOR).write_text(json.dumps(FLOOR_NOTEBOOK, indent=1), encoding="utf-8")
         notebooks = len(list(root.glob("*.ipynb")))
         with (
-            serving(url, root, WORK / f"dashboards-{customers}-voila.log", extra) as (base, server),
+            serving(url, root, WORK / f"dashboards-{customers}-voila.log", extra) as (
+                base,
+                server,
+                token,
+            ),
             sync_playwright() as playwright,
         ):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
@@ -268,11 +315,12 @@ def time_voila(
             ready_s = wait_until_ready(server.pid, notebooks, seen)
             dashboard, floor, waits = [], [], []
             for _ in range(loads):
-                page = f"{base}voila/render/kpi_dashboard.ipynb?period={period}"
+                page = f"{base}voila/render/kpi_dashboard.ipynb?period={period}&token={token}"
                 probes = ("chart", "headline", "charts")
                 dashboard.append(_load(browser, page, probes, expected_charts))
                 waits.append(round(wait_until_ready(server.pid, notebooks, seen), 1))
-                floor.append(_load(browser, f"{base}voila/render/{FLOOR}", ("floor",), 0))
+                floor_page = f"{base}voila/render/{FLOOR}?token={token}"
+                floor.append(_load(browser, floor_page, ("floor",), 0))
                 waits.append(round(wait_until_ready(server.pid, notebooks, seen), 1))
             chromium = browser.version
             browser.close()
@@ -296,6 +344,61 @@ def time_voila(
         "dashboard_loads": dashboard,
         "floor_loads": floor,
         "chromium": chromium,
+    }
+
+
+def measure_memory(
+    url: str, customers: int, period: str, loads: int, fixed: bool, extra: list[str]
+) -> dict[str, Any]:
+    """The server's memory over ``loads`` page loads of the KPI dashboard."""
+    from playwright.sync_api import sync_playwright
+
+    from crmlib import open as open_workspace
+
+    with open_workspace(url, user="admin", lang="zh") as ws:
+        expected_charts = len(ws.reports.build("kpi_dashboard", period=period).charts)
+    notebooks = len(list(REPORTS.glob("*.ipynb")))
+    log = WORK / f"dashboards-{customers}-memory.log"
+    samples: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with (
+        serving(url, REPORTS, log, extra, fixed=fixed) as (base, server, token),
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        wait_until_ready(server.pid, notebooks, set())
+        samples.append({"loads": 0, **_memory_mb(server.pid)})
+        page = f"{base}voila/render/kpi_dashboard.ipynb?period={period}&token={token}"
+        failed = 0
+        for done in range(1, loads + 1):
+            try:
+                _load(browser, page, ("headline", "charts"), expected_charts, leave=True)
+            except SystemExit as timeout:  # a page that never drew: counted, as users reload
+                failed += 1
+                print(timeout, flush=True)
+            if done % 10 == 0 or done == loads:
+                samples.append({"loads": done, **_memory_mb(server.pid)})
+                print(samples[-1], flush=True)
+        deadline = time.monotonic() + 60
+        while len(_kernels(server.pid)) > notebooks and time.monotonic() < deadline:
+            time.sleep(1)
+        time.sleep(3)
+        settled = _memory_mb(server.pid)
+        browser.close()
+    return {
+        "fixed": fixed,
+        "memory_loads": loads,
+        "start_pss_mb": samples[0]["pss_mb"],
+        "end_pss_mb": samples[-1]["pss_mb"],
+        "peak_pss_mb": max(s["pss_mb"] for s in samples),
+        "settled_pss_mb": settled["pss_mb"],
+        "settled_rss_mb": settled["rss_mb"],
+        "start_kernels": samples[0]["kernels"],
+        "end_kernels": samples[-1]["kernels"],
+        "settled_kernels": settled["kernels"],
+        "failed_loads": failed,
+        "memory_samples": samples,
+        "memory_s": round(time.monotonic() - started, 1),
     }
 
 
@@ -367,6 +470,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--skip-batch", action="store_true", help="time Voila only")
     parser.add_argument("--note", help="kept with the results (what was measured)")
     parser.add_argument(
+        "--memory", type=int, metavar="LOADS",
+        help="measure the server's memory over LOADS page loads instead of times",
+    )  # fmt: skip
+    parser.add_argument(
+        "--unfixed", action="store_true",
+        help="with --memory: closed pages keep their kernels, none culled (before the fix)",
+    )  # fmt: skip
+    parser.add_argument(
         "--voila-arg", action="append", metavar="ARG",
         help="one more Voila option, e.g. --voila-arg=--VoilaKernelManager.fill_delay=8",
     )  # fmt: skip
@@ -387,7 +498,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "note": args.note,
         "voila_args": args.voila_arg or [],
     }
-    if not args.skip_voila:
+    if args.memory:
+        result["benchmark"] = "dashboards_memory"
+        result.update(
+            measure_memory(url, args.customers, args.period, args.memory, not args.unfixed,
+                           args.voila_arg or [])
+        )  # fmt: skip
+        args.skip_batch = True
+    elif not args.skip_voila:
         extra = args.voila_arg or []
         result.update(time_voila(url, args.customers, args.period, args.loads, extra))
     load_batch = os.getloadavg()[0]
@@ -406,8 +524,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         papermill=version("papermill"),
         at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    print(" | ".join(f"{c:>13}" for c in COLUMNS))
-    print(" | ".join(f"{result.get(c)!s:>13}" for c in COLUMNS))
+    columns = MEMORY_COLUMNS if args.memory else COLUMNS
+    print(" | ".join(f"{c:>15}" for c in columns))
+    print(" | ".join(f"{result.get(c)!s:>15}" for c in columns))
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
     return result

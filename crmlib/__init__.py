@@ -6,6 +6,7 @@ from .errors import (
     Conflict,
     CRMError,
     DatabaseBusy,
+    DiskFull,
     NotFound,
     ValidationError,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "DatabaseBusy",
+    "DiskFull",
     "NotFound",
     "ValidationError",
     "Workspace",

@@ -79,13 +79,22 @@ class Role:
     #: Hand out unassigned leads by the assignment rules (a manager within their team).
     assign_leads: bool = False
     edit_campaigns: bool = False
+    #: Privileged operations on the whole workspace (admin only by default): a full,
+    #: unmasked copy of the data; rolling everyone's work back to a copy; emptying the
+    #: database (``crm demo --fresh``, ``crm init`` over a database that has data); changing
+    #: the business-rule settings.
+    backup_data: bool = False
+    restore_data: bool = False
+    reset_database: bool = False
+    manage_settings: bool = False
 
 
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
         Role("admin", "all", True, True, True, delete_won_customers=True, manage_users=True,
-             edit_leads=True, edit_tickets=True, assign_leads=True, edit_campaigns=True),
+             edit_leads=True, edit_tickets=True, assign_leads=True, edit_campaigns=True,
+             backup_data=True, restore_data=True, reset_database=True, manage_settings=True),
         Role("manager", "team", True, True, True, edit_leads=True, edit_tickets=True,
              assign_leads=True, edit_campaigns=True),
         Role("sales", "own", True, True, True, edit_leads=True),

@@ -57,3 +57,8 @@ class DatabaseBusy(CRMError):
 
 class ConfigError(CRMError):
     """The database URL, server or environment is not usable."""
+
+
+class DiskFull(CRMError):
+    """A disk filled up while something was written: the database or a file. Says what was
+    being written, what was kept, and what to do."""

@@ -15,7 +15,9 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import admin
 from .access import ROLES, Actor
+from .admin import RestoreResult
 from .analytics.churn import Churn
 from .analytics.funnel import Funnel, sales_funnel
 from .analytics.kpi import Kpis
@@ -44,6 +46,8 @@ from .quality.importing import ImportResult, import_file
 from .quality.scorecard import Scorecard, scorecard, trend
 from .quality.search import search_customers
 from .reporting import Reports
+from .settings import Settings
+from .store.backup import BackupInfo
 from .store.engine import WRITE_INTENT, make_engine
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import Base, User
@@ -84,6 +88,7 @@ class Workspace:
         self.engine = engine
         self.ctx = Context(engine, actor, current_lang(lang))
         self.users = Users(self.ctx)
+        self.settings = Settings(self.ctx)
         self.customers = Customers(self.ctx)
         self.contacts = Records(self.ctx, CONTACTS)
         self.opportunities = Opportunities(self.ctx)
@@ -213,6 +218,27 @@ class Workspace:
         """Change history of a customer (and the records under it), newest first."""
         self.customers.get(code)  # raises AccessDenied / NotFound for codes out of reach
         return history(self.ctx, code)
+
+    def backup(
+        self, directory: str | Path | None = None, *, keep_days: int | None = None
+    ) -> BackupInfo:
+        """Back the whole database up (an unmasked copy of everyone's data): for roles with
+        ``backup_data`` (admin), audited; see :func:`crmlib.admin.backup`."""
+        with speaking(self.ctx.lang):
+            return admin.backup(self.engine, directory, keep_days, user=self.user)
+
+    def restore(self, file: str | Path, *, directory: str | Path | None = None) -> RestoreResult:
+        """Replace the database with a backup, after verifying it and backing the current
+        contents up into ``directory``: for roles with ``restore_data`` (admin), audited,
+        the audit events of the rolled-back work kept; see :func:`crmlib.admin.restore`."""
+        with speaking(self.ctx.lang):
+            return admin.restore(self.engine, file, directory, user=self.user)
+
+    def operations(self, limit: int | None = 100) -> pd.DataFrame:
+        """Backups, restores, resets and schema upgrades, newest first, each in a sentence
+        (``text``): who, when, which file, how many rows. For administrators."""
+        with speaking(self.ctx.lang):
+            return admin.operations(self.engine, self.user, limit=limit, lang=self.ctx.lang)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -9,11 +9,20 @@ Fixtures
     ``CRM_TEST_PG_URL`` names an already running server instead. Missing server binaries
     fail the test (never skip it).
 ``db_url`` (function), parametrised ``sqlite`` / ``postgresql``
-    URL of a fresh empty database; a test using it runs once on each. The PostgreSQL
-    database is created for the test and dropped after it (``WITH (FORCE)``); that run
-    carries the ``postgres`` marker, so ``-m "not postgres"`` selects SQLite only.
+    URL of a fresh database with the schema at its newest revision and no rows (not even
+    users: the first ``crmlib.open(url, user="admin")`` bootstraps the administrator, as
+    on a new database); a test using it runs once on each. Each is a copy of a template
+    migrated once per test process (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE``
+    on PostgreSQL), so a test does not pay for the migrations. The PostgreSQL database is
+    dropped after the test (``WITH (FORCE)``); that run carries the ``postgres`` marker, so
+    ``-m "not postgres"`` selects SQLite only.
+``empty_db_url`` (function), parametrised like ``db_url``
+    A database with no tables at all, for the tests of creating and migrating the schema.
+``module_db_url`` (module)
+    Like ``db_url``, one database per test module and backend.
 ``sqlite_url`` (function)
-    ``sqlite:///<tmp_path>/crm.db``, for tests that need only SQLite.
+    ``sqlite:///<tmp_path>/crm.db``, a file that does not exist yet, for tests that need
+    only SQLite.
 ``pg_url`` (function)
     A fresh empty PostgreSQL database, for tests that need only PostgreSQL (marked
     ``postgres`` automatically).
@@ -25,6 +34,7 @@ removed from the environment, so the developer's own settings never leak into a 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +44,7 @@ from pgserver import PgServer, PgServerError
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from crmlib.store import make_engine, upgrade
 from tests.factories import Team, build_team
 
 EXTERNAL_SERVER_ENV = "CRM_TEST_PG_URL"
@@ -101,10 +112,10 @@ def _pg_admin_engine(pg_admin_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _fresh_pg_database(admin: Engine) -> Iterator[str]:
+def _fresh_pg_database(admin: Engine, template: str = "template0") -> Iterator[str]:
     name = f"crm_test_{uuid.uuid4().hex[:16]}"
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\''))
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -112,33 +123,65 @@ def _fresh_pg_database(admin: Engine) -> Iterator[str]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgresql"],
-)
+def _migrated(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()  # a template database must have no open connection when copied
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema at head, migrated once per test process."""
+    path = tmp_path_factory.mktemp("template") / "crm.db"
+    _migrated(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template(_pg_admin_engine: Engine) -> Iterator[str]:
+    """A PostgreSQL database with the schema at head, migrated once per test process."""
+    database = _fresh_pg_database(_pg_admin_engine)
+    url = next(database)
+    _migrated(url)
+    yield make_url(url).database or ""
+    database.close()  # drops it
+
+
+def _schema_db_url(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = folder / "crm.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        admin: Engine = request.getfixturevalue("_pg_admin_engine")
+        yield from _fresh_pg_database(admin, request.getfixturevalue("_pg_template"))
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS, ids=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _schema_db_url(request, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS, ids=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'crm.db'}"
     else:
-        admin: Engine = request.getfixturevalue("_pg_admin_engine")
-        yield from _fresh_pg_database(admin)
+        yield from _fresh_pg_database(request.getfixturevalue("_pg_admin_engine"))
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgresql"],
-)
+@pytest.fixture(scope="module", params=BACKENDS, ids=["sqlite", "postgresql"])
 def module_db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """Like ``db_url``, but one database per test module and backend: for modules whose
     tests only read the same (costly to build) data."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('module_db') / 'crm.db'}"
-    else:
-        admin: Engine = request.getfixturevalue("_pg_admin_engine")
-        yield from _fresh_pg_database(admin)
+    yield from _schema_db_url(request, tmp_path_factory.mktemp("module_db"))
 
 
 @pytest.fixture

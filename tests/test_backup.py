@@ -7,8 +7,12 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -16,10 +20,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 
 import crmlib
-from crmlib.errors import ConfigError, CRMError, NotFound
+from crmlib import admin
+from crmlib.errors import ConfigError, CRMError, DatabaseBusy, NotFound
 from crmlib.store import backup
 from crmlib.store.backup import (
     create_backup,
@@ -463,3 +468,146 @@ def test_sqlite_verify_works_in_the_given_scratch_dir_and_leaves_it_clean(
     assert info.path.read_bytes() == before  # verification never writes the backup itself
     with pytest.raises(ConfigError, match="scratch directory"):
         verify_backup(info.path, scratch_dir=tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- killed writers, two at once
+
+
+def crm_process(url: str, *args: str) -> subprocess.Popen[str]:
+    """``crm`` as administrator in its own process (group), to be killed or waited for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(CRM_DATABASE_URL=url, CRM_USER="admin", CRM_LANG="en")
+    return subprocess.Popen(
+        [sys.executable, "-m", "crmlib", *args], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    """Poll ``condition`` as fast as the machine allows until it holds."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"crm ended ({process.returncode}) first: {process.communicate()}")
+        if time.monotonic() > deadline:
+            pytest.fail("timed out")
+        time.sleep(0.0005)
+
+
+def partials(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if ".partial" in p.name] if folder.exists() else []
+
+
+def assert_only_complete_backups(folder: Path, engine: Engine) -> list[Path]:
+    """Every backup file has its manifest and verifies; nothing else crmlib wrote remains."""
+    names = sorted(p.name for p in folder.iterdir() if p.name != backup.LOCK_NAME)
+    listed = list_backups(folder)
+    assert names == sorted(n for b in listed for n in (b.path.name, f"{b.path.name}.json"))
+    for info in listed:
+        report = verify_backup(info.path, against=engine)
+        assert report.ok, report.problems
+    return [b.path for b in listed]
+
+
+@pytest.fixture
+def big_sqlite(sqlite_url: str) -> Iterator[Engine]:
+    """A database of some 25 MB (long audit values), so a backup of it takes a while."""
+    populate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    filler = [
+        {"occurred_at": BASE, "actor": "admin", "action": "note", "entity": "customers",
+         "new_value": f"{n:06d}" + "x" * 8000}
+        for n in range(3000)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Base.metadata.tables["audit_events"]), filler)
+    yield engine
+    engine.dispose()
+
+
+def test_a_restore_killed_mid_way_is_cleaned_up_by_the_next_backup(
+    sqlite_url: str, big_sqlite: Engine, backups: Path
+) -> None:
+    source = create_backup(big_sqlite, backups)
+    before = customer_codes(big_sqlite)
+    add_customer(sqlite_url)
+    restoring = crm_process(sqlite_url, "restore", str(source.path), "--yes", "--dir",
+                            str(backups))  # fmt: skip
+    try:
+        wait_for(lambda: bool(partials(backups)), restoring)  # writing its safety backup
+    finally:
+        os.killpg(restoring.pid, signal.SIGKILL)
+        restoring.communicate()
+    assert restoring.returncode == -signal.SIGKILL
+    assert partials(backups), "killed too late to leave a partial backup"
+    with big_sqlite.connect() as conn:  # the live database is untouched
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert len(customer_codes(big_sqlite)) == len(before) + 1
+
+    made = admin.backup(big_sqlite, backups, user="admin")
+
+    assert partials(backups) == []
+    assert assert_only_complete_backups(backups, big_sqlite) == [made.path, source.path]
+
+
+def test_a_manifest_without_its_file_is_a_leftover(engine: Engine, backups: Path) -> None:
+    """A writer killed between publishing the manifest and renaming the file into place."""
+    torn = create_backup(engine, backups, now=BASE)
+    torn.path.rename(f"{torn.path}.partial")
+    assert list_backups(backups) == []
+    made = create_backup(engine, backups)
+    assert sorted(p.name for p in backups.iterdir()) == sorted(
+        [backup.LOCK_NAME, made.path.name, f"{made.path.name}.json"]
+    )
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+def test_two_restores_into_one_folder_take_turns(
+    sqlite_url: str, sqlite_engine: Engine, backups: Path
+) -> None:
+    engine = sqlite_engine
+    populate(sqlite_url)
+    source = create_backup(engine, backups)
+    add_customer(sqlite_url)
+    # Hold the database's write lock: the first restore, its safety backup written, waits
+    # to replace the contents, holding the backup folder meanwhile.
+    holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    first = crm_process(sqlite_url, "restore", str(source.path), "--yes", "--dir", str(backups))
+    second = None
+    try:
+        wait_for(lambda: len(list_backups(backups)) == 2, first)
+        with pytest.raises(DatabaseBusy) as busy:
+            admin.restore(engine, source.path, backups, user="admin", wait=0)
+        message = str(busy.value)
+        assert message.startswith(f"backup folder {backups} is in use by another backup or restore")
+        assert f"process {first.pid}, restore since " in message
+        second = crm_process(sqlite_url, "restore", str(source.path), "--yes", "--dir",
+                             str(backups))  # fmt: skip
+        time.sleep(1.5)  # started, and waiting for the folder
+        assert second.poll() is None
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    outputs = [first.communicate(timeout=120), second.communicate(timeout=120)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    safeties = [out.split("previous contents saved in ")[1].split(")")[0] for out, _ in outputs]
+    assert len(set(safeties)) == 2
+    complete = assert_only_complete_backups(backups, engine)
+    assert {str(p) for p in complete} == {str(source.path), *safeties}
+    assert customer_codes(engine) == customer_codes(engine)[:1]
+    with engine.connect() as conn:
+        restores = (
+            conn.execute(
+                text("SELECT new_value FROM audit_events WHERE action = 'restore' ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+    assert [json.loads(v)["safety"] for v in restores] == safeties

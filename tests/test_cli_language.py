@@ -33,21 +33,21 @@ def _run(url: str, lang: str, *args: str, user: str | None = "admin") -> Result:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_init_and_status_speak_the_chosen_language(
-    db_url: str, lang: str, monkeypatch: pytest.MonkeyPatch
+    empty_db_url: str, lang: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CRM_LANG", raising=False)
-    where = make_engine(db_url).url.render_as_string(hide_password=True)
-    made = _run(db_url, lang, "init", user=None)
+    where = make_engine(empty_db_url).url.render_as_string(hide_password=True)
+    made = _run(empty_db_url, lang, "init", user=None)
     assert made.exit_code == 0, made.output
     assert made.stdout.splitlines() == [
         t("core_cli:schema_created", lang, where=where, revision=head_revision()),
         t("core_cli:admin_created", lang, name="admin"),
     ]
-    again = _run(db_url, lang, "init", user=None)
+    again = _run(empty_db_url, lang, "init", user=None)
     assert again.stdout.splitlines() == [
         t("core_cli:schema_current", lang, where=where, revision=head_revision())
     ]
-    shown = _run(db_url, lang, "status", user=None)
+    shown = _run(empty_db_url, lang, "status", user=None)
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert lines[1] == t("core_cli:status_schema", lang, revision=head_revision())

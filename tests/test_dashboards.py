@@ -21,8 +21,9 @@ from crmlib.analytics import charts
 from crmlib.reporting import REPORTS, voila
 from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import CHROMIUM_ARGS
+from crmlib.ui.serve import Guard, guard
 from crmlib.workspace import Workspace
-from tests.servers import free_port, running
+from tests.servers import REBINDING, check_guard, free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks" / "reports"
@@ -43,14 +44,23 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 @pytest.fixture(scope="module")
-def server(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def guarded() -> Iterator[Guard]:
+    with guard() as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def server(
+    demo: Workspace, guarded: Guard, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """One Voila for the module, started the way ``crm dashboards`` starts it."""
     runtime = voila.write_template(tmp_path_factory.mktemp("voila"))
     port = free_port()
     url = demo.engine.url.render_as_string(hide_password=False)
     with running(
-        voila.command(NOTEBOOKS, port=port), port=port,
-        env=voila.environment(runtime, url, "admin"), cwd=ROOT, log=runtime / "voila.log",
+        voila.command(NOTEBOOKS, guarded, port=port), port=port,
+        env=guarded.environment(voila.environment(runtime, url, "admin")), cwd=ROOT,
+        log=runtime / "voila.log", token=guarded.token,
     ):  # fmt: skip
         yield f"http://127.0.0.1:{port}/"
 
@@ -58,15 +68,20 @@ def server(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, REBINDING])
         yield launched
         launched.close()
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
-    """A page that may only talk to localhost; the list collects what it tried elsewhere."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+def page(browser: Any, guarded: Guard) -> Iterator[tuple[Any, list[str]]]:
+    """A page that may only talk to localhost; the list collects what it tried elsewhere.
+    Every request carries the server's token (tests/test_server_guard.py opens the server
+    as a person does, with ``?token=`` once)."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN",
+        extra_http_headers={"Authorization": f"token {guarded.token}"},
+    )  # fmt: skip
     elsewhere: list[str] = []
 
     def local_only(route: Any) -> None:
@@ -213,6 +228,29 @@ def test_a_wrong_url_parameter_says_why_without_a_traceback(
     message = opened.inner_text(".crm-error")
     assert "region" in message and "火星" in message
     assert "Traceback" not in opened.content()
+
+
+def test_the_dashboards_are_the_users_alone(browser: Any, server: str, guarded: Guard) -> None:
+    """No token, another host name (DNS rebinding) or another site's websocket: refused;
+    with the token the dashboard works, and closing it shuts its kernel down."""
+    path = "/voila/render/kpi_dashboard.ipynb"
+    check_guard(browser, server.rstrip("/"), guarded.token, path, "[data-kpi]")
+
+
+def test_the_landing_page_passes_the_filters_on_but_not_the_token(
+    browser: Any, server: str, guarded: Guard
+) -> None:
+    context = browser.new_context()
+    try:
+        opened = context.new_page()
+        opened.goto(f"{server}?token={guarded.token}&region={quote('华东')}", wait_until="load")
+        links = opened.eval_on_selector_all(
+            "a.crm-dashboard", "els => els.map(e => e.getAttribute('href'))"
+        )
+        assert len(links) == len(REPORTS)
+        assert all(href.endswith(".ipynb?region=%E5%8D%8E%E4%B8%9C") for href in links), links
+    finally:
+        context.close()
 
 
 def test_voila_listens_on_localhost_only(server: str) -> None:

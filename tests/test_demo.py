@@ -393,8 +393,8 @@ def test_keeps_existing_users_and_refuses_a_second_load(
     engine.dispose()
 
 
-def test_load_creates_the_schema_and_keeps_its_indexes(db_url: str) -> None:
-    engine = make_engine(db_url)  # an empty database: generate creates the schema
+def test_load_creates_the_schema_and_keeps_its_indexes(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)  # an empty database: generate creates the schema
     generate(engine, customers=CUSTOMERS, seed=SEED)
     with engine.connect() as conn:
         found = inspect(conn)

@@ -179,10 +179,12 @@ def test_a_manager_assigns_within_their_team_and_reps_may_not(team: Team) -> Non
 
 
 def test_a_bad_method_is_named(team: Team) -> None:
-    _policy(team.admin, "lottery")
+    """Refused when it is set (crmlib.settings checks every setting's rule), not at the
+    first assignment."""
     with pytest.raises(ValidationError) as exc:
-        team.admin.leads.assign()
-    assert rule_of(exc) == ["assignment_method"]
+        _policy(team.admin, "lottery")
+    assert rule_of(exc) == ["setting_choice"]
+    assert exc.value.errors[0].field == "lead_assignment.method"
 
 
 # -- conversion -------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def test_backup_functions_take_str(team: Team, tmp_path: Path) -> None:
     team.admin.customers.add(**company())
     folder = tmp_path / "saved"
     assert admin.backup_directory(engine, str(folder)) == folder
-    made = admin.backup(engine, str(folder), None)
+    made = admin.backup(engine, str(folder), None, user="admin")
     assert made.path.parent == folder
     assert admin.status(engine, str(folder)).last_backup == made
     assert backups.last_backup(str(folder)) == made
@@ -76,7 +76,7 @@ def test_backup_functions_take_str(team: Team, tmp_path: Path) -> None:
     again = backups.create_backup(engine, str(tmp_path / "more"))
     assert again.path.parent == tmp_path / "more"
     team.admin.customers.add(**company(name="备份之后的客户有限公司"))
-    safety = admin.restore(engine, str(made.path), str(tmp_path / "safety"))
+    safety = admin.restore(engine, str(made.path), str(tmp_path / "safety"), user="admin").safety
     assert safety.path.parent == tmp_path / "safety"
     backups.restore_backup(str(made.path), engine)
     assert len(team.admin.customers.frame()) == 1

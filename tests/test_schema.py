@@ -19,8 +19,8 @@ from crmlib.store.models import Base
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
+def engine(empty_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_db_url)
     yield engine
     engine.dispose()
 

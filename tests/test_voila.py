@@ -9,6 +9,7 @@ work with no internet access. Screenshots of each notebook are taken; with
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 from collections.abc import Iterator
@@ -22,9 +23,9 @@ from sqlalchemy import create_engine, func, select
 import crmlib
 from crmlib.store.models import Merge
 from crmlib.ui.fields import industry_choices, province_choices
-from crmlib.ui.serve import voila_command, voila_environment
+from crmlib.ui.serve import Guard, guard, voila_command, voila_environment
 from tests.factories import demo_database, first_user
-from tests.servers import free_port, running
+from tests.servers import REBINDING, check_guard, free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -51,19 +52,34 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def voila(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def token_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The token of every server of the module, in a file only this user can read."""
+    path = tmp_path_factory.mktemp("token") / "token"
+    path.touch(mode=0o600)
+    path.write_text(secrets.token_urlsafe(24), encoding="ascii")
+    return path
+
+
+@pytest.fixture(scope="module")
+def guarded(token_file: Path) -> Iterator[Guard]:
+    with guard(token_file=token_file) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def voila(demo_url: str, guarded: Guard, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Voila server for the module, on a free port of 127.0.0.1, as the demo's
     administrator speaking Chinese."""
     port = free_port()
     folder = tmp_path_factory.mktemp("voila_run")
-    env = voila_environment()
+    env = guarded.environment(voila_environment())
     for name in ("CRM_USER", "JUPYTERHUB_USER"):
         env.pop(name, None)
     env.update(CRM_DATABASE_URL=demo_url, CRM_USER="admin", CRM_LANG="zh",
                CRM_IMPORT_DIR=str(folder / "imports"))  # fmt: skip
     with running(
-        voila_command(ROOT / "notebooks", port), port=port, env=env, cwd=folder,
-        log=folder / "voila.log", timeout=60,
+        voila_command(ROOT / "notebooks", port, guarded), port=port, env=env, cwd=folder,
+        log=folder / "voila.log", timeout=60, token=guarded.token,
     ):  # fmt: skip
         yield f"http://127.0.0.1:{port}"
 
@@ -72,7 +88,9 @@ def voila(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
 def browser() -> Iterator[Browser]:
     assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: apt-get install chromium"
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, REBINDING]
+        )
         yield launched
         launched.close()
 
@@ -84,8 +102,13 @@ def outside() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, outside: list[str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+def page(browser: Browser, outside: list[str], guarded: Guard) -> Iterator[Page]:
+    """Every request carries the servers' token (tests/test_server_guard.py opens the
+    servers as a person does, with ``?token=`` once)."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN",
+        extra_http_headers={"Authorization": f"token {guarded.token}"},
+    )  # fmt: skip
 
     def only_local(route: Route) -> None:
         if urlparse(route.request.url).hostname in LOCAL:
@@ -177,6 +200,13 @@ def test_a_screenshot_of_each_notebook(
     assert outside == []
 
 
+def test_the_notebooks_are_the_users_alone(browser: Browser, voila: str, guarded: Guard) -> None:
+    """No token, another host name (DNS rebinding) or another site's websocket: refused;
+    with the token the form works, and closing it shuts its kernel down."""
+    path, ready = NOTEBOOKS["customer_entry"]
+    check_guard(browser, voila, guarded.token, f"/voila/render/{path}", ready)
+
+
 # -- `crm notebooks serve` in a fresh clone, from its root and from another folder ---------
 
 #: What Voila shows for a cell that failed, and Python's own error text.
@@ -204,8 +234,8 @@ def clone_rep(clone: Path) -> str:
 
 @pytest.fixture(scope="module", params=["root", "elsewhere"])
 def served(
-    request: pytest.FixtureRequest, clone: Path, clone_rep: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, clone: Path, clone_rep: str, token_file: Path,
+    guarded: Guard, tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:  # fmt: skip
     """``crm --user <rep> notebooks serve`` as the README has it, with no database, home
     or notebooks folder given, started in the clone's root or in an unrelated folder."""
@@ -216,8 +246,9 @@ def served(
     env.pop("JUPYTERHUB_USER", None)
     env.update(PYTHONPATH=str(clone), CRM_LANG="zh", CRM_IMPORT_DIR=str(logs / "imports"))
     command = [sys.executable, "-m", "crmlib", "--user", clone_rep, "notebooks", "serve",
-               "--port", str(port)]  # fmt: skip
-    with running(command, port=port, env=env, cwd=cwd, log=logs / "voila.log", timeout=90):
+               "--port", str(port), "--token-file", str(token_file)]  # fmt: skip
+    with running(command, port=port, env=env, cwd=cwd, log=logs / "voila.log", timeout=90,
+                 token=guarded.token):  # fmt: skip
         yield f"http://127.0.0.1:{port}"
 
 

@@ -21,11 +21,11 @@ def _open_as_admin(url: str) -> str:
         return ws.user.role.name
 
 
-def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> None:
+def test_processes_opening_a_new_database_at_once_all_succeed(empty_db_url: str) -> None:
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        roles = pool.map(_open_as_admin, [db_url] * 4)
+        roles = pool.map(_open_as_admin, [empty_db_url] * 4)
     assert roles == ["admin"] * 4
-    with crmlib.open(db_url, user="admin") as ws:
+    with crmlib.open(empty_db_url, user="admin") as ws:
         assert list(ws.users.frame()["username"]) == ["admin"]
 
 

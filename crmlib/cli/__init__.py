@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (importing a module registers its subcommands)
     sales_work,
     segments,
     service,
+    settings,
 )
 from .base import main, run
 

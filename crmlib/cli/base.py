@@ -6,7 +6,9 @@ import contextlib
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -20,6 +22,7 @@ from ..errors import CRMError
 from ..i18n import MESSAGES, current_lang, register, speaking, t
 from ..progress import ProgressBar
 from ..reference.enums import Enumeration
+from ..settings import SettingWarning
 from ..store.engine import make_engine
 from ..store.models import User
 from ..workspace import Workspace, resolve_username
@@ -28,6 +31,7 @@ from ..workspace import open as open_workspace
 register(
     {
         "error": {"zh": "错误：{message}", "en": "error: {message}"},
+        "warning": {"zh": "警告：{message}", "en": "warning: {message}"},
         "no_rows": {"zh": "（无）", "en": "(none)"},
         "unit_rows": {"zh": "行", "en": "rows"},
     },
@@ -49,6 +53,23 @@ def friendly_errors(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def plain_warnings() -> Iterator[None]:
+    """A CRM warning (a stored setting that breaks its rule) prints as one line on stderr,
+    like an error, rather than as Python's file:line report."""
+    with warnings.catch_warnings():
+        python_way = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+            if issubclass(category, SettingWarning):
+                click.echo(t("cli:warning", message=message), err=True)
+            else:
+                python_way(message, category, *args, **kw)
+
+        warnings.showwarning = show
+        yield
 
 
 class Settings:
@@ -92,6 +113,7 @@ pass_settings = click.make_pass_decorator(Settings)
 def main(ctx: click.Context, url: str | None, user: str | None, lang: str | None) -> None:
     """A CRM that lives in Jupyter: customers, sales, service, data quality and reports."""
     ctx.obj = Settings(url, user, lang)
+    ctx.with_resource(plain_warnings())
     if lang:  # every message of the subcommand speaks it; click ends this after the subcommand
         ctx.with_resource(speaking(lang))
 
@@ -165,3 +187,18 @@ def progress_bar(unit: str) -> Iterator[Callable[[int, int | None], None]]:
 def run() -> None:
     """Entry point for ``python -m crmlib``."""
     main(prog_name=os.path.basename(sys.argv[0]) or "crm")
+
+
+def guard_options(func: F) -> F:
+    """``--allow-host`` and ``--token-file``, shared by the servers (``crm notebooks serve``,
+    ``crm dashboards``): see :func:`crmlib.ui.serve.guard`."""
+    func = click.option(
+        "--token-file", type=click.Path(dir_okay=False, path_type=Path),
+        help="Require the token in FILE (one line, a file only you can read) instead of a "
+        "fresh one; the token is never on the command line.",
+    )(func)  # fmt: skip
+    return click.option(
+        "--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+        help="Also answer requests for host NAME (the public name behind a proxy); "
+        "repeatable. Other names are refused, local ones always allowed.",
+    )(func)  # fmt: skip

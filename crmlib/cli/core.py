@@ -99,6 +99,28 @@ register(
             "zh": "用 {file} 替换 {where} 的全部内容吗？",
             "en": "replace the contents of {where} with {file}?",
         },
+        "demo_confirm": {
+            "zh": "清空 {where}（{rows:,} 行，其中客户 {customers:,} 个）并重建为演示数据吗？"
+            "现有内容会先备份",
+            "en": "empty {where} ({rows:,} rows, {customers:,} customers) and build the demo "
+            "there? Its contents are backed up first",
+        },
+        "demo_safety": {
+            "zh": "原有内容已保存到 {path}（用 crm restore 可找回）",
+            "en": "previous contents saved in {path} (crm restore brings them back)",
+        },
+        "kept_events": {
+            "zh": "被撤销工作的 {count:,} 条审计记录已保留",
+            "en": "{count:,} audit events of the undone work kept",
+        },
+        "audit_what": {
+            "zh": "请给出客户编号 CODE，或使用 --operations（二者选一）",
+            "en": "give a customer CODE or --operations (one of them)",
+        },
+        "no_operations": {
+            "zh": "还没有备份、恢复或重置记录",
+            "en": "no backups, restores or resets recorded yet",
+        },
         "restored": {
             "zh": "已将 {file} 恢复到 {where}（原有内容已保存到 {safety}）",
             "en": "restored {file} into {where} (previous contents saved in {safety})",
@@ -116,7 +138,7 @@ register(
 def init(settings: Settings, admin_name: str) -> None:
     """Create the database, or upgrade it to this version's schema."""
     engine = settings.engine()
-    before, after, created = admin.init_database(engine, admin_name)
+    before, after, created = admin.init_database(engine, admin_name, user=settings.user)
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
         click.echo(t("core_cli:schema_current", where=where, revision=after))
@@ -131,19 +153,37 @@ def init(settings: Settings, admin_name: str) -> None:
 @main.command()
 @click.option("--customers", default=5000, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=42, show_default=True, type=int)
-@click.option("--fresh", is_flag=True, help="Empty the database first.")
+@click.option("--fresh", is_flag=True,
+              help="Empty the database first (with data in it: administrators only, after a "
+              "safety backup).")  # fmt: skip
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]),
               help="First day of the 24 months of history (default: 24 months ago).")  # fmt: skip
+@click.option("--yes", is_flag=True, help="Do not ask before emptying a database that has data.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where the safety backup of the emptied contents goes.")  # fmt: skip
 @pass_settings
 @friendly_errors
-def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: datetime | None
-         ) -> None:  # fmt: skip
+def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: datetime | None,
+         yes: bool, directory: Path | None) -> None:  # fmt: skip
     """Fill the database with realistic demo data (the same for the same seed and start)."""
     engine = settings.engine()
     first = start.date() if start else None
-    counts = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh, start=first)
+    at_stake = admin.data_at_stake(engine) if fresh else {}
+    if at_stake:
+        # Refused users are told so before they are asked anything.
+        admin.authorize(engine, settings.user, "reset_database", "reset")
+        where = engine.url.render_as_string(hide_password=True)
+        question = t("core_cli:demo_confirm", where=where, rows=sum(at_stake.values()),
+                     customers=at_stake.get("customers", 0))  # fmt: skip
+        if not yes and not click.confirm(question):
+            raise click.Abort()
+    result = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh, start=first,
+                              user=settings.user, directory=directory)  # fmt: skip
+    counts = result.counts
     rows, made = sum(counts.values()), counts.get("customers", 0)
     click.echo(t("core_cli:demo_written", rows=rows, customers=made))
+    if result.safety is not None:
+        click.echo(t("core_cli:demo_safety", path=result.safety.path))
 
 
 @main.command()
@@ -375,15 +415,22 @@ def dq_report(settings: Settings, xlsx: Path | None, stale_days: int) -> None:
 
 
 @main.command()
-@click.argument("code")
+@click.argument("code", required=False)
+@click.option("--operations", is_flag=True,
+              help="Instead: the backups, restores, resets and schema upgrades of the whole "
+              "database (administrators).")  # fmt: skip
 @pass_settings
 @friendly_errors
-def audit(settings: Settings, code: str) -> None:
-    """Change history of a customer, newest first."""
+def audit(settings: Settings, code: str | None, operations: bool) -> None:
+    """Change history of a customer (or, with --operations, of the whole database), newest
+    first."""
+    if operations == (code is not None):
+        raise click.UsageError(t("core_cli:audit_what"))
     with settings.workspace() as ws:
-        events = ws.history(code)
+        events = ws.operations() if operations else ws.history(code or "")
     if events.empty:
-        click.echo(t("core_cli:no_changes", code=code))
+        click.echo(t("core_cli:no_operations") if operations else t("core_cli:no_changes",
+                                                                      code=code))  # fmt: skip
     for line in events["text"]:
         click.echo(line)
 
@@ -402,7 +449,7 @@ def backup(
         ctx.obj = (settings, directory)
         return
     engine = settings.engine()
-    info = admin.backup(engine, directory, keep_days)
+    info = admin.backup(engine, directory, keep_days, user=settings.user)
     click.echo(t("core_cli:backup_written", path=info.path, mb=info.size_bytes / 1_048_576))
 
 
@@ -435,7 +482,12 @@ def restore(settings: Settings, file: Path, yes: bool, directory: Path | None) -
     """Replace the database's contents with a backup (after verifying it)."""
     engine = settings.engine()
     where = engine.url.render_as_string(hide_password=True)
+    if admin.data_at_stake(engine):
+        # Refused users are told so before they are asked anything.
+        admin.authorize(engine, settings.user, "restore_data", "restore")
     if not yes and not click.confirm(t("core_cli:restore_confirm", where=where, file=file)):
         raise click.Abort()
-    safety = admin.restore(engine, file, directory)
-    click.echo(t("core_cli:restored", file=file, where=where, safety=safety.path))
+    done = admin.restore(engine, file, directory, user=settings.user)
+    click.echo(t("core_cli:restored", file=file, where=where, safety=done.safety.path))
+    if done.kept_events:
+        click.echo(t("core_cli:kept_events", count=done.kept_events))

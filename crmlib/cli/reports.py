@@ -14,8 +14,8 @@ from ..i18n import current_lang, register, t
 from ..reference.enums import REPORT_OUTPUT, REPORT_RUN_STATUS
 from ..reporting import FORMATS, NOTEBOOKS, REPORTS, RunResult
 from ..reporting import voila as voila_app
-from ..ui.serve import kernel_settings, run_server
-from .base import Settings, friendly_errors, main, pass_settings
+from ..ui.serve import guard, kernel_settings, run_server
+from .base import Settings, friendly_errors, guard_options, main, pass_settings
 
 register(
     {
@@ -174,24 +174,30 @@ def report_history(settings: Settings, name: str | None, limit: int) -> None:
               help="Address to bind; keep 127.0.0.1 behind a proxy or JupyterHub.")  # fmt: skip
 @click.option("--notebooks", type=click.Path(file_okay=False, exists=True),
               help=f"The report notebooks (default: the workspace's {NOTEBOOKS}).")  # fmt: skip
-@click.option("--token", help="Require this token (?token=...) on every request.")
+@guard_options
 @click.option("--base-url", default="/", show_default=True, help="URL prefix (behind a proxy).")
 @click.option("--no-preheat", is_flag=True, help="Start a kernel per page instead of ahead.")
 @pass_settings
 @friendly_errors
 def dashboards(
-    settings: Settings, port: int, host: str, notebooks: str | None, token: str | None,
-    base_url: str, no_preheat: bool,
+    settings: Settings, port: int, host: str, notebooks: str | None,
+    allow_hosts: tuple[str, ...], token_file: Path | None, base_url: str, no_preheat: bool,
 ) -> None:  # fmt: skip
-    """Serve the report notebooks as live dashboards with Voila (landing page at /)."""
+    """Serve the report notebooks as live dashboards with Voila (landing page at /).
+
+    It prints the address to open once, with a fresh token (or --token-file's); requests
+    without it, for other host names or websockets from other sites are refused."""
     # A missing database or a wrong user fails here, in one line; kernels get absolute paths.
     kernel = kernel_settings(settings.url, settings.user, settings.lang)
     folder = Path(notebooks) if notebooks else notebooks_folder() / NOTEBOOKS.name
-    with tempfile.TemporaryDirectory(prefix="crm-voila-") as runtime:
+    with (
+        guard(allow_hosts, token_file=token_file) as guarded,
+        tempfile.TemporaryDirectory(prefix="crm-voila-") as runtime,
+    ):
         voila_app.write_template(Path(runtime))
-        args = voila_app.command(folder.resolve(), port=port, host=host, preheat=not no_preheat,
-                                 token=token, base_url=base_url)  # fmt: skip
-        click.echo(t("reports_cli:dashboards_at", url=f"http://{host}:{port}{base_url}"), err=True)
-        env = {**voila_app.environment(Path(runtime)), **kernel}
+        args = voila_app.command(folder.resolve(), guarded, port=port, host=host,
+                                 preheat=not no_preheat, base_url=base_url)  # fmt: skip
+        click.echo(t("reports_cli:dashboards_at", url=guarded.url(host, port, base_url)), err=True)
+        env = guarded.environment({**voila_app.environment(Path(runtime)), **kernel})
         code = run_server(args, env)
     sys.exit(code)

@@ -1,11 +1,11 @@
-"""docs/reference/settings.md: every setting with its type, default and meaning, from
-crmlib/settings.py."""
+"""docs/reference/settings.md: every setting with its type, rule, default and meaning, from
+crmlib/settings/."""
 
 from __future__ import annotations
 
 import json
 
-from ..settings import DEFAULTS, DESCRIPTIONS
+from ..settings import DEFAULTS, DESCRIPTIONS, RULES
 from .markdown import banner, code, table
 
 
@@ -15,27 +15,46 @@ def _default(key: str) -> str:
 
 def render() -> str:
     overview = [
-        (f"[{code(key)}](#{key})", DESCRIPTIONS[key].type, DESCRIPTIONS[key].en)
+        (
+            f"[{code(key)}](#{key})",
+            DESCRIPTIONS[key].title_en,
+            DESCRIPTIONS[key].title_zh,
+            DESCRIPTIONS[key].type,
+        )
         for key in sorted(DEFAULTS)
     ]
     parts = [
-        banner("DEFAULTS and DESCRIPTIONS in crmlib/settings.py"),
+        banner("DEFAULTS, DESCRIPTIONS and RULES in crmlib/settings/"),
         "",
         "# Settings / 设置",
         "",
         "Configurable business rules. Each is stored in the database's `settings` table; "
-        "until it is set there, the default below applies. An administrator changes one "
-        "from Python, inside a session of an open workspace:",
+        "until it is set there, the default below applies. Everyone may read them; an "
+        "administrator (a role with `manage_settings`) changes them, and every change is "
+        "audited with the old and the new value. A value that breaks the setting's rule is "
+        "refused with the key, the value and the rule; a stored value that breaks it (written "
+        "before the rules existed) reads as the default, with a warning, until it is set again.",
         "",
         "```text",
-        "from crmlib.settings import set_setting",
-        "with ws.ctx.session() as session:",
-        '    set_setting(session, "stale_opportunity_days", 21)',
+        "crm settings list",
+        "crm settings get stale_opportunity_days",
+        "crm --user admin settings set stale_opportunity_days 21",
+        "crm --user admin settings reset stale_opportunity_days",
+        "",
+        'ws.settings.get("stale_opportunity_days")',
+        'ws.settings.set("stale_opportunity_days", 21)',
+        'ws.settings.reset("stale_opportunity_days")',
+        "ws.settings.list()       # key, value, default, changed, name, description, rule, …",
+        "ws.settings.history()    # who changed which setting when, from what to what",
         "```",
         "",
-        "业务规则可配置，保存在数据库的 `settings` 表中；未设置时使用下列默认值。",
+        "业务规则可配置，保存在数据库的 `settings` 表中；未设置时使用下列默认值。所有人都可以查看；"
+        "管理员（拥有 `manage_settings` 权限的角色）可以修改，"
+        "每次修改都记入审计日志（含旧值和新值）。"
+        "不符合规则的值会被拒绝，错误信息指明设置项、值和规则；数据库中已保存但不符合规则的值"
+        "（规则出现之前写入的）按默认值处理并给出警告，直到重新设置。",
         "",
-        table(("Setting", "Type", "What it does"), overview),
+        table(("Setting", "Name", "名称", "Type"), overview),
     ]
     for key in sorted(DEFAULTS):
         info = DESCRIPTIONS[key]
@@ -43,7 +62,13 @@ def render() -> str:
             "",
             f"## {key}",
             "",
+            f"{info.title_en} / {info.title_zh}",
+            "",
             f"Type: {info.type}",
+            "",
+            f"Rule: {RULES[key].en}",
+            "",
+            f"规则：{RULES[key].zh}",
             "",
             info.en,
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import pandas as pd
@@ -93,6 +94,57 @@ register(
     namespace="fields",
 )
 
+#: The entity of the events of privileged operations on the whole workspace (backups,
+#: restores, resets, schema upgrades); see :mod:`crmlib.admin`.
+WORKSPACE = "workspace"
+OPERATIONS = ("backup", "restore", "reset", "upgrade")
+register(
+    {
+        "backup": {
+            "en": "backed up the database to {file} ({rows:,} rows)",
+            "zh": "将数据库备份到 {file}（{rows:,} 行）",
+        },
+        "restore": {
+            "en": "restored {file} ({rows:,} rows); the replaced contents ({before:,} rows) are "
+            "saved in {safety}; {kept:,} audit events of the undone work were kept",
+            "zh": "恢复了备份 {file}（{rows:,} 行）；被替换的内容（{before:,} 行）已保存到 "
+            "{safety}；保留了被撤销工作的 {kept:,} 条审计记录",
+        },
+        "reset": {
+            "en": "emptied the database ({before:,} rows, saved in {safety}) and built the demo "
+            "({rows:,} rows)",
+            "zh": "清空了数据库（{before:,} 行，已保存到 {safety}）并重建为演示数据（{rows:,} 行）",
+        },
+        "upgrade": {
+            "en": "upgraded the schema from {old} to {new}",
+            "zh": "将数据库结构从 {old} 升级到 {new}",
+        },
+        "label_backup": {"en": "backup", "zh": "备份"},
+        "label_restore": {"en": "restore", "zh": "恢复"},
+        "label_reset": {"en": "reset", "zh": "重置"},
+        "label_upgrade": {"en": "schema upgrade", "zh": "结构升级"},
+    },
+    namespace="operations",
+)
+
+
+def operation_text(action: str, old_value: str | None, new_value: str | None, lang: str) -> str:
+    """The sentence of a workspace operation's event (its values are JSON: file, row counts,
+    safety backup) in ``lang``."""
+    if action == "upgrade":
+        return t("operations:upgrade", lang, old=old_value, new=new_value)
+    done = json.loads(new_value or "{}")
+    before = json.loads(old_value or "{}")
+    return t(
+        f"operations:{action}",
+        lang,
+        file=done.get("file", ""),
+        rows=int(done.get("rows", 0)),
+        before=int(before.get("rows", 0)),
+        safety=done.get("safety", ""),
+        kept=int(done.get("kept_events", 0)),
+    )
+
 
 def field_label(entity: str, field: str, lang: str) -> str:
     """A changed field's name in ``lang``: the import file's header of that record kind,
@@ -136,8 +188,12 @@ def describe(event: pd.Series, lang: str, names: Mapping[object, str] | None = N
     """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …";
     ``names`` gives users' display names by id and username (assignee_id 27 reads 范颖)."""
     verbs = VERBS["en" if lang == "en" else "zh"]
-    entity_names = ENTITY_NAMES["en" if lang == "en" else "zh"]
     users = dict(names or {})
+    if event["entity"] == WORKSPACE and event["action"] in OPERATIONS:
+        actor = users.get(event["actor"], event["actor"])
+        sentence = operation_text(event["action"], event["old_value"], event["new_value"], lang)
+        return f"{pd.Timestamp(event['occurred_at']):%Y-%m-%d %H:%M} {actor} {sentence}"
+    entity_names = ENTITY_NAMES["en" if lang == "en" else "zh"]
     # A merge's own line names the other customer in a pseudo-field (absorbed, merged_into).
     key = event["action"]
     if event["entity"] == "merges":

@@ -10,6 +10,7 @@ reasons) and to ``import_rejects``; invalid optional values, left out of their r
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import multiprocessing as mp
@@ -26,11 +27,12 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import audit, clock
 from ..domain.context import Context
-from ..errors import FieldError
-from ..i18n import speaking, t
+from ..errors import DiskFull, FieldError
+from ..i18n import register, speaking, t
 from ..rules.columns import apply_rule
 from ..rules.fields import RuleViolation
 from ..store.bulk_load import bulk_load_settings
@@ -55,6 +57,43 @@ HELPER_STOP_S = 10.0
 ANALYZE_AFTER_ROWS = 10_000
 #: Hash keys of the two kinds of row identity (a key, or all cells), 16 characters each.
 _KEYS, _CELLS = "crm-import-keys.", "crm-import-cells"
+#: What a full disk looks like: errno of a write, SQLite's result code, PostgreSQL's SQLSTATE.
+_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+#: SQLITE_FULL, and SQLITE_IOERR_WRITE, which a write past a file-size limit (EFBIG) gives.
+_SQLITE_FULL, _SQLITE_IOERR_WRITE = 13, 778
+_PG_DISK_FULL = "53100"
+
+register(
+    {
+        "database_full": {
+            "en": "the database {database} is full: the import stopped while writing to it "
+            "({detail}), and nothing of it was saved; the database is as it was. Free space "
+            "on the disk that holds the database (or raise its size limit), then import "
+            "{path} again",
+            "zh": "数据库 {database} 已满：导入在写入数据库时停止（{detail}），没有保存任何数据，"
+            "数据库保持原样。请释放数据库所在磁盘的空间（或提高其大小上限），然后重新导入 {path}",
+        },
+        "file_full": {
+            "en": "the disk is full: the import stopped while writing {written} ({detail}), "
+            "and nothing of it was saved; the database is as it was. Free space there, or "
+            "choose another folder for the import's results (output_dir, CRM_IMPORT_DIR), "
+            "then import {path} again",
+            "zh": "磁盘已满：导入在写入 {written} 时停止（{detail}），没有保存任何数据，"
+            "数据库保持原样。请释放该处的空间，或为导入结果另选文件夹（output_dir、"
+            "CRM_IMPORT_DIR），然后重新导入 {path}",
+        },
+        "summary_full": {
+            "en": "the import of {path} was saved (batch {batch}), but the disk is full: "
+            "{written} could not be written ({detail}); the batch's counts and rejected "
+            "rows are in the database (import_batches, import_rejects)",
+            "zh": "{path} 的导入已保存（批次 {batch}），但磁盘已满，"
+            "无法写入 {written}（{detail}）；该批次的计数和被拒绝的行已记录在数据库中"
+            "（import_batches、import_rejects）",
+        },
+    },
+    namespace="importing",
+)
+
 EDIT_PERMISSION = {
     "customers": "edit_customers",
     "contacts": "edit_customers",
@@ -143,28 +182,60 @@ def _file_facts(path: Path) -> tuple[str, int]:
 
 
 class _Sink:
-    """Rejects and warnings, streamed to CSV files opened on first use."""
+    """Rejects and warnings, streamed to CSV files opened on first use. A write that fails
+    (a full disk) names the file, which a buffered write's error does not."""
 
     def __init__(self, directory: Path, headers: list[str]) -> None:
         self.directory = directory
         self.headers = headers
         self.files: dict[str, tuple[TextIO, Any]] = {}
+        self.closed: set[str] = set()
 
     def writer(self, name: str, header: list[str]) -> Any:
         if name not in self.files:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle = (self.directory / name).open("w", encoding="utf-8-sig", newline="")
-            writer = SafeWriter(handle)
-            writer.writerow(header)
+            writer = _NamedWriter(self.directory / name, SafeWriter(handle))
             self.files[name] = (handle, writer)
+            writer.writerow(header)
         return self.files[name][1]
 
     def path(self, name: str) -> Path | None:
         return self.directory / name if name in self.files else None
 
     def close(self) -> None:
-        for handle, _ in self.files.values():
-            handle.close()
+        """Write out and close every file (again: a no-op), raising what writing failed on."""
+        problem: OSError | None = None
+        for name, (handle, _) in self.files.items():
+            if name in self.closed:
+                continue
+            self.closed.add(name)
+            try:
+                handle.close()
+            except OSError as exc:
+                problem = problem or _named(exc, self.directory / name)
+                with suppress(OSError):
+                    handle.close()  # the buffer is dropped; the descriptor is released
+        if problem is not None:
+            raise problem
+
+
+class _NamedWriter:
+    """A CSV writer whose write errors name its file."""
+
+    def __init__(self, path: Path, writer: Any) -> None:
+        self.path = path
+        self.writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        try:
+            self.writer.writerow(row)
+        except OSError as exc:
+            raise _named(exc, self.path) from None
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    return exc if exc.filename else OSError(exc.errno, exc.strerror, str(path))
 
 
 def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcome) -> pd.DataFrame:
@@ -331,24 +402,88 @@ def import_file(
                     if not (dry_run or failed):
                         writer.finish()
                     _finish(conn, batch_id, ctx.actor.username, result, failed)
+                    sink.close()  # before the commit: a full disk fails the import whole
                     if dry_run or failed:
                         transaction.rollback()
                     else:
                         result.committed = True
         except Exception as exc:
             result.committed = False
-            _record_failure(ctx.engine, batch, result, exc)
-            raise
+            full = _storage_full(exc, ctx.engine, source)
+            if full is None:
+                _record_failure(ctx.engine, batch, result, exc)
+                raise
+            with suppress(SQLAlchemyError, OSError):  # where there may be no room for it
+                _record_failure(ctx.engine, batch, result, exc)
+            raise full from None
         finally:
-            sink.close()
+            with suppress(OSError):  # closed already, unless something failed before
+                sink.close()
         if result.committed and result.ok >= ANALYZE_AFTER_ROWS:
             refresh_statistics(ctx.engine)
         result.rejects_path = sink.path("rejects.csv")
         result.warnings_path = sink.path("warnings.csv")
         if not result.committed:
             result.batch_id = _record_uncommitted(ctx.engine, batch, result)
-        _write_summary(result)
+        try:
+            _write_summary(result)
+        except OSError as exc:
+            if not _full(exc) or not result.committed:
+                raise
+            raise DiskFull(
+                t("importing:summary_full", path=source, batch=result.batch_id,
+                  written=exc.filename or result.summary_path, detail=exc.strerror)
+            ) from None  # fmt: skip
         return result
+
+
+def _storage_full(exc: BaseException, engine: Engine, source: Path) -> DiskFull | None:
+    """The clear error for an import stopped by a full disk (the database's, or that of a
+    file it writes), or None for any other failure. Looks through wrapped errors (a
+    driver's inside SQLAlchemy's, an error handed over by the helper process)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        if isinstance(current, OSError) and _full(current):
+            return DiskFull(
+                t("importing:file_full", path=source, written=current.filename or "?",
+                  detail=current.strerror or os.strerror(current.errno or 0))
+            )  # fmt: skip
+        orig = getattr(current, "orig", None)
+        if _database_full(orig if isinstance(orig, BaseException) else current):
+            detail = str(orig or current).strip().splitlines()[0][:200]
+            return DiskFull(
+                t("importing:database_full", database=_database_name(engine), detail=detail,
+                  path=source)
+            )  # fmt: skip
+        current = (
+            orig if isinstance(orig, BaseException) and orig is not current
+            else current.__cause__ or current.__context__
+        )  # fmt: skip
+    return None
+
+
+def _full(exc: OSError) -> bool:
+    return exc.errno in _FULL_ERRNOS
+
+
+def _database_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (or a write past a file-size limit), or
+    PostgreSQL's disk_full ("could not extend file …: No space left on device")."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in (_SQLITE_FULL, _SQLITE_IOERR_WRITE):
+        return True
+    if getattr(exc, "sqlstate", None) == _PG_DISK_FULL:
+        return True
+    return "database or disk is full" in str(exc)
+
+
+def _database_name(engine: Engine) -> str:
+    """The database as people know it: the SQLite file, else the URL without password."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return engine.url.database
+    return engine.url.render_as_string(hide_password=True)
 
 
 def _map_headers(spec: FileKind, table: Table) -> tuple[dict[str, int], list[str]]:

@@ -14,7 +14,9 @@ import codecs
 import csv
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,16 +28,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import CRMError
-from ..i18n import t
+from ..errors import CRMError, shorten
+from ..i18n import register, t
 from .formulas import restore, restore_frame
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 SAMPLE_BYTES = 64 * 1024
-#: Workbooks up to this size are opened fully, so merged cells can be filled in and
-#: formulas saved without a computed value can be shown; larger ones are streamed.
-FULL_WORKBOOK_BYTES = 20 * 1024 * 1024
+#: Workbooks whose parts unpack to at most this many bytes may be read whole by calamine
+#: (about 2 bytes of memory a byte: 113 MB for a 60 MB sheet of 100,000 rows), as a file
+#: of 20 MB on disk does; larger ones are streamed a row at a time. Measured unpacked, not
+#: on disk: a 1.5 MB file can unpack to 1.5 GB.
+FULL_WORKBOOK_BYTES = 200 * 1024**2
+#: Workbooks up to this size unpacked are opened whole by openpyxl (about 8 bytes of
+#: memory a byte, twice over with formulas), so merged cells can be filled in and formulas
+#: saved without a computed value can be shown; larger ones are streamed.
+FULL_OPENPYXL_BYTES = 48 * 1024**2
 
 
 class FileProblem(CRMError):
@@ -73,6 +81,8 @@ class Table:
     first_row_number: int
     #: A plain workbook's sheet as parsed when the header was found, for :meth:`chunks`.
     parsed: ParsedSheet | None = field(default=None, repr=False, compare=False)
+    #: What a workbook unpacks to (see :func:`inspect_workbook`), to open it again alike.
+    unpacked: Unpacked | None = field(default=None, repr=False, compare=False)
 
     def let_go(self) -> None:
         """Free what was kept for reading the rows, in a process that leaves that reading
@@ -81,11 +91,17 @@ class Table:
             self.parsed.take()
 
     def chunks(self, size: int) -> Iterator[pd.DataFrame]:
-        """Rows as DataFrames of strings ('' for empty), numbered as the user sees them."""
-        if self.format == "csv":
-            yield from _csv_chunks(self, size)
-        else:
-            yield from _xlsx_chunks(self, size)
+        """Rows as DataFrames of strings ('' for empty), numbered as the user sees them.
+        Whatever a reader raises on a hostile file ends as a :class:`FileProblem`."""
+        try:
+            if self.format == "csv":
+                yield from _csv_chunks(self, size)
+            else:
+                yield from _xlsx_chunks(self, size)
+        except CRMError:
+            raise
+        except Exception as exc:  # pandas, calamine, openpyxl, zlib: each has its own kinds
+            raise _unreadable(self.path, exc) from None
 
 
 def open_table(
@@ -93,6 +109,20 @@ def open_table(
 ) -> Table:
     """Look at ``path`` and say how to read it; raise FileProblem when it is not a table."""
     path = Path(path)
+    try:
+        return _open_table(path, sheet, sheet_hints)
+    except CRMError:
+        raise
+    except Exception as exc:  # a reader's own kind of error on a hostile file
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> FileProblem:
+    detail = f"{type(exc).__name__}: {shorten(str(exc), 120)}" if str(exc) else type(exc).__name__
+    return FileProblem(t("reading:unreadable", path=path, detail=detail))
+
+
+def _open_table(path: Path, sheet: str | None, sheet_hints: tuple[str, ...]) -> Table:
     if not path.exists():
         raise FileProblem(t("file_missing", path=path))
     if path.is_dir():
@@ -109,6 +139,369 @@ def open_table(
     if sheet is not None:
         raise FileProblem(t("file_sheet_csv", path=path))
     return _open_csv(path, head)
+
+
+# -- Limits ---------------------------------------------------------------------------------
+#
+# A workbook is a zip of XML parts, and XML compresses well: a 1.5 MB file can unpack to a
+# 1.5 GB string, and a few kilobytes of cells can all point at one long shared string, of
+# which calamine makes a copy per cell. So before any reader parses a workbook, its zip
+# directory is read and every XML part is unpacked once, as a stream, and measured; past
+# these limits the file is refused, naming the part, its size and the limit. Measured on
+# the largest legitimate files: a sheet of 1,000,000 rows by 10 columns, as pandas and
+# openpyxl save it, unpacks to 616 MB (62 MB on disk, 9.9 times); 1,048,576 rows by 30
+# columns, Excel's largest sheet with a realistic 30 columns, to about 1.9 GB.
+
+#: One worksheet's XML, unpacked: twice the largest legitimate sheet above. Sheets past
+#: :data:`FULL_WORKBOOK_BYTES` are streamed a row at a time, so this bounds time, not memory.
+MAX_SHEET_BYTES = 4 * 1024**3
+#: Any other part (shared strings, styles, the workbook itself), unpacked: these are read
+#: whole by every reader, so this bounds memory (256 MB of shared strings take about
+#: 700 MB as Python strings).
+MAX_PART_BYTES = 256 * 1024**2
+#: The whole workbook, unpacked.
+MAX_WORKBOOK_BYTES = 6 * 1024**3
+#: How many times a part may grow when unpacked, once it is past :data:`RATIO_FROM_BYTES`:
+#: real sheets grow 10 to 30 times (30 for a sheet of one value repeated); zip's deflate
+#: cannot pass about 1,030.
+MAX_RATIO = 200
+RATIO_FROM_BYTES = 16 * 1024**2
+#: The longest run of XML text between two tags: a cell of :data:`MAX_CELL_CHARS`
+#: characters takes at most 10 bytes a character (``&#x10FFFF;``), so no cell within the
+#: limit is refused for it, and no reader is handed a longer string.
+MAX_TEXT_BYTES = 16 * 1024**2
+#: The most characters a cell may hold, in a CSV file or a workbook (Excel's own limit is
+#: 32,767; longer values from other systems are rejected by their field's rule, row by row).
+MAX_CELL_CHARS = 1_000_000
+#: The most cells merged ranges may cover, together: ten times a merged column beside a
+#: million rows.
+MAX_MERGED_CELLS = 10_000_000
+#: The longest line of a CSV file, in bytes, checked before it is parsed.
+MAX_LINE_BYTES = 32 * 1024**2
+#: The most columns a CSV file may have: Excel's own limit (a file past it is no table
+#: anyone made, and each column costs the reading time).
+MAX_COLUMNS = 16_384
+#: A workbook's cells may hold at most this many times as many characters as its parts
+#: unpack to (plus :data:`CHUNK_CHARS`). Text comes from the XML, so real sheets stay below
+#: one; only many cells showing one long shared string pass it, and those are refused: a
+#: few kilobytes showing 100,000 characters in each of 20,000 cells would otherwise write
+#: 2 GB of rejected rows.
+MAX_TEXT_GROWTH = 4
+#: A chunk of rows handed on holds at most about this many characters, however few rows
+#: that is, so no chunk of a workbook costs more memory than this allows.
+CHUNK_CHARS = 32 * 1024**2
+#: The most cells calamine may lay out for a sheet (it allocates 32 bytes for every cell
+#: from A1 to the last one, empty or not): 512 MB. A sheet past it is streamed.
+DENSE_CELLS = 16 * 1024**2
+#: A sheet past :data:`DENSE_CELLS` may span at most this many times the cells it holds
+#: (real sheets fill most of their rectangle): a few cells at A1 and XFD1048576 are
+#: refused, as every reader would walk a million empty rows of 16,384 cells.
+SPARSE_RATIO = 64
+#: What calamine may spend on copies of shared strings (cells × longest shared string):
+#: past it the sheet is streamed by openpyxl, which shares one string among its cells.
+SHARED_COPIES_BYTES = 512 * 1024**2
+
+_BLOCK = 1 << 20
+_WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_SHARED_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+#: A cell's or a row's reference (``r="XFD1048576"``, ``r="7"``), in any attribute order.
+_REFERENCE = re.compile(rb"""\sr=["']([A-Z]{0,3})([0-9]{1,7})["']""")
+_SHARED_ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
+
+register(
+    {
+        "part_too_large": {
+            "en": "file {path}: its part {part} unpacks to {size}, more than the {limit} a "
+            "workbook may hold there; save the sheet as CSV UTF-8 and import that",
+            "zh": "文件 {path}：其中的部件 {part} 解压后有 {size}，超过了允许的 {limit}；"
+            "请将工作表另存为 CSV UTF-8 后再导入",
+        },
+        "workbook_too_large": {
+            "en": "file {path} unpacks to {size}, more than the {limit} a workbook may; save "
+            "the sheet as CSV UTF-8 and import that",
+            "zh": "文件 {path} 解压后有 {size}，超过了工作簿允许的 {limit}；"
+            "请将工作表另存为 CSV UTF-8 后再导入",
+        },
+        "part_ratio": {
+            "en": "file {path}: its part {part} unpacks to {size} from {packed}, {ratio:,} "
+            "times its size (at most {limit} times is accepted): it is not a workbook a "
+            "program saved",
+            "zh": "文件 {path}：其中的部件 {part} 从 {packed} 解压为 {size}，是压缩后的 "
+            "{ratio:,} 倍（最多接受 {limit} 倍），不像是程序保存的工作簿",
+        },
+        "part_dishonest": {
+            "en": "file {path}: its part {part} unpacks to more than the {size} its zip "
+            "directory declares",
+            "zh": "文件 {path}：其中的部件 {part} 解压后超过了压缩目录声明的 {size}",
+        },
+        "text_too_long": {
+            "en": "file {path}: its part {part} holds a text of more than {limit} without a "
+            "break; no cell may hold more than {cells:,} characters",
+            "zh": "文件 {path}：其中的部件 {part} 含有超过 {limit} 的连续文本；"
+            "单元格最多只能有 {cells:,} 个字符",
+        },
+        "cell_too_long": {
+            "en": "file {path}: the cell in row {row}, column {column} holds {length:,} "
+            "characters; a cell may hold at most {limit:,}",
+            "zh": "文件 {path}：第 {row} 行第 {column} 列的单元格有 {length:,} 个字符，"
+            "单元格最多只能有 {limit:,} 个字符",
+        },
+        "text_amplified": {
+            "en": "file {path}: by row {row} its cells show {characters:,} characters, more "
+            "than {growth} times the {size} the workbook unpacks to: many cells show the same "
+            "long text; import it as CSV instead",
+            "zh": "文件 {path}：到第 {row} 行，单元格已显示 {characters:,} 个字符，超过工作簿"
+            "解压后大小（{size}）的 {growth} 倍：很多单元格显示同一段长文本；请改用 CSV 导入",
+        },
+        "too_many_columns": {
+            "en": "file {path} has {columns:,} columns; a table may have at most {limit:,}",
+            "zh": "文件 {path} 有 {columns:,} 列，表格最多只能有 {limit:,} 列",
+        },
+        "merged_too_large": {
+            "en": "file {path}: its merged cells cover {cells:,} cells; at most {limit:,} "
+            "are accepted",
+            "zh": "文件 {path}：合并单元格共覆盖 {cells:,} 个单元格，最多接受 {limit:,} 个",
+        },
+        "sparse_sheet": {
+            "en": "file {path}: its sheet {part} spans {area:,} cells from A1 to its last "
+            "cell but holds at most {cells:,}; a sheet may span at most {limit} times the "
+            "cells it holds",
+            "zh": "文件 {path}：工作表 {part} 从 A1 到最后一个单元格共 {area:,} 个单元格，"
+            "但最多只有 {cells:,} 个有内容；工作表的范围最多为其单元格数的 {limit} 倍",
+        },
+        "line_too_long": {
+            "en": "file {path}: line {line} is longer than {limit}; no cell may hold more "
+            "than {cells:,} characters",
+            "zh": "文件 {path}：第 {line} 行超过了 {limit}；单元格最多只能有 {cells:,} 个字符",
+        },
+        "unreadable": {
+            "en": "file {path} could not be read as a table ({detail})",
+            "zh": "文件 {path} 无法作为表格读取（{detail}）",
+        },
+    },
+    namespace="reading",
+)
+
+
+def _size(count: int) -> str:
+    """Bytes as people read them: 1.5 GB, 256 MB, 20 KB (binary units, named as Excel does)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}".replace(".0 ", " ")
+    return f"{count} B"
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """What a workbook unpacks to, as its zip directory declares it and one pass through
+    its XML confirmed: for choosing how it can safely be read."""
+
+    #: Bytes of every part, unpacked.
+    total: int
+    #: Cells in its worksheets (elements counted, an upper bound).
+    cells: int
+    #: Bytes of its longest shared string, tags included (0 without shared strings).
+    longest_shared: int
+    #: Cells from A1 to the last row and column of its largest sheet, when measured (for a
+    #: workbook small enough to be read whole), else 0.
+    area: int = 0
+
+    def fits_in_memory(self, limit: int) -> bool:
+        """Whether a reader that holds the workbook whole may read it: small enough, its
+        cells cannot all be copies of a long shared string, and the rectangle calamine
+        allocates (32 bytes a cell, from A1 to the last cell: one cell at XFD1048576 in a
+        5 KB file would be 550 GB, and the process would abort) is bounded."""
+        return (
+            self.total <= limit
+            and self.cells * self.longest_shared <= SHARED_COPIES_BYTES
+            and self.area <= DENSE_CELLS
+        )
+
+
+def inspect_workbook(path: Path) -> Unpacked:
+    """Refuse a workbook that unpacks past the limits above, before anything parses it."""
+    try:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as handle:
+            parts = [info for info in archive.infolist() if not info.is_dir()]
+            types = _content_types(archive, path)
+            total = sum(info.file_size for info in parts)
+            if total > MAX_WORKBOOK_BYTES:
+                size, limit = _size(total), _size(MAX_WORKBOOK_BYTES)
+                raise FileProblem(
+                    t("reading:workbook_too_large", path=path, size=size, limit=limit)
+                )
+            cells = longest = area = 0
+            whole = total <= FULL_WORKBOOK_BYTES  # may be read whole: its extent matters
+            for info in parts:
+                kind = _part_kind(info.filename, types.get(info.filename, ""))
+                _check_declared(path, info, MAX_SHEET_BYTES if kind == "sheet" else MAX_PART_BYTES)
+                if kind == "media":
+                    continue  # pictures and the like: no reader parses them
+                measured, spans = _measure(handle, info, path, kind, whole)
+                if kind == "sheet":
+                    cells += measured
+                    area = max(area, spans)
+                    if spans > max(DENSE_CELLS, SPARSE_RATIO * measured):
+                        raise FileProblem(
+                            t("reading:sparse_sheet", path=path, part=info.filename,
+                              area=spans, cells=measured, limit=SPARSE_RATIO)
+                        )  # fmt: skip
+                else:
+                    longest = max(longest, measured)
+    except FileProblem:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, zlib.error) as exc:  # fmt: skip
+        raise FileProblem(t("file_bad_xlsx", path=path, detail=type(exc).__name__)) from None
+    return Unpacked(total, cells, longest, area)
+
+
+def _content_types(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
+    """Each part's content type, from ``[Content_Types].xml`` (which is small: it is
+    refused past 1 MB before it is parsed)."""
+    from xml.etree import ElementTree
+
+    try:
+        info = archive.getinfo("[Content_Types].xml")
+    except KeyError:
+        return {}
+    _check_declared(path, info, 1024**2)
+    root = ElementTree.fromstring(archive.read(info))
+    defaults: dict[str, str] = {}
+    types: dict[str, str] = {}
+    for element in root:
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "Default":
+            defaults[element.get("Extension", "").lower()] = element.get("ContentType", "")
+        elif tag == "Override":
+            types[element.get("PartName", "").lstrip("/")] = element.get("ContentType", "")
+    for name in archive.namelist():
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        types.setdefault(name, defaults.get(extension, ""))
+    return types
+
+
+def _part_kind(name: str, content_type: str) -> str:
+    """How a part is read: "shared" strings (found by calamine under this name, by
+    openpyxl by their content type), a "sheet" (streamed), other "xml" (read whole), or
+    "media" (not parsed)."""
+    if name.lower().endswith("sharedstrings.xml") or content_type == _SHARED_TYPE:
+        return "shared"
+    if content_type == _WORKSHEET_TYPE:
+        return "sheet"
+    if name.lower().endswith((".xml", ".rels", ".vml")) or content_type.endswith("xml"):
+        return "xml"
+    return "media"
+
+
+def _check_declared(path: Path, info: zipfile.ZipInfo, limit: int) -> None:
+    """Refuse a part whose declared size or ratio is past the limits."""
+    if info.file_size > limit:
+        raise FileProblem(t("reading:part_too_large", path=path, part=info.filename,
+                            size=_size(info.file_size), limit=_size(limit)))  # fmt: skip
+    if info.file_size > RATIO_FROM_BYTES:
+        ratio = info.file_size // max(info.compress_size, 1)
+        if ratio > MAX_RATIO:
+            raise FileProblem(
+                t("reading:part_ratio", path=path, part=info.filename,
+                  size=_size(info.file_size), packed=_size(info.compress_size), ratio=ratio,
+                  limit=MAX_RATIO)
+            )  # fmt: skip
+
+
+def _measure(
+    handle: Any, info: zipfile.ZipInfo, path: Path, kind: str, extent: bool
+) -> tuple[int, int]:
+    """Unpack one part as a stream and check it: never past its declared size (which the
+    limits were checked against, and which a reader trusting the stream would pass), no
+    text longer than :data:`MAX_TEXT_BYTES`. Returns, for a worksheet, an upper bound of
+    its cells that hold a value (each has four tags: ``<c t="s"><v>0</v></c>``) and, with
+    ``extent``, the cells from A1 to its last row and column; for shared strings, the
+    bytes of the longest item; else 0."""
+    run = count = last_row = last_column = 0
+    last_item: int | None = None
+    offset = 0
+    tail = b""
+    for block in _unpacked(handle, info, path):
+        first = block.find(b"<")
+        if first < 0:
+            run += len(block)
+        else:
+            run += first
+            if run <= MAX_TEXT_BYTES:
+                run = len(block) - block.rfind(b"<") - 1
+        if run > MAX_TEXT_BYTES:
+            raise FileProblem(t("reading:text_too_long", path=path, part=info.filename,
+                                limit=_size(MAX_TEXT_BYTES), cells=MAX_CELL_CHARS))  # fmt: skip
+        if kind == "sheet":
+            count += block.count(b"<")
+            if extent:
+                refs = _REFERENCE.findall(tail + block)  # one cut by the block's end, whole
+                if refs:
+                    last_row = max(last_row, *map(int, [row for _, row in refs]))
+                    for letters in {letters for letters, _ in refs}:
+                        last_column = max(last_column, _column_number(letters))
+                tail = block[-32:]
+        elif kind == "shared":
+            window = tail + block  # an item's tag cut by the end of a block is found whole
+            for match in _SHARED_ITEM.finditer(window):
+                at = offset - len(tail) + match.start()
+                if last_item is None or at > last_item:
+                    if last_item is not None:
+                        count = max(count, at - last_item)
+                    last_item = at
+            tail = block[-64:]
+        offset += len(block)
+    if kind == "sheet":
+        return count // 4, last_row * max(last_column, 1)
+    return (max(count, offset - last_item) if last_item is not None else 0), 0
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _unpacked(handle: Any, info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
+    """A part's bytes in blocks, inflated here from the raw stream so that nothing past
+    its declared size is ever produced, and its checksum verified."""
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile
+    if info.flag_bits & 0x1:
+        raise NotImplementedError("encrypted")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    if info.compress_type == zipfile.ZIP_STORED:
+        inflater = None
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+    else:
+        raise NotImplementedError(f"compression method {info.compress_type}")
+    packed, produced, checksum = info.compress_size, 0, 0
+    while True:
+        if inflater is not None and inflater.unconsumed_tail:
+            block = inflater.decompress(inflater.unconsumed_tail, _BLOCK)
+        elif packed:
+            raw = handle.read(min(packed, _BLOCK))
+            if not raw:
+                raise EOFError
+            packed -= len(raw)
+            block = raw if inflater is None else inflater.decompress(raw, _BLOCK)
+        else:
+            break
+        produced += len(block)
+        if produced > info.file_size:
+            raise FileProblem(t("reading:part_dishonest", path=path, part=info.filename,
+                                size=_size(info.file_size)))  # fmt: skip
+        checksum = zlib.crc32(block, checksum)
+        if block:
+            yield block
+    if produced != info.file_size or checksum != info.CRC:
+        raise zipfile.BadZipFile("checksum")
 
 
 # -- CSV ------------------------------------------------------------------------------------
@@ -149,6 +542,34 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+def _check_lines(path: Path) -> None:
+    """Refuse a file with a line longer than :data:`MAX_LINE_BYTES` before it is parsed
+    (the parser would hold it whole). Only line breaks that end a block are looked at: a
+    line inside one block is shorter than the block, and the block than the limit."""
+    run = line = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            first = block.find(b"\n")
+            run += len(block) if first < 0 else first
+            if run > MAX_LINE_BYTES:
+                raise FileProblem(t("reading:line_too_long", path=path, line=line + 1,
+                                    limit=_size(MAX_LINE_BYTES), cells=MAX_CELL_CHARS))  # fmt: skip
+            if first >= 0:
+                line += block.count(b"\n")
+                run = len(block) - block.rfind(b"\n") - 1
+
+
+def _check_cells(path: Path, row: int, cells: list[str], letters: bool) -> None:
+    """Refuse a row with a cell longer than :data:`MAX_CELL_CHARS`."""
+    if cells and max(map(len, cells)) > MAX_CELL_CHARS:
+        from openpyxl.utils import get_column_letter
+
+        position = next(n for n, cell in enumerate(cells) if len(cell) > MAX_CELL_CHARS)
+        column = get_column_letter(position + 1) if letters else position + 1
+        raise FileProblem(t("reading:cell_too_long", path=path, row=row, column=column,
+                            length=len(cells[position]), limit=MAX_CELL_CHARS))  # fmt: skip
+
+
 def _mixed_encoding(path: Path) -> FileProblem | None:
     """The problem of a UTF-8 file with a GBK line pasted in (which may even decode as
     GB18030 as a whole, garbling every other line), naming that line; None for any other
@@ -186,6 +607,7 @@ _EMPTY_ROW = " \t,;|\"'"
 
 def _open_csv(path: Path, head: bytes) -> Table:
     encoding = _detect_encoding(path, head)
+    _check_lines(path)
     sample = head.decode(encoding, errors="ignore")
     if encoding == "utf-8-sig":
         sample = sample.lstrip("\ufeff")
@@ -201,6 +623,9 @@ def _open_csv(path: Path, head: bytes) -> Table:
     except csv.Error:
         delimiter = "\t" if "\t" in lines[0] else ","
     headers = [restore(h) for h in next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))]
+    if len(headers) > MAX_COLUMNS:
+        raise FileProblem(t("reading:too_many_columns", path=path, columns=len(headers),
+                            limit=MAX_COLUMNS))  # fmt: skip
     if not any(h.strip() for h in headers):
         raise FileProblem(t("file_no_header", path=path))
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in sample)
@@ -264,6 +689,10 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             chunk = chunk.iloc[:, : len(table.headers)]
             chunk.columns = pd.Index(range(chunk.shape[1]))
             chunk.index = pd.RangeIndex(number, number + len(chunk))
+            cells = chunk.to_numpy()
+            if cells.size and max(map(len, cells.ravel())) > MAX_CELL_CHARS:
+                for at, values in enumerate(cells.tolist()):
+                    _check_cells(table.path, number + at, values, letters=False)
             number += len(chunk)
             blank = _blank_rows(chunk)
             yield restore_frame(chunk[~blank] if blank.any() else chunk)
@@ -417,8 +846,9 @@ class _Workbook:
     formulas: Any | None
 
     @classmethod
-    def open(cls, path: Path) -> _Workbook:
-        full = path.stat().st_size <= FULL_WORKBOOK_BYTES
+    def open(cls, path: Path, unpacked: Unpacked | None = None) -> _Workbook:
+        unpacked = unpacked or inspect_workbook(path)
+        full = unpacked.total <= min(FULL_OPENPYXL_BYTES, FULL_WORKBOOK_BYTES)
         values = _load_workbook(path, read_only=not full)
         formulas = None
         if full and _has_formulas(path):
@@ -471,7 +901,9 @@ class _Workbook:
             return cell
 
         fill: dict[tuple[int, int], Any] = {}
-        for merged in getattr(worksheet, "merged_cells", None) or []:
+        merged_ranges = getattr(worksheet, "merged_cells", None) or []
+        _check_merged(path, [(m.min_row, m.min_col, m.max_row, m.max_col) for m in merged_ranges])
+        for merged in merged_ranges:
             first = merged.min_row, merged.min_col
             top_left = value(*first, worksheet.cell(*first).value)
             for row in range(merged.min_row, merged.max_row + 1):
@@ -479,10 +911,12 @@ class _Workbook:
                     fill[(row, col)] = top_left
         try:
             for row_number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
-                yield [
+                texts = [
                     _cell_text(fill.get((row_number, col), value(row_number, col, cell)))
                     for col, cell in enumerate(cells, start=1)
                 ]
+                _check_cells(path, row_number, texts, letters=True)
+                yield texts
         except FileProblem:
             raise
         except Exception as exc:  # a broken part of the file, met while streaming it
@@ -516,15 +950,20 @@ class _PlainWorkbook:
     def sheetnames(self) -> list[str]:
         return list(self.book.sheet_names)
 
-    def max_row(self, sheet: str) -> int:
-        return _extent(self.sheet(sheet))[0]
-
     def close(self) -> None:
         self.book.close()
 
     def rows(self, path: Path, sheet: str) -> Generator[list[str], None, None]:
         """Every row of ``sheet`` as text from A1 on (see :func:`_calamine_rows`)."""
-        yield from _calamine_rows(self.sheet(sheet))
+        yield from _calamine_rows(self.sheet(sheet), path)
+
+    def max_row(self, sheet: str) -> int:
+        parsed = self.sheet(sheet)
+        ranges = parsed.merged_cell_ranges or []
+        _check_merged(
+            self.path, [(top, left, bottom, right) for (top, left), (bottom, right) in ranges]
+        )
+        return _extent(parsed)[0]
 
     def sheet(self, sheet: str) -> Any:
         """The sheet, parsed once (a ``CalamineSheet``, which outlives the workbook)."""
@@ -535,6 +974,15 @@ class _PlainWorkbook:
                 detail = type(exc).__name__
                 raise FileProblem(t("file_bad_xlsx", path=self.path, detail=detail)) from None
         return self.sheets[sheet]
+
+
+def _check_merged(path: Path, ranges: list[tuple[int, int, int, int]]) -> None:
+    """Refuse merged cells covering more than :data:`MAX_MERGED_CELLS` (each row of a merged
+    range is given its value: one ``A1:XFD1048576`` in a small file would be 17 billion)."""
+    covered = sum((bottom - top + 1) * (last - first + 1) for top, first, bottom, last in ranges)
+    if covered > MAX_MERGED_CELLS:
+        raise FileProblem(t("reading:merged_too_large", path=path, cells=covered,
+                            limit=MAX_MERGED_CELLS))  # fmt: skip
 
 
 def _extent(sheet: Any) -> tuple[int, int]:
@@ -548,7 +996,7 @@ def _extent(sheet: Any) -> tuple[int, int]:
     )
 
 
-def _calamine_rows(sheet: Any) -> Iterator[list[str]]:
+def _calamine_rows(sheet: Any, path: Path) -> Iterator[list[str]]:
     """Every row of a parsed sheet as text from A1 on, merged cells filled from their
     top-left cell (the text :class:`_Workbook` gives). Rows are made one at a time, so
     the sheet is never held a second time as Python objects."""
@@ -568,17 +1016,20 @@ def _calamine_rows(sheet: Any) -> Iterator[list[str]]:
             if number == top:
                 anchors[top, first] = row[first]
             row[first : last + 1] = [anchors[top, first]] * (last + 1 - first)
+        _check_cells(path, number + 1, row, letters=True)
         yield row
 
 
-def _open_workbook(path: Path) -> _Workbook | _PlainWorkbook:
-    if path.stat().st_size <= FULL_WORKBOOK_BYTES and _is_plain(path):
+def _open_workbook(path: Path, unpacked: Unpacked | None = None) -> _Workbook | _PlainWorkbook:
+    unpacked = unpacked or inspect_workbook(path)
+    if unpacked.fits_in_memory(FULL_WORKBOOK_BYTES) and _is_plain(path):
         return _PlainWorkbook(path)
-    return _Workbook.open(path)
+    return _Workbook.open(path, unpacked)
 
 
 def _open_xlsx(path: Path, sheet: str | None, hints: tuple[str, ...]) -> Table:
-    workbook = _open_workbook(path)
+    unpacked = inspect_workbook(path)
+    workbook = _open_workbook(path, unpacked)
     try:
         chosen = _choose_sheet(path, workbook.sheetnames, sheet, hints)
         total = workbook.max_row(chosen)
@@ -599,7 +1050,7 @@ def _open_xlsx(path: Path, sheet: str | None, hints: tuple[str, ...]) -> Table:
         headers.pop()
     # Streamed sheets take their size from the file, which may be wrong: then say nothing.
     remaining = max(total - header_row, 0) if total and total > header_row else None
-    return Table(path, "xlsx", headers, None, chosen, remaining, header_row + 1, parsed)
+    return Table(path, "xlsx", headers, None, chosen, remaining, header_row + 1, parsed, unpacked)
 
 
 @contextmanager
@@ -609,9 +1060,9 @@ def _sheet_rows(table: Table) -> Iterator[Iterator[list[str]]]:
     assert table.sheet is not None
     parsed = table.parsed.take() if table.parsed is not None else None
     if parsed is not None:
-        yield _calamine_rows(parsed)
+        yield _calamine_rows(parsed, table.path)
         return
-    workbook = _open_workbook(table.path)
+    workbook = _open_workbook(table.path, table.unpacked)
     try:
         yield workbook.rows(table.path, table.sheet)
     finally:
@@ -622,14 +1073,26 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
     width = len(table.headers)
     batch: list[list[str]] = []
     numbers: list[int] = []
+    unpacked = table.unpacked.total if table.unpacked else table.path.stat().st_size
+    allowed = MAX_TEXT_GROWTH * unpacked + CHUNK_CHARS
+    held = total = 0
     with _sheet_rows(table) as rows:
         for number, row in enumerate(rows, start=1):
             if number < table.first_row_number or not any(cell.strip() for cell in row):
                 continue
-            batch.append((row + [""] * width)[:width])
+            cells = (row + [""] * width)[:width]
+            batch.append(cells)
             numbers.append(number)
-            if len(batch) == size:
+            characters = sum(map(len, cells))
+            held += characters
+            total += characters
+            if total > allowed:
+                raise FileProblem(
+                    t("reading:text_amplified", path=table.path, row=number,
+                      characters=total, size=_size(unpacked), growth=MAX_TEXT_GROWTH)
+                )  # fmt: skip
+            if len(batch) == size or held > CHUNK_CHARS:
                 yield pd.DataFrame(batch, index=numbers)
-                batch, numbers = [], []
+                batch, numbers, held = [], [], 0
     if batch:
         yield pd.DataFrame(batch, index=numbers)

@@ -1,13 +1,17 @@
 """Serving the report notebooks as live dashboards with Voila (``crm dashboards``).
 
 Voila runs ``notebooks/reports`` bound to 127.0.0.1 (behind a proxy or JupyterHub for
-anyone else), with sources stripped, tracebacks hidden and one pre-heated kernel per
-dashboard: a kernel imports crmlib and waits for its page's request (and URL parameters)
-before computing, so a page only pays for the figures. The chart libraries (Vega,
-Vega-Lite, vega-embed: 0.9 MB) are built once by the launcher and served as a static file
-of the template, which the page loads while its kernel computes. The landing page at ``/`` links
-every dashboard of the catalogue with its name and description in Chinese and English; any
-query string on it (``/?region=华东``) is passed on to the dashboards.
+anyone else), behind a token and a host allow-list (:func:`crmlib.ui.serve.guard`: the
+settings every server of the workspace shares), with sources stripped, tracebacks hidden
+and one pre-heated kernel per dashboard: a kernel imports crmlib and waits for its page's
+request (and URL parameters) before computing, so a page only pays for the figures. The
+chart libraries (Vega, Vega-Lite, vega-embed: 0.9 MB) are built once by the launcher and
+served as a static file of the template, which the page loads while its kernel computes.
+The landing page at ``/`` links every dashboard of the catalogue with its name and
+description in Chinese and English; any query string on it (``/?region=华东``) is passed on
+to the dashboards, less the token. A closed page's kernel is shut down (the page's request
+for it is no longer refused), and a kernel whose page went without saying so is culled once
+idle.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..ui.serve import SHARE, Guard
 from .catalogue import REPORTS
 
 TEMPLATE = "crm"
@@ -42,6 +47,15 @@ li span{{display:block;color:#555;font-size:13px;margin-top:4px}}
 {items}
 </ul></body></html>
 """
+#: The landing page's query string less the token (``/?token=…`` opens the server once; the
+#: links a user copies must not carry it).
+_QUERY = (
+    "{%- set kept = [] -%}"
+    "{%- for part in (query or '').split('&') -%}"
+    "{%- if part and not part.startswith('token=') -%}{{- kept.append(part) or '' -}}{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- set query = kept | join('&') -%}"
+)
 _ITEM = (
     '<li><a class="crm-dashboard" data-report="{name}" '
     'href="{{{{ base_url }}}}voila/render/{notebook}{{% if query %}}?{{{{ query }}}}{{% endif %}}">'
@@ -58,7 +72,7 @@ def landing_template() -> str:
         )
         for r in REPORTS.values()
     )  # fmt: skip
-    return _LANDING.format(items=items)
+    return _QUERY + _LANDING.format(items=items)
 
 
 #: Voila's lab page links Font Awesome from a CDN; the dashboards use no icons, and a
@@ -75,55 +89,64 @@ _CDN_LINKS = (
 BUNDLE = "vega-bundle.js"
 #: Tells a dashboard's kernel that its page loads the chart libraries itself.
 PAGE_LIBRARIES_ENV = "CRM_PAGE_CHART_LIBRARIES"
-_PAGE = (
-    "{%- extends 'lab/index.html.j2' -%}\n{%- block notebook_css -%}\n{{ super()"
-    + "".join(f"|replace({link!r}, '')" for link in _CDN_LINKS)
-    + " }}\n{%- endblock notebook_css -%}\n"
-    + '{%- block html_head_js -%}\n{{ super() }}\n<script defer src="{{ resources.base_url }}'
-    + f'voila/templates/{TEMPLATE}/static/{BUNDLE}"></script>\n'
-    + "{%- endblock html_head_js -%}\n"
-)
+#: The part of a page that has a closed page's kernel shut down (shared with the notebooks'
+#: ``crm-apps`` template).
+KERNEL_SHUTDOWN = "kernel_shutdown.html.j2"
+
+
+def _page(shutdown_kernels: bool) -> str:
+    return (
+        "{%- extends 'lab/index.html.j2' -%}\n{%- block notebook_css -%}\n{{ super()"
+        + "".join(f"|replace({link!r}, '')" for link in _CDN_LINKS)
+        + " }}\n{%- endblock notebook_css -%}\n"
+        + '{%- block html_head_js -%}\n{{ super() }}\n<script defer src="{{ resources.base_url }}'
+        + f'voila/templates/{TEMPLATE}/static/{BUNDLE}"></script>\n'
+        + (f"{{% include '{KERNEL_SHUTDOWN}' %}}\n" if shutdown_kernels else "")
+        + "{%- endblock html_head_js -%}\n"
+    )
 
 
 def _bundle_path(runtime: Path) -> Path:
     return runtime / "voila" / "templates" / TEMPLATE / "static" / BUNDLE
 
 
-def write_template(runtime: Path) -> Path:
+def write_template(runtime: Path, *, shutdown_kernels: bool = True) -> Path:
     """Write the ``crm`` Voila template (Voila's lab template with the CRM landing page and
     the chart libraries as a static file, nothing loaded from the network) under
-    ``runtime``, which then goes first on ``JUPYTER_PATH``."""
+    ``runtime``, which then goes first on ``JUPYTER_PATH``. ``shutdown_kernels=False``
+    leaves closed pages' kernels running as Voila alone does (only to measure the
+    difference: ``benchmarks/dashboards.py --memory``)."""
     from ..analytics.charts import write_javascript_bundle
 
     folder = runtime / "voila" / "templates" / TEMPLATE
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "conf.json").write_text(json.dumps({"base_template": "lab"}))
     (folder / "tree.html").write_text(landing_template(), encoding="utf-8")
-    (folder / "index.html.j2").write_text(_PAGE, encoding="utf-8")
+    (folder / "index.html.j2").write_text(_page(shutdown_kernels), encoding="utf-8")
+    shared = SHARE / "voila" / "templates" / "crm-apps" / KERNEL_SHUTDOWN
+    (folder / KERNEL_SHUTDOWN).write_text(shared.read_text(encoding="utf-8"), encoding="utf-8")
     write_javascript_bundle(_bundle_path(runtime))
     return runtime
 
 
 def command(
     notebooks: Path,
+    guard: Guard,
     *,
     port: int = DEFAULT_PORT,
     host: str = DEFAULT_HOST,
     preheat: bool = True,
-    token: str | None = None,
     base_url: str = "/",
 ) -> list[str]:
-    """The Voila command line serving ``notebooks``."""
-    args = [
+    """The Voila command line serving ``notebooks``, guarded by ``guard`` (its token is
+    read from the file ``guard.environment()`` names, never given here)."""
+    return [
         sys.executable, "-m", "voila", str(notebooks), "--no-browser",
         f"--port={port}", f"--Voila.ip={host}", f"--base_url={base_url}",
         f"--template={TEMPLATE}", "--classic_tree=True",
         "--strip_sources=True", "--show_tracebacks=False",
-        f"--preheat_kernel={preheat}", "--pool_size=1",
+        f"--preheat_kernel={preheat}", "--pool_size=1", *guard.voila_options(),
     ]  # fmt: skip
-    if token is not None:
-        args.append(f"--token={token}")
-    return args
 
 
 def environment(runtime: Path, url: str | None = None, user: str | None = None) -> dict[str, str]:

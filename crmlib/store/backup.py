@@ -5,10 +5,17 @@ taken, the schema revision, the row count of every table and the file's SHA-256.
 is what makes a backup checkable: :func:`verify_backup` restores the file into a scratch
 database and compares the result with it, and :func:`restore_backup` refuses any backup that
 fails that check, so a damaged file can never overwrite a working database.
+
+Writing is crash-safe: a backup is written as ``<file>.partial``, synced, its manifest is
+published next, and only then is the file renamed into place, so a backup with a manifest is
+always complete. Every writer holds a lock on the backup folder (:func:`backup_lock`), which
+is also when the leftovers of a writer killed mid-way (``*.partial`` files, manifests without
+their file) are removed: no backup or restore can be writing them at that moment.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -17,6 +24,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL
@@ -31,8 +40,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from .. import clock
-from ..errors import ConfigError, CRMError, NotFound
-from ..i18n import register, t
+from ..errors import ConfigError, CRMError, DatabaseBusy, NotFound
+from ..i18n import MESSAGES, register, t
 from .migrate import revision_of, revisions
 from .models import Base
 
@@ -101,6 +110,19 @@ register(
             "en": "cannot back up {where}: only SQLite and PostgreSQL",
             "zh": "无法备份 {where}：仅支持 SQLite 和 PostgreSQL",
         },
+        "folder_busy": {
+            "en": "backup folder {directory} is in use by another backup or restore ({holder}); "
+            "waited {seconds:g} s: try again when it has finished",
+            "zh": "备份目录 {directory} 正被另一次备份或恢复占用（{holder}）；"
+            "已等待 {seconds:g} 秒：请等它结束后再试",
+        },
+        "holder": {
+            "en": "process {pid}, {operation} since {since}",
+            "zh": "进程 {pid}，自 {since} 起执行{operation}",
+        },
+        "holder_unknown": {"en": "process unknown", "zh": "进程未知"},
+        "operation_backup": {"en": "backup", "zh": "备份"},
+        "operation_restore": {"en": "restore", "zh": "恢复"},
         "tool_missing": {
             "en": "{name} not found (looked in pg_config --bindir, {lib}/*/bin and PATH): "
             "install the PostgreSQL client programs",
@@ -122,6 +144,18 @@ FORMATS = {SQLITE: "a SQLite database", POSTGRESQL: "a pg_dump custom-format arc
 PG_LIB = Path("/usr/lib/postgresql")
 MANIFEST_FORMAT = 1
 CHUNK = 1 << 20
+#: The lock file every writer of a backup folder holds (see :func:`backup_lock`).
+LOCK_NAME = ".crm-backups.lock"
+#: How long a backup or restore waits for another one using the same folder, in seconds.
+LOCK_WAIT = 60.0
+LOCK_POLL = 0.05
+#: What a writer killed mid-way can leave in a backup folder: partly written files and
+#: their SQLite journals. Only files named as crmlib names backups are touched.
+STALE_PATTERNS = ("crm-*.partial", "crm-*.partial-journal", "crm-*.partial-wal",
+                  "crm-*.partial-shm")  # fmt: skip
+#: PostgreSQL: the audit events of the live database, kept across a restore in this table
+#: (never part of a backup).
+KEPT_AUDIT_TABLE = "crm_restore_kept_audit"
 
 
 @dataclass(frozen=True)
@@ -153,6 +187,89 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
 
 
+# -- lock and leftovers ------------------------------------------------------------------
+
+
+@contextmanager
+def backup_lock(
+    directory: str | Path, *, operation: str = "backup", wait: float = LOCK_WAIT
+) -> Iterator[Path]:
+    """Hold the lock of the backup folder ``directory`` (created if need be) while a backup
+    or restore writes into it; yields the folder.
+
+    A second writer waits up to ``wait`` seconds, then gets :class:`DatabaseBusy` naming the
+    process that holds the folder. The kernel releases the lock of a process that dies, so a
+    killed writer never blocks the next one; the next one removes what it left behind.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = (directory / LOCK_NAME).open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            t("backup:cannot_create_directory", directory=directory, reason=exc.strerror)
+        ) from None
+    with handle:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(
+                        t("backup:folder_busy", directory=directory, holder=_holder(handle),
+                          seconds=wait)
+                    ) from None  # fmt: skip
+                time.sleep(LOCK_POLL)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {operation} {clock.now():%Y-%m-%d %H:%M:%S}\n")
+            handle.flush()
+            remove_leftovers(directory)
+            yield directory
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _holder(handle: Any) -> str:
+    """Who holds the folder, as the holder wrote it into the lock file."""
+    handle.seek(0)
+    words = handle.read().split(maxsplit=2)
+    if len(words) < 3 or not words[0].isdigit():
+        return t("backup:holder_unknown")
+    pid, operation, since = words
+    key = f"backup:operation_{operation}"
+    shown = t(key) if key in MESSAGES else operation
+    return t("backup:holder", pid=pid, operation=shown, since=since.strip())
+
+
+def remove_leftovers(directory: str | Path) -> list[Path]:
+    """Delete what a backup or restore killed mid-way left in ``directory``: partly written
+    files, and manifests whose backup file was never published. Returns what was removed.
+
+    Call it only while holding :func:`backup_lock` (which does): a partial file seen then
+    belongs to no running writer.
+    """
+    directory = Path(directory)
+    found = [path for pattern in STALE_PATTERNS for path in directory.glob(pattern)]
+    for manifest in directory.glob("crm-*.json"):
+        backup = manifest.with_name(manifest.name.removesuffix(".json"))
+        if backup.suffix in SUFFIXES.values() and not backup.exists():
+            found.append(manifest)
+    removed = []
+    for path in sorted(found):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise ConfigError(t("backup:cannot_delete", path=path, reason=exc.strerror)) from None
+        removed.append(path)
+    if removed:
+        _sync_directory(directory)
+    return removed
+
+
 # -- create ------------------------------------------------------------------------------
 
 
@@ -162,51 +279,96 @@ def create_backup(
     *,
     retention_days: int = 30,
     now: datetime | None = None,
+    wait: float = LOCK_WAIT,
 ) -> BackupInfo:
     """Back up the database of ``engine`` into ``directory``, write its manifest, and delete
     backups older than ``retention_days`` (never the newest one).
 
     Both backends take a consistent snapshot while others keep writing: SQLite through its
     online backup API, PostgreSQL through ``pg_dump`` sharing the snapshot in which the rows
-    are counted, so the manifest describes exactly what is in the file.
+    are counted, so the manifest describes exactly what is in the file. The folder is locked
+    meanwhile (a second backup or restore into it waits up to ``wait`` seconds).
+
+    This is the storage layer: it checks no permission and records no audit event. People
+    back up through :func:`crmlib.admin.backup` or ``ws.backup()``, which do both.
     """
     if retention_days < 0:
         raise CRMError(t("backup:bad_retention", days=retention_days))
+    with backup_lock(directory, wait=wait) as folder:
+        return _create_locked(engine, folder, retention_days, now)
+
+
+def _create_locked(
+    engine: Engine, directory: Path, retention_days: int, now: datetime | None
+) -> BackupInfo:
+    """:func:`create_backup` for a caller that holds the folder's lock."""
     created_at = clock.now() if now is None else _business_time(now)
     backend = _backend(engine)
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            t("backup:cannot_create_directory", directory=directory, reason=exc.strerror)
-        ) from None
     target = _free_name(directory, created_at, SUFFIXES[backend])
     partial = target.with_name(target.name + ".partial")
+    manifest = _manifest_path(target)
     try:
         if backend == SQLITE:
             revision, counts = _dump_sqlite(engine, partial)
         else:
             revision, counts = _dump_postgresql(engine, partial)
-        os.replace(partial, target)
+        _sync_file(partial)
         info = BackupInfo(
             path=target,
             created_at=created_at,
             backend=backend,
-            size_bytes=target.stat().st_size,
+            size_bytes=partial.stat().st_size,
             row_counts=counts,
             revision=revision,
-            sha256=_sha256(target),
+            sha256=_sha256(partial),
         )
+        # The manifest is published first: a backup file with a manifest is complete, and
+        # a manifest without its file is a leftover that remove_leftovers() deletes.
         _write_manifest(info)
+        os.replace(partial, target)
+        _sync_directory(directory)
     except (OSError, sqlite3.Error) as exc:
         target.unlink(missing_ok=True)
+        manifest.unlink(missing_ok=True)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ConfigError(t("backup:cannot_write", path=target, reason=reason)) from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        manifest.unlink(missing_ok=True)
+        raise
     finally:
-        partial.unlink(missing_ok=True)
+        for leftover in directory.glob(glob_escape(partial.name) + "*"):
+            leftover.unlink(missing_ok=True)
     _prune(directory, created_at, retention_days)
     return info
+
+
+def glob_escape(name: str) -> str:
+    """``name`` as a glob pattern matching only itself."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _sync_file(path: Path) -> None:
+    """Flush ``path`` to disk, so a rename that publishes it never publishes a hole."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush the renames and deletions in ``directory`` to disk."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot sync a directory; the rename still holds
+        pass
+    finally:
+        os.close(fd)
 
 
 def _dump_sqlite(engine: Engine, dest: Path) -> tuple[str | None, dict[str, int]]:
@@ -234,7 +396,8 @@ def _dump_postgresql(engine: Engine, dest: Path) -> tuple[str | None, dict[str, 
         with conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             facts = _facts(conn)
-            args = ["--format=custom", f"--snapshot={snapshot}", f"--file={dest}"]
+            args = ["--format=custom", f"--snapshot={snapshot}", f"--file={dest}",
+                    f"--exclude-table={KEPT_AUDIT_TABLE}"]  # fmt: skip
             error = _run([pg_dump, *args, *_pg_args(engine.url)], engine.url)
     if error:
         raise CRMError(t("backup:pg_dump_failed", where=_safe(engine.url), error=error))
@@ -266,7 +429,10 @@ def _write_manifest(info: BackupInfo) -> None:
         "row_counts": info.row_counts,
     }
     try:
-        partial.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        with partial.open("w", encoding="utf-8") as file:
+            file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(partial, manifest)
     finally:
         partial.unlink(missing_ok=True)
@@ -556,16 +722,61 @@ def _compare_live(report: VerifyReport, live: Engine) -> None:
 # -- restore -----------------------------------------------------------------------------
 
 
-def restore_backup(path: str | Path, engine: Engine) -> None:
+@dataclass(frozen=True)
+class RestoreOutcome:
+    """What :func:`restore_with_safety_backup` did."""
+
+    #: The backup of the contents the restore replaced.
+    safety: BackupInfo
+    #: The restored backup's rows per table, as verified.
+    row_counts: dict[str, int]
+    #: Audit events of the replaced contents that the backup did not have, written back.
+    kept_events: int
+
+
+def restore_backup(path: str | Path, engine: Engine, *, keep_audit: bool = False) -> int:
     """Replace the database of ``engine`` with the backup at ``path``.
 
     The backup is verified first and refused, with the target untouched, when it fails. The
     replacement is all or nothing: SQLite copies the backup into the live connection with
     the backup API (so other connections and the WAL stay consistent), PostgreSQL runs
     ``pg_restore --clean`` in a single transaction.
+
+    With ``keep_audit``, the audit events of the replaced contents that the backup lacks are
+    written back afterwards: they record what happened, even once it is undone. Returns how
+    many were. This is the storage layer, without permission checks, safety backup or
+    audit event of its own: people restore through :func:`crmlib.admin.restore`.
     """
-    backend = _backend(engine)
     path = Path(path)
+    _verified(path, engine)
+    return _replace(path, engine, keep_audit=keep_audit)
+
+
+def restore_with_safety_backup(
+    path: str | Path,
+    engine: Engine,
+    directory: str | Path,
+    *,
+    retention_days: int = 30,
+    wait: float = LOCK_WAIT,
+) -> RestoreOutcome:
+    """Verify the backup at ``path``, back the current contents up into ``directory``, then
+    restore, keeping the audit events of what the restore rolls back.
+
+    The folder stays locked throughout, so two restores (or a backup and a restore) into
+    one folder never write over each other: the second waits up to ``wait`` seconds.
+    """
+    path = Path(path)
+    with backup_lock(directory, operation="restore", wait=wait) as folder:
+        report = _verified(path, engine)
+        safety = _create_locked(engine, folder, retention_days, None)
+        kept = _replace(path, engine, keep_audit=True)
+    return RestoreOutcome(safety=safety, row_counts=report.row_counts, kept_events=kept)
+
+
+def _verified(path: Path, engine: Engine) -> VerifyReport:
+    """The verification of ``path`` for a restore into ``engine``; raises when it fails."""
+    backend = _backend(engine)
     kind = _sniff(path)
     if kind not in (None, backend):
         raise CRMError(t("backup:wrong_backend", path=path, kind=kind, backend=backend))
@@ -574,12 +785,96 @@ def restore_backup(path: str | Path, engine: Engine) -> None:
         raise CRMError(
             t("backup:failed_verification", path=path, problems="; ".join(report.problems))
         )
+    return report
+
+
+def _replace(path: Path, engine: Engine, *, keep_audit: bool) -> int:
+    backend = _backend(engine)
+    keep = keep_audit and "audit_events" in inspect(engine).get_table_names()
     if backend == SQLITE:
-        _restore_sqlite(path, engine)
+        with tempfile.TemporaryDirectory(prefix="crm-restore-") as scratch:
+            kept_file = Path(scratch) / "audit.db"
+            if keep:
+                _copy_audit_sqlite(engine, kept_file)
+            _restore_sqlite(path, engine)
+            kept = _return_audit_sqlite(engine, kept_file) if keep else 0
     else:
-        _restore_postgresql(path, engine)
+        if keep:
+            _copy_audit_postgresql(engine)
+        try:
+            _restore_postgresql(path, engine)
+            kept = _return_audit_postgresql(engine) if keep else 0
+        finally:
+            if keep:
+                with engine.begin() as conn:
+                    conn.execute(text(f"DROP TABLE IF EXISTS {KEPT_AUDIT_TABLE}"))
     # Pooled connections may hold plans and caches of the replaced tables.
     engine.dispose()
+    return kept
+
+
+def _audit_columns() -> list[str]:
+    return [c.name for c in Base.metadata.tables["audit_events"].columns]
+
+
+def _return_audit_sql(kept: str, same: str) -> str:
+    """Insert the events of ``kept`` that ``audit_events`` lacks (the same id with the same
+    contents is the same event), in their order, under new ids."""
+    columns = [c for c in _audit_columns() if c != "id"]
+    listed = ", ".join(columns)
+    chosen = ", ".join(f"k.{c}" for c in columns)
+    matched = " AND ".join(["m.id = k.id", *(f"m.{c} {same} k.{c}" for c in columns)])
+    return (
+        f"INSERT INTO audit_events ({listed}) SELECT {chosen} FROM {kept} k"
+        f" WHERE NOT EXISTS (SELECT 1 FROM audit_events m WHERE {matched}) ORDER BY k.id"
+    )
+
+
+@contextmanager
+def _kept_attached(engine: Engine, kept_file: Path) -> Iterator[sqlite3.Connection]:
+    """A raw connection to the live SQLite database with ``kept_file`` attached as
+    ``crm_kept``, detached and closed again on leaving."""
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert isinstance(conn, sqlite3.Connection)
+        conn.execute("ATTACH DATABASE ? AS crm_kept", (str(kept_file),))
+        try:
+            yield conn
+        finally:
+            conn.execute("DETACH DATABASE crm_kept")
+    finally:
+        raw.close()
+
+
+def _copy_audit_sqlite(engine: Engine, kept_file: Path) -> None:
+    with _kept_attached(engine, kept_file) as conn:
+        conn.execute("CREATE TABLE crm_kept.audit_events AS SELECT * FROM main.audit_events")
+
+
+def _return_audit_sqlite(engine: Engine, kept_file: Path) -> int:
+    with _kept_attached(engine, kept_file) as conn:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            inserted = conn.execute(_return_audit_sql("crm_kept.audit_events", "IS")).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return max(inserted, 0)
+
+
+def _copy_audit_postgresql(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {KEPT_AUDIT_TABLE}"))
+        conn.execute(text(f"CREATE TABLE {KEPT_AUDIT_TABLE} AS SELECT * FROM audit_events"))
+
+
+def _return_audit_postgresql(engine: Engine) -> int:
+    with engine.begin() as conn:
+        sql = _return_audit_sql(KEPT_AUDIT_TABLE, "IS NOT DISTINCT FROM")
+        return max(conn.execute(text(sql)).rowcount, 0)
 
 
 def _restore_sqlite(path: Path, engine: Engine) -> None:

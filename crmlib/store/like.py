@@ -26,7 +26,18 @@ def search_text(query: str, field: str = "query") -> str:
     if len(query) > MAX_SEARCH_LENGTH:
         message = t("too_long", limit=MAX_SEARCH_LENGTH)
         raise ValidationError(FieldError(field, query, "max_search_length", message))
-    return query
+    return storable(query, field)
+
+
+def storable(text: str, field: str) -> str:
+    """``text`` unchanged unless it holds a NUL character, which PostgreSQL refuses in any
+    text it is sent (a search, a name looked up): then a :class:`ValidationError` naming
+    ``field`` and the character's position, before any query runs."""
+    position = text.find("\x00") + 1
+    if position:
+        message = t("text_control", character="U+0000", position=position)
+        raise ValidationError(FieldError(field, text, "text_control", message))
+    return text
 
 
 def escape_like(text: str) -> str:

@@ -1,26 +1,26 @@
 """Opening the workspace in JupyterLab (``crm lab``): the home folder as its root, kernels
 that open the workspace's database as the user, 127.0.0.1 and JupyterLab's own token.
 
-The token is handed to JupyterLab in a file only this user can read (``JUPYTER_TOKEN_FILE``)
-rather than on the command line, where every user of the machine could read it in the
-process list. Nothing is fetched from the internet: no news feed, no update check, and the
-extension manager lists what is installed without searching PyPI.
+The token is handed to JupyterLab in a file only this user can read (``JUPYTER_TOKEN_FILE``,
+:func:`crmlib.ui.serve.guard`, as for the Voila servers) rather than on the command line,
+where every user of the machine could read it in the process list. Nothing is fetched from
+the internet: no news feed, no update check, and the extension manager lists what is
+installed without searching PyPI.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .serve import guard
+
 DEFAULT_PORT = 8888
 DEFAULT_HOST = "127.0.0.1"
-TOKEN_FILE_ENV = "JUPYTER_TOKEN_FILE"
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,10 @@ def lab(
     """JupyterLab on ``root`` whose kernels inherit ``kernel`` (see
     :func:`crmlib.ui.serve.kernel_settings`), with a fresh token in a private file that
     lives as long as the block."""
-    token = secrets.token_urlsafe(32)
-    with tempfile.TemporaryDirectory(prefix="crm-lab-") as private:  # mode 0700
-        token_file = Path(private) / "token"
-        token_file.touch(mode=0o600)
-        token_file.write_text(token, encoding="ascii")
-        env = {**os.environ, **kernel, TOKEN_FILE_ENV: str(token_file)}
-        env.pop("JUPYTER_TOKEN", None)  # it would win over the file
+    with guard() as guarded:
         yield Lab(
             lab_command(root, port, host=host, browser=browser),
-            env,
+            guarded.environment({**os.environ, **kernel}),
             root,
-            f"http://{host}:{port}/lab?token={token}",
+            guarded.url(host, port, "/lab"),
         )

@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from ...errors import FieldError, ValidationError
 from ...i18n import register, t
+from ...store.like import storable
 from .fields import FIELDS, Field
 
 register(
@@ -151,6 +152,7 @@ def parse(rule: str) -> Node:
     or naming the limit a rule longer, deeper or with more comparisons than allowed breaks."""
     if len(rule) > MAX_RULE_LENGTH:
         raise limit_error(rule, "length", t("too_long", limit=MAX_RULE_LENGTH))
+    storable(rule, "rule")
     return _Parser(rule).parse()
 
 

@@ -23,9 +23,10 @@ from ...domain.context import Context, localised
 from ...errors import AccessDenied, Conflict, NotFound, ValidationError
 from ...i18n import register, t
 from ...quality.exporting import ExportResult, export
+from ...store.like import storable
 from ...store.models import Customer, CustomerTag, Segment, SegmentSize
 from .compile import members_query
-from .language import RULE, Node, parse
+from .language import MAX_RULE_LENGTH, RULE, Node, parse
 
 register(
     {
@@ -69,6 +70,7 @@ class Segments:
     ) -> dict[str, Any]:
         """Save ``rule`` under ``name`` after checking it parses; ``replace`` overwrites."""
         parse(rule)
+        storable(name, "name")
         with self._ctx.session() as session:
             existing = session.execute(select(Segment).where(Segment.name == name)).scalar()
             if existing is not None and not replace:
@@ -238,6 +240,7 @@ class Segments:
         return rule_of(self._ctx, name_or_rule)
 
     def _load(self, session: Any, name: str) -> Segment:
+        storable(name, "name")
         segment = session.execute(select(Segment).where(Segment.name == name)).scalar()
         if segment is None:
             raise NotFound(t("segments:not_found", name=name))
@@ -256,6 +259,8 @@ def _as_dict(segment: Segment) -> dict[str, Any]:
 def rule_of(ctx: Context, name_or_rule: str) -> Node:
     """A saved segment's rule by name, else the text itself as a rule; a text that is
     neither gets NotFound (a misspelt name) or the rule's own error (a broken rule)."""
+    if len(name_or_rule) <= MAX_RULE_LENGTH:  # longer ones are refused as rules below
+        storable(name_or_rule, "rule")
     with ctx.reading() as conn:
         saved = conn.execute(
             select(Segment.rule).where(Segment.name == name_or_rule)

@@ -1,0 +1,529 @@
+"""What value each setting accepts: one rule per key, which refuses a bad value with the
+key, the value and the rule in both languages."""
+
+from __future__ import annotations
+
+import json
+import re
+import reprlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import time
+from math import isfinite
+from typing import Any
+
+import yaml
+
+from ..errors import FieldError, ValidationError
+from ..i18n import current_lang, register, t
+from ..reference.enums import CUSTOMER_KIND, PRIORITY, STAGE, TICKET_TYPE
+from ..reference.industries import DIVISIONS, SECTIONS
+from ..reference.regions import REGIONS
+from .defaults import DEFAULTS
+
+# ---------------------------------------------------------------- the schema
+
+#: Upper bounds that keep a typo from becoming a rule: ten years of days, a year of hours.
+MAX_DAYS = 3650
+MAX_HOURS = 8760
+MAX_AMOUNT = 10**12
+MAX_HEADCOUNT = 10**7
+MAX_TEAM = 64
+MAX_RULES = 1000
+#: Values (numbers, texts, entries) one setting holds at most: a YAML alias bomb stops here.
+MAX_VALUES = 100_000
+
+register(
+    {
+        "unknown": {
+            "en": "is not a setting; the settings are: {known}",
+            "zh": "不是系统设置项；设置项有：{known}",
+        },
+        "not_json": {
+            "en": "cannot be stored: a setting holds JSON data (objects, lists, text, "
+            "numbers, true/false, null)",
+            "zh": "无法保存：设置值只能是 JSON 数据（对象、列表、文本、数字、true/false、null）",
+        },
+        "syntax": {
+            "en": "is neither JSON nor YAML ({detail})",
+            "zh": "既不是 JSON 也不是 YAML（{detail}）",
+        },
+        "object": {
+            "en": "must be an object of names and values, like {example}",
+            "zh": "必须是由名称和值组成的对象，例如 {example}",
+        },
+        "unknown_entries": {
+            "en": "has entries it does not know: {entries}; allowed: {allowed}",
+            "zh": "含有无法识别的条目：{entries}；可用条目：{allowed}",
+        },
+        "missing_entries": {
+            "en": "lacks {entries}: give every one of {allowed}",
+            "zh": "缺少 {entries}：{allowed} 都必须给出",
+        },
+        "too_large": {
+            "en": "is too large: a setting holds at most {limit:,} values",
+            "zh": "过大：一项设置最多包含 {limit:,} 个值",
+        },
+        "list": {"en": "must be a list", "zh": "必须是列表"},
+        "too_many": {
+            "en": "has {count} entries, more than {limit}",
+            "zh": "有 {count} 项，超过上限 {limit}",
+        },
+        "repeated": {"en": "lists {items} more than once", "zh": "重复列出了 {items}"},
+        "empty": {"en": "must list at least one", "zh": "至少要列出一项"},
+        "number": {"en": "must be a number", "zh": "必须是数字"},
+        "integer": {"en": "must be a whole number", "zh": "必须是整数"},
+        "between": {"en": "must be from {low} to {high}", "zh": "必须在 {low} 到 {high} 之间"},
+        "above": {
+            "en": "must be greater than {low} and at most {high}",
+            "zh": "必须大于 {low} 且不超过 {high}",
+        },
+        "inside": {
+            "en": "must be greater than {low} and less than {high}",
+            "zh": "必须大于 {low} 且小于 {high}",
+        },
+        "not_below": {
+            "en": "must not be less than {other} ({limit})",
+            "zh": "不能小于 {other}（{limit}）",
+        },
+        "not_above": {
+            "en": "must not be greater than {other} ({limit})",
+            "zh": "不能大于 {other}（{limit}）",
+        },
+        "choice": {"en": "is not one of: {choices}", "zh": "不在可选值中：{choices}"},
+        "team": {
+            "en": "must be a team name of 1 to {limit} characters",
+            "zh": "必须是 1 到 {limit} 个字符的团队名称",
+        },
+        "time": {
+            "en": "must be a time of day written HH:MM, from 00:00 to 23:59",
+            "zh": "必须是 HH:MM 格式的时刻，00:00 至 23:59",
+        },
+        "start_end": {
+            "en": "must be later than start ({start})",
+            "zh": "必须晚于开始时间（{start}）",
+        },
+        "fallback": {
+            "en": "setting {setting}: the stored value is not valid ({problem}); the default "
+            "{default} applies until an administrator sets it again "
+            "(ws.settings.set / crm settings set, or crm settings reset {setting})",
+            "zh": "设置 {setting}：保存的值无效（{problem}），在管理员重新设置前使用默认值 "
+            "{default}（ws.settings.set / crm settings set，或 crm settings reset {setting}）",
+        },
+        "change": {"en": "change setting {setting}", "zh": "修改设置 {setting}"},
+    },
+    namespace="settings",
+)
+
+
+def _number_text(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _listed(items: Iterable[Any]) -> str:
+    return ", ".join(str(i) for i in items)
+
+
+class _Check:
+    """Collects the broken rules of one setting's value, each naming where it broke."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.errors: list[FieldError] = []
+
+    def fail(self, path: str, value: Any, rule: str, **fields: Any) -> None:
+        self.errors.append(
+            FieldError(path, value, f"setting_{rule}", t(f"settings:{rule}", **fields))
+        )
+
+    def object(
+        self, path: str, value: Any, required: Iterable[str], optional: Iterable[str] = ()
+    ) -> dict[str, Any] | None:
+        """``value`` as an object with every ``required`` entry and maybe some ``optional``
+        ones; None (and the reasons recorded) when it is not."""
+        needed = list(required)
+        allowed = [*needed, *optional]
+        if not isinstance(value, dict):
+            example = json.dumps({k: "…" for k in (needed or allowed)[:2]}, ensure_ascii=False)
+            self.fail(path, value, "object", example=example)
+            return None
+        unknown = [k for k in value if k not in allowed]
+        if unknown:
+            self.fail(path, value, "unknown_entries", entries=_listed(unknown),
+                      allowed=_listed(allowed))  # fmt: skip
+        missing = [k for k in needed if k not in value]
+        if missing:
+            self.fail(path, value, "missing_entries", entries=_listed(missing),
+                      allowed=_listed(needed))  # fmt: skip
+        return None if unknown or missing else value
+
+    def items(self, path: str, value: Any, limit: int, *, nonempty: bool = False) -> list[Any]:
+        """``value`` as a list of at most ``limit`` entries (empty when it is not one)."""
+        if not isinstance(value, list):
+            self.fail(path, value, "list")
+            return []
+        if len(value) > limit:
+            self.fail(path, value, "too_many", count=len(value), limit=limit)
+            return []
+        if nonempty and not value:
+            self.fail(path, value, "empty")
+        hashable = [v for v in value if isinstance(v, str | int | float)]
+        repeated = sorted({str(v) for v in hashable if hashable.count(v) > 1})
+        if repeated:
+            self.fail(path, value, "repeated", items=_listed(repeated))
+        return value
+
+    def number(
+        self, path: str, value: Any, low: float, high: float, *, above: bool = False,
+        below: bool = False, whole: bool = False,
+    ) -> float | None:  # fmt: skip
+        """A number within [low, high] (``above``/``below``: low/high themselves excluded)."""
+        if whole and not (isinstance(value, int) and not isinstance(value, bool)):
+            self.fail(path, value, "integer")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+            self.fail(path, value, "number")
+            return None
+        if value < low or value > high or (above and value == low) or (below and value == high):
+            rule = "inside" if above and below else "above" if above else "between"
+            self.fail(path, value, rule, low=_number_text(low), high=_number_text(high))
+            return None
+        return float(value)
+
+    def days(self, path: str, value: Any) -> None:
+        self.number(path, value, 1, MAX_DAYS, whole=True)
+
+    def order(self, path: str, value: float | None, other: str, limit: float | None,
+              *, least: bool) -> None:  # fmt: skip
+        """``value`` (at ``path``) must not be below (``least``) or above ``other``'s."""
+        if value is None or limit is None:
+            return
+        if value < limit if least else value > limit:
+            rule = "not_below" if least else "not_above"
+            shown = int(limit) if limit == int(limit) else limit
+            self.fail(path, shown_number(value), rule, other=other, limit=_number_text(shown))
+
+    def choice(self, path: str, value: Any, choices: Iterable[str]) -> bool:
+        options = list(choices)
+        if value not in options:
+            self.fail(path, value, "choice", choices=_listed(options))
+            return False
+        return True
+
+    def team(self, path: str, value: Any) -> None:
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEAM:
+            self.fail(path, value, "team", limit=MAX_TEAM)
+
+    def clock_time(self, path: str, value: Any) -> time | None:
+        match = _TIME.fullmatch(value) if isinstance(value, str) else None
+        if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+            self.fail(path, value, "time")
+            return None
+        return time(int(match[1]), int(match[2]))
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def shown_number(value: float) -> int | float:
+    """A number as a message quotes it: 500000 rather than 500000.0."""
+    return int(value) if value == int(value) else value
+
+
+def _grade_thresholds(c: _Check, value: Any) -> None:
+    grades = c.object(c.key, value, ["A", "B"])
+    if grades is None:
+        return
+    a = c.number(f"{c.key}.A", grades["A"], 0, MAX_AMOUNT)
+    b = c.number(f"{c.key}.B", grades["B"], 0, MAX_AMOUNT)
+    c.order(f"{c.key}.A", a, "B", b, least=True)
+
+
+def _days(c: _Check, value: Any) -> None:
+    c.days(c.key, value)
+
+
+def _required_fields(c: _Check, value: Any) -> None:
+    from ..domain.customers import RULES as CUSTOMER_RULES
+
+    kinds = c.object(c.key, value, [], CUSTOMER_KIND.codes)
+    for kind, names in (kinds or {}).items():
+        for i, name in enumerate(c.items(f"{c.key}.{kind}", names, len(CUSTOMER_RULES))):
+            c.choice(f"{c.key}.{kind}[{i}]", name, CUSTOMER_RULES)
+
+
+def _size_headcount(c: _Check, value: Any) -> None:
+    sizes = c.object(c.key, value, ["medium", "large"])
+    if sizes is None:
+        return
+    medium = c.number(f"{c.key}.medium", sizes["medium"], 1, MAX_HEADCOUNT, whole=True)
+    large = c.number(f"{c.key}.large", sizes["large"], 1, MAX_HEADCOUNT, whole=True)
+    c.order(f"{c.key}.large", large, "medium", medium, least=True)
+
+
+def _stage_probability(c: _Check, value: Any) -> None:
+    stages = c.object(c.key, value, STAGE.codes)
+    for stage, share in (stages or {}).items():
+        c.number(f"{c.key}.{stage}", share, 0, 1)
+
+
+def _lead_assignment(c: _Check, value: Any) -> None:
+    from ..domain.assignment import METHODS
+
+    policy = c.object(c.key, value, ["rules", "method"])
+    if policy is None:
+        return
+    c.choice(f"{c.key}.method", policy["method"], METHODS)
+    industries = [*SECTIONS, *DIVISIONS]
+    for i, rule in enumerate(c.items(f"{c.key}.rules", policy["rules"], MAX_RULES)):
+        path = f"{c.key}.rules[{i}]"
+        checked = c.object(path, rule, ["team"], ["region", "industry"])
+        if checked is None:
+            continue
+        c.team(f"{path}.team", checked["team"])
+        if checked.get("region") is not None:
+            c.choice(f"{path}.region", checked["region"], REGIONS)
+        if checked.get("industry") is not None:
+            c.choice(f"{path}.industry", checked["industry"], industries)
+
+
+def _sla_policy(c: _Check, value: Any) -> None:
+    priorities = c.object(c.key, value, PRIORITY.codes)
+    for priority, hours in (priorities or {}).items():
+        path = f"{c.key}.{priority}"
+        allowance = c.object(path, hours, ["first_response_hours", "resolution_hours"])
+        if allowance is None:
+            continue
+        first = c.number(f"{path}.first_response_hours", allowance["first_response_hours"],
+                         0, MAX_HOURS, above=True)  # fmt: skip
+        done = c.number(f"{path}.resolution_hours", allowance["resolution_hours"], 0, MAX_HOURS,
+                        above=True)  # fmt: skip
+        c.order(f"{path}.first_response_hours", first, "resolution_hours", done, least=False)
+
+
+def _business_hours(c: _Check, value: Any) -> None:
+    if value is None:
+        return
+    hours = c.object(c.key, value, ["start", "end", "weekdays"])
+    if hours is None:
+        return
+    start = c.clock_time(f"{c.key}.start", hours["start"])
+    end = c.clock_time(f"{c.key}.end", hours["end"])
+    if start is not None and end is not None and end <= start:
+        c.fail(f"{c.key}.end", hours["end"], "start_end", start=hours["start"])
+    days = c.items(f"{c.key}.weekdays", hours["weekdays"], 7, nonempty=True)
+    for i, day in enumerate(days):
+        c.number(f"{c.key}.weekdays[{i}]", day, 1, 7, whole=True)
+
+
+def _share(c: _Check, value: Any) -> None:
+    c.number(c.key, value, 0, 1, above=True, below=True)
+
+
+def _ticket_routing(c: _Check, value: Any) -> None:
+    routes = c.object(c.key, value, [], TICKET_TYPE.codes)
+    for kind, team in (routes or {}).items():
+        c.team(f"{c.key}.{kind}", team)
+
+
+def _lifecycle(c: _Check, value: Any) -> None:
+    rules = c.object(c.key, value, ["lost_after_days", "archive_after_days"])
+    for name, days in (rules or {}).items():
+        c.days(f"{c.key}.{name}", days)
+
+
+def _churn(c: _Check, value: Any) -> None:
+    rules = c.object(c.key, value, ["horizon_days", "threshold"])
+    if rules is None:
+        return
+    c.days(f"{c.key}.horizon_days", rules["horizon_days"])
+    c.number(f"{c.key}.threshold", rules["threshold"], 0, 1)
+
+
+def _amount(c: _Check, value: Any) -> None:
+    c.number(c.key, value, 0, MAX_AMOUNT)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What values a setting accepts: the check, and the rule in words for the docs."""
+
+    check: Callable[[_Check, Any], None]
+    en: str
+    zh: str
+
+    def text(self, lang: str | None = None) -> str:
+        return self.zh if current_lang(lang) == "zh" else self.en
+
+
+_DAYS_EN = f"whole number of days from 1 to {MAX_DAYS:,}"
+_DAYS_ZH = f"1 到 {MAX_DAYS:,} 之间的整数天数"
+
+#: The rule of each key of :data:`DEFAULTS` (a test keeps the three in step).
+RULES: dict[str, Rule] = {
+    "grade_thresholds": Rule(
+        _grade_thresholds,
+        f"`A` and `B`, numbers from 0 to {MAX_AMOUNT:,}, with `A` ≥ `B`.",
+        f"`A` 和 `B`，0 到 {MAX_AMOUNT:,} 之间的数字，且 `A` ≥ `B`。",
+    ),
+    "backup_retention_days": Rule(_days, f"A {_DAYS_EN}.", _DAYS_ZH + "。"),
+    "required_fields": Rule(
+        _required_fields,
+        "`company` and/or `person`, each a list of customer fields (`name`, `industry`, "
+        "`contact`, `phone`, `email`, `source`, … as the customer API names them), none twice.",
+        "`company` 和/或 `person`，各为客户字段列表（`name`、`industry`、`contact`、`phone`、"
+        "`email`、`source` 等客户 API 的字段名），不得重复。",
+    ),
+    "size_headcount": Rule(
+        _size_headcount,
+        f"`medium` and `large`, whole numbers from 1 to {MAX_HEADCOUNT:,}, with `large` ≥ "
+        "`medium`.",
+        f"`medium` 和 `large`，1 到 {MAX_HEADCOUNT:,} 之间的整数，且 `large` ≥ `medium`。",
+    ),
+    "stage_probability": Rule(
+        _stage_probability,
+        "Every stage (" + ", ".join(f"`{s}`" for s in STAGE.codes) + "), each a number "
+        "from 0 to 1.",
+        "每个阶段（" + "、".join(f"`{s}`" for s in STAGE.codes) + "）都要给出，各为 0 到 1 "
+        "之间的数字。",
+    ),
+    "stale_opportunity_days": Rule(_days, f"A {_DAYS_EN}.", _DAYS_ZH + "。"),
+    "lead_assignment": Rule(
+        _lead_assignment,
+        "`method`: `round_robin` or `fewest_open`; `rules`: a list (at most "
+        f"{MAX_RULES:,}) of objects with `team` (a team name) and optional `region` (a sales "
+        "region: " + ", ".join(REGIONS) + ") and `industry` (a GB/T 4754 section letter or "
+        "division code); null or a missing `region`/`industry` matches anything.",
+        "`method`：`round_robin` 或 `fewest_open`；`rules`：对象列表（最多 "
+        f"{MAX_RULES:,} 条），含 `team`（团队名称）及可选的 `region`（销售大区："
+        + "、".join(REGIONS)
+        + "）和 `industry`（GB/T 4754 行业门类字母或大类代码）；"
+        "`region`/`industry` 为 null 或省略时匹配任何值。",
+    ),
+    "sla_policy": Rule(
+        _sla_policy,
+        "Every priority (" + ", ".join(f"`{p}`" for p in PRIORITY.codes) + "), each with "
+        f"`first_response_hours` and `resolution_hours`: numbers above 0 and at most "
+        f"{MAX_HOURS:,}, the first response no later than the resolution.",
+        "每个优先级（" + "、".join(f"`{p}`" for p in PRIORITY.codes) + "）都要给出，各含 "
+        f"`first_response_hours` 和 `resolution_hours`：大于 0 且不超过 {MAX_HOURS:,} 的数字，"
+        "首次响应时限不得长于解决时限。",
+    ),
+    "business_hours": Rule(
+        _business_hours,
+        "null, or `start` and `end` as HH:MM (start before end) and `weekdays`: a list of "
+        "ISO weekdays 1 (Monday) to 7 (Sunday), at least one, none twice.",
+        "null，或 `start` 和 `end`（HH:MM，开始早于结束）及 `weekdays`：ISO 星期列表，"
+        "1（星期一）到 7（星期日），至少一天，不得重复。",
+    ),
+    "sla_at_risk_share": Rule(
+        _share,
+        "A number greater than 0 and less than 1.",
+        "大于 0 且小于 1 的数字。",
+    ),
+    "ticket_routing": Rule(
+        _ticket_routing,
+        "Ticket types (" + ", ".join(f"`{k}`" for k in TICKET_TYPE.codes) + ") → team names "
+        f"of 1 to {MAX_TEAM} characters; a type left out goes to no team by default.",
+        "工单类型（" + "、".join(f"`{k}`" for k in TICKET_TYPE.codes) + "）→ 团队名称（1 到 "
+        f"{MAX_TEAM} 个字符）；未列出的类型默认不分派团队。",
+    ),
+    "lifecycle": Rule(
+        _lifecycle,
+        f"`lost_after_days` and `archive_after_days`, each a {_DAYS_EN}.",
+        f"`lost_after_days` 和 `archive_after_days`，各为{_DAYS_ZH}。",
+    ),
+    "churn": Rule(
+        _churn,
+        f"`horizon_days`: a {_DAYS_EN}; `threshold`: a number from 0 to 1.",
+        f"`horizon_days`：{_DAYS_ZH}；`threshold`：0 到 1 之间的数字。",
+    ),
+    "sales_cost_per_month": Rule(
+        _amount,
+        f"A number from 0 to {MAX_AMOUNT:,}.",
+        f"0 到 {MAX_AMOUNT:,} 之间的数字。",
+    ),
+}
+
+
+def require_known(key: str) -> None:
+    if key not in DEFAULTS:
+        raise ValidationError(
+            FieldError("setting", key, "setting_unknown",
+                       t("settings:unknown", known=", ".join(DEFAULTS)))
+        )  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON stores it (tuples as lists, numpy numbers as numbers); refused
+    when JSON cannot hold it (sets, dates, NaN, objects)."""
+
+    def scalar(obj: Any) -> Any:
+        if hasattr(obj, "item") and callable(obj.item):  # a numpy scalar
+            return obj.item()
+        raise TypeError(type(obj).__name__)
+
+    try:
+        return json.loads(json.dumps(value, allow_nan=False, default=scalar))
+    except (TypeError, ValueError):
+        return NOT_JSON
+
+
+NOT_JSON = object()
+
+
+def _too_large(value: Any) -> bool:
+    """Whether ``value`` holds more than :data:`MAX_VALUES` values, counted without
+    expanding it (shared parts, as YAML aliases make them, count each time they appear)."""
+    todo, seen = [value], 0
+    while todo:
+        item = todo.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return True
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+    return False
+
+
+def problems(key: str, value: Any) -> list[FieldError]:
+    """What is wrong with ``value`` as the setting ``key`` (empty: nothing)."""
+    require_known(key)
+    check = _Check(key)
+    if _too_large(value):
+        # quoted in brief: the whole of it can be too large to even write out
+        check.fail(key, reprlib.repr(value), "too_large", limit=MAX_VALUES)
+        return check.errors
+    plain = _plain(value)
+    if plain is NOT_JSON:
+        check.fail(key, value, "not_json")
+    else:
+        RULES[key].check(check, plain)
+    return check.errors
+
+
+def validated(key: str, value: Any) -> Any:
+    """``value`` as the setting ``key`` stores it; a ValidationError naming the key, the
+    value and the rule when it breaks the rule."""
+    errors = problems(key, value)
+    if errors:
+        raise ValidationError(errors)
+    return _plain(value)
+
+
+def parse_value(key: str, text: str) -> Any:
+    """A value typed on the command line: JSON, else YAML, so ``21``, ``round_robin``,
+    ``null`` and ``{"A": 500000, "B": 100000}`` all read as meant."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        detail = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+        raise ValidationError(
+            FieldError(key, text, "setting_syntax", t("settings:syntax", detail=detail))
+        ) from None
