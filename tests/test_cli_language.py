@@ -94,6 +94,22 @@ def test_a_library_error_is_printed_in_the_chosen_language(
         assert shown.stderr == line + "\n"
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_question_answered_no_says_nothing_changed(team: Team, lang: str) -> None:
+    """``crm demo --fresh`` on a database with data asks first; no is no, in the language."""
+    team.zhang.customers.add(**company())
+    before = len(team.admin.customers.frame())
+    other = "zh" if lang == "en" else "en"
+    answered = CliRunner(env={"CRM_LANG": other}).invoke(
+        main, ["--url", team.url, "--lang", lang, "--user", "admin", "demo", "--fresh",
+               "--customers", "5"], input="n\n",
+    )  # fmt: skip
+    assert answered.exit_code == 1
+    assert answered.stderr == t("cli:cancelled", lang) + "\n"
+    assert "Aborted" not in answered.output
+    assert len(team.admin.customers.frame()) == before > 0
+
+
 def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
     """Every call of the function ``name`` in ``tree``."""
     return [

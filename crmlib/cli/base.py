@@ -32,6 +32,7 @@ register(
     {
         "error": {"zh": "错误：{message}", "en": "error: {message}"},
         "warning": {"zh": "警告：{message}", "en": "warning: {message}"},
+        "cancelled": {"zh": "已取消，未做任何更改", "en": "cancelled; nothing was changed"},
         "no_rows": {"zh": "（无）", "en": "(none)"},
         "unit_rows": {"zh": "行", "en": "rows"},
     },
@@ -42,7 +43,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly_errors(func: F) -> F:
-    """Print expected errors as one line on stderr and exit 1, without a traceback."""
+    """Print expected errors as one line on stderr and exit 1, without a traceback; a
+    question answered no (or not at all) says so in the user's language."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -50,6 +52,9 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except CRMError as exc:
             click.echo(t("cli:error", message=exc), err=True)
+            sys.exit(1)
+        except click.Abort:
+            click.echo(t("cli:cancelled"), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
