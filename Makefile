@@ -59,8 +59,10 @@ lock:
 lab: venv
 	$(BIN)/crm --user $(or $(CRM_USER),admin) lab
 
+# Rebuilding replaces data/crm.db without asking: its contents go to a safety backup first
+# (the path is printed), as the demo's administrator whoever CRM_USER names.
 demo: venv
-	$(BIN)/crm --user $(or $(CRM_USER),admin) demo --fresh --customers $(CUSTOMERS)
+	$(BIN)/crm --user admin demo --fresh --yes --customers $(CUSTOMERS)
 	$(BIN)/crm --user admin report due
 
 test: venv

@@ -373,3 +373,35 @@ def test_every_scheduled_report_makes_html_and_excel() -> None:
     assert len(entries) >= 6
     for entry in entries:
         assert {"html", "xlsx"} <= set(entry.formats), entry.name
+
+
+def make_recipe(target: str) -> list[list[str]]:
+    """The commands of a Makefile target, as words, ``$(BIN)/`` left out."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f"{target}:")))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip().replace("$(BIN)/", "").split())
+    return recipe
+
+
+def test_make_demo_rebuilds_a_demo_without_asking_and_keeps_a_safety_backup(
+    tmp_path: Path,
+) -> None:
+    """``make demo`` run again (no terminal to answer a question) rebuilds the demo, and
+    what it replaced is in a backup."""
+    (command, *_) = make_recipe("demo")
+    assert command[0] == "crm"
+    args = [w.replace("$(CUSTOMERS)", "20") for w in command[1:]]
+    env = crm_env(CRM_HOME=str(tmp_path), CRM_USER="sun.li", CRM_LANG="en")
+    (tmp_path / "data").mkdir()
+    for run in ("first", "again"):
+        done = subprocess.run(
+            [sys.executable, "-m", "crmlib", *args], capture_output=True, text=True, env=env,
+            cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{run}: {done.stdout}{done.stderr}"
+    safety = re.search(r"saved in (/\S+\.db)", done.stdout)
+    assert safety and Path(safety.group(1)).is_file(), done.stdout
