@@ -78,6 +78,10 @@ def test_a_token_file_must_be_private_and_long_enough(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as short:
         read_token_file(path)
     assert short.value.errors[0].rule == "token"
+    path.write_text("x" * 100_000)  # read only as far as a token can reach
+    with pytest.raises(ValidationError) as long:
+        read_token_file(path)
+    assert long.value.errors[0].rule == "token" and "1024" in str(long.value)
     with pytest.raises(ValidationError) as missing:
         read_token_file(tmp_path / "nothing")
     assert missing.value.errors[0].rule == "readable"

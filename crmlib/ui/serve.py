@@ -44,6 +44,7 @@ LOCAL_NAMES = ("localhost",)
 #: jupyter_server reads the token from this file (Voila with ``auto_token``, JupyterLab).
 TOKEN_FILE_ENV = "JUPYTER_TOKEN_FILE"
 MIN_TOKEN_LENGTH = 16
+MAX_TOKEN_LENGTH = 1024
 #: A kernel whose page has gone (no websocket) and that has been idle this long is shut
 #: down: the backstop for pages whose closing the server never heard of.
 IDLE_KERNEL_SECONDS = 600
@@ -69,8 +70,8 @@ register(
             "en": "{path} can be read by other users (mode {mode}): chmod 600 {path}",
         },
         "token_short": {
-            "zh": "令牌须至少 {n} 个字符，且不含空白",
-            "en": "the token must have at least {n} characters and no white space",
+            "zh": "令牌须为 {n} 到 {most} 个字符，且不含空白",
+            "en": "the token must have {n} to {most} characters and no white space",
         },
     },
     namespace="serve",
@@ -140,7 +141,7 @@ def check_host_names(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def read_token_file(path: Path | str) -> str:
-    """The token in ``path`` (``--token-file``): one line, at least 16 characters, in a
+    """The token in ``path`` (``--token-file``): one line of 16 to 1,024 characters, in a
     file no other user can read (a token others can read guards nothing)."""
     path = Path(path)
 
@@ -149,14 +150,15 @@ def read_token_file(path: Path | str) -> str:
 
     try:
         mode = path.stat().st_mode
-        token = path.read_text(encoding="utf-8").strip()
+        with path.open("rb") as file:  # read no further than a token can be
+            token = file.read(MAX_TOKEN_LENGTH + 2).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         raise refused("readable", t("serve:token_unreadable", path=path)) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         shown = oct(stat.S_IMODE(mode))[2:].zfill(4)
         raise refused("private", t("serve:token_shared", path=path, mode=shown))
-    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
-        raise refused("token", t("serve:token_short", n=MIN_TOKEN_LENGTH))
+    if not MIN_TOKEN_LENGTH <= len(token) <= MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
+        raise refused("token", t("serve:token_short", n=MIN_TOKEN_LENGTH, most=MAX_TOKEN_LENGTH))
     return token
 
 
