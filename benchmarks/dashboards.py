@@ -76,8 +76,15 @@ LOCAL = {"127.0.0.1", "localhost"}
 PAGE_TIMEOUT_MS = int(os.environ.get("CRM_BENCH_TIMEOUT_MS", 180_000))
 FLOOR = "floor.ipynb"
 COLUMNS = ("customers", "chart_first_s", "chart_s", "headline_s", "floor_s", "batch_s")
-MEMORY_COLUMNS = ("customers", "fixed", "memory_loads", "start_pss_mb", "peak_pss_mb",
-                  "settled_pss_mb", "settled_kernels")  # fmt: skip
+MEMORY_COLUMNS = (
+    "customers",
+    "fixed",
+    "memory_loads",
+    "start_pss_mb",
+    "peak_pss_mb",
+    "settled_pss_mb",
+    "settled_kernels",
+)
 
 #: Seconds from the start of the navigation (``performance.now()``) at which each probe's
 #: selector first matched, recorded in the page into ``window.__crm``.
@@ -232,9 +239,13 @@ def serving(
             env = guarded.environment(voila.environment(runtime, url, "admin"))
             env.pop("JUPYTERHUB_USER", None)
             with running(
-                [*voila.command(root, guarded, port=port), *extra], port=port, env=env,
-                cwd=root, log=log, token=guarded.token,
-            ) as process:  # fmt: skip
+                [*voila.command(root, guarded, port=port), *extra],
+                port=port,
+                env=env,
+                cwd=root,
+                log=log,
+                token=guarded.token,
+            ) as process:
                 yield f"http://127.0.0.1:{port}/", process, guarded.token
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
@@ -445,10 +456,13 @@ def time_batch(copy: Path) -> dict[str, Any]:
             for entry in entries:
                 begun = time.perf_counter()
                 result = runner.run(
-                    entry.report, file=entry.parameters, formats=entry.formats,
-                    skip_if_empty=entry.skip_if_empty, quality_gate=entry.quality_gate,
+                    entry.report,
+                    file=entry.parameters,
+                    formats=entry.formats,
+                    skip_if_empty=entry.skip_if_empty,
+                    quality_gate=entry.quality_gate,
                     schedule=entry.name,
-                )  # fmt: skip
+                )
                 per_report[entry.name] = {
                     "s": round(time.perf_counter() - begun, 2),
                     "status": result.status,
@@ -470,17 +484,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--skip-batch", action="store_true", help="time Voila only")
     parser.add_argument("--note", help="kept with the results (what was measured)")
     parser.add_argument(
-        "--memory", type=int, metavar="LOADS",
+        "--memory",
+        type=int,
+        metavar="LOADS",
         help="measure the server's memory over LOADS page loads instead of times",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--unfixed", action="store_true",
+        "--unfixed",
+        action="store_true",
         help="with --memory: closed pages keep their kernels, none culled (before the fix)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--voila-arg", action="append", metavar="ARG",
+        "--voila-arg",
+        action="append",
+        metavar="ARG",
         help="one more Voila option, e.g. --voila-arg=--VoilaKernelManager.fill_delay=8",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
 
     demo = WORK / f"kpis-{args.customers}-seed{args.seed}.db"
@@ -501,9 +520,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.memory:
         result["benchmark"] = "dashboards_memory"
         result.update(
-            measure_memory(url, args.customers, args.period, args.memory, not args.unfixed,
-                           args.voila_arg or [])
-        )  # fmt: skip
+            measure_memory(
+                url,
+                args.customers,
+                args.period,
+                args.memory,
+                not args.unfixed,
+                args.voila_arg or [],
+            )
+        )
         args.skip_batch = True
     elif not args.skip_voila:
         extra = args.voila_arg or []

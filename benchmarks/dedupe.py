@@ -41,9 +41,17 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results.jsonl"
 COLUMNS = (
-    "customers", "build_s", "scan_s", "cpu_s", "pairs", "precision", "recall", "check_ms_p50",
-    "check_ms_p95", "backend",
-)  # fmt: skip
+    "customers",
+    "build_s",
+    "scan_s",
+    "cpu_s",
+    "pairs",
+    "precision",
+    "recall",
+    "check_ms_p50",
+    "check_ms_p95",
+    "backend",
+)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

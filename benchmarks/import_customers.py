@@ -145,8 +145,12 @@ def _sqlite_database(db: Path) -> str:
 
 def _initialised(url: str) -> dict[str, str]:
     """The environment for ``crm`` on ``url``, a CRM database made there."""
-    env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_USER": "admin",
-           "CRM_IMPORT_DIR": str(WORK / "imports")}  # fmt: skip
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": url,
+        "CRM_USER": "admin",
+        "CRM_IMPORT_DIR": str(WORK / "imports"),
+    }
     subprocess.run([str(CRM), "init"], check=True, env=env, stdout=subprocess.DEVNULL)
     return env
 

@@ -55,9 +55,17 @@ from tests.test_kpi import Demo, read_tables, reference  # noqa: E402
 WORK = HERE / "work"
 RESULTS = HERE / "results.jsonl"
 COLUMNS = (
-    "customers", "backend", "user", "kpis_first_s", "kpis_s", "kpis_cpu_s", "naive_s", "read_s",
-    "speedup", "load_average",
-)  # fmt: skip
+    "customers",
+    "backend",
+    "user",
+    "kpis_first_s",
+    "kpis_s",
+    "kpis_cpu_s",
+    "naive_s",
+    "read_s",
+    "speedup",
+    "load_average",
+)
 
 
 def _ensure_demo(url: str, customers: int, seed: int) -> float | None:
@@ -112,9 +120,11 @@ def _naive(url: str, filters: Filters, user: str) -> tuple[dict[str, float], flo
     read = time.perf_counter() - started
     assert filters.start is not None and filters.end is not None
     ref = reference(
-        Demo(url, tables, "", ""), user,
-        start=pd.Timestamp(filters.start), end=pd.Timestamp(filters.end),
-    )  # fmt: skip
+        Demo(url, tables, "", ""),
+        user,
+        start=pd.Timestamp(filters.start),
+        end=pd.Timestamp(filters.end),
+    )
     with crmlib.open(url, user="admin") as ws, ws.ctx.reading() as conn:
         ref.sales_cost = float(get_setting(conn, "sales_cost_per_month"))
     values = {

@@ -92,19 +92,50 @@ class Role:
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
-        Role("admin", "all", True, True, True, delete_won_customers=True, manage_users=True,
-             edit_leads=True, edit_tickets=True, assign_leads=True, edit_campaigns=True,
-             backup_data=True, restore_data=True, reset_database=True, manage_settings=True),
-        Role("manager", "team", True, True, True, edit_leads=True, edit_tickets=True,
-             assign_leads=True, edit_campaigns=True),
+        Role(
+            "admin",
+            "all",
+            True,
+            True,
+            True,
+            delete_won_customers=True,
+            manage_users=True,
+            edit_leads=True,
+            edit_tickets=True,
+            assign_leads=True,
+            edit_campaigns=True,
+            backup_data=True,
+            restore_data=True,
+            reset_database=True,
+            manage_settings=True,
+        ),
+        Role(
+            "manager",
+            "team",
+            True,
+            True,
+            True,
+            edit_leads=True,
+            edit_tickets=True,
+            assign_leads=True,
+            edit_campaigns=True,
+        ),
         Role("sales", "own", True, True, True, edit_leads=True),
-        Role("marketing", "all", False, False, False, edit_leads=True, assign_leads=True,
-             edit_campaigns=True),
+        Role(
+            "marketing",
+            "all",
+            False,
+            False,
+            False,
+            edit_leads=True,
+            assign_leads=True,
+            edit_campaigns=True,
+        ),
         Role("service", "all", False, True, False, edit_tickets=True),
         Role("finance", "all", False, False, False),
         Role("analyst", "all", False, False, False),
     )
-}  # fmt: skip
+}
 
 
 CUSTOMER_CHILDREN: tuple[type[Any], ...] = (

@@ -131,15 +131,25 @@ def authorize(engine: Engine, user: Acting, permission: str | Sequence[str], act
             raise AccessDenied(t("admin:inactive_user", username=name, role=role, action=doing))
         if role not in ROLES:
             raise AccessDenied(
-                t("admin:role_lacks", username=name, role=role, action=doing,
-                  permission=" / ".join(wanted))
-            )  # fmt: skip
+                t(
+                    "admin:role_lacks",
+                    username=name,
+                    role=role,
+                    action=doing,
+                    permission=" / ".join(wanted),
+                )
+            )
         actor = Actor(user_id, name, ROLES[role], team)
     if not any(getattr(actor.role, p) for p in wanted):
         raise AccessDenied(
-            t("admin:role_lacks", username=actor.username, role=actor.role.name, action=doing,
-              permission=" / ".join(wanted))
-        )  # fmt: skip
+            t(
+                "admin:role_lacks",
+                username=actor.username,
+                role=actor.role.name,
+                action=doing,
+                permission=" / ".join(wanted),
+            )
+        )
     return actor
 
 
@@ -188,13 +198,23 @@ def _record_operation(
         return json.dumps(v, ensure_ascii=False, sort_keys=True)
 
     with engine.begin() as conn:
-        record(conn, actor=actor, action=action, entity=WORKSPACE,
-               old_value=value(old), new_value=value(new))  # fmt: skip
+        record(
+            conn,
+            actor=actor,
+            action=action,
+            entity=WORKSPACE,
+            old_value=value(old),
+            new_value=value(new),
+        )
 
 
 def _counts(path: Path, row_counts: dict[str, int], **more: object) -> dict[str, object]:
-    return {"file": str(path.resolve()), "rows": sum(row_counts.values()), "row_counts": row_counts,
-            **more}  # fmt: skip
+    return {
+        "file": str(path.resolve()),
+        "rows": sum(row_counts.values()),
+        "row_counts": row_counts,
+        **more,
+    }
 
 
 def init_database(
@@ -430,18 +450,22 @@ def restore(
     if not file.exists():
         raise NotFound(t("admin:no_backup_file", file=file))
     outcome = backups.restore_with_safety_backup(
-        file, engine, backup_directory(engine, directory),
-        retention_days=_retention(engine), wait=wait,
-    )  # fmt: skip
+        file,
+        engine,
+        backup_directory(engine, directory),
+        retention_days=_retention(engine),
+        wait=wait,
+    )
     safety = outcome.safety
     _record_operation(
         engine,
         actor.username if actor else _name_of(user),
         "restore",
         old={"rows": sum(safety.row_counts.values()), "row_counts": safety.row_counts},
-        new=_counts(file, outcome.row_counts, safety=str(safety.path),
-                    kept_events=outcome.kept_events),
-    )  # fmt: skip
+        new=_counts(
+            file, outcome.row_counts, safety=str(safety.path), kept_events=outcome.kept_events
+        ),
+    )
     return RestoreResult(file, safety, outcome.row_counts, outcome.kept_events)
 
 
@@ -453,12 +477,18 @@ def operations(
     authorize(engine, user, OPERATOR_PERMISSIONS, "operations")
     language = current_lang(lang)
     stmt = (
-        select(AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action,
-               AuditEvent.entity, AuditEvent.old_value, AuditEvent.new_value)
+        select(
+            AuditEvent.occurred_at,
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.entity,
+            AuditEvent.old_value,
+            AuditEvent.new_value,
+        )
         .where(AuditEvent.entity == WORKSPACE, AuditEvent.action.in_(OPERATIONS))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     with engine.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
         found = conn.execute(select(User.username, User.display_name))

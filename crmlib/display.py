@@ -92,9 +92,18 @@ COLUMN_ENUMS: dict[str, tuple[Enumeration, ...]] = {
 }
 #: Columns holding a username: people read the user's display name.
 USER_COLUMNS: frozenset[str] = frozenset(
-    {"owner", "assignee", "actor", "author", "created_by", "user", "reassign_to",
-     "from_value", "to_value"}
-)  # fmt: skip
+    {
+        "owner",
+        "assignee",
+        "actor",
+        "author",
+        "created_by",
+        "user",
+        "reassign_to",
+        "from_value",
+        "to_value",
+    }
+)
 #: Columns whose values may be a team and a user joined by "/" (a ticket transfer).
 PAIR_COLUMNS = frozenset({"from_value", "to_value"})
 #: Columns whose names :func:`crmlib.analytics.labels.value_label` knows how to read.

@@ -26,28 +26,63 @@ Kind = Literal["money", "share", "count", "measure", "number", "id", "text"]
 
 #: Money columns, by name.
 MONEY: frozenset[str] = frozenset(
-    {"amount", "budget", "actual_cost", "cost", "won_amount", "revenue", "weighted", "aov",
-     "monetary", "clv", "price", "total", "value_amount", "expected_amount", "spend"}
-)  # fmt: skip
+    {
+        "amount",
+        "budget",
+        "actual_cost",
+        "cost",
+        "won_amount",
+        "revenue",
+        "weighted",
+        "aov",
+        "monetary",
+        "clv",
+        "price",
+        "total",
+        "value_amount",
+        "expected_amount",
+        "spend",
+    }
+)
 #: Share columns (fractions of one), by name; names ending in _rate or _share are too.
 SHARE: frozenset[str] = frozenset(
-    {"share", "roi", "retention", "probability", "step_conversion", "cumulative_conversion",
-     "conversion", "risk", "churn_risk", "risk_score", "win_rate", "compliance"}
-)  # fmt: skip
+    {
+        "share",
+        "roi",
+        "retention",
+        "probability",
+        "step_conversion",
+        "cumulative_conversion",
+        "conversion",
+        "risk",
+        "churn_risk",
+        "risk_score",
+        "win_rate",
+        "compliance",
+    }
+)
 #: Measures read with one decimal; names ending in _days or _hours are too.
 MEASURE: frozenset[str] = frozenset({"days", "hours", "avg_follow_ups", "csat", "nps"})
 #: Identifiers: printed as they are, without thousands separators.
 ID: frozenset[str] = frozenset({"id", "ref", "cluster", "merge_id", "year", "rank", "row"})
 #: A KPI's unit (``crmlib.analytics.kpi``) as a kind.
 UNIT_KINDS: dict[str, Kind] = {
-    "CNY": "money", "share": "share", "count": "count",
-    "days": "measure", "hours": "measure", "score": "measure",
-}  # fmt: skip
+    "CNY": "money",
+    "share": "share",
+    "count": "count",
+    "days": "measure",
+    "hours": "measure",
+    "score": "measure",
+}
 #: Excel number formats of the kinds: the cell keeps its number, people read the format.
 EXCEL_FORMATS: dict[str, str] = {
-    "money": "#,##0.00", "share": "0.0%", "count": "#,##0", "measure": "#,##0.0",
-    "number": "#,##0.##", "id": "0",
-}  # fmt: skip
+    "money": "#,##0.00",
+    "share": "0.0%",
+    "count": "#,##0",
+    "measure": "#,##0.0",
+    "number": "#,##0.##",
+    "id": "0",
+}
 
 
 def kind_of(column: str, values: pd.Series | None = None) -> Kind:

@@ -127,9 +127,15 @@ class Workspace:
         """Import a CSV or .xlsx file of ``kind`` (customers, contacts, leads, opportunities,
         orders, tickets); see :mod:`crmlib.quality.importing`."""
         return import_file(
-            self.ctx, kind, Path(path), dry_run=dry_run, strict=strict, sheet=sheet,
-            output_dir=output_dir, progress=progress,
-        )  # fmt: skip
+            self.ctx,
+            kind,
+            Path(path),
+            dry_run=dry_run,
+            strict=strict,
+            sheet=sheet,
+            output_dir=output_dir,
+            progress=progress,
+        )
 
     def export(
         self,
@@ -147,9 +153,10 @@ class Workspace:
         if segment is not None:
             if kind != "customers":
                 raise ValidationError(
-                    FieldError("segment", segment, "segment_kind",
-                               t("workspace:segment_kind", kind=kind))
-                )  # fmt: skip
+                    FieldError(
+                        "segment", segment, "segment_kind", t("workspace:segment_kind", kind=kind)
+                    )
+                )
             return self.segments.export(segment, path, fmt=fmt, columns=columns)
         return export(self.ctx, kind, Path(path), fmt=fmt, columns=columns, lang=lang)
 

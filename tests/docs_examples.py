@@ -353,8 +353,11 @@ class Page:
     def _run(self) -> None:
         for block in self.blocks():
             if block.lang in MISNAMED:
-                self._fail(block.line, block.text, f"```{block.lang}``` blocks are not run: "
-                           f"write ```{MISNAMED[block.lang]}```")  # fmt: skip
+                self._fail(
+                    block.line,
+                    block.text,
+                    f"```{block.lang}``` blocks are not run: write ```{MISNAMED[block.lang]}```",
+                )
             elif block.lang in ("bash", "console"):
                 parse = bash_commands if block.lang == "bash" else console_commands
                 for command in parse(block):
@@ -417,10 +420,15 @@ class Page:
             return _in_process(words)
         try:
             done = subprocess.run(
-                ["bash", "-c", text], cwd=self.sandbox, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT,
-                env=dict(os.environ), text=True,
-            )  # fmt: skip
+                ["bash", "-c", text],
+                cwd=self.sandbox,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                timeout=TIMEOUT,
+                env=dict(os.environ),
+                text=True,
+            )
         except subprocess.TimeoutExpired as exc:
             output = exc.output if isinstance(exc.output, str) else ""
             return 124, f"{output}\n(stopped after {TIMEOUT} s)"

@@ -92,10 +92,22 @@ def _ensure_service_user() -> pwd.struct_passwd:
         group = ["--user-group"]
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
     result = subprocess.run(
-        [useradd, "--system", *group, "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", SERVICE_USER],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            useradd,
+            "--system",
+            *group,
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            SERVICE_USER,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if result.returncode != 0:
         with contextlib.suppress(KeyError):  # another test process made it meanwhile
             return pwd.getpwnam(SERVICE_USER)

@@ -27,10 +27,18 @@ def zhao_file(team: Team) -> dict[str, object]:
 
 
 CHILDREN = ("contacts", "opportunities", "interactions", "orders")
-CHILD_KEYS = {"contacts": "contact", "opportunities": "opportunity",
-              "interactions": "interaction", "orders": "order"}  # fmt: skip
-CHANGES = {"contacts": {"title": "经理"}, "opportunities": {"amount": "1"},
-           "interactions": {"summary": "改"}, "orders": {"amount": "1"}}  # fmt: skip
+CHILD_KEYS = {
+    "contacts": "contact",
+    "opportunities": "opportunity",
+    "interactions": "interaction",
+    "orders": "order",
+}
+CHANGES = {
+    "contacts": {"title": "经理"},
+    "opportunities": {"amount": "1"},
+    "interactions": {"summary": "改"},
+    "orders": {"amount": "1"},
+}
 
 
 def test_sales_rep_cannot_read_or_list_another_reps_customer(team: Team, zhao_file: dict) -> None:
@@ -158,9 +166,13 @@ def test_customer_with_won_opportunity_counts_as_won(team: Team) -> None:
     code = team.zhang.customers.add(**company()).code
     opp = team.zhang.opportunities.add(code, name="大单")
     team.zhang.opportunities.update(
-        opp["id"], stage="won", need_description="扩产", proposal_version="V1",
-        amount="100000", expected_close_date="2024-06-30",
-    )  # fmt: skip
+        opp["id"],
+        stage="won",
+        need_description="扩产",
+        proposal_version="V1",
+        amount="100000",
+        expected_close_date="2024-06-30",
+    )
     with pytest.raises(AccessDenied):
         team.zhang.customers.delete(code)
 

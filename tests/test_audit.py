@@ -38,11 +38,16 @@ def test_create_archive_and_delete_are_logged(db_url: str, team: Team) -> None:
     engine = make_engine(db_url)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(AuditEvent.action, AuditEvent.entity, AuditEvent.field, AuditEvent.new_value,
-                   AuditEvent.old_value)
+            select(
+                AuditEvent.action,
+                AuditEvent.entity,
+                AuditEvent.field,
+                AuditEvent.new_value,
+                AuditEvent.old_value,
+            )
             .where(AuditEvent.ref == code, AuditEvent.entity == "customers")
             .order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+        ).all()
     engine.dispose()
     actions = [r.action for r in rows]
     assert actions == ["create", "archive", "delete"]

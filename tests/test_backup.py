@@ -478,9 +478,13 @@ def crm_process(url: str, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env.update(CRM_DATABASE_URL=url, CRM_USER="admin", CRM_LANG="en")
     return subprocess.Popen(
-        [sys.executable, "-m", "crmlib", *args], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "crmlib", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
@@ -515,10 +519,15 @@ def big_sqlite(sqlite_url: str) -> Iterator[Engine]:
     populate(sqlite_url)
     engine = make_engine(sqlite_url)
     filler = [
-        {"occurred_at": BASE, "actor": "admin", "action": "note", "entity": "customers",
-         "new_value": f"{n:06d}" + "x" * 8000}
+        {
+            "occurred_at": BASE,
+            "actor": "admin",
+            "action": "note",
+            "entity": "customers",
+            "new_value": f"{n:06d}" + "x" * 8000,
+        }
         for n in range(3000)
-    ]  # fmt: skip
+    ]
     with engine.begin() as conn:
         conn.execute(insert(Base.metadata.tables["audit_events"]), filler)
     yield engine
@@ -531,8 +540,7 @@ def test_a_restore_killed_mid_way_is_cleaned_up_by_the_next_backup(
     source = create_backup(big_sqlite, backups)
     before = customer_codes(big_sqlite)
     add_customer(sqlite_url)
-    restoring = crm_process(sqlite_url, "restore", str(source.path), "--yes", "--dir",
-                            str(backups))  # fmt: skip
+    restoring = crm_process(sqlite_url, "restore", str(source.path), "--yes", "--dir", str(backups))
     try:
         wait_for(lambda: bool(partials(backups)), restoring)  # writing its safety backup
     finally:
@@ -588,8 +596,9 @@ def test_two_restores_into_one_folder_take_turns(
         message = str(busy.value)
         assert message.startswith(f"backup folder {backups} is in use by another backup or restore")
         assert f"process {first.pid}, restore since " in message
-        second = crm_process(sqlite_url, "restore", str(source.path), "--yes", "--dir",
-                             str(backups))  # fmt: skip
+        second = crm_process(
+            sqlite_url, "restore", str(source.path), "--yes", "--dir", str(backups)
+        )
         time.sleep(1.5)  # started, and waiting for the folder
         assert second.poll() is None
     finally:

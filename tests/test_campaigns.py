@@ -10,11 +10,13 @@ from tests.factories import Team, company
 
 def test_a_campaign_cannot_end_before_it_starts(team: Team) -> None:
     with pytest.raises(ValidationError) as exc:
-        team.admin.campaigns.add(name="展会", channel="exhibition", start_date="2024-05-02",
-                                 end_date="2024-05-01")  # fmt: skip
+        team.admin.campaigns.add(
+            name="展会", channel="exhibition", start_date="2024-05-02", end_date="2024-05-01"
+        )
     assert [e.rule for e in exc.value.errors] == ["end_after_start"]
-    done = team.admin.campaigns.add(name="展会", channel="展会", start_date="2024-05-01",
-                                    end_date="2024-05-03", budget="10万")  # fmt: skip
+    done = team.admin.campaigns.add(
+        name="展会", channel="展会", start_date="2024-05-01", end_date="2024-05-03", budget="10万"
+    )
     assert (done["channel"], str(done["budget"])) == ("exhibition", "100000.00")
     with pytest.raises(ValidationError) as exc:
         team.admin.campaigns.update("展会", end_date="2024-04-30")
@@ -112,14 +114,16 @@ def test_roi_counts_attributed_revenue_within_scope(team: Team) -> None:
     theirs = team.zhao.customers.add(**company(name="成都天府贸易有限公司"))
     team.zhang.orders.add(mine.code, ordered_at="2024-05-01", amount=3000, campaign_id=fair["id"])
     team.zhao.orders.add(theirs.code, ordered_at="2024-05-02", amount=500, campaign_id=fair["id"])
-    deal = team.zhang.opportunities.add(mine.code, name="扩产", amount=800,
-                                        campaign_id=fair["id"])  # fmt: skip
+    deal = team.zhang.opportunities.add(mine.code, name="扩产", amount=800, campaign_id=fair["id"])
     team.zhang.leads.add(name="王磊", source="campaign", campaign_id=free["id"])
     assert deal["campaign_id"] == fair["id"]
     roi = team.admin.campaigns.roi().set_index("name")
     assert roi.loc["展会", ["cost", "revenue", "orders", "opportunities"]].tolist() == [
-        1000.0, 3500.0, 2, 1,
-    ]  # fmt: skip
+        1000.0,
+        3500.0,
+        2,
+        1,
+    ]
     assert roi.loc["展会", "roi"] == pytest.approx(2.5)
     assert roi.loc["公众号", "roi"] is None
     assert roi.loc["公众号", "leads"] == 1

@@ -47,20 +47,70 @@ ACRONYMS = frozenset({"SLA", "CSAT", "NPS", "ROI", "KPI", "RFM", "AUC", "GB"})
 WORD = re.compile(r"(?<![A-Za-z0-9_@.])[A-Za-z][A-Za-z_]*[A-Za-z](?![A-Za-z0-9_@])")
 CJK = re.compile(r"[\u3400-\u9fff]")
 #: Tables whose free text people typed (names, subjects, notes) may hold ASCII words.
-TYPED = ("customers", "contacts", "leads", "opportunities", "interactions", "orders",
-         "tickets", "ticket_events", "kb_articles", "campaigns", "tasks", "comments",
-         "users", "segments")  # fmt: skip
+TYPED = (
+    "customers",
+    "contacts",
+    "leads",
+    "opportunities",
+    "interactions",
+    "orders",
+    "tickets",
+    "ticket_events",
+    "kb_articles",
+    "campaigns",
+    "tasks",
+    "comments",
+    "users",
+    "segments",
+)
 #: Commands that print no table: they change data, write files or serve pages.
 NOT_TABLES = {
-    "init", "demo", "status", "users add", "users deactivate", "template", "export", "import",
-    "dedupe merge", "dedupe unmerge", "backup verify", "restore", "refresh", "notebooks serve",
-    "report run", "report due", "dashboards", "leads add", "leads status", "leads convert",
-    "campaigns add", "campaigns members", "campaigns respond", "tasks add", "tasks set",
-    "tasks done", "comment add", "segments define", "segments tag", "tickets open",
-    "tickets take", "tickets start", "tickets respond", "tickets comment", "tickets transfer",
-    "tickets resolve", "tickets close", "tickets reopen", "kb add", "kb link", "feedback nps",
-    "lab", "settings set", "settings reset",
-}  # fmt: skip
+    "init",
+    "demo",
+    "status",
+    "users add",
+    "users deactivate",
+    "users role",
+    "template",
+    "export",
+    "import",
+    "dedupe merge",
+    "dedupe unmerge",
+    "backup verify",
+    "restore",
+    "refresh",
+    "notebooks serve",
+    "report run",
+    "report due",
+    "dashboards",
+    "leads add",
+    "leads status",
+    "leads convert",
+    "campaigns add",
+    "campaigns members",
+    "campaigns respond",
+    "tasks add",
+    "tasks set",
+    "tasks done",
+    "comment add",
+    "segments define",
+    "segments tag",
+    "tickets open",
+    "tickets take",
+    "tickets start",
+    "tickets respond",
+    "tickets comment",
+    "tickets transfer",
+    "tickets resolve",
+    "tickets close",
+    "tickets reopen",
+    "kb add",
+    "kb link",
+    "feedback nps",
+    "lab",
+    "settings set",
+    "settings reset",
+}
 #: Commands that show, beside Chinese names and rules, the setting keys and the JSON values
 #: people type back into ``crm settings set``: keys count as typed, values and the
 #: `quoted` entries of a rule are left out of the check.
@@ -105,26 +155,52 @@ def commands(picks: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
     """Each command that prints a table: who runs it and with which arguments."""
     code, rep, ticket = picks["code"], picks["rep"], str(picks["ticket"])
     by_admin = {
-        "users list": [], "leads list": [], "leads assign": ["--dry-run"],
-        "campaigns list": [], "campaigns roi": [], "forecast": [], "stale": [],
-        "tasks list": ["--all"], "comment list": ["customer", code],
-        "segments list": [], "segments members": ["高价值"], "segments track": [],
-        "segments history": ["高价值"], "tickets list": [], "tickets at-risk": [],
-        "tickets breached": [], "tickets show": [ticket], "kb search": ["退货"],
-        "kb usage": [], "dedupe scan": [], "dedupe merges": [], "dq report": [],
-        "audit": [code], "report history": [], "kpi": [], "profile": [], "funnel": [],
-        "churn train": [], "churn score": [], "churn explain": [code],
-        "settings list": [], "settings get": ["sla_policy"],
-    }  # fmt: skip
+        "users list": [],
+        "leads list": [],
+        "leads assign": ["--dry-run"],
+        "campaigns list": [],
+        "campaigns roi": [],
+        "forecast": [],
+        "stale": [],
+        "tasks list": ["--all"],
+        "comment list": ["customer", code],
+        "segments list": [],
+        "segments members": ["高价值"],
+        "segments track": [],
+        "segments history": ["高价值"],
+        "tickets list": [],
+        "tickets at-risk": [],
+        "tickets breached": [],
+        "tickets show": [ticket],
+        "kb search": ["退货"],
+        "kb usage": [],
+        "dedupe scan": [],
+        "dedupe merges": [],
+        "dq report": [],
+        "audit": [code],
+        "report history": [],
+        "kpi": [],
+        "profile": [],
+        "funnel": [],
+        "churn train": [],
+        "churn score": [],
+        "churn explain": [code],
+        "settings list": [],
+        "settings get": ["sla_policy"],
+    }
     shown = {name: ("admin", args) for name, args in by_admin.items()}
     shown["reminders"] = (rep, [])
     return shown
 
 
 #: More runs of commands with options that change what they print.
-VARIANTS = [["kpi", "win_rate", "--by", "team"], ["kpi", "revenue", "--by", "owner"],
-            ["kpi", "revenue", "--by", "region"], ["forecast", "--by", "owner"],
-            ["forecast", "--by", "team"]]  # fmt: skip
+VARIANTS = [
+    ["kpi", "win_rate", "--by", "team"],
+    ["kpi", "revenue", "--by", "owner"],
+    ["kpi", "revenue", "--by", "region"],
+    ["forecast", "--by", "owner"],
+    ["forecast", "--by", "team"],
+]
 
 
 def typed_values(demo: Workspace) -> Iterator[str]:
@@ -145,8 +221,9 @@ def typed_values(demo: Workspace) -> Iterator[str]:
     with demo.engine.connect() as conn:
         for name in TYPED:
             table = Base.metadata.tables[name]
-            columns = [c for c in table.columns if c.name not in coded
-                       and c.type.python_type is str]  # fmt: skip
+            columns = [
+                c for c in table.columns if c.name not in coded and c.type.python_type is str
+            ]
             for row in conn.execute(select(*columns)):
                 yield from (str(value) for value in row if value)
 
@@ -217,8 +294,9 @@ def test_tables_label_codes_users_and_numbers(demo: Workspace, picks: dict[str, 
     assert re.search(r"-?\d+\.\d%", roi), roi  # ROI as a percentage
     assert not re.search(r"\d\.\d{4,}", roi), roi  # no long decimals
     ticket = run(url, "admin", ["tickets", "show", str(picks["ticket"])])
-    display = dict(zip(demo.users.frame()["username"], demo.users.frame()["display_name"],
-                       strict=True))  # fmt: skip
+    display = dict(
+        zip(demo.users.frame()["username"], demo.users.frame()["display_name"], strict=True)
+    )
     assignee = demo.tickets.get(picks["ticket"])["assignee"]
     if assignee:
         assert display[assignee] in ticket
@@ -259,10 +337,34 @@ def _strings(spec: Any) -> Iterator[str]:
     """The texts a chart draws: titles, and the string values of its data."""
     if isinstance(spec, dict):
         for key, value in spec.items():
-            if key in ("$schema", "config", "field", "type", "mark", "sort", "format",
-                       "scheme", "name", "test", "as", "calculate", "filter", "aggregate",
-                       "stack", "orient", "align", "baseline", "fontWeight", "signal",
-                       "expr", "datum", "condition", "value", "bin", "timeUnit"):  # fmt: skip
+            if key in (
+                "$schema",
+                "config",
+                "field",
+                "type",
+                "mark",
+                "sort",
+                "format",
+                "scheme",
+                "name",
+                "test",
+                "as",
+                "calculate",
+                "filter",
+                "aggregate",
+                "stack",
+                "orient",
+                "align",
+                "baseline",
+                "fontWeight",
+                "signal",
+                "expr",
+                "datum",
+                "condition",
+                "value",
+                "bin",
+                "timeUnit",
+            ):
                 continue
             if key in ("title", "text") and isinstance(value, str):
                 yield value

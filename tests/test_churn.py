@@ -45,29 +45,47 @@ def plant(engine: Engine) -> dict[str, list[int]]:
         for i in range(PER_GROUP * len(GROUPS)):
             group = GROUPS[i % len(GROUPS)]
             customer = conn.execute(
-                insert(Customer).values(
-                    code=f"C20231201{i:03d}", name=f"客户{i}", kind="company", status="active",
+                insert(Customer)
+                .values(
+                    code=f"C20231201{i:03d}",
+                    name=f"客户{i}",
+                    kind="company",
+                    status="active",
                     owner_id=owners["zhang" if i % 2 == 0 else "li"],
-                    created_at=datetime(2023, 12, 1), updated_at=datetime(2023, 12, 1),
-                ).returning(Customer.id)
-            ).scalar_one()  # fmt: skip
+                    created_at=datetime(2023, 12, 1),
+                    updated_at=datetime(2023, 12, 1),
+                )
+                .returning(Customer.id)
+            ).scalar_one()
             groups[group].append(customer)
             stop = {"happy": DAY, "early": T1, "late": T2}[group]
             conn.execute(
                 insert(Order),
-                [{"customer_id": customer, "ordered_at": d, "amount": 1000 + 10 * i,
-                  "created_at": datetime(2024, 1, 1)} for d in monthly(stop)],
-            )  # fmt: skip
+                [
+                    {
+                        "customer_id": customer,
+                        "ordered_at": d,
+                        "amount": 1000 + 10 * i,
+                        "created_at": datetime(2024, 1, 1),
+                    }
+                    for d in monthly(stop)
+                ],
+            )
             if group != "happy":
                 for back in (30, 60):
                     at = datetime.combine(stop - timedelta(days=back), datetime.min.time())
                     conn.execute(
                         insert(Ticket).values(
-                            customer_id=customer, type="complaint", priority="high",
-                            status="closed", subject="投诉", opened_at=at, created_at=at,
+                            customer_id=customer,
+                            type="complaint",
+                            priority="high",
+                            status="closed",
+                            subject="投诉",
+                            opened_at=at,
+                            created_at=at,
                             updated_at=at,
                         )
-                    )  # fmt: skip
+                    )
     return groups
 
 
@@ -78,8 +96,9 @@ def planted(team: Team) -> tuple[Team, dict[str, list[int]]]:
 
 def stored(ws: Workspace) -> pd.DataFrame:
     with ws.engine.connect() as conn:
-        customers = pd.read_sql("SELECT id, code, owner_id, churn_risk, churn_scored_at "
-                                "FROM customers", conn)  # fmt: skip
+        customers = pd.read_sql(
+            "SELECT id, code, owner_id, churn_risk, churn_scored_at FROM customers", conn
+        )
         tags = pd.read_sql(select(CustomerTag.customer_id).where(CustomerTag.tag == TAG), conn)
     customers["tagged"] = customers["id"].isin(tags["customer_id"])
     return customers.set_index("id").sort_index()
@@ -148,8 +167,12 @@ def test_explanations_name_real_features(planted: tuple[Team, dict[str, list[int
     factors = frame[["factor_1", "factor_2", "factor_3"]]
     assert set(factors.stack().dropna()) <= labels
     late = frame[frame["id"].isin(groups["late"])]
-    assert late[["factor_1", "factor_2", "factor_3"]].eq(
-        "complaints in the last 12 months").any(axis=1).all()  # fmt: skip
+    assert (
+        late[["factor_1", "factor_2", "factor_3"]]
+        .eq("complaints in the last 12 months")
+        .any(axis=1)
+        .all()
+    )
     assert frame["risk"].is_monotonic_decreasing
     code = str(late["code"].iloc[0])
     explained = team.admin.churn.explain(code, model, as_of=DAY)
@@ -197,8 +220,10 @@ def demo(db_url: str) -> Any:
 def reference_features(ws: Workspace, cutoff: date, horizon: int) -> pd.DataFrame:
     """Some of the features and the label in pandas, from the raw tables."""
     with ws.engine.connect() as conn:
-        raw = {name: pd.read_sql(f"SELECT * FROM {name}", conn)
-               for name in ("orders", "tickets", "interactions", "customers")}  # fmt: skip
+        raw = {
+            name: pd.read_sql(f"SELECT * FROM {name}", conn)
+            for name in ("orders", "tickets", "interactions", "customers")
+        }
     orders, customers = raw["orders"], raw["customers"].set_index("id")
     orders["day"] = pd.to_datetime(orders["ordered_at"]).dt.date
     orders["amount"] = orders["amount"].astype(float)
@@ -237,8 +262,16 @@ def test_features_match_pandas(demo: Workspace) -> None:
     frame = demo.ctx.frame(features(demo.ctx, Filters(), cutoff, 180)).set_index("id")
     expected = reference_features(demo, cutoff, 180)
     assert list(frame.index) == list(expected.index) and len(frame) > 50
-    for column in ("recency_days", "frequency", "orders_6m", "tickets_12m", "complaints_12m",
-                   "follow_ups_12m", "days_since_contact", "churned"):  # fmt: skip
+    for column in (
+        "recency_days",
+        "frequency",
+        "orders_6m",
+        "tickets_12m",
+        "complaints_12m",
+        "follow_ups_12m",
+        "days_since_contact",
+        "churned",
+    ):
         assert list(frame[column].astype(int)) == list(expected[column].astype(int)), column
     for column in ("monetary", "spend_prev_6m"):
         assert np.allclose(frame[column].astype(float), expected[column]), column

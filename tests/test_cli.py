@@ -20,10 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 import crmlib
 from crmlib.cli import main
-from crmlib.store import head_revision
+from crmlib.store import head_revision, make_engine
+from crmlib.store.models import AuditEvent
 from tests.factories import company
 
 
@@ -47,8 +49,9 @@ def crm_environment(url: str | None, user: str | None) -> dict[str, str | None]:
     return env
 
 
-def crm(*args: str, url: str | None = None, user: str | None = "admin", cwd: Path | None = None
-        ) -> Ran:  # fmt: skip
+def crm(
+    *args: str, url: str | None = None, user: str | None = "admin", cwd: Path | None = None
+) -> Ran:
     """``crm ARGS`` run in this process, in ``cwd``, with no input."""
     with contextlib.chdir(cwd) if cwd else contextlib.nullcontext():
         result = CliRunner(env=crm_environment(url, user)).invoke(main, list(args), prog_name="crm")
@@ -63,15 +66,21 @@ def test_the_crm_command_runs_as_a_process(sqlite_url: str) -> None:
     env = {k: v for k, v in crm_environment(sqlite_url, "admin").items() if v is not None}
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CRM_")}, **env}
     done = subprocess.run(
-        [sys.executable, "-m", "crmlib", "init"], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "crmlib", "init"],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=300,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     assert f"schema new → {head_revision()}" in done.stdout
     failed = subprocess.run(
-        [sys.executable, "-m", "crmlib", "users", "deactivate", "nobody"], capture_output=True,
-        text=True, env=env, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "-m", "crmlib", "users", "deactivate", "nobody"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert failed.returncode == 1
     assert failed.stderr.startswith("error: ") and "Traceback" not in failed.stderr
 
@@ -103,6 +112,36 @@ def test_users_and_audit_commands(db_url: str) -> None:
     assert crm("users", "add", "li", "--role", "sales", url=db_url).returncode == 0
     moved = crm("users", "deactivate", "zhang", "--reassign-to", "li", url=db_url)
     assert moved.stdout.strip() == "deactivated zhang; 1 customers now owned by li"
+
+
+def test_users_role_changes_role_and_team_and_is_audited(db_url: str) -> None:
+    assert crm("init", url=db_url).returncode == 0
+    assert (
+        crm("users", "add", "zhang", "--role", "sales", "--team", "east", url=db_url).returncode
+        == 0
+    )
+    changed = crm("users", "role", "zhang", "manager", "--team", "north", url=db_url)
+    assert changed.stdout.strip() == "zhang is now Manager (North China team)", changed
+    with crmlib.open(db_url, user="admin") as ws:
+        user = ws.users.get("zhang")
+        assert (user.role, user.team) == ("manager", "north")
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        changes = conn.execute(
+            select(AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value).where(
+                AuditEvent.entity == "users", AuditEvent.action == "update"
+            )
+        ).all()
+    engine.dispose()
+    assert {(c.field, c.old_value, c.new_value) for c in changes} >= {
+        ("role", "sales", "manager"),
+        ("team", "east", "north"),
+    }
+    assert crm("users", "add", "wang", "--role", "sales", url=db_url).returncode == 0
+    refused = crm("users", "role", "zhang", "admin", url=db_url, user="wang")
+    assert refused.returncode == 1 and "zhang" not in refused.stdout
+    with crmlib.open(db_url, user="admin") as ws:
+        assert ws.users.get("zhang").role == "manager"
 
 
 def test_status_lists_counts(sqlite_url: str) -> None:
@@ -227,7 +266,11 @@ def test_dedupe_merges_lists_what_unmerge_takes(sqlite_url: str) -> None:
     assert header.split()[:6] == ["Merge", "#", "Merged", "at", "By", "Survivor"]
     number, _day, _time, actor, survivor, other, *_, undoable = row.split()
     assert (number, actor, survivor, other, undoable) == (
-        "1", "Administrator", first, second, "yes"
-    )  # fmt: skip
+        "1",
+        "Administrator",
+        first,
+        second,
+        "yes",
+    )
     assert crm("dedupe", "unmerge", "1", url=sqlite_url).returncode == 0
     assert crm("dedupe", "merges", url=sqlite_url).stdout.strip().splitlines()[1].endswith("no")

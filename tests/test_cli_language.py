@@ -101,9 +101,21 @@ def test_a_question_answered_no_says_nothing_changed(team: Team, lang: str) -> N
     before = len(team.admin.customers.frame())
     other = "zh" if lang == "en" else "en"
     answered = CliRunner(env={"CRM_LANG": other}).invoke(
-        main, ["--url", team.url, "--lang", lang, "--user", "admin", "demo", "--fresh",
-               "--customers", "5"], input="n\n",
-    )  # fmt: skip
+        main,
+        [
+            "--url",
+            team.url,
+            "--lang",
+            lang,
+            "--user",
+            "admin",
+            "demo",
+            "--fresh",
+            "--customers",
+            "5",
+        ],
+        input="n\n",
+    )
     assert answered.exit_code == 1
     assert answered.stderr == t("cli:cancelled", lang) + "\n"
     assert "Aborted" not in answered.output
@@ -155,20 +167,41 @@ def _tabled(team: Team) -> dict[str, str]:
     zhang.customers.add(**company(name="成都蜀道贸易股份有限公司", phone="13812340002"))
     team.admin.duplicates.merge(first, second.code)  # the other pair is left for the scan
     zhang.leads.add(name="王磊", source="website", company="苏州启航机械有限公司")
-    team.admin.campaigns.add(name="展会", channel="exhibition", start_date="2024-05-01",
-                             end_date="2024-05-03", budget="100000")  # fmt: skip
-    zhang.opportunities.add(code, name="产线升级", stage="proposal", amount="100000",
-                            expected_close_date="2030-03-15", need_description="两条新产线",
-                            proposal_version="V1")  # fmt: skip
-    zhang.interactions.add(code, summary="电话沟通采购计划", channel="phone",
-                           customer_need="希望缩短交期", next_step="周五前发送报价",
-                           next_action_date=clock.today())  # fmt: skip
+    team.admin.campaigns.add(
+        name="展会",
+        channel="exhibition",
+        start_date="2024-05-01",
+        end_date="2024-05-03",
+        budget="100000",
+    )
+    zhang.opportunities.add(
+        code,
+        name="产线升级",
+        stage="proposal",
+        amount="100000",
+        expected_close_date="2030-03-15",
+        need_description="两条新产线",
+        proposal_version="V1",
+    )
+    zhang.interactions.add(
+        code,
+        summary="电话沟通采购计划",
+        channel="phone",
+        customer_need="希望缩短交期",
+        next_step="周五前发送报价",
+        next_action_date=clock.today(),
+    )
     zhang.tasks.add("准备报价方案", about=code)
     zhang.comments.add("customer", code, "报价请 @li 复核")
     now = clock.now()
     for hours in (20, 30):  # high priority: one at risk, one breached
-        team.sun.tickets.open(code, type="after_sales", subject="设备故障报修", priority="high",
-                              opened_at=now - timedelta(hours=hours))  # fmt: skip
+        team.sun.tickets.open(
+            code,
+            type="after_sales",
+            subject="设备故障报修",
+            priority="high",
+            opened_at=now - timedelta(hours=hours),
+        )
     team.sun.tickets.take(1)  # an event for `tickets show`
     article = team.sun.kb.add(title="设备故障排查", body="先检查电源。", category="售后")
     team.sun.kb.link(1, int(article["id"]))  # type: ignore[call-overload]
@@ -234,8 +267,9 @@ HEADERS: dict[tuple[str, ...], dict[str, list[str]]] = {
 }
 
 
-def _show(url: str, lang: str, user: str, args: tuple[str, ...],
-          monkeypatch: pytest.MonkeyPatch) -> Result:  # fmt: skip
+def _show(
+    url: str, lang: str, user: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> Result:
     """Run a table command; ``stale`` 40 days on, when the new deal has gone quiet."""
     with monkeypatch.context() as later:
         if args[0] == "stale":

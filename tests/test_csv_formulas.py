@@ -58,8 +58,14 @@ def test_a_csv_export_imported_again_gives_back_hostile_names_exactly(
         for name in HOSTILE
     }
     code = next(iter(codes))
-    team.zhang.orders.add(code, ordered_at="2024-05-01", amount="1200.5", external_id="ORD-1",
-                          product="=1+1", category="@类别")  # fmt: skip
+    team.zhang.orders.add(
+        code,
+        ordered_at="2024-05-01",
+        amount="1200.5",
+        external_id="ORD-1",
+        product="=1+1",
+        category="@类别",
+    )
     customers = export(team.zhang.ctx, "customers", tmp_path / "customers.csv", lang="zh").path
     orders = export(team.zhang.ctx, "orders", tmp_path / "orders.csv", lang="zh").path
 
@@ -89,15 +95,18 @@ def test_rejected_rows_files_are_neutralised_and_read_back_exactly(
     source = tmp_path / "in.csv"
     with source.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(
-            [["客户名称", "行业", "省份", "联系人", "电话", "客户来源"],
-             [HOSTILE[0], "", "广东", "@联系人", "13812345678", "展会"]]
-        )  # fmt: skip
+            [
+                ["客户名称", "行业", "省份", "联系人", "电话", "客户来源"],
+                [HOSTILE[0], "", "广东", "@联系人", "13812345678", "展会"],
+            ]
+        )
     result = team.zhang.import_file("customers", source, output_dir=tmp_path / "out")
     assert result.rejected == 1 and result.rejects_path is not None
     _, row = _cells(result.rejects_path)
     assert row[2:4] == ["'" + HOSTILE[0], ""] and row[5] == "'@联系人"
-    again = team.zhang.import_file("customers", result.rejects_path, dry_run=True,
-                                   output_dir=tmp_path / "again")  # fmt: skip
+    again = team.zhang.import_file(
+        "customers", result.rejects_path, dry_run=True, output_dir=tmp_path / "again"
+    )
     assert again.rejected == 1 and again.rejects_path is not None
     assert _cells(again.rejects_path)[1][4:] == row[2:]
 

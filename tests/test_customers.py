@@ -37,14 +37,20 @@ def test_add_normalises_and_derives(team: Team) -> None:
 
 def test_every_broken_rule_is_reported_at_once(team: Team) -> None:
     with pytest.raises(ValidationError) as caught:
-        team.zhang.customers.add(name="某公司", phone="12345", email="not-mail", province="火星",
-                                 grade="D", colour="red")  # fmt: skip
+        team.zhang.customers.add(
+            name="某公司", phone="12345", email="not-mail", province="火星", grade="D", colour="red"
+        )
     problems = {(e.field, e.rule) for e in caught.value.errors}
     assert problems == {
-        ("phone", "phone_format"), ("email", "email_format"), ("province", "province"),
-        ("grade", "enum:grade"), ("colour", "unknown_field"),
-        ("industry", "required"), ("contact", "required"), ("source", "required"),
-    }  # fmt: skip
+        ("phone", "phone_format"),
+        ("email", "email_format"),
+        ("province", "province"),
+        ("grade", "enum:grade"),
+        ("colour", "unknown_field"),
+        ("industry", "required"),
+        ("contact", "required"),
+        ("source", "required"),
+    }
     by_field = {e.field: e for e in caught.value.errors}
     assert by_field["phone"].value == "12345"
     assert team.zhang.customers.frame().empty
@@ -53,8 +59,9 @@ def test_every_broken_rule_is_reported_at_once(team: Team) -> None:
 def test_person_needs_a_way_to_reach_them(team: Team) -> None:
     with pytest.raises(ValidationError, match="required_any"):
         team.zhang.customers.add(name="王芳", kind="person")
-    person = team.zhang.customers.add(name="王芳", kind="个人", email="wf@example.com",
-                                      birthday="1990-05-01")  # fmt: skip
+    person = team.zhang.customers.add(
+        name="王芳", kind="个人", email="wf@example.com", birthday="1990-05-01"
+    )
     assert person.kind == "person" and str(person.birthday) == "1990-05-01"
 
 
@@ -123,7 +130,11 @@ def test_opportunity_stage_history_records_each_move(team: Team) -> None:
 def test_follow_up_updates_last_contact(team: Team) -> None:
     code = team.zhang.customers.add(**company()).code
     team.zhang.interactions.add(
-        code, channel="微信", summary="沟通报价", occurred_at="2024-05-01 10:00",
-        customer_need="价格", next_step="发报价",
-    )  # fmt: skip
+        code,
+        channel="微信",
+        summary="沟通报价",
+        occurred_at="2024-05-01 10:00",
+        customer_need="价格",
+        next_step="发报价",
+    )
     assert str(team.zhang.customers.get(code).last_contact_at) == "2024-05-01 10:00:00"

@@ -36,9 +36,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 def _bundle_in_a_new_process(env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", READ_BUNDLE], env=env, capture_output=True, text=True,
-        check=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-c", READ_BUNDLE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return done.stdout.strip()
 
 

@@ -58,10 +58,13 @@ def server(
     port = free_port()
     url = demo.engine.url.render_as_string(hide_password=False)
     with running(
-        voila.command(NOTEBOOKS, guarded, port=port), port=port,
-        env=guarded.environment(voila.environment(runtime, url, "admin")), cwd=ROOT,
-        log=runtime / "voila.log", token=guarded.token,
-    ):  # fmt: skip
+        voila.command(NOTEBOOKS, guarded, port=port),
+        port=port,
+        env=guarded.environment(voila.environment(runtime, url, "admin")),
+        cwd=ROOT,
+        log=runtime / "voila.log",
+        token=guarded.token,
+    ):
         yield f"http://127.0.0.1:{port}/"
 
 
@@ -79,9 +82,10 @@ def page(browser: Any, guarded: Guard) -> Iterator[tuple[Any, list[str]]]:
     Every request carries the server's token (tests/test_server_guard.py opens the server
     as a person does, with ``?token=`` once)."""
     context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="zh-CN",
+        viewport={"width": 1280, "height": 900},
+        locale="zh-CN",
         extra_http_headers={"Authorization": f"token {guarded.token}"},
-    )  # fmt: skip
+    )
     elsewhere: list[str] = []
 
     def local_only(route: Any) -> None:
@@ -151,8 +155,7 @@ def test_landing_page_links_every_dashboard(server: str, page: tuple[Any, list[s
         "a.crm-dashboard", "els => els.map(e => [e.dataset.report, e.getAttribute('href')])"
     )
     assert [name for name, _ in links] == list(REPORTS)
-    assert all(href.endswith(f"{name}.ipynb?region=%E5%8D%8E%E4%B8%9C")
-               for name, href in links)  # fmt: skip
+    assert all(href.endswith(f"{name}.ipynb?region=%E5%8D%8E%E4%B8%9C") for name, href in links)
     DOCS.mkdir(exist_ok=True)
     opened.screenshot(path=str(DOCS / "dashboards-landing.png"))
     assert elsewhere == []
@@ -222,8 +225,11 @@ def test_a_wrong_url_parameter_says_why_without_a_traceback(
     server: str, page: tuple[Any, list[str]]
 ) -> None:
     opened, _ = page
-    opened.goto(f"{server}voila/render/sales_funnel.ipynb?region={quote('火星')}",
-                wait_until="commit", timeout=PAGE_TIMEOUT_MS)  # fmt: skip
+    opened.goto(
+        f"{server}voila/render/sales_funnel.ipynb?region={quote('火星')}",
+        wait_until="commit",
+        timeout=PAGE_TIMEOUT_MS,
+    )
     opened.wait_for_selector(".crm-error", timeout=PAGE_TIMEOUT_MS)
     message = opened.inner_text(".crm-error")
     assert "region" in message and "火星" in message

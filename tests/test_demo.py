@@ -39,11 +39,26 @@ CUSTOMERS = 300
 SEED = 7
 START, AS_OF = period()
 TABLES = {
-    "users", "campaigns", "customers", "customer_tags", "contacts", "opportunities",
-    "opportunity_stage_history", "orders", "interactions", "tickets", "ticket_events",
-    "feedback", "leads", "campaign_members", "code_sequences", "kb_articles", "ticket_articles",
-    "comments", "tasks",
-}  # fmt: skip
+    "users",
+    "campaigns",
+    "customers",
+    "customer_tags",
+    "contacts",
+    "opportunities",
+    "opportunity_stage_history",
+    "orders",
+    "interactions",
+    "tickets",
+    "ticket_events",
+    "feedback",
+    "leads",
+    "campaign_members",
+    "code_sequences",
+    "kb_articles",
+    "ticket_articles",
+    "comments",
+    "tasks",
+}
 CODE = re.compile(r"^C(?P<day>\d{8})(?P<number>\d{3,})$")
 LEGAL_FORMS = re.compile(r"(集团)?(股份|科技)?有限(责任)?公司$|Co\.,Ltd\.$")
 

@@ -104,8 +104,12 @@ def build_demo(home: Path) -> None:
     env["CRM_HOME"] = str(home)
     done = subprocess.run(
         [crm_script(), *demo_arguments()],
-        env=env, cwd=home, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (home / "data" / "crm.db").is_file(), f"crm demo wrote no {home}/data/crm.db"
 

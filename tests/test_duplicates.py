@@ -48,9 +48,18 @@ from tests.factories import Team, company
 STAR = "上海星辰科技有限公司"
 #: Every table a merge touches, compared row by row before a merge and after its undo.
 TABLES = (
-    Customer, Contact, CustomerTag, Opportunity, StageHistory, Interaction, Order, Ticket,
-    Feedback, CampaignMember, Lead,
-)  # fmt: skip
+    Customer,
+    Contact,
+    CustomerTag,
+    Opportunity,
+    StageHistory,
+    Interaction,
+    Order,
+    Ticket,
+    Feedback,
+    CampaignMember,
+    Lead,
+)
 
 
 def dup(ws: Workspace) -> Duplicates:
@@ -235,9 +244,15 @@ def test_scan_pairs_and_clusters(team: Team) -> None:
     codes = _three_of_a_kind(team.zhang, "13933334444")
     pairs = dup(team.zhang).scan()
     assert set(pairs.columns) >= {
-        "code_a", "code_b", "external_id_a", "external_id_b", "name_a", "name_b", "score",
+        "code_a",
+        "code_b",
+        "external_id_a",
+        "external_id_b",
+        "name_a",
+        "name_b",
+        "score",
         "reasons",
-    }  # fmt: skip
+    }
     found = {frozenset(p) for p in zip(pairs["code_a"], pairs["code_b"], strict=True)}
     assert found == {frozenset(p) for p in [(codes[0], codes[1]), (codes[0], codes[2])]} | (
         {frozenset((codes[1], codes[2]))} & found
@@ -288,9 +303,13 @@ def test_addresses_in_different_cities_do_not_agree(team: Team, there: str, agre
         **person, **nanjing, address="鼓楼区中山路347号", phone="19126624417", birthday="1998-03-08"
     )
     other = {
-        **person, "province": "福建", "city": "福州", "address": there, "phone": "15198512572",
+        **person,
+        "province": "福建",
+        "city": "福州",
+        "address": there,
+        "phone": "15198512572",
         "birthday": "1981-03-04",
-    }  # fmt: skip
+    }
     second = ws.customers.add(**other)
     assert dup(ws).scan().empty
     [match] = dup(ws).check(other | {"code": second.code})

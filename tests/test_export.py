@@ -44,17 +44,32 @@ def book(team: Team) -> Book:
     zhang, zhao = team.zhang, team.zhao
     code = zhang.customers.add(
         **company(
-            name="深圳鹏城电子有限公司", industry="39", province="广东", phone="13812345678",
-            email="chen.jing@pengcheng.cn", contact="陈静", external_id="ERP-1", kind="企业",
-            size="medium", grade="B", birthday="1990-01-02", consent_at="2024-05-01",
+            name="深圳鹏城电子有限公司",
+            industry="39",
+            province="广东",
+            phone="13812345678",
+            email="chen.jing@pengcheng.cn",
+            contact="陈静",
+            external_id="ERP-1",
+            kind="企业",
+            size="medium",
+            grade="B",
+            birthday="1990-01-02",
+            consent_at="2024-05-01",
         ),
         tags=["重点跟进", "VIP"],
-    ).code  # fmt: skip
+    ).code
     zhang.contacts.add(code, name="林涛", title="采购经理", phone="0755-86001234")
     zhang.opportunities.add(
-        code, name="产线升级", amount="1.2万", stage="proposal", external_id="OPP-1",
-        expected_close_date="2024-06-30", need_description="扩产", proposal_version="V1",
-    )  # fmt: skip
+        code,
+        name="产线升级",
+        amount="1.2万",
+        stage="proposal",
+        external_id="OPP-1",
+        expected_close_date="2024-06-30",
+        need_description="扩产",
+        proposal_version="V1",
+    )
     zhang.orders.add(code, ordered_at="2024-05-01", amount="1,200.50", external_id="ORD-1")
     zhao_code = zhao.customers.add(**company(name="成都蜀道贸易有限公司", province="四川")).code
     zhao.orders.add(zhao_code, ordered_at="2024-05-02", amount="99")
@@ -66,19 +81,29 @@ def book(team: Team) -> Book:
         session.add_all(
             [
                 Ticket(
-                    customer_id=customer_id, type="complaint", priority="high",
-                    subject="设备无法启动", assignee_id=team.sun.user.id, external_id="T-1",
+                    customer_id=customer_id,
+                    type="complaint",
+                    priority="high",
+                    subject="设备无法启动",
+                    assignee_id=team.sun.user.id,
+                    external_id="T-1",
                     opened_at=datetime(2024, 5, 1, 9, 30),
                 ),
                 Lead(
-                    name="王磊", company="苏州启航机械有限公司", source="website",
-                    province="江苏省", industry_section="C", industry_division="34",
-                    value_tier="high", owner_id=zhang.user.id, external_id="L-1",
+                    name="王磊",
+                    company="苏州启航机械有限公司",
+                    source="website",
+                    province="江苏省",
+                    industry_section="C",
+                    industry_division="34",
+                    value_tier="high",
+                    owner_id=zhang.user.id,
+                    external_id="L-1",
                     phone="+8613900001111",
                 ),
                 Lead(name="赵敏", source="phone", owner_id=zhao.user.id, external_id="L-2"),
             ]
-        )  # fmt: skip
+        )
     return Book(code, zhao_code, merged_code)
 
 
@@ -184,9 +209,13 @@ def test_columns_are_chosen_by_name_or_header_in_any_language(
     )
     assert result.columns == ("name", "phone", "code", "grade")
     assert _rows(result.path) == [
-        {"Customer name": "深圳鹏城电子有限公司", "Phone": "+8613812345678", "Code": book.code,
-         "Grade": "Grade B"}
-    ]  # fmt: skip
+        {
+            "Customer name": "深圳鹏城电子有限公司",
+            "Phone": "+8613812345678",
+            "Code": book.code,
+            "Grade": "Grade B",
+        }
+    ]
     zh = export(team.zhang.ctx, "orders", tmp_path / "o.xlsx", columns=["amount"], lang="zh")
     assert _rows(zh.path) == [{"订单金额": "1200.5"}]
 
@@ -216,9 +245,14 @@ def test_every_export_is_audited_with_its_row_count(team: Team, book: Book, tmp_
     event = events[0]
     assert (event.actor, event.entity) == ("ana", "customers")
     details = json.loads(event.new_value)
-    assert details == {"rows": result.rows, "columns": ["name", "phone"],
-                       "path": str(result.path), "masked": True, "format": "xlsx",
-                       "lang": "en"}  # fmt: skip
+    assert details == {
+        "rows": result.rows,
+        "columns": ["name", "phone"],
+        "path": str(result.path),
+        "masked": True,
+        "format": "xlsx",
+        "lang": "en",
+    }
     assert details["rows"] == 2
 
 
@@ -271,8 +305,9 @@ def test_every_cell_passes_its_columns_rule_and_gives_back_the_stored_value(
 
 
 def test_where_narrows_the_rows(team: Team, book: Book, tmp_path: Path) -> None:
-    result = export(team.ana.ctx, "customers", tmp_path / "c.csv",
-                    where=Customer.province == "四川省")  # fmt: skip
+    result = export(
+        team.ana.ctx, "customers", tmp_path / "c.csv", where=Customer.province == "四川省"
+    )
     assert [r["Code"] for r in _rows(result.path)] == [book.zhao_code]
 
 

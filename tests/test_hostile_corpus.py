@@ -423,8 +423,9 @@ def test_the_bomb_is_refused_before_it_is_unpacked(files: Path) -> None:
 def test_the_cli_refuses_the_bomb_in_one_line(team: Team, files: Path) -> None:
     """In Chinese, the CLI's default (the English message is checked through the API)."""
     path = build(files, "shared string bomb")
-    shown = crm("--lang", "zh", "import", "customers", str(path), "--dry-run", url=team.url,
-                user="zhang")  # fmt: skip
+    shown = crm(
+        "--lang", "zh", "import", "customers", str(path), "--dry-run", url=team.url, user="zhang"
+    )
     assert shown.returncode == 1, shown.stderr
     assert "Traceback" not in shown.stderr and "Error:" not in shown.stderr, shown.stderr
     assert "解压后有 300 MB" in shown.stderr and "256 MB" in shown.stderr, shown.stderr
@@ -577,13 +578,21 @@ def test_the_cli_says_the_database_is_full_without_a_traceback(
     build_team(sqlite_url).close()
     database = Path(sqlite_url.removeprefix("sqlite:///"))
     path = _many_rows(tmp_path / "customers.csv", 3_000)
-    env = {**os.environ, "CRM_DATABASE_URL": sqlite_url, "CRM_USER": "admin", "CRM_LANG": "en",
-           "CRM_IMPORT_DIR": str(tmp_path / "imports")}  # fmt: skip
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": sqlite_url,
+        "CRM_USER": "admin",
+        "CRM_LANG": "en",
+        "CRM_IMPORT_DIR": str(tmp_path / "imports"),
+    }
     shown = subprocess.run(
         [sys.executable, "-m", "crmlib", "import", "customers", str(path)],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         preexec_fn=_file_size_limit(database.stat().st_size),
-    )  # fmt: skip
+    )
     assert shown.returncode == 1, shown.stderr
     assert "Traceback" not in shown.stderr, shown.stderr
     assert f"the database {database} is full" in shown.stderr, shown.stderr

@@ -341,9 +341,17 @@ def test_opportunities_contacts_tickets_and_leads(db_url: str, team: Team, tmp_p
     opps = write_csv(
         tmp_path / "o.csv",
         [["OP-1", code, "产线升级", "方案报价", "120万", "2024-06-30", "扩产", "V1"]],
-        header=["external_id", "customer_code", "商机名称", "销售阶段", "预计金额", "预计成交日期",
-                "需求描述", "方案版本"],
-    )  # fmt: skip
+        header=[
+            "external_id",
+            "customer_code",
+            "商机名称",
+            "销售阶段",
+            "预计金额",
+            "预计成交日期",
+            "需求描述",
+            "方案版本",
+        ],
+    )
     assert team.zhang.import_file("opportunities", opps).created == 1
     opp = team.zhang.opportunities.frame(customer_code=code).iloc[0]
     assert (opp["stage"], opp["probability"], opp["owner"]) == ("proposal", 0.5, "zhang")
@@ -449,9 +457,23 @@ def test_an_export_reimports_cleanly(db_url: str, team: Team, tmp_path: Path, fm
         fresh.users.add("zhang", role="sales", team="east")
         moved = fresh.import_file("customers", customers.path)
         assert (moved.created, moved.rejected) == (3, 0)
-        columns = ["external_id", "name", "kind", "industry_section", "industry_division",
-                   "province", "region", "grade", "status", "source", "owner", "contact",
-                   "phone", "email", "postcode"]  # fmt: skip
+        columns = [
+            "external_id",
+            "name",
+            "kind",
+            "industry_section",
+            "industry_division",
+            "province",
+            "region",
+            "grade",
+            "status",
+            "source",
+            "owner",
+            "contact",
+            "phone",
+            "email",
+            "postcode",
+        ]
         copied = fresh.customers.frame()[columns].sort_values("external_id", ignore_index=True)
         assert set(fresh.customers.frame()["code"]) == set(team.zhang.customers.frame()["code"])
         kept = set(fresh.customers.frame()["code"])

@@ -129,10 +129,20 @@ def test_values_shared_by_every_row_are_stored_exactly(
     """A column that holds one value in every row goes into the statement once (SQLite):
     quotes, blanks and numbers must read back as if bound row by row."""
     rows = [
-        [f"ERP-{n}", f"引号{n}公司", "企业", "C", "北京", "O'Brien '); --", f"1390000{n:04d}", "",
-         "展会", ""]
+        [
+            f"ERP-{n}",
+            f"引号{n}公司",
+            "企业",
+            "C",
+            "北京",
+            "O'Brien '); --",
+            f"1390000{n:04d}",
+            "",
+            "展会",
+            "",
+        ]
         for n in range(5)
-    ]  # fmt: skip
+    ]
     result = team.zhang.import_file("customers", write_csv(tmp_path / "c.csv", rows))
     assert result.created == 5
     stored = customers_with_contacts(db_url, "c.owner_id, c.status, k.name, k.email, k.is_primary")
@@ -148,10 +158,20 @@ def test_each_new_contact_belongs_to_its_own_customer(
     writes them from the contact's own id, else they are bound one by one (a person
     given only an external id has no contact, which leaves a gap)."""
     rows = [
-        [f"ERP-{n}", f"联系{n}有限公司", "企业", "C", "北京", f"联系人{n}", f"1390000{n:04d}", "",
-         "展会", ""]
+        [
+            f"ERP-{n}",
+            f"联系{n}有限公司",
+            "企业",
+            "C",
+            "北京",
+            f"联系人{n}",
+            f"1390000{n:04d}",
+            "",
+            "展会",
+            "",
+        ]
         for n in range(4)
-    ]  # fmt: skip
+    ]
     if with_person:
         rows.insert(2, ["ERP-P", "王芳", "个人", "", "上海", "", "", "", "转介绍", ""])
     team.zhang.customers.add(**company(external_id="API-1", contact="先来的人"))

@@ -231,8 +231,9 @@ def test_csv_as_excel_saves_it_on_chinese_windows(team: Team, tmp_path: Path) ->
             [special, "制造业", "陈静", f"138 1234 {n:04d}", "展会", "科苑路 15 号，A 座"],
             [*company_row(10 + n, name=f"深圳市龍華精密（集团）-{encoding}"), '含"引号",逗号'],
         ]
-        path = write_csv(tmp_path / f"customers-{encoding}.csv", rows, encoding=encoding,
-                         delimiter=delimiter)  # fmt: skip
+        path = write_csv(
+            tmp_path / f"customers-{encoding}.csv", rows, encoding=encoding, delimiter=delimiter
+        )
         result = run(ws, path)
         accounted(result, 2)
         assert (result.created, result.unknown_columns) == (2, []), encoding
@@ -323,9 +324,12 @@ def test_merged_cells_give_every_row_the_value(team: Team, tmp_path: Path) -> No
     ws = team.zhang
     path = write_xlsx(
         tmp_path / "merged.xlsx",
-        [HEADERS, *[[*company_row(n)[:4], "展会" if n == 1 else None] for n in (1, 2, 3)],
-         company_row(4)],
-    )  # fmt: skip
+        [
+            HEADERS,
+            *[[*company_row(n)[:4], "展会" if n == 1 else None] for n in (1, 2, 3)],
+            company_row(4),
+        ],
+    )
     book = openpyxl.load_workbook(path)
     sheet = book.active
     assert sheet is not None
@@ -658,8 +662,9 @@ def test_rows_repeated_in_the_file(team: Team, tmp_path: Path) -> None:
     for chunk_rows in (1, 50_000):
         for path, repeats in ((keyed, {"4": 2}), (unkeyed, {"4": 2, "5": 2})):
             out = tmp_path / f"out-{path.stem}-{chunk_rows}"
-            result = import_file(ws.ctx, "customers", path, dry_run=True, output_dir=out,
-                                 chunk_rows=chunk_rows)  # fmt: skip
+            result = import_file(
+                ws.ctx, "customers", path, dry_run=True, output_dir=out, chunk_rows=chunk_rows
+            )
             accounted(result, len(repeats) + 2)
             assert result.created == 2
             rejected = rejects(result)
@@ -678,18 +683,23 @@ def test_ragged_rows_and_unclosed_quotes(team: Team, tmp_path: Path) -> None:
     good = ",".join(company_row(1))
     later = ",".join(company_row(3))
     files = {
-        "ragged.csv": (f"{header}\r\n{good}\r\n{','.join(company_row(2))},多余\r\n{later}\r\n",
-                       ["row 3", "6 cells", "header has 5"]),
-        "open-quote.csv": (f'{header}\r\n{good}\r\n"测试公司2,39,张三\r\n{later}\r\n',
-                           ["row 3", "quote"]),
-    }  # fmt: skip
+        "ragged.csv": (
+            f"{header}\r\n{good}\r\n{','.join(company_row(2))},多余\r\n{later}\r\n",
+            ["row 3", "6 cells", "header has 5"],
+        ),
+        "open-quote.csv": (
+            f'{header}\r\n{good}\r\n"测试公司2,39,张三\r\n{later}\r\n',
+            ["row 3", "quote"],
+        ),
+    }
     for name, (text, expected) in files.items():
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         for chunk_rows in (1, 50_000):  # rows of earlier chunks are rolled back too
             with pytest.raises(FileProblem) as raised:
-                import_file(ws.ctx, "customers", path, output_dir=tmp_path / "out",
-                            chunk_rows=chunk_rows)  # fmt: skip
+                import_file(
+                    ws.ctx, "customers", path, output_dir=tmp_path / "out", chunk_rows=chunk_rows
+                )
             message = str(raised.value)
             assert "\n" not in message and all(e in message for e in expected), message
     assert customers(ws) == {}
@@ -719,8 +729,9 @@ def test_blank_lines_keep_the_row_numbers_excel_shows(team: Team, tmp_path: Path
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     for chunk_rows in (2, 50_000):
         out = tmp_path / f"out-{chunk_rows}"
-        result = import_file(ws.ctx, "customers", path, dry_run=True, output_dir=out,
-                             chunk_rows=chunk_rows)  # fmt: skip
+        result = import_file(
+            ws.ctx, "customers", path, dry_run=True, output_dir=out, chunk_rows=chunk_rows
+        )
         accounted(result, 4)
         assert numbers(rejects(result)) == ["5", "9"]
     # Empty rows above the header: the header is where Excel shows it, rows follow it.

@@ -140,8 +140,9 @@ def test_the_error_reads_in_chinese_by_default(db_url: str, team: Team) -> None:
     import crmlib
 
     with crmlib.open(db_url, user="zhang") as ws:
-        error = refused(lambda: ws.customers.add(**company(name="\u200b")), "name", "\u200b",
-                        "text_invisible")  # fmt: skip
+        error = refused(
+            lambda: ws.customers.add(**company(name="\u200b")), "name", "\u200b", "text_invisible"
+        )
     assert "没有可见字符" in str(error)
 
 
@@ -207,8 +208,11 @@ def test_an_import_rejects_names_that_show_nothing_or_cannot_be_stored(
     assert result.rejects_path is not None
     rejects = pd.read_csv(result.rejects_path, encoding="utf-8-sig", dtype=str)
     assert [reason.rsplit("[", 1)[1] for reason in rejects["reasons"]] == [
-        "text_invisible]", "text_control]", "text_invisible]", "text_control]"
-    ]  # fmt: skip
+        "text_invisible]",
+        "text_control]",
+        "text_invisible]",
+        "text_control]",
+    ]
     assert count(db_url, Customer) == 1
 
 

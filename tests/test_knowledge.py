@@ -10,10 +10,18 @@ from tests.factories import Team, company
 
 def test_write_search_link_and_usage(team: Team) -> None:
     kb = team.sun.kb
-    login = kb.add(title="系统登录异常排查", body="清除浏览器缓存后重试；仍失败请重置密码。",
-                   category="技术支持", tags="登录，密码")  # fmt: skip
-    invoice = kb.add(title="Invoice corrections", body="How to reissue an invoice (发票).",
-                     category="财务", tags=["发票", "账单"])  # fmt: skip
+    login = kb.add(
+        title="系统登录异常排查",
+        body="清除浏览器缓存后重试；仍失败请重置密码。",
+        category="技术支持",
+        tags="登录，密码",
+    )
+    invoice = kb.add(
+        title="Invoice corrections",
+        body="How to reissue an invoice (发票).",
+        category="财务",
+        tags=["发票", "账单"],
+    )
     manual = kb.add(
         title="设备安装手册", body="安装后如无法登录，请联系技术支持。", category="售后"
     )

@@ -30,20 +30,34 @@ from crmlib.settings import set_setting
 from crmlib.store import make_engine
 
 TABLES = (
-    "users", "customers", "contacts", "orders", "leads", "opportunities",
-    "opportunity_stage_history", "tickets", "feedback", "campaigns", "campaign_members",
-)  # fmt: skip
+    "users",
+    "customers",
+    "contacts",
+    "orders",
+    "leads",
+    "opportunities",
+    "opportunity_stage_history",
+    "tickets",
+    "feedback",
+    "campaigns",
+    "campaign_members",
+)
 MOMENTS = {
     "customers": ("created_at", "consent_at", "birthday"),
     "orders": ("ordered_at",),
     "leads": ("created_at", "converted_at"),
     "opportunities": ("created_at", "closed_at"),
     "opportunity_stage_history": ("entered_at", "left_at"),
-    "tickets": ("opened_at", "first_response_at", "first_response_due", "resolved_at",
-                "resolution_due"),
+    "tickets": (
+        "opened_at",
+        "first_response_at",
+        "first_response_due",
+        "resolved_at",
+        "resolution_due",
+    ),
     "feedback": ("answered_at",),
     "campaigns": ("start_date",),
-}  # fmt: skip
+}
 SALES_COST = 30_000.0
 Q2 = (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-07-01"))
 Y2024 = (pd.Timestamp("2024-01-01"), pd.Timestamp("2025-01-01"))
@@ -251,8 +265,11 @@ class Ref:
     def sla_compliance(self) -> float:
         tk = self._tickets()
         resolved = tk["resolved_at"] < self.day_end
-        tk = tk[tk["first_response_due"].notna() & tk["resolution_due"].notna()
-                & (resolved | (tk["resolution_due"] < self.day_end))]  # fmt: skip
+        tk = tk[
+            tk["first_response_due"].notna()
+            & tk["resolution_due"].notna()
+            & (resolved | (tk["resolution_due"] < self.day_end))
+        ]
         met = (
             (tk["first_response_at"] <= tk["first_response_due"])
             & (tk["resolved_at"] < self.day_end)
@@ -283,12 +300,22 @@ class Ref:
         primary = contacts[contacts["is_primary"].astype(bool)]
         shares = []
         for column, applies in [
-            ("name", None), ("kind", None), ("industry_section", "company"),
-            ("size", "company"), ("province", None), ("city", None), ("postcode", None),
-            ("address", None), ("grade", None), ("status", None), ("source", None),
-            ("owner_id", None), ("birthday", "person"), ("consent_purpose", "person"),
+            ("name", None),
+            ("kind", None),
+            ("industry_section", "company"),
+            ("size", "company"),
+            ("province", None),
+            ("city", None),
+            ("postcode", None),
+            ("address", None),
+            ("grade", None),
+            ("status", None),
+            ("source", None),
+            ("owner_id", None),
+            ("birthday", "person"),
+            ("consent_purpose", "person"),
             ("consent_at", "person"),
-        ]:  # fmt: skip
+        ]:
             rows = c if applies is None else c[c["kind"] == applies]
             if len(rows):
                 shares.append(filled(rows[column]).mean())
@@ -378,12 +405,15 @@ SINGLE = [k for k in CATALOGUE if k != "stage_days"]
         ({"as_of": "2025-10-31"}, {"as_of": pd.Timestamp("2025-10-31")}),
         (
             {"period_start": "2025-02-01", "period_end": "2025-11-30", "region": "华东"},
-            {"start": pd.Timestamp("2025-02-01"), "end": pd.Timestamp("2025-12-01"),
-             "region": "华东"},
+            {
+                "start": pd.Timestamp("2025-02-01"),
+                "end": pd.Timestamp("2025-12-01"),
+                "region": "华东",
+            },
         ),
     ],
     ids=["quarter", "year", "as_of", "range_region"],
-)  # fmt: skip
+)
 def test_every_kpi_matches_pandas(
     demo: Demo, filters: dict[str, str], bounds: dict[str, Any]
 ) -> None:
@@ -464,19 +494,27 @@ def test_a_sales_reps_kpis_cover_only_their_customers(demo: Demo) -> None:
     # The admin filtering by that owner sees the same customers' figures.
     with crmlib.open(demo.url, user="admin", lang="en") as ws:
         assert value(ws, "revenue", period="2025", owner=demo.rep) == pytest.approx(
-            reference(demo, start=pd.Timestamp("2025-01-01"), end=pd.Timestamp("2026-01-01"),
-                      owner=demo.rep).revenue()
-        )  # fmt: skip
+            reference(
+                demo,
+                start=pd.Timestamp("2025-01-01"),
+                end=pd.Timestamp("2026-01-01"),
+                owner=demo.rep,
+            ).revenue()
+        )
 
 
 def test_team_and_owner_filters(demo: Demo) -> None:
     bounds = {"start": Q2[0], "end": Q2[1]}
     with crmlib.open(demo.url, user="admin", lang="en") as ws:
         for kpi_id in ("new_customers", "revenue", "win_rate", "csat", "lead_conversion", "cac"):
-            assert same(value(ws, kpi_id, period="2025-Q2", team=demo.team),
-                        getattr(reference(demo, team=demo.team, **bounds), kpi_id)())  # fmt: skip
-            assert same(value(ws, kpi_id, period="2025-Q2", owner=demo.rep),
-                        getattr(reference(demo, owner=demo.rep, **bounds), kpi_id)())  # fmt: skip
+            assert same(
+                value(ws, kpi_id, period="2025-Q2", team=demo.team),
+                getattr(reference(demo, team=demo.team, **bounds), kpi_id)(),
+            )
+            assert same(
+                value(ws, kpi_id, period="2025-Q2", owner=demo.rep),
+                getattr(reference(demo, owner=demo.rep, **bounds), kpi_id)(),
+            )
 
 
 def test_segment_filter(demo: Demo) -> None:
@@ -502,15 +540,26 @@ def test_by_region_month_and_owner(demo: Demo) -> None:
         leads = ws.kpi("lead_conversion", by="region", period="2025")
     assert list(by_region.columns) == ["region", "value"]
     for region, got in zip(by_region["region"], by_region["value"], strict=True):
-        ref = reference(demo, **bounds, region=None if pd.isna(region) else region,
-                        region_is_null=pd.isna(region))  # fmt: skip
+        ref = reference(
+            demo,
+            **bounds,
+            region=None if pd.isna(region) else region,
+            region_is_null=pd.isna(region),
+        )
         assert same(got, ref.revenue())
     assert by_region["value"].sum() == pytest.approx(reference(demo, **bounds).revenue())
     assert list(by_month["month"]) == [f"2025-{m:02d}" for m in range(1, 13)]
     for month, got in zip(by_month["month"], by_month["value"], strict=True):
         start = pd.Timestamp(f"{month}-01")
-        assert same(got, reference(demo, start=start, end=start + pd.DateOffset(months=1),
-                                   as_of=pd.Timestamp("2025-12-31")).win_rate())  # fmt: skip
+        assert same(
+            got,
+            reference(
+                demo,
+                start=start,
+                end=start + pd.DateOffset(months=1),
+                as_of=pd.Timestamp("2025-12-31"),
+            ).win_rate(),
+        )
     owners = by_owner.set_index("owner")["value"]
     assert owners[demo.rep] == reference(demo, **bounds, owner=demo.rep).active_customers()
     assert owners.sum() == reference(demo, **bounds).active_customers()
@@ -530,8 +579,10 @@ def test_cohort_retention(demo: Demo) -> None:
     o = o.assign(first=o["customer_id"].map(first))
     o = o[o["first"].dt.year == 2024]
     month = o["ordered_at"].dt.year * 12 + o["ordered_at"].dt.month
-    o = o.assign(cohort=o["first"].dt.strftime("%Y-%m"),
-                 since=month - (o["first"].dt.year * 12 + o["first"].dt.month))  # fmt: skip
+    o = o.assign(
+        cohort=o["first"].dt.strftime("%Y-%m"),
+        since=month - (o["first"].dt.year * 12 + o["first"].dt.month),
+    )
     active = o.groupby(["cohort", "since"])["customer_id"].nunique()
     sizes = o.groupby("cohort")["customer_id"].nunique()
     assert list(cohorts.columns) == ["cohort", "months_since", "customers", "active", "share"]
@@ -626,8 +677,9 @@ def test_crm_kpi_command(demo: Demo) -> None:
     whole = runner.invoke(main, [*base, "--lang", "zh", "kpi", "--period", "2025-Q2"])
     assert whole.exit_code == 0, whole.output
     assert "客单价" in whole.output and "净推荐值" in whole.output
-    one = runner.invoke(main, [*base, "--lang", "en", "kpi", "win_rate", "--by", "region",
-                               "--period", "2025"])  # fmt: skip
+    one = runner.invoke(
+        main, [*base, "--lang", "en", "kpi", "win_rate", "--by", "region", "--period", "2025"]
+    )
     assert one.exit_code == 0, one.output
     assert "Win rate" in one.output and "East China" in one.output and "%" in one.output
     assert "华东" not in one.output  # regions read in English too

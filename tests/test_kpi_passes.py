@@ -56,9 +56,12 @@ def test_completeness_counts_a_customer_with_two_primary_contacts_once(demo: Dem
     with crmlib.open(demo.url, user="admin", lang="en") as ws:
         for n, code in enumerate(doubled):
             ws.contacts.add(
-                code, name=f"Second {n}", title="经理", email=f"second{n}@example.com",
+                code,
+                name=f"Second {n}",
+                title="经理",
+                email=f"second{n}@example.com",
                 is_primary=True,
-            )  # fmt: skip
+            )
         got = ws.kpi("completeness")["value"].iloc[0]
         by_region = ws.kpi("completeness", by="region")
         narrowed = ws.kpi("completeness", region="华东")["value"].iloc[0]
@@ -68,8 +71,9 @@ def test_completeness_counts_a_customer_with_two_primary_contacts_once(demo: Dem
     assert same(got, reference(again).completeness())
     assert same(narrowed, reference(again, region="华东").completeness())
     for region, value in zip(by_region["region"], by_region["value"], strict=True):
-        ref = reference(again, region=None if pd.isna(region) else region,
-                        region_is_null=pd.isna(region))  # fmt: skip
+        ref = reference(
+            again, region=None if pd.isna(region) else region, region_is_null=pd.isna(region)
+        )
         assert same(value, ref.completeness())
 
 
@@ -91,8 +95,12 @@ def test_service_times_by_month_share_one_pass(demo: Demo) -> None:
         assert len(values) >= 6
         for month, got in values.items():
             start = pd.Timestamp(f"{month}-01")
-            ref = reference(demo, start=start, end=start + pd.DateOffset(months=1),
-                            as_of=pd.Timestamp("2025-12-31"))  # fmt: skip
+            ref = reference(
+                demo,
+                start=start,
+                end=start + pd.DateOffset(months=1),
+                as_of=pd.Timestamp("2025-12-31"),
+            )
             assert same(got, getattr(ref, kpi_id)()), (kpi_id, month)
 
 
@@ -104,8 +112,13 @@ def test_open_deals_and_stock_kpis_by_region(demo: Demo) -> None:
         }
     for kpi_id, frame in frames.items():
         for region, got in zip(frame["region"], frame["value"], strict=True):
-            ref = reference(demo, start=START, end=END, region=None if pd.isna(region) else region,
-                            region_is_null=pd.isna(region))  # fmt: skip
+            ref = reference(
+                demo,
+                start=START,
+                end=END,
+                region=None if pd.isna(region) else region,
+                region_is_null=pd.isna(region),
+            )
             assert same(got, getattr(ref, kpi_id)()), (kpi_id, region)
 
 

@@ -30,8 +30,9 @@ def _manager(demo: Demo) -> str:
 
 
 def _values(frame: pd.DataFrame) -> dict[str, float]:
-    return {k: float(v) for k, v in zip(frame["id"], frame["value"], strict=True)
-            if k != "stage_days"}  # fmt: skip
+    return {
+        k: float(v) for k, v in zip(frame["id"], frame["value"], strict=True) if k != "stage_days"
+    }
 
 
 def _leftover(engine: Engine) -> list[bool]:

@@ -16,8 +16,14 @@ from crmlib.store.models import Contact, Customer, Lead, Opportunity
 from crmlib.workspace import Workspace
 from tests.factories import Team, company
 
-LEAD = {"name": "王磊", "company": "苏州启航机械有限公司", "phone": "13912345678",
-        "source": "exhibition", "province": "江苏", "industry": "34"}  # fmt: skip
+LEAD = {
+    "name": "王磊",
+    "company": "苏州启航机械有限公司",
+    "phone": "13912345678",
+    "source": "exhibition",
+    "province": "江苏",
+    "industry": "34",
+}
 
 
 def rule_of(exc: pytest.ExceptionInfo[ValidationError]) -> list[str]:
@@ -42,8 +48,11 @@ def counts(ws: Workspace) -> tuple[int, int, int]:
 def test_a_reps_lead_is_theirs_and_derives_region(team: Team) -> None:
     lead = team.zhang.leads.add(**LEAD)
     assert (lead["owner"], lead["team"], lead["region"], lead["status"]) == (
-        "zhang", "east", "华东", "new",
-    )  # fmt: skip
+        "zhang",
+        "east",
+        "华东",
+        "new",
+    )
     assert lead["assigned_at"] is not None
     with pytest.raises(AccessDenied):
         team.li.leads.get(lead["id"])
@@ -54,8 +63,10 @@ def test_leads_need_name_and_source_and_valid_fields(team: Team) -> None:
     with pytest.raises(ValidationError) as exc:
         team.zhang.leads.add(name="", phone="123", source="fax")
     assert {(e.field, e.rule) for e in exc.value.errors} >= {
-        ("phone", "phone_format"), ("source", "enum:source"), ("name", "required"),
-    }  # fmt: skip
+        ("phone", "phone_format"),
+        ("source", "enum:source"),
+        ("name", "required"),
+    }
 
 
 def test_roles_without_pii_see_masked_phones_and_only_editors_edit(team: Team) -> None:
@@ -126,11 +137,17 @@ def test_campaign_attribution_is_checked(team: Team) -> None:
 
 def _policy(ws: Workspace, method: str) -> None:
     with ws.ctx.session() as session:
-        set_setting(session, "lead_assignment", {
-            "method": method,
-            "rules": [{"region": "华东", "industry": "C", "team": "east"},
-                      {"region": "华南", "industry": None, "team": "west"}],
-        })  # fmt: skip
+        set_setting(
+            session,
+            "lead_assignment",
+            {
+                "method": method,
+                "rules": [
+                    {"region": "华东", "industry": "C", "team": "east"},
+                    {"region": "华南", "industry": None, "team": "west"},
+                ],
+            },
+        )
 
 
 def _unassigned(ws: Workspace, n: int, **values: Any) -> list[int]:
@@ -196,14 +213,19 @@ def test_conversion_makes_customer_contact_and_deal_with_the_campaign(team: Team
     done = team.zhang.leads.convert(lead_id, opportunity={"name": "产线", "amount": "50万"})
     customer = team.zhang.customers.get(done.customer_code)
     assert (customer.name, customer.contact, customer.owner, customer.source) == (
-        "苏州启航机械有限公司", "王磊", "zhang", "exhibition",
-    )  # fmt: skip
+        "苏州启航机械有限公司",
+        "王磊",
+        "zhang",
+        "exhibition",
+    )
     deal = team.zhang.opportunities.get(done.opportunity_id)
     assert deal["campaign_id"] == campaign["id"]
     lead = team.zhang.leads.get(lead_id)
     assert (lead["status"], lead["customer_code"], lead["opportunity_id"]) == (
-        "converted", done.customer_code, done.opportunity_id,
-    )  # fmt: skip
+        "converted",
+        done.customer_code,
+        done.opportunity_id,
+    )
     assert lead["converted_at"] is not None
     members = team.admin.campaigns.members(campaign["id"])
     assert members["status"].tolist() == ["converted"]

@@ -63,9 +63,13 @@ def book(module_db_url: str) -> Iterator[Book]:
     for name, (phone, email) in given.items():
         # a person needs only a name and one way to reach or identify them
         rep.customers.add(
-            name=name, kind="person", source="website", phone=phone, email=email,
+            name=name,
+            kind="person",
+            source="website",
+            phone=phone,
+            email=email,
             external_id=f"ERP-{name}",
-        )  # fmt: skip
+        )
     for name, (phone, email) in given.items():
         rep.contacts.add(code, name=name, phone=phone, email=email)
         rep.leads.add(name=name, source="website", phone=phone, email=email)

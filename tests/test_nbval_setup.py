@@ -16,16 +16,28 @@ SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
 def test_every_notebook_is_collected_by_nbval() -> None:
     """Run from another folder, as pytest's own defaults (no arguments but the folder)."""
     listed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         str(ROOT / "notebooks")],
-        capture_output=True, text=True, cwd=ROOT / "tests", timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "notebooks"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "tests",
+        timeout=300,
+    )
     assert listed.returncode == 0, listed.stdout + listed.stderr
     collected = {line.split("::")[0] for line in listed.stdout.splitlines() if "::" in line}
     notebooks = {
-        str(path.relative_to(ROOT)) for path in (ROOT / "notebooks").rglob("*.ipynb")
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "notebooks").rglob("*.ipynb")
         if ".ipynb_checkpoints" not in path.parts
-    }  # fmt: skip
+    }
     assert len(notebooks) >= 11
     assert collected == notebooks
 

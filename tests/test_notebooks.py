@@ -34,18 +34,27 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def run(notebook: Path, output: Path, lang: str) -> dict[str, object]:
     papermill.execute_notebook(
-        str(notebook), str(output), parameters={"lang": lang}, kernel_name="python3",
-        cwd=str(output.parent), progress_bar=False, execution_timeout=300,
-    )  # fmt: skip
+        str(notebook),
+        str(output),
+        parameters={"lang": lang},
+        kernel_name="python3",
+        cwd=str(output.parent),
+        progress_bar=False,
+        execution_timeout=300,
+    )
     return dict(json.loads(output.read_text(encoding="utf-8")))
 
 
 def test_the_six_notebooks_are_there() -> None:
     names = [f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS]
     assert names == [
-        "entry/customer_entry", "entry/follow_ups", "entry/tickets",
-        "review/data_quality", "review/duplicates", "review/import",
-    ]  # fmt: skip
+        "entry/customer_entry",
+        "entry/follow_ups",
+        "entry/tickets",
+        "review/data_quality",
+        "review/duplicates",
+        "review/import",
+    ]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

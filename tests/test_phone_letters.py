@@ -41,10 +41,15 @@ def test_letters_extensions_and_stray_signs_are_refused(raw: str, rule: str) -> 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("(+86) 138 1234 5678", "+8613812345678"), ("+86 (0)10 8888 1234", "+861088881234"),
-     ("138.1234.5678", "+8613812345678"), ("１３８－１２３４－５６７８", "+8613812345678"),
-     ("'13812345678", "+8613812345678"), ("（0755）8888 1234", "+8675588881234")],
-)  # fmt: skip
+    [
+        ("(+86) 138 1234 5678", "+8613812345678"),
+        ("+86 (0)10 8888 1234", "+861088881234"),
+        ("138.1234.5678", "+8613812345678"),
+        ("１３８－１２３４－５６７８", "+8613812345678"),
+        ("'13812345678", "+8613812345678"),
+        ("（0755）8888 1234", "+8675588881234"),
+    ],
+)
 def test_the_usual_ways_of_writing_a_number_still_pass(raw: str, expected: str) -> None:
     assert phone(raw) == expected
 
@@ -58,8 +63,11 @@ def test_messages_say_what_is_wrong_in_both_languages() -> None:
 
 
 def test_entry_refuses_them_naming_field_value_and_rule(team: Team) -> None:
-    for raw, rule in (("138ABCD5678", "phone_letters"), ("13812345678 ext 5", "phone_extension"),
-                      ("-13812345678", "phone_characters")):  # fmt: skip
+    for raw, rule in (
+        ("138ABCD5678", "phone_letters"),
+        ("13812345678 ext 5", "phone_extension"),
+        ("-13812345678", "phone_characters"),
+    ):
         with pytest.raises(ValidationError) as caught:
             team.zhang.customers.add(**company(phone=raw))
         (error,) = [e for e in caught.value.errors if e.field == "phone"]
@@ -93,8 +101,9 @@ def test_imports_reject_them_with_the_reason(team: Team, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("cells", [10, 3000], ids=["python", "polars"])
 def test_whole_columns_refuse_a_leading_minus_as_the_rule_does(cells: int) -> None:
-    column = pd.Series(["13812345678"] * (cells - 3) + ["-13812345678", "+-8613812345678",
-                                                          "- 021 6234 5678"])  # fmt: skip
+    column = pd.Series(
+        ["13812345678"] * (cells - 3) + ["-13812345678", "+-8613812345678", "- 021 6234 5678"]
+    )
     values, violations = apply_rule(phone, column)
     assert values.iloc[0] == "+8613812345678" and values.iloc[-3:].isna().all()
     assert [v.rule for v in violations.iloc[-3:]] == ["phone_characters"] * 3

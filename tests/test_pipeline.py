@@ -149,8 +149,17 @@ def test_message_in_chinese(team: Team) -> None:
 
 
 def _write(path: Path, rows: list[list[str]]) -> Path:
-    header = ["external_id", "customer_code", "商机名称", "销售阶段", "预计金额",
-              "预计成交日期", "需求描述", "方案版本", "输单原因"]  # fmt: skip
+    header = [
+        "external_id",
+        "customer_code",
+        "商机名称",
+        "销售阶段",
+        "预计金额",
+        "预计成交日期",
+        "需求描述",
+        "方案版本",
+        "输单原因",
+    ]
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -223,16 +232,35 @@ def _pipeline(team: Team) -> None:
     theirs = team.li.customers.add(**company(name="乙公司")).code
     west = team.zhao.customers.add(**company(name="丙公司")).code
     ready = {k: v for k, v in READY.items() if k not in ("amount", "expected_close_date")}
-    deal(team.zhang, mine, stage="negotiation", amount="100000",
-         expected_close_date="2030-03-10", **ready)  # fmt: skip
-    deal(team.zhang, mine, stage="proposal", amount="200000",
-         expected_close_date="2030-04-01", **ready)  # fmt: skip
+    deal(
+        team.zhang,
+        mine,
+        stage="negotiation",
+        amount="100000",
+        expected_close_date="2030-03-10",
+        **ready,
+    )
+    deal(
+        team.zhang,
+        mine,
+        stage="proposal",
+        amount="200000",
+        expected_close_date="2030-04-01",
+        **ready,
+    )
     deal(team.zhang, mine, stage="won", **READY)  # closed: not in the forecast
     deal(team.zhang, mine, name="early")  # no amount, no date yet
-    deal(team.li, theirs, stage="proposal", amount="50000",
-         expected_close_date="2030-03-20", **ready)  # fmt: skip
-    deal(team.zhao, west, stage="negotiation", amount="400000",
-         expected_close_date="2030-03-05", **ready)  # fmt: skip
+    deal(
+        team.li, theirs, stage="proposal", amount="50000", expected_close_date="2030-03-20", **ready
+    )
+    deal(
+        team.zhao,
+        west,
+        stage="negotiation",
+        amount="400000",
+        expected_close_date="2030-03-05",
+        **ready,
+    )
 
 
 def test_forecast_by_month_owner_and_team_within_scope(team: Team) -> None:
@@ -278,10 +306,16 @@ def test_stale_opportunities(team: Team, monkeypatch: pytest.MonkeyPatch) -> Non
     start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=35))
     note = {"channel": "phone", "customer_need": "报价", "next_step": "发方案"}
-    team.zhang.interactions.add(code, summary="讨论方案", opportunity_id=followed,
-                                occurred_at=start + timedelta(days=35), **note)  # fmt: skip
-    team.zhang.interactions.add(code, summary="节日问候", occurred_at=start + timedelta(days=35),
-                                **note)  # fmt: skip
+    team.zhang.interactions.add(
+        code,
+        summary="讨论方案",
+        opportunity_id=followed,
+        occurred_at=start + timedelta(days=35),
+        **note,
+    )
+    team.zhang.interactions.add(
+        code, summary="节日问候", occurred_at=start + timedelta(days=35), **note
+    )
     team.zhang.opportunities.update(moved, stage="needs_analysis", need_description="扩产")
     monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=40))
     stale = team.zhang.opportunities.stale()

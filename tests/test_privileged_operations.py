@@ -168,9 +168,11 @@ def test_the_command_line_refuses_before_it_asks(
 ) -> None:
     before, files = counts(shared.engine), sorted(shared.folder.iterdir())
     arguments = [a.format(backup=shared.backup) for a in args]
-    result = cli(shared.url, user, *arguments, "--dir", str(shared.folder)) if args[0] in (
-        "backup", "restore", "demo"
-    ) else cli(shared.url, user, *arguments)  # fmt: skip
+    result = (
+        cli(shared.url, user, *arguments, "--dir", str(shared.folder))
+        if args[0] in ("backup", "restore", "demo")
+        else cli(shared.url, user, *arguments)
+    )
     assert result.exit_code == 1, result.output
     assert f"error: {message}" in result.stderr
     assert "[y/N]" not in result.output  # refused before being asked to confirm
@@ -187,10 +189,13 @@ def test_upgrading_a_database_with_users_needs_an_administrator(empty_db_url: st
     try:
         upgrade(engine, "0005")
         with engine.begin() as conn:
-            conn.execute(insert(User), [
-                {"username": "admin", "display_name": "", "role": "admin", "active": True},
-                {"username": "zhang", "display_name": "", "role": "sales", "active": True},
-            ])  # fmt: skip
+            conn.execute(
+                insert(User),
+                [
+                    {"username": "admin", "display_name": "", "role": "admin", "active": True},
+                    {"username": "zhang", "display_name": "", "role": "sales", "active": True},
+                ],
+            )
         for user, refusal in (REFUSED["sales"], REFUSED["unknown"], REFUSED["nobody"]):
             with pytest.raises(AccessDenied, match=refusal.replace("(", r"\(").replace(")", r"\)")):
                 admin.init_database(engine, user=user)
@@ -280,15 +285,25 @@ def test_a_fresh_demo_over_data_asks_backs_up_and_is_audited(db_url: str, tmp_pa
     try:
         code = team.zhang.customers.add(**company()).code
         before = counts(team.admin.engine)
-        declined = cli(db_url, "admin", "demo", "--fresh", "--customers", "5", "--dir",
-                       str(folder), given="n\n")  # fmt: skip
+        declined = cli(
+            db_url,
+            "admin",
+            "demo",
+            "--fresh",
+            "--customers",
+            "5",
+            "--dir",
+            str(folder),
+            given="n\n",
+        )
         assert declined.exit_code == 1
         rows = sum(before.values())
         assert f"({rows:,} rows, 1 customers) and build the demo there?" in declined.output
         assert counts(team.admin.engine) == before and not folder.exists()
 
-        result = admin.build_demo(team.admin.engine, customers=5, seed=1, fresh=True,
-                                  user="admin", directory=folder)  # fmt: skip
+        result = admin.build_demo(
+            team.admin.engine, customers=5, seed=1, fresh=True, user="admin", directory=folder
+        )
         assert result.safety is not None and result.safety.row_counts["customers"] == 1
         assert verify_backup(result.safety.path, against=team.admin.engine).ok
         (event,) = operation_events(team.admin.engine)
@@ -330,8 +345,10 @@ def test_a_restore_keeps_the_audit_events_of_the_undone_work_and_records_itself(
         assert Counter(map(event_key, after[:-1])) == Counter(map(event_key, live))
         restore = after[-1]
         assert (restore["actor"], restore["action"], restore["entity"]) == (
-            "admin", "restore", "workspace"
-        )  # fmt: skip
+            "admin",
+            "restore",
+            "workspace",
+        )
         details = json.loads(restore["new_value"])
         assert details["file"] == str(made.path)
         assert details["safety"] == str(result.safety.path)

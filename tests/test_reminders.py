@@ -90,8 +90,9 @@ def test_reminders_list_due_and_overdue_follow_ups_and_tasks(team: Team) -> None
     second = team.zhang.customers.add(**company(name="乙公司")).code
     third = team.zhang.customers.add(**company(name="丙公司")).code
     earlier = clock.now() - timedelta(days=5)
-    overdue = follow_up(team.zhang, first, occurred_at=earlier,
-                        next_action_date=today - timedelta(days=3))  # fmt: skip
+    overdue = follow_up(
+        team.zhang, first, occurred_at=earlier, next_action_date=today - timedelta(days=3)
+    )
     due = follow_up(team.zhang, second, next_action_date=today, next_step="上门拜访")
     follow_up(team.zhang, third, next_action_date=today + timedelta(days=2))  # not yet
     task = team.zhang.tasks.add("准备合同", due_date=today - timedelta(days=1), about=third)
@@ -102,8 +103,14 @@ def test_reminders_list_due_and_overdue_follow_ups_and_tasks(team: Team) -> None
 
     found = team.zhang.reminders()
     assert list(found.columns) == [
-        "kind", "due_date", "overdue_days", "customer_code", "customer_name", "todo", "ref",
-    ]  # fmt: skip
+        "kind",
+        "due_date",
+        "overdue_days",
+        "customer_code",
+        "customer_name",
+        "todo",
+        "ref",
+    ]
     assert found[["kind", "ref", "overdue_days"]].values.tolist() == [
         ["follow_up", overdue["id"], 3],
         ["task", task["id"], 1],

@@ -32,8 +32,10 @@ SCHEDULE = PARAMETERS / "schedule.yaml"
 #: The PDF printers the scheduled batch opened.
 PRINTERS: list[PdfPrinter] = []
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//""", re.IGNORECASE)
-SQL = re.compile(r"\b(select|insert|update|delete)\b\s.*\b(from|into|set)\b|sqlalchemy|\.execute\(",
-                 re.IGNORECASE)  # fmt: skip
+SQL = re.compile(
+    r"\b(select|insert|update|delete)\b\s.*\b(from|into|set)\b|sqlalchemy|\.execute\(",
+    re.IGNORECASE,
+)
 
 
 def test_every_parameter_file_fits_its_notebook() -> None:
@@ -108,8 +110,9 @@ def test_every_scheduled_report_runs(batch: tuple[dict[str, RunResult], Path]) -
         assert set(result.outputs) == kinds, name
         assert all(Path(p).is_file() and Path(p).stat().st_size for p in result.outputs.values())
         executed = nbformat.read(result.outputs["notebook"], as_version=4)
-        errors = [o for c in executed.cells for o in c.get("outputs", [])
-                  if o.output_type == "error"]  # fmt: skip
+        errors = [
+            o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
+        ]
         assert not errors, name
 
 
@@ -158,8 +161,11 @@ def test_excel_holds_the_tables_behind_the_charts(
     values = {
         r[header.index("名称")]: r[header.index("数值")] for r in rows[1:] if r[stage] is None
     }
-    cells = {r[header.index("名称")].value: r[header.index("数值")]
-             for r in book["指标"].iter_rows(min_row=2) if r[stage].value is None}  # fmt: skip
+    cells = {
+        r[header.index("名称")].value: r[header.index("数值")]
+        for r in book["指标"].iter_rows(min_row=2)
+        if r[stage].value is None
+    }
     period = params.resolve_period("previous_quarter")
     expected = demo.kpis(period=period, region="华东").set_index("id")
     formats = {"new_customers": "#,##0", "revenue": "#,##0.00", "win_rate": "0.0%"}
@@ -176,12 +182,18 @@ def test_pdf_draws_chinese_text(batch: tuple[dict[str, RunResult], Path], tmp_pa
     pdf = Path(result.outputs["pdf"])
     assert pdf.read_bytes().startswith(b"%PDF")
     # The title's Chinese is in the PDF as text ...
-    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
-                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "华东区域客户画像分析报告" in text
     # ... and drawn: page 1 rendered to a grey image has ink where the title is.
-    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "72", "-gray", str(pdf),
-                    str(tmp_path / "page")], check=True)  # fmt: skip
+    subprocess.run(
+        ["pdftoppm", "-f", "1", "-l", "1", "-r", "72", "-gray", str(pdf), str(tmp_path / "page")],
+        check=True,
+    )
     image = _pgm(next(tmp_path.glob("page*.pgm")))
     height, width = image.shape
     assert (height, width) == pytest.approx((842, 595), abs=2)  # A4 at 72 dpi

@@ -71,8 +71,9 @@ def test_bad_parameters_name_field_value_and_rule() -> None:
     with pytest.raises(ValidationError) as unknown:
         params.normalise({"regoin": "华东"})
     assert (unknown.value.errors[0].field, unknown.value.errors[0].rule) == (
-        "regoin", "report_parameter",
-    )  # fmt: skip
+        "regoin",
+        "report_parameter",
+    )
     with pytest.raises(ValidationError) as lang:
         params.normalise({"lang": "fr"})
     assert lang.value.errors[0].rule == "lang"
@@ -147,14 +148,16 @@ def test_run_writes_outputs_and_a_failed_run_keeps_the_last_good_ones(
     record = _record(demo, good.id)
     assert record["status"] == "warning" and record["actor"] == "admin"
     assert json.loads(str(record["parameters"]))["values"] == {
-        "period": "previous_quarter", "region": "华东",
-    }  # fmt: skip
+        "period": "previous_quarter",
+        "region": "华东",
+    }
     assert json.loads(str(record["outputs"]))["html"] == good.outputs["html"]
     assert float(record["duration_s"]) > 0  # type: ignore[arg-type]
     before = {kind: Path(p).read_bytes() for kind, p in good.outputs.items()}
 
-    bad = runner.run("customer_profile", {"segment": "no such segment"}, file=file,
-                     formats=("html", "xlsx"))  # fmt: skip
+    bad = runner.run(
+        "customer_profile", {"segment": "no such segment"}, file=file, formats=("html", "xlsx")
+    )
     assert bad.status == "failed"
     assert bad.error and "no such segment" in bad.error
     assert Path(bad.outputs["failed_notebook"]).parent.name == "failed"
@@ -231,15 +234,17 @@ def test_due_runs_each_entry_once_per_cron_time(demo: Workspace, tmp_path: Path)
     assert [r.status for r in results] == ["skipped", "skipped"]
     history = demo.reports.history()
     assert {json.loads(p)["schedule"] for p in history["parameters"]} == {
-        "kpi_monthly", "funnel_weekly",
-    }  # fmt: skip
+        "kpi_monthly",
+        "funnel_weekly",
+    }
     # run_due records runs at business time now; judge later times against those runs
     now = history["started_at"].max().to_pydatetime()
     assert demo.reports.due(schedule, now) == []
     new_year = datetime(now.year + 1, 1, 1, 7, 0)  # both have fired again by then
     assert [e.name for e in demo.reports.due(schedule, new_year)] == [
-        "kpi_monthly", "funnel_weekly",
-    ]  # fmt: skip
+        "kpi_monthly",
+        "funnel_weekly",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -247,12 +252,15 @@ def test_due_runs_each_entry_once_per_cron_time(demo: Workspace, tmp_path: Path)
     [
         ("report: kpi_dashboard\n    cron: 'every day'", "x.cron", "cron"),
         ("report: nothing\n    cron: '0 7 * * *'", "report", "report"),
-        ("report: kpi_dashboard\n    cron: '0 7 * * *'\n    parameters: gone.yaml",
-         "x.parameters", "file"),
+        (
+            "report: kpi_dashboard\n    cron: '0 7 * * *'\n    parameters: gone.yaml",
+            "x.parameters",
+            "file",
+        ),
         ("report: kpi_dashboard\n    cron: '0 7 * * *'\n    formats: [doc]", "formats", "formats"),
         ("report: kpi_dashboard\n    cron: '0 7 * * *'\n    mail: boss", "x.mail", "schedule_key"),
     ],
-)  # fmt: skip
+)
 def test_bad_schedule_entries_are_named(tmp_path: Path, entry: str, field: str, rule: str) -> None:
     from crmlib.reporting.schedule import load
 

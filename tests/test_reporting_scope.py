@@ -78,8 +78,11 @@ def test_crm_report_history_shows_only_the_users_runs(team: Team, runs: dict[str
 @pytest.mark.parametrize(
     ("content", "rule", "says"),
     [
-        (f"root:$6${SECRET}:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n",
-         "report_parameter", "(line 1, 2;"),
+        (
+            f"root:$6${SECRET}:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n",
+            "report_parameter",
+            "(line 1, 2;",
+        ),
         (f"period: 2024-Q1\nDB_PASSWORD: {SECRET}\n", "report_parameter", "(line 2;"),
         (f"period: [2024-Q1, {SECRET}\n", "yaml", "not valid YAML (near line 2)"),
         (f"{SECRET}\x00\n", "yaml", "not valid YAML"),
@@ -87,7 +90,7 @@ def test_crm_report_history_shows_only_the_users_runs(team: Team, runs: dict[str
         (f"- {SECRET}\n" * 6000, "size", "larger than 64 KB"),  # 84 KB
     ],
     ids=["passwd-like", "env-like", "broken", "control", "utf16", "too-big"],
-)  # fmt: skip
+)
 def test_a_file_that_is_no_parameter_file_is_refused_without_quoting_it(
     team: Team, tmp_path: Path, content: str | bytes, rule: str, says: str
 ) -> None:
@@ -111,8 +114,19 @@ def test_a_file_that_is_no_parameter_file_is_refused_without_quoting_it(
 def test_the_command_line_names_the_file_and_lines_in_chinese(team: Team, tmp_path: Path) -> None:
     file = tmp_path / ".env"
     file.write_text(f"period: 2024-Q1\nAPI_TOKEN: {SECRET}\n", encoding="utf-8")
-    args = ["--url", team.url, "--user", "zhang", "--lang", "zh", "report", "run",
-            "kpi_dashboard", "-f", str(file)]  # fmt: skip
+    args = [
+        "--url",
+        team.url,
+        "--user",
+        "zhang",
+        "--lang",
+        "zh",
+        "report",
+        "run",
+        "kpi_dashboard",
+        "-f",
+        str(file),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
     assert SECRET not in result.output and "API_TOKEN" not in result.output

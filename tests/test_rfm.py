@@ -48,8 +48,16 @@ def segment_of(r: pd.Series, f: pd.Series, m: pd.Series) -> np.ndarray:
         (r == 3) & (f <= 3),
         (r == 2) & (f <= 2),
     ]
-    names = ["champions", "loyal", "cannot_lose", "at_risk", "new", "potential_loyalists",
-             "need_attention", "hibernating"]  # fmt: skip
+    names = [
+        "champions",
+        "loyal",
+        "cannot_lose",
+        "at_risk",
+        "new",
+        "potential_loyalists",
+        "need_attention",
+        "hibernating",
+    ]
     return np.select(conditions, names, default="lost")
 
 
@@ -108,8 +116,9 @@ def test_rfm_matches_pandas(demo: Workspace) -> None:
     expected, _ = reference(demo, DAY)
     assert len(frame) > 100
     check(frame, expected)
-    assert (frame["rfm"] == frame["r"].astype(str) + frame["f"].astype(str)
-            + frame["m"].astype(str)).all()  # fmt: skip
+    assert (
+        frame["rfm"] == frame["r"].astype(str) + frame["f"].astype(str) + frame["m"].astype(str)
+    ).all()
     assert set(frame["segment"]) <= set(SEGMENT_NAMES)
     assert frame.loc[frame["segment"] == "champions", "label"].eq("Champions").all()
 

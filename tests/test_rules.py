@@ -32,9 +32,20 @@ ALL_RULES = sorted(
 
 @pytest.mark.parametrize(
     "raw",
-    ["2024-05-01", "2024/5/1", "2024.5.1", "2024年5月1日", "20240501", 45413, "45413",
-     " 2024 - 05 - 01 ", "２０２４年５月１日", date(2024, 5, 1), datetime(2024, 5, 1, 9)],
-)  # fmt: skip
+    [
+        "2024-05-01",
+        "2024/5/1",
+        "2024.5.1",
+        "2024年5月1日",
+        "20240501",
+        45413,
+        "45413",
+        " 2024 - 05 - 01 ",
+        "２０２４年５月１日",
+        date(2024, 5, 1),
+        datetime(2024, 5, 1, 9),
+    ],
+)
 def test_dates_in_the_usual_forms(raw: Any) -> None:
     assert date_value(raw) == date(2024, 5, 1)
 
@@ -54,9 +65,17 @@ def test_impossible_dates_are_refused(raw: Any) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1,200.50", "1200.50"), ("¥1200", "1200.00"), ("1200元", "1200.00"), ("1.2万", "12000.00"),
-     ("3亿", "300000000.00"), ("RMB 5,000", "5000.00"), ("１２００", "1200.00"), (99, "99.00")],
-)  # fmt: skip
+    [
+        ("1,200.50", "1200.50"),
+        ("¥1200", "1200.00"),
+        ("1200元", "1200.00"),
+        ("1.2万", "12000.00"),
+        ("3亿", "300000000.00"),
+        ("RMB 5,000", "5000.00"),
+        ("１２００", "1200.00"),
+        (99, "99.00"),
+    ],
+)
 def test_amounts_in_the_usual_forms(raw: Any, expected: str) -> None:
     assert amount(raw) == Decimal(expected)
 
@@ -70,10 +89,15 @@ def test_bad_amounts_are_refused(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("13812345678", "+8613812345678"), ("138-1234-5678", "+8613812345678"),
-     ("+86 138 1234 5678", "+8613812345678"), ("０１０－６２３４５６７８", "+861062345678"),
-     ("021-62345678", "+862162345678"), ("+1 650 253 0000", "+16502530000")],
-)  # fmt: skip
+    [
+        ("13812345678", "+8613812345678"),
+        ("138-1234-5678", "+8613812345678"),
+        ("+86 138 1234 5678", "+8613812345678"),
+        ("０１０－６２３４５６７８", "+861062345678"),
+        ("021-62345678", "+862162345678"),
+        ("+1 650 253 0000", "+16502530000"),
+    ],
+)
 def test_phones_become_e164(raw: str, expected: str) -> None:
     assert phone(raw) == expected
 
@@ -98,9 +122,15 @@ def test_emails_and_postcodes() -> None:
 # -- properties ---------------------------------------------------------------------------
 
 ANY_INPUT = st.one_of(
-    st.none(), st.text(max_size=60), st.integers(), st.floats(allow_nan=True), st.booleans(),
-    st.dates(), st.datetimes(), st.decimals(allow_nan=True),
-)  # fmt: skip
+    st.none(),
+    st.text(max_size=60),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
+    st.decimals(allow_nan=True),
+)
 
 
 @pytest.mark.parametrize(("name", "rule"), ALL_RULES, ids=[n for n, _ in ALL_RULES])
@@ -117,8 +147,14 @@ def test_every_rule_returns_a_value_or_says_which_rule_broke(
 @given(st.dates(min_value=date(1900, 3, 1), max_value=date(2099, 12, 31)))
 def test_any_date_survives_every_written_form(day: date) -> None:
     serial = (day - date(1899, 12, 30)).days
-    forms = [day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day:%Y%m%d}",
-             f"{day.year}年{day.month}月{day.day}日", serial, str(serial)]  # fmt: skip
+    forms = [
+        day.isoformat(),
+        f"{day.year}/{day.month}/{day.day}",
+        f"{day:%Y%m%d}",
+        f"{day.year}年{day.month}月{day.day}日",
+        serial,
+        str(serial),
+    ]
     assert {date_value(form) for form in forms} == {day}
 
 

@@ -27,8 +27,24 @@ from crmlib.rules.fields import EMAIL, Text
 FULL_WIDTH = str.maketrans("0123456789+-@.", "０１２３４５６７８９＋－＠．")
 SPACES = [" ", "\u3000", "\t", "\xa0", "\u2003", "\x1c", "\n", ""]
 
-MOBILE_PREFIXES = ["138", "139", "150", "177", "186", "199", "170", "145", "192", "100", "110",
-                   "125", "1795", "86", "17951", "1"]  # fmt: skip
+MOBILE_PREFIXES = [
+    "138",
+    "139",
+    "150",
+    "177",
+    "186",
+    "199",
+    "170",
+    "145",
+    "192",
+    "100",
+    "110",
+    "125",
+    "1795",
+    "86",
+    "17951",
+    "1",
+]
 #: Printable ASCII that polars decides itself: the separators the phone rule knows in ASCII
 #: and some it does not.
 ASCII_SEPARATORS = [" ", "-", "(", ")", "  ", " - ", ".", "/", "+", "x", "#", "*", "~"]
@@ -124,11 +140,45 @@ def _sprinkled(core: st.SearchStrategy[str], pieces: list[str]) -> st.SearchStra
 #: What a Chinese customer file holds, and what next to it NFKC folds or ``str.strip``
 #: strips: full-width forms, the ideographic space, compatibility ideographs, radicals,
 #: combining marks; and the code points either side of the ranges polars decides.
-TEXT_TRAPS = ["\u3000", "（", "）", "Ａ", "１", "，", "\uff5e", "\uf900", "\ufa0e", "\u2f00",
-              "\u2e9f", "\u2ee5", "\u3099", "\u0301", "\u1161", "ﬁ", "①", "\t", "\n", "\r",
-              "\x0b", "\x0c", "\x1c", "\x1f", "\x7f", "\x85", "\xa0", "\u2003", "\u2028",
-              "\x00", "\u33ff", "\u4dc0", "\u4dff", "\ua000", "\u3005", "\u3007",
-              "\U00020000"]  # fmt: skip
+TEXT_TRAPS = [
+    "\u3000",
+    "（",
+    "）",
+    "Ａ",
+    "１",
+    "，",
+    "\uff5e",
+    "\uf900",
+    "\ufa0e",
+    "\u2f00",
+    "\u2e9f",
+    "\u2ee5",
+    "\u3099",
+    "\u0301",
+    "\u1161",
+    "ﬁ",
+    "①",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1f",
+    "\x7f",
+    "\x85",
+    "\xa0",
+    "\u2003",
+    "\u2028",
+    "\x00",
+    "\u33ff",
+    "\u4dc0",
+    "\u4dff",
+    "\ua000",
+    "\u3005",
+    "\u3007",
+    "\U00020000",
+]
 cjk_chars = st.one_of(
     st.characters(min_codepoint=0x20, max_codepoint=0x7E),
     st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
@@ -237,22 +287,101 @@ def test_text_columns_agree_with_the_text_rule(polars: bool, values: list[str], 
 @pytest.mark.parametrize(
     ("rule", "values"),
     [
-        (phone, ["138 0013 8000", "+86 139-0013-8000", "１３８００１３８０００", "010-62345678",
-                 "+1 650 253 0000", "1380013800", "", "   ", "+86+86", "8613800138000",
-                 "86 13800138000", "+(86)138-0013-8000", "()", "+", "4001234567", "8008101234",
-                 "16012345", "95512345", "12345", "+86 010 6234 5678", "1064812345678"]),
-        (email, ["User@Example.CN", "张三@例子.中国", " a@b.co ", "a@b", "", "ｕ＠ｅｘ．ｃｎ",
-                 "a@b.cn.", "a.@b.cn", "\"a\"@b.cn", "a@-b.cn", "a b@c.cn", "a@b.c1", "A+B@C.CN",
-                 "a@b.cn\n", " ", "a@b.cn\x1c"]),
+        (
+            phone,
+            [
+                "138 0013 8000",
+                "+86 139-0013-8000",
+                "１３８００１３８０００",
+                "010-62345678",
+                "+1 650 253 0000",
+                "1380013800",
+                "",
+                "   ",
+                "+86+86",
+                "8613800138000",
+                "86 13800138000",
+                "+(86)138-0013-8000",
+                "()",
+                "+",
+                "4001234567",
+                "8008101234",
+                "16012345",
+                "95512345",
+                "12345",
+                "+86 010 6234 5678",
+                "1064812345678",
+            ],
+        ),
+        (
+            email,
+            [
+                "User@Example.CN",
+                "张三@例子.中国",
+                " a@b.co ",
+                "a@b",
+                "",
+                "ｕ＠ｅｘ．ｃｎ",
+                "a@b.cn.",
+                "a.@b.cn",
+                '"a"@b.cn',
+                "a@-b.cn",
+                "a b@c.cn",
+                "a@b.c1",
+                "A+B@C.CN",
+                "a@b.cn\n",
+                " ",
+                "a@b.cn\x1c",
+            ],
+        ),
         (text(4), ["ａｂｃｄ", " abcd ", "abcde", "", "ｶﾞｶﾞ", "ﬁﬁﬁ"]),
-        (text(3), ["华为", " 华为 ", "\u3000华为\u3000", "华\u3000为", "（华）", "(华)",
-                   "华为公司", "  华为公司 ", "华为\t", "\t华", "\uf900", "\u2f00为", "\u2e9f",
-                   "㐀㐀㐀", "㐀㐀㐀㐀", " ", "\u3000", "", "a b", "ＡＢＣ", "华\x1c", "\x85华",
-                   "华\n", "\u4dc0", "\ua000", "\U00020000", "\u3099", "\u200b", " \u200b ",
-                   "\u3164", "\u2800", "\ufe0f华", "华\u200b", "a\x00", "\x00", "\x7f",
-                   "华\x9f", "\ud800", "\ue000", "\U000e0041"]),
+        (
+            text(3),
+            [
+                "华为",
+                " 华为 ",
+                "\u3000华为\u3000",
+                "华\u3000为",
+                "（华）",
+                "(华)",
+                "华为公司",
+                "  华为公司 ",
+                "华为\t",
+                "\t华",
+                "\uf900",
+                "\u2f00为",
+                "\u2e9f",
+                "㐀㐀㐀",
+                "㐀㐀㐀㐀",
+                " ",
+                "\u3000",
+                "",
+                "a b",
+                "ＡＢＣ",
+                "华\x1c",
+                "\x85华",
+                "华\n",
+                "\u4dc0",
+                "\ua000",
+                "\U00020000",
+                "\u3099",
+                "\u200b",
+                " \u200b ",
+                "\u3164",
+                "\u2800",
+                "\ufe0f华",
+                "华\u200b",
+                "a\x00",
+                "\x00",
+                "\x7f",
+                "华\x9f",
+                "\ud800",
+                "\ue000",
+                "\U000e0041",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 @pytest.mark.parametrize("polars", [False, True], ids=["python", "polars"])
 def test_known_hard_values_agree(rule: Any, values: list[str], polars: bool) -> None:
     with _through_polars(polars):
@@ -300,11 +429,13 @@ def _decisions(passed: columns.Passed) -> list[tuple[Any, tuple[str, str] | None
     value and the error."""
     values, decided, errors = passed
     return [
-        None if not here
-        else (None, (errors[i].rule, errors[i].message)) if i in errors
+        None
+        if not here
+        else (None, (errors[i].rule, errors[i].message))
+        if i in errors
         else (values[i], None)
         for i, here in enumerate(decided.tolist())
-    ]  # fmt: skip
+    ]
 
 
 def _assert_stage_decides_as_python(
@@ -607,8 +738,13 @@ def test_long_columns_go_through_polars() -> None:
 def test_importing_the_column_rules_does_not_import_polars() -> None:
     """``crm --help`` and every import of small files do without it."""
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, crmlib.rules.columns, crmlib.cli; "
-         "print('polars' in sys.modules)"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, crmlib.rules.columns, crmlib.cli; print('polars' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert loaded.stdout.strip() == "False"

@@ -127,6 +127,8 @@ def test_opening_the_command_line_does_not_import_alembic() -> None:
     """Every `crm` command and notebook pays for what importing crmlib loads."""
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, crmlib.cli; print('alembic' in sys.modules)"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert loaded.stdout.strip() == "False"

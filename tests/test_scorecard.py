@@ -110,25 +110,68 @@ def planted(team: Team, engine: Engine) -> Planted:
     zhao = [team.zhao.customers.add(**company(name=f"蜀道{n}号贸易公司")).code for n in range(3)]
     zhang_id, zhao_id = team.zhang.user.id, team.zhao.user.id
     raw: dict[str, dict[str, Any]] = {
-        "junk": dict(name="", kind="robot", size="huge", grade="D", status="zombie",
-                     source="tv", province="火星", region="华南", industry_section="Z"),
-        "person": dict(name="赵敏", kind="person", birthday=date(1850, 1, 1),
-                       consent_at=AS_OF + timedelta(days=1), consent_purpose="营销",
-                       province="广东省", region=None, industry_section="A",
-                       industry_division="39", source="other"),
-        "short": dict(name="广州短名有限公司", province="广东", region="华南",
-                      industry_division="39", status="active", source="phone",
-                      last_contact_at=AS_OF - timedelta(days=3)),
-        "archived": dict(name="归档公司", status="archived", source="website", province="北京市",
-                         region="华北", industry_section="I", industry_division="65"),
-        "future": dict(name="钱多多", kind="person", birthday=date(2025, 7, 15),
-                       consent_at=datetime(2024, 1, 1), source="website",
-                       last_contact_at=AS_OF - timedelta(days=90)),
-        "mismatch": dict(name="成都错区公司", province="四川省", region="华东", size="small",
-                         industry_section="C", industry_division="39", grade="B",
-                         source="exhibition", last_contact_at=AS_OF - timedelta(days=91)),
+        "junk": dict(
+            name="",
+            kind="robot",
+            size="huge",
+            grade="D",
+            status="zombie",
+            source="tv",
+            province="火星",
+            region="华南",
+            industry_section="Z",
+        ),
+        "person": dict(
+            name="赵敏",
+            kind="person",
+            birthday=date(1850, 1, 1),
+            consent_at=AS_OF + timedelta(days=1),
+            consent_purpose="营销",
+            province="广东省",
+            region=None,
+            industry_section="A",
+            industry_division="39",
+            source="other",
+        ),
+        "short": dict(
+            name="广州短名有限公司",
+            province="广东",
+            region="华南",
+            industry_division="39",
+            status="active",
+            source="phone",
+            last_contact_at=AS_OF - timedelta(days=3),
+        ),
+        "archived": dict(
+            name="归档公司",
+            status="archived",
+            source="website",
+            province="北京市",
+            region="华北",
+            industry_section="I",
+            industry_division="65",
+        ),
+        "future": dict(
+            name="钱多多",
+            kind="person",
+            birthday=date(2025, 7, 15),
+            consent_at=datetime(2024, 1, 1),
+            source="website",
+            last_contact_at=AS_OF - timedelta(days=90),
+        ),
+        "mismatch": dict(
+            name="成都错区公司",
+            province="四川省",
+            region="华东",
+            size="small",
+            industry_section="C",
+            industry_division="39",
+            grade="B",
+            source="exhibition",
+            last_contact_at=AS_OF - timedelta(days=91),
+        ),
         "merged": dict(name="已合并公司", status="archived", grade="X"),
-    }  # fmt: skip
+    }
     codes = {key: f"C20250101{900 + n}" for n, key in enumerate(raw)}
     _insert(
         engine,
@@ -158,42 +201,96 @@ def planted(team: Team, engine: Engine) -> Planted:
         engine,
         Contact,
         [
-            {**contact, "customer_id": ids[codes["junk"]], "name": "甲", "phone": "12345",
-             "email": "not-mail"},
-            {**contact, "customer_id": ids[codes["junk"]], "name": "乙",
-             "phone": "+8614012345678", "email": "Good@Example.COM"},
-            {**contact, "customer_id": ids[codes["person"]], "name": "丙", "is_primary": False,
-             "phone": "+862088886666", "email": "a@b"},
-            {**contact, "customer_id": ids[codes["short"]], "name": "", "title": "总经理",
-             "phone": "13812345678"},
-            {**contact, "customer_id": ids[codes["archived"]], "name": "丁",
-             "phone": "+8613812a45678", "email": ""},
-            {**contact, "customer_id": ids[codes["future"]], "name": "戊",
-             "phone": "+14155552671", "email": "x@y.cn"},
-            {**contact, "customer_id": ids[codes["mismatch"]], "name": "己",
-             "phone": "+86１３８１２３４５６７８"},
-            {**contact, "customer_id": ids[good[2]], "name": "庚", "is_primary": False,
-             "phone": "+8613700001111", "email": "a.b@c.com.cn\n"},
+            {
+                **contact,
+                "customer_id": ids[codes["junk"]],
+                "name": "甲",
+                "phone": "12345",
+                "email": "not-mail",
+            },
+            {
+                **contact,
+                "customer_id": ids[codes["junk"]],
+                "name": "乙",
+                "phone": "+8614012345678",
+                "email": "Good@Example.COM",
+            },
+            {
+                **contact,
+                "customer_id": ids[codes["person"]],
+                "name": "丙",
+                "is_primary": False,
+                "phone": "+862088886666",
+                "email": "a@b",
+            },
+            {
+                **contact,
+                "customer_id": ids[codes["short"]],
+                "name": "",
+                "title": "总经理",
+                "phone": "13812345678",
+            },
+            {
+                **contact,
+                "customer_id": ids[codes["archived"]],
+                "name": "丁",
+                "phone": "+8613812a45678",
+                "email": "",
+            },
+            {
+                **contact,
+                "customer_id": ids[codes["future"]],
+                "name": "戊",
+                "phone": "+14155552671",
+                "email": "x@y.cn",
+            },
+            {
+                **contact,
+                "customer_id": ids[codes["mismatch"]],
+                "name": "己",
+                "phone": "+86１３８１２３４５６７８",
+            },
+            {
+                **contact,
+                "customer_id": ids[good[2]],
+                "name": "庚",
+                "is_primary": False,
+                "phone": "+8613700001111",
+                "email": "a.b@c.com.cn\n",
+            },
             {**contact, "customer_id": ids[zhao[0]], "name": "辛", "phone": "54321"},
         ],
-    )  # fmt: skip
+    )
     a, b, c = ids[good[0]], ids[good[1]], ids[good[2]]
     _insert(
         engine,
         Opportunity,
         [
             {"customer_id": a, "name": "赢单无关闭时间", "stage": "won", "closed_at": None},
-            {"customer_id": a, "name": "输单无原因", "stage": "lost", "loss_reason": "",
-             "closed_at": AS_OF},
-            {"customer_id": b, "name": "输单无关闭时间", "stage": "lost", "loss_reason": "价格",
-             "closed_at": None},
+            {
+                "customer_id": a,
+                "name": "输单无原因",
+                "stage": "lost",
+                "loss_reason": "",
+                "closed_at": AS_OF,
+            },
+            {
+                "customer_id": b,
+                "name": "输单无关闭时间",
+                "stage": "lost",
+                "loss_reason": "价格",
+                "closed_at": None,
+            },
             {"customer_id": b, "name": "赢单", "stage": "won", "closed_at": AS_OF},
             {"customer_id": c, "name": "进行中", "stage": "proposal"},
             {"customer_id": ids[zhao[0]], "name": "赵的赢单", "stage": "won", "closed_at": None},
         ],
-    )  # fmt: skip
-    _insert(engine, Order, [{"customer_id": b, "ordered_at": date(2025, 1, 5),
-                             "amount": Decimal("100.00")}])  # fmt: skip
+    )
+    _insert(
+        engine,
+        Order,
+        [{"customer_id": b, "ordered_at": date(2025, 1, 5), "amount": Decimal("100.00")}],
+    )
     ticket = {"type": "inquiry", "priority": "low", "subject": "问题"}
     _insert(
         engine,
@@ -201,11 +298,16 @@ def planted(team: Team, engine: Engine) -> Planted:
         [
             {**ticket, "customer_id": a, "status": "closed", "resolution": None},
             {**ticket, "customer_id": b, "status": "resolved", "resolved_at": AS_OF},
-            {**ticket, "customer_id": c, "status": "closed", "resolution": "已更换",
-             "resolved_at": AS_OF},
+            {
+                **ticket,
+                "customer_id": c,
+                "status": "closed",
+                "resolution": "已更换",
+                "resolved_at": AS_OF,
+            },
             {**ticket, "customer_id": c, "status": "open"},
         ],
-    )  # fmt: skip
+    )
     batch = {"kind": "customers", "file_name": "f.xlsx", "file_hash": "h", "status": "done"}
     with engine.begin() as conn:
         mine = conn.execute(
@@ -223,8 +325,9 @@ def planted(team: Team, engine: Engine) -> Planted:
                 {**warning, "batch_id": theirs, "row_number": 2, "ref": zhao[1]},
             ],
         )
-    return Planted(good, {k: v for k, v in codes.items() if k != "merged"}, li, zhao,
-                   codes["merged"])  # fmt: skip
+    return Planted(
+        good, {k: v for k, v in codes.items() if k != "merged"}, li, zhao, codes["merged"]
+    )
 
 
 # -- the same counts, made independently -------------------------------------------------
@@ -252,8 +355,10 @@ def independent(
     engine: Engine, owners: list[int] | None, as_of: datetime = AS_OF, stale_days: int = 90
 ) -> dict[str, tuple[int, int]]:
     """(passed, total) of every scored check, computed in pandas from the raw tables."""
-    read = {m: pd.read_sql(select(m.__table__), engine)
-            for m in (Customer, Contact, Opportunity, Order, Ticket)}  # fmt: skip
+    read = {
+        m: pd.read_sql(select(m.__table__), engine)
+        for m in (Customer, Contact, Opportunity, Order, Ticket)
+    }
     c = read[Customer]
     c = c[c["merged_into_id"].isna()]
     if owners is not None:
@@ -271,45 +376,88 @@ def independent(
         fails = fails.fillna(False).astype(bool)
         out[check] = (int((applies & ~fails).sum()), int(applies.sum()))
 
-    columns = {"name": "name", "kind": "kind", "industry": "industry_section", "size": "size",
-               "province": "province", "city": "city", "postcode": "postcode",
-               "address": "address", "grade": "grade", "status": "status", "source": "source",
-               "owner": "owner_id", "birthday": "birthday", "consent_purpose": "consent_purpose",
-               "consent_at": "consent_at"}  # fmt: skip
-    applies_to = {"industry": companies, "size": companies, "birthday": persons,
-                  "consent_purpose": persons, "consent_at": persons}  # fmt: skip
+    columns = {
+        "name": "name",
+        "kind": "kind",
+        "industry": "industry_section",
+        "size": "size",
+        "province": "province",
+        "city": "city",
+        "postcode": "postcode",
+        "address": "address",
+        "grade": "grade",
+        "status": "status",
+        "source": "source",
+        "owner": "owner_id",
+        "birthday": "birthday",
+        "consent_purpose": "consent_purpose",
+        "consent_at": "consent_at",
+    }
+    applies_to = {
+        "industry": companies,
+        "size": companies,
+        "birthday": persons,
+        "consent_purpose": persons,
+        "consent_at": persons,
+    }
     for field, column in columns.items():
         put(f"completeness.{field}", applies_to.get(field, everyone), _blank(c[column]))
     primary = contacts[contacts["is_primary"]]
-    for field, column in {"contact": "name", "title": "title", "phone": "phone",
-                          "email": "email"}.items():  # fmt: skip
+    for field, column in {
+        "contact": "name",
+        "title": "title",
+        "phone": "phone",
+        "email": "email",
+    }.items():
         having = primary.loc[~_blank(primary[column]), "customer_id"]
         put(f"completeness.{field}", everyone, ~c["id"].isin(having))
 
-    enums = {"kind": CUSTOMER_KIND, "size": SIZE, "grade": GRADE, "status": CUSTOMER_STATUS,
-             "source": SOURCE}  # fmt: skip
+    enums = {
+        "kind": CUSTOMER_KIND,
+        "size": SIZE,
+        "grade": GRADE,
+        "status": CUSTOMER_STATUS,
+        "source": SOURCE,
+    }
     for field, enumeration in enums.items():
         put(f"validity.{field}", ~_blank(c[field]), ~c[field].isin(enumeration.codes))
     earliest = pd.Timestamp(1900, 1, 1)
     birthday = _moments(c["birthday"])
-    put("validity.birthday", birthday.notna(),
-        (birthday < earliest) | (birthday > pd.Timestamp(as_of.date())))  # fmt: skip
+    put(
+        "validity.birthday",
+        birthday.notna(),
+        (birthday < earliest) | (birthday > pd.Timestamp(as_of.date())),
+    )
     consent = _moments(c["consent_at"])
-    put("validity.consent_at", consent.notna(),
-        (consent < earliest) | (consent > pd.Timestamp(as_of)))  # fmt: skip
+    put(
+        "validity.consent_at",
+        consent.notna(),
+        (consent < earliest) | (consent > pd.Timestamp(as_of)),
+    )
     section = c["industry_section"].fillna("")
     pairs = {d.section + d.code for d in DIVISIONS.values()}
-    put("validity.industry", c["industry_section"].notna() | c["industry_division"].notna(),
+    put(
+        "validity.industry",
+        c["industry_section"].notna() | c["industry_division"].notna(),
         ~section.isin(list(SECTIONS))
-        | (c["industry_division"].notna()
-           & ~(section + c["industry_division"].fillna("")).isin(list(pairs))))  # fmt: skip
-    put("validity.province", c["province"].notna(),
-        ~c["province"].isin([p.name for p in PROVINCES]))  # fmt: skip
+        | (
+            c["industry_division"].notna()
+            & ~(section + c["industry_division"].fillna("")).isin(list(pairs))
+        ),
+    )
+    put(
+        "validity.province", c["province"].notna(), ~c["province"].isin([p.name for p in PROVINCES])
+    )
     regions = {(p.name, p.region) for p in PROVINCES}
-    place = [(p if isinstance(p, str) else "", r if isinstance(r, str) else "")
-             for p, r in zip(c["province"], c["region"], strict=True)]  # fmt: skip
-    put("validity.region", c["province"].notna() | c["region"].notna(),
-        pd.Series([pair not in regions for pair in place], index=c.index))  # fmt: skip
+    place = [
+        (p if isinstance(p, str) else "", r if isinstance(r, str) else "")
+        for p, r in zip(c["province"], c["region"], strict=True)
+    ]
+    put(
+        "validity.region",
+        c["province"].notna() | c["region"].notna(),
+        pd.Series([pair not in regions for pair in place], index=c.index),
+    )
     phones = contacts[~_blank(contacts["phone"])]
     phone_ok = phones["phone"].map(_reference_phone)
     put("validity.phone", pd.Series(True, index=phones.index), ~phone_ok)
@@ -319,30 +467,46 @@ def independent(
     put("validity.email", pd.Series(True, index=emails.index), ~email_ok)
 
     last = _moments(c["last_contact_at"])
-    put("freshness.last_contact", c["status"] != "archived",
-        last.isna() | (last < pd.Timestamp(as_of - timedelta(days=stale_days))))  # fmt: skip
+    put(
+        "freshness.last_contact",
+        c["status"] != "archived",
+        last.isna() | (last < pd.Timestamp(as_of - timedelta(days=stale_days))),
+    )
 
     won = set(deals.loc[deals["stage"] == "won", "customer_id"])
     put("consistency.won_has_orders", c["id"].isin(won), ~c["id"].isin(ordered))
     put("consistency.active_has_orders", c["status"] == "active", ~c["id"].isin(ordered))
     primaries = primary.groupby("customer_id").size()
-    put("consistency.one_primary_contact", c["id"].isin(contacts["customer_id"]),
-        c["id"].map(primaries).fillna(0) != 1)  # fmt: skip
-    put("consistency.deal_closed_at", deals["stage"].isin(["won", "lost"]),
-        deals["closed_at"].isna())  # fmt: skip
+    put(
+        "consistency.one_primary_contact",
+        c["id"].isin(contacts["customer_id"]),
+        c["id"].map(primaries).fillna(0) != 1,
+    )
+    put(
+        "consistency.deal_closed_at",
+        deals["stage"].isin(["won", "lost"]),
+        deals["closed_at"].isna(),
+    )
     put("consistency.loss_reason", deals["stage"] == "lost", _blank(deals["loss_reason"]))
-    put("consistency.ticket_resolution", tickets["status"] == "closed",
-        _blank(tickets["resolution"]))  # fmt: skip
-    put("consistency.ticket_resolved_at", tickets["status"].isin(["resolved", "closed"]),
-        tickets["resolved_at"].isna())  # fmt: skip
+    put(
+        "consistency.ticket_resolution",
+        tickets["status"] == "closed",
+        _blank(tickets["resolution"]),
+    )
+    put(
+        "consistency.ticket_resolved_at",
+        tickets["status"].isin(["resolved", "closed"]),
+        tickets["resolved_at"].isna(),
+    )
     out["uniqueness.duplicates"] = (len(c), len(c))
     return out
 
 
 def measured(card: Scorecard) -> dict[str, tuple[int, int]]:
     scored = card.checks[card.checks["passed"].notna()]
-    return {row["check"]: (int(row["passed"]), int(row["total"]))
-            for row in scored.to_dict("records")}  # fmt: skip
+    return {
+        row["check"]: (int(row["passed"]), int(row["total"])) for row in scored.to_dict("records")
+    }
 
 
 def row(card: Scorecard, check: str) -> dict[str, Any]:
@@ -372,8 +536,10 @@ def test_every_check_matches_an_independent_count(
 def test_hand_counts_of_the_broken_data(team: Team, planted: Planted) -> None:
     card = scorecard(team.zhang.ctx, as_of=AS_OF, save=False, duplicate_pairs=NO_PAIRS)
     raw = planted.raw
-    numbers = {check: (r["passed"], r["total"]) for check, r in
-               ((c, row(card, c)) for c in card.checks["check"])}  # fmt: skip
+    numbers = {
+        check: (r["passed"], r["total"])
+        for check, r in ((c, row(card, c)) for c in card.checks["check"])
+    }
     # 5 API customers + 6 written directly; the merged one is gone.
     assert numbers["completeness.name"] == (10, 11)
     assert numbers["validity.kind"] == (10, 11)
@@ -423,14 +589,21 @@ def test_examples_are_failing_customers_first_come_first(team: Team, planted: Pl
 
 
 def test_parameters_move_freshness_and_the_target(team: Team, planted: Planted) -> None:
-    card = scorecard(team.zhang.ctx, as_of=AS_OF, stale_days=200, target=0.5, save=False,
-                     duplicate_pairs=NO_PAIRS)  # fmt: skip
+    card = scorecard(
+        team.zhang.ctx,
+        as_of=AS_OF,
+        stale_days=200,
+        target=0.5,
+        save=False,
+        duplicate_pairs=NO_PAIRS,
+    )
     fresh = row(card, "freshness.last_contact")
     assert (fresh["passed"], fresh["total"]) == (5, 10)
     assert fresh["target"] == 0.5 and fresh["meets_target"]
     assert "200" in fresh["label"]
-    later = scorecard(team.zhang.ctx, as_of=AS_OF + timedelta(days=400), save=False,
-                      duplicate_pairs=NO_PAIRS)  # fmt: skip
+    later = scorecard(
+        team.zhang.ctx, as_of=AS_OF + timedelta(days=400), save=False, duplicate_pairs=NO_PAIRS
+    )
     assert row(later, "validity.birthday")["passed"] == 2  # 2025-07-15 is past by then
 
 
@@ -470,10 +643,12 @@ def test_uniqueness_counts_the_extra_copies_in_each_cluster(team: Team, planted:
 
 
 def test_uniqueness_runs_the_duplicate_scan_when_given_no_pairs(team: Team) -> None:
-    first = team.zhang.customers.add(**company(name="深圳鹏城电子有限公司", phone="13800138000",
-                                               province="广东", city="深圳")).code  # fmt: skip
-    copy = team.zhang.customers.add(**company(name="深圳鹏城电子有限公司", phone="13800138000",
-                                              province="广东", city="深圳")).code  # fmt: skip
+    first = team.zhang.customers.add(
+        **company(name="深圳鹏城电子有限公司", phone="13800138000", province="广东", city="深圳")
+    ).code
+    copy = team.zhang.customers.add(
+        **company(name="深圳鹏城电子有限公司", phone="13800138000", province="广东", city="深圳")
+    ).code
     team.zhang.customers.add(**company(name="哈尔滨冰城食品厂", province="黑龙江"))
     card = scorecard(team.zhang.ctx, save=False)
     unique = row(card, "uniqueness.duplicates")
@@ -511,8 +686,11 @@ def test_runs_are_kept_and_make_a_trend(team: Team, planted: Planted, engine: En
     assert actor == "zhang" and overall == pytest.approx(cards[0].overall)
     assert set(scores["checks"]) == set(cards[0].checks["check"])
     assert scores["checks"]["validity.phone"] == {
-        "dimension": "validity", "passed": 8, "total": 13, "score": pytest.approx(8 / 13)
-    }  # fmt: skip
+        "dimension": "validity",
+        "passed": 8,
+        "total": 13,
+        "score": pytest.approx(8 / 13),
+    }
     assert scores["checks"]["validity.import_warnings"]["passed"] is None
 
 
@@ -552,9 +730,18 @@ def test_xlsx_has_summary_checks_trend_and_examples(
     assert book.sheetnames == ["Summary", "Checks", "Trend", "Examples"]
     checks = book["Checks"]
     assert [cell.value for cell in checks[1]] == [
-        "Dimension", "Check", "Description", "Field", "Required", "Passed", "Total", "Score",
-        "Target", "Meets target", "Failing customers (examples)",
-    ]  # fmt: skip
+        "Dimension",
+        "Check",
+        "Description",
+        "Field",
+        "Required",
+        "Passed",
+        "Total",
+        "Score",
+        "Target",
+        "Meets target",
+        "Failing customers (examples)",
+    ]
     assert checks.max_row == len(card.checks) + 1
     summary = [[cell.value for cell in r] for r in book["Summary"].iter_rows()]
     assert summary[0][:3] == ["Dimension", "Checks", "Score"]
@@ -611,9 +798,23 @@ def test_text_report_has_the_overall_score_and_a_line_per_check(
 def test_phone_shortcuts_agree_with_phonenumbers() -> None:
     rng = random.Random(20250630)
     heads = ["+86" + h for h in map(str, range(100, 200))] + [
-        "+8610", "+8620", "+8621", "+86755", "+86571", "+86431", "+86851", "+86978", "+8695",
-        "+86400", "+86800", "+8601", "+1415", "+44", "+852", "+886",
-    ]  # fmt: skip
+        "+8610",
+        "+8620",
+        "+8621",
+        "+86755",
+        "+86571",
+        "+86431",
+        "+86851",
+        "+86978",
+        "+8695",
+        "+86400",
+        "+86800",
+        "+8601",
+        "+1415",
+        "+44",
+        "+852",
+        "+886",
+    ]
     values = [
         head + "".join(rng.choice("0123456789") for _ in range(rng.randint(3, 12)))
         for head in heads

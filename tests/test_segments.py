@@ -104,18 +104,23 @@ def book(team: Team) -> dict[str, str]:
     """Customers of zhang's with known orders, follow-ups, tags and attributes."""
     ws = team.zhang
     codes = {
-        "big": ws.customers.add(**company(name="甲公司", grade="A", size="large", industry="C39"),
-                                tags=["重点跟进"]).code,
+        "big": ws.customers.add(
+            **company(name="甲公司", grade="A", size="large", industry="C39"), tags=["重点跟进"]
+        ).code,
         "small": ws.customers.add(**company(name="乙公司", grade="C", province="广东")).code,
         "person": ws.customers.add(name="王芳", kind="person", phone="13911112222").code,
-    }  # fmt: skip
+    }
     ws.orders.add(codes["big"], ordered_at=TODAY - timedelta(days=10), amount=300_000)
     ws.orders.add(codes["big"], ordered_at=TODAY - timedelta(days=400), amount=100_000)
     ws.orders.add(codes["small"], ordered_at=TODAY - timedelta(days=100), amount=2_000)
     ws.interactions.add(
-        codes["small"], channel="phone", occurred_at=f"{TODAY - timedelta(days=5)} 09:30",
-        summary="电话回访", customer_need="询价", next_step="发报价单",
-    )  # fmt: skip
+        codes["small"],
+        channel="phone",
+        occurred_at=f"{TODAY - timedelta(days=5)} 09:30",
+        summary="电话回访",
+        customer_need="询价",
+        next_step="发报价单",
+    )
     return codes
 
 

@@ -89,9 +89,13 @@ def test_a_token_file_must_be_private_and_long_enough(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "rule"),
-    [("192.168.1.5", "host_ip"), ("crm.example.com:8866", "host_name"), ("*", "host_name"),
-     ("a b", "host_name")],
-)  # fmt: skip
+    [
+        ("192.168.1.5", "host_ip"),
+        ("crm.example.com:8866", "host_name"),
+        ("*", "host_name"),
+        ("a b", "host_name"),
+    ],
+)
 def test_the_host_allow_list_takes_names(name: str, rule: str) -> None:
     with pytest.raises(ValidationError) as refused:
         check_host_names([name])

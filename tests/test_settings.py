@@ -36,62 +36,116 @@ ASSIGN = {"method": "round_robin", "rules": [{"region": "华东", "industry": "C
 #: (key, value, where it breaks, rule): one of each kind of malformed value.
 MALFORMED: list[tuple[str, Any, str, str]] = [
     ("required_fields", ["name", "phone"], "required_fields", "setting_object"),
-    ("required_fields", {"company": ["name", "nmae"]}, "required_fields.company[1]",
-     "setting_choice"),
-    ("required_fields", {"company": ["name", "name"]}, "required_fields.company",
-     "setting_repeated"),
+    (
+        "required_fields",
+        {"company": ["name", "nmae"]},
+        "required_fields.company[1]",
+        "setting_choice",
+    ),
+    (
+        "required_fields",
+        {"company": ["name", "name"]},
+        "required_fields.company",
+        "setting_repeated",
+    ),
     ("required_fields", {"shop": ["name"]}, "required_fields", "setting_unknown_entries"),
     ("required_fields", {"company": "name"}, "required_fields.company", "setting_list"),
     ("grade_thresholds", {"A": 100, "B": 500}, "grade_thresholds.A", "setting_not_below"),
     ("grade_thresholds", {"A": 100}, "grade_thresholds", "setting_missing_entries"),
     ("grade_thresholds", {"A": "lots", "B": 1}, "grade_thresholds.A", "setting_number"),
     ("grade_thresholds", {"A": 100, "B": -1}, "grade_thresholds.B", "setting_between"),
-    ("stage_probability", {**DEFAULTS["stage_probability"], "won": 1.5},
-     "stage_probability.won", "setting_between"),
-    ("stage_probability", {**DEFAULTS["stage_probability"], "dreaming": 0.1},
-     "stage_probability", "setting_unknown_entries"),
-    ("sla_policy", {**SLA, "high": {"first_response_hours": 80, "resolution_hours": 72}},
-     "sla_policy.high.first_response_hours", "setting_not_above"),
-    ("sla_policy", {**SLA, "low": {"first_response_hours": 0, "resolution_hours": 72}},
-     "sla_policy.low.first_response_hours", "setting_above"),
+    (
+        "stage_probability",
+        {**DEFAULTS["stage_probability"], "won": 1.5},
+        "stage_probability.won",
+        "setting_between",
+    ),
+    (
+        "stage_probability",
+        {**DEFAULTS["stage_probability"], "dreaming": 0.1},
+        "stage_probability",
+        "setting_unknown_entries",
+    ),
+    (
+        "sla_policy",
+        {**SLA, "high": {"first_response_hours": 80, "resolution_hours": 72}},
+        "sla_policy.high.first_response_hours",
+        "setting_not_above",
+    ),
+    (
+        "sla_policy",
+        {**SLA, "low": {"first_response_hours": 0, "resolution_hours": 72}},
+        "sla_policy.low.first_response_hours",
+        "setting_above",
+    ),
     ("sla_policy", {"high": SLA["high"]}, "sla_policy", "setting_missing_entries"),
     ("business_hours", {**HOURS, "start": "9am"}, "business_hours.start", "setting_time"),
     ("business_hours", {**HOURS, "end": "24:30"}, "business_hours.end", "setting_time"),
-    ("business_hours", {**HOURS, "start": "18:00", "end": "09:00"}, "business_hours.end",
-     "setting_start_end"),
-    ("business_hours", {**HOURS, "weekdays": [0, 1]}, "business_hours.weekdays[0]",
-     "setting_between"),
+    (
+        "business_hours",
+        {**HOURS, "start": "18:00", "end": "09:00"},
+        "business_hours.end",
+        "setting_start_end",
+    ),
+    (
+        "business_hours",
+        {**HOURS, "weekdays": [0, 1]},
+        "business_hours.weekdays[0]",
+        "setting_between",
+    ),
     ("business_hours", {**HOURS, "weekdays": []}, "business_hours.weekdays", "setting_empty"),
     ("business_hours", "9-18", "business_hours", "setting_object"),
-    ("lead_assignment", {**ASSIGN, "method": "random"}, "lead_assignment.method",
-     "setting_choice"),
-    ("lead_assignment", {**ASSIGN, "rules": [{"region": "火星", "team": "east"}]},
-     "lead_assignment.rules[0].region", "setting_choice"),
-    ("lead_assignment", {**ASSIGN, "rules": [{"industry": "Z9", "team": "east"}]},
-     "lead_assignment.rules[0].industry", "setting_choice"),
-    ("lead_assignment", {**ASSIGN, "rules": [{"region": "华东"}]},
-     "lead_assignment.rules[0]", "setting_missing_entries"),
-    ("lead_assignment", {**ASSIGN, "rules": [{"team": ""}]}, "lead_assignment.rules[0].team",
-     "setting_team"),
-    ("lead_assignment", {**ASSIGN, "rules": [{"team": "x"}] * 1001}, "lead_assignment.rules",
-     "setting_too_many"),
+    ("lead_assignment", {**ASSIGN, "method": "random"}, "lead_assignment.method", "setting_choice"),
+    (
+        "lead_assignment",
+        {**ASSIGN, "rules": [{"region": "火星", "team": "east"}]},
+        "lead_assignment.rules[0].region",
+        "setting_choice",
+    ),
+    (
+        "lead_assignment",
+        {**ASSIGN, "rules": [{"industry": "Z9", "team": "east"}]},
+        "lead_assignment.rules[0].industry",
+        "setting_choice",
+    ),
+    (
+        "lead_assignment",
+        {**ASSIGN, "rules": [{"region": "华东"}]},
+        "lead_assignment.rules[0]",
+        "setting_missing_entries",
+    ),
+    (
+        "lead_assignment",
+        {**ASSIGN, "rules": [{"team": ""}]},
+        "lead_assignment.rules[0].team",
+        "setting_team",
+    ),
+    (
+        "lead_assignment",
+        {**ASSIGN, "rules": [{"team": "x"}] * 1001},
+        "lead_assignment.rules",
+        "setting_too_many",
+    ),
     ("sla_at_risk_share", 1, "sla_at_risk_share", "setting_inside"),
     ("sla_at_risk_share", "0.5", "sla_at_risk_share", "setting_number"),
     ("churn", {"horizon_days": 180, "threshold": 1.2}, "churn.threshold", "setting_between"),
     ("churn", {"horizon_days": 0.5, "threshold": 0.7}, "churn.horizon_days", "setting_integer"),
-    ("lifecycle", {"lost_after_days": 365, "archive_after_days": 100_000},
-     "lifecycle.archive_after_days", "setting_between"),
+    (
+        "lifecycle",
+        {"lost_after_days": 365, "archive_after_days": 100_000},
+        "lifecycle.archive_after_days",
+        "setting_between",
+    ),
     ("stale_opportunity_days", 0, "stale_opportunity_days", "setting_between"),
     ("stale_opportunity_days", True, "stale_opportunity_days", "setting_integer"),
     ("backup_retention_days", None, "backup_retention_days", "setting_integer"),
-    ("size_headcount", {"medium": 1000, "large": 100}, "size_headcount.large",
-     "setting_not_below"),
+    ("size_headcount", {"medium": 1000, "large": 100}, "size_headcount.large", "setting_not_below"),
     ("ticket_routing", {"billing": "finance"}, "ticket_routing", "setting_unknown_entries"),
     ("ticket_routing", {"technical": 7}, "ticket_routing.technical", "setting_team"),
     ("sales_cost_per_month", float("nan"), "sales_cost_per_month", "setting_not_json"),
     ("sales_cost_per_month", -5, "sales_cost_per_month", "setting_between"),
     ("sales_cost_per_month", {1, 2}, "sales_cost_per_month", "setting_not_json"),
-]  # fmt: skip
+]
 
 
 # ---------------------------------------------------------------- the schema, no database
@@ -148,7 +202,10 @@ def test_a_value_is_read_as_json_or_yaml() -> None:
     assert parse_value("k", "null") is None
     assert parse_value("k", '{"A": 1, "B": 0}') == {"A": 1, "B": 0}
     assert parse_value("k", "{start: '09:00', end: '18:00', weekdays: [1, 2]}") == {
-        "start": "09:00", "end": "18:00", "weekdays": [1, 2]}  # fmt: skip
+        "start": "09:00",
+        "end": "18:00",
+        "weekdays": [1, 2],
+    }
     with speaking("en"), pytest.raises(ValidationError, match=r"^churn='\{a: ': is neither"):
         parse_value("churn", "{a: ")
 
@@ -203,11 +260,16 @@ def _events(url: str) -> list[tuple[str, str, str | None, str | None, str | None
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(AuditEvent.actor, AuditEvent.action, AuditEvent.ref, AuditEvent.old_value,
-                   AuditEvent.new_value)
+            select(
+                AuditEvent.actor,
+                AuditEvent.action,
+                AuditEvent.ref,
+                AuditEvent.old_value,
+                AuditEvent.new_value,
+            )
             .where(AuditEvent.entity == "settings")
             .order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -289,12 +351,21 @@ def test_crm_settings_get_set_list_reset(team: Team) -> None:
     shown = _crm(team, "zhang", "settings", "get", "sla_at_risk_share")
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines()[:4] == [
-        "Setting: sla_at_risk_share", "Name: SLA at-risk share", "Value: 0.75",
-        "Default: 0.75"]  # fmt: skip
+        "Setting: sla_at_risk_share",
+        "Name: SLA at-risk share",
+        "Value: 0.75",
+        "Default: 0.75",
+    ]
     assert f"Rule: {RULES['sla_at_risk_share'].en}" in shown.stdout
 
-    made = _crm(team, "admin", "settings", "set", "business_hours",
-                "{start: '08:30', end: '17:30', weekdays: [1, 2, 3, 4, 5, 6]}")  # fmt: skip
+    made = _crm(
+        team,
+        "admin",
+        "settings",
+        "set",
+        "business_hours",
+        "{start: '08:30', end: '17:30', weekdays: [1, 2, 3, 4, 5, 6]}",
+    )
     assert made.exit_code == 0, made.output
     assert made.stdout.startswith("changed setting business_hours from null to {")
     assert _crm(team, "admin", "settings", "set", "stale_opportunity_days", "45").exit_code == 0
@@ -306,7 +377,9 @@ def test_crm_settings_get_set_list_reset(team: Team) -> None:
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["Setting", "Name", "Value", "Default"]
     assert next(line for line in lines if "stale_opportunity_days" in line).split()[-2:] == [
-        "45", "30"]  # fmt: skip
+        "45",
+        "30",
+    ]
 
     back = _crm(team, "admin", "settings", "reset", "stale_opportunity_days")
     assert back.stdout.strip() == ("reset setting stale_opportunity_days from 45 to its default 30")
@@ -317,8 +390,8 @@ def test_crm_settings_refusals_exit_1_with_the_reason(team: Team) -> None:
     refused = _crm(team, "admin", "settings", "set", "sla_at_risk_share", "1.5")
     assert refused.exit_code == 1
     assert refused.stderr.strip() == (
-        "error: sla_at_risk_share=1.5: must be greater than 0 and less than 1 "
-        "[setting_inside]")  # fmt: skip
+        "error: sla_at_risk_share=1.5: must be greater than 0 and less than 1 [setting_inside]"
+    )
     not_admin = _crm(team, "zhang", "settings", "set", "sla_at_risk_share", "0.5")
     assert not_admin.exit_code == 1
     assert "user 'zhang' (role sales) may not change setting sla_at_risk_share" in not_admin.stderr

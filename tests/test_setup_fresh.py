@@ -60,9 +60,13 @@ def crm_env(**values: str) -> dict[str, str]:
 
 def crm(*args: str, env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "crmlib", *args], capture_output=True, text=True,
-        env=dict(env), cwd=cwd, timeout=600,
-    )  # fmt: skip
+        [sys.executable, "-m", "crmlib", *args],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 # -- one workspace home --------------------------------------------------------------------
@@ -96,9 +100,11 @@ def test_a_relative_sqlite_path_is_made_absolute_where_it_was_given(
 
 @pytest.mark.parametrize(
     ("lang", "words"),
-    [("zh", ["处没有 CRM 数据库", "make demo", "crm init"]),
-     ("en", ["there is no CRM database at", "make demo", "crm init"])],
-)  # fmt: skip
+    [
+        ("zh", ["处没有 CRM 数据库", "make demo", "crm init"]),
+        ("en", ["there is no CRM database at", "make demo", "crm init"]),
+    ],
+)
 def test_a_notebook_never_creates_a_database(
     lang: str, words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,10 +138,14 @@ def test_a_kernel_started_in_a_notebook_folder_opens_the_home_database(
     entry = tmp_path / "notebooks" / "entry"
     entry.mkdir(parents=True)
     papermill.execute_notebook(
-        str(ROOT / "notebooks/entry/follow_ups.ipynb"), str(entry / "out.ipynb"),
-        parameters={"lang": "en"}, kernel_name="python3", cwd=str(entry),
-        progress_bar=False, execution_timeout=300,
-    )  # fmt: skip
+        str(ROOT / "notebooks/entry/follow_ups.ipynb"),
+        str(entry / "out.ipynb"),
+        parameters={"lang": "en"},
+        kernel_name="python3",
+        cwd=str(entry),
+        progress_bar=False,
+        execution_timeout=300,
+    )
     text = (entry / "out.ipynb").read_text(encoding="utf-8")
     assert f"Signed in as {rep} (Sales" in text
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["entry", "notebooks", "out.ipynb"]
@@ -163,8 +173,18 @@ def test_a_batch_without_chromium_makes_html_and_excel_and_says_so_once(
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text(SCHEDULE.format(parameters=ROOT / "parameters"), encoding="utf-8")
     env = crm_env(CRM_HOME=str(demo_home), CRM_CHROMIUM=NO_CHROMIUM, CRM_LANG="en")
-    done = crm("--user", "admin", "report", "due", "-s", str(schedule), "--output",
-               str(tmp_path / "out"), env=env, cwd=tmp_path)  # fmt: skip
+    done = crm(
+        "--user",
+        "admin",
+        "report",
+        "due",
+        "-s",
+        str(schedule),
+        "--output",
+        str(tmp_path / "out"),
+        env=env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(s for s in done.stdout.splitlines() if s.startswith("PDF reports not made"))
     assert NO_CHROMIUM in line and "apt-get install chromium fonts-noto-cjk" in line
@@ -185,9 +205,23 @@ def test_a_batch_without_chromium_makes_html_and_excel_and_says_so_once(
 
 def test_a_single_run_without_chromium_says_so_in_chinese(demo_home: Path, tmp_path: Path) -> None:
     env = crm_env(CRM_HOME=str(demo_home), CRM_CHROMIUM=NO_CHROMIUM)
-    done = crm("--user", "admin", "--lang", "zh", "report", "run", "sales_funnel", "--format",
-               "html", "--format", "pdf", "--output", str(tmp_path),
-               env=env, cwd=tmp_path)  # fmt: skip
+    done = crm(
+        "--user",
+        "admin",
+        "--lang",
+        "zh",
+        "report",
+        "run",
+        "sales_funnel",
+        "--format",
+        "html",
+        "--format",
+        "pdf",
+        "--output",
+        str(tmp_path),
+        env=env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PDF 文件：未生成" in done.stdout
     # a Chinese user reads no code and no English word but the file paths and product names
@@ -248,24 +282,44 @@ def _get(url: str, token: str | None = None) -> int:
 def _kernel_says(base: str, token: str, code: str) -> str:
     """What ``code`` prints in a new kernel of the server."""
     request = urllib.request.Request(
-        f"{base}/api/kernels", data=b"{}", method="POST",
+        f"{base}/api/kernels",
+        data=b"{}",
+        method="POST",
         headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     with urllib.request.urlopen(request, timeout=60) as answer:
         kernel = json.loads(answer.read())["id"]
     channel = websocket.create_connection(
         f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel}/channels",
-        header=[f"Authorization: token {token}"], timeout=120,
-    )  # fmt: skip
+        header=[f"Authorization: token {token}"],
+        timeout=120,
+    )
     try:
         msg_id = "crm-lab-check"
-        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                  "session": "crm-lab", "version": "5.3"}  # fmt: skip
-        channel.send(json.dumps({
-            "header": header, "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }))  # fmt: skip
+        header = {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "username": "test",
+            "session": "crm-lab",
+            "version": "5.3",
+        }
+        channel.send(
+            json.dumps(
+                {
+                    "header": header,
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
         printed = []
         while True:
             message = json.loads(channel.recv())
@@ -287,11 +341,24 @@ def test_crm_lab_opens_the_workspace_as_the_user_behind_a_token(
     port = free_port()
     config = tmp_path / "config"  # no user configuration: crm lab must start as it is
     config.mkdir()
-    env = crm_env(CRM_HOME=str(demo_home), CRM_LANG="en", JUPYTER_CONFIG_DIR=str(config),
-                  JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))  # fmt: skip
+    env = crm_env(
+        CRM_HOME=str(demo_home),
+        CRM_LANG="en",
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     log = tmp_path / "lab.log"
-    command = [sys.executable, "-m", "crmlib", "--user", rep, "lab", "--port", str(port),
-               "--no-browser"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "crmlib",
+        "--user",
+        rep,
+        "lab",
+        "--port",
+        str(port),
+        "--no-browser",
+    ]
     with running(command, port=port, env=env, cwd=tmp_path, log=log, timeout=120) as process:
         url = re.search(r"http://127\.0\.0\.1:\d+/lab\?token=(\S+)", log.read_text())
         assert url, log.read_text()
@@ -302,12 +369,16 @@ def test_crm_lab_opens_the_workspace_as_the_user_behind_a_token(
         assert _get(f"{base}/api/contents", token) == 200
         assert _get(f"{base}/api/contents/data/crm.db?content=0", token) == 200  # the home
         seen = _kernel_says(
-            base, token, "import os; print(os.environ['CRM_DATABASE_URL'], "
+            base,
+            token,
+            "import os; print(os.environ['CRM_DATABASE_URL'], "
             "os.environ['CRM_USER'], os.getcwd(), sep='|')",
-        )  # fmt: skip
+        )
         assert seen.strip().split("|") == [
-            f"sqlite:///{demo_home / 'data' / 'crm.db'}", rep, str(demo_home),
-        ]  # fmt: skip
+            f"sqlite:///{demo_home / 'data' / 'crm.db'}",
+            rep,
+            str(demo_home),
+        ]
         # The token is on no command line another user could read.
         started = _tree(process.pid)  # crm, JupyterLab and the kernel
         lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started]
@@ -399,9 +470,14 @@ def test_make_demo_rebuilds_a_demo_without_asking_and_keeps_a_safety_backup(
     (tmp_path / "data").mkdir()
     for run in ("first", "again"):
         done = subprocess.run(
-            [sys.executable, "-m", "crmlib", *args], capture_output=True, text=True, env=env,
-            cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=600,
-        )  # fmt: skip
+            [sys.executable, "-m", "crmlib", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            timeout=600,
+        )
         assert done.returncode == 0, f"{run}: {done.stdout}{done.stderr}"
     safety = re.search(r"saved in (/\S+\.db)", done.stdout)
     assert safety and Path(safety.group(1)).is_file(), done.stdout

@@ -108,8 +108,9 @@ def test_task_about_a_record_in_scope(team: Team) -> None:
 def test_tasks_commands(team: Team) -> None:
     runner = CliRunner()
     base = ["--url", team.url, "--lang", "en", "--user", "zhang"]
-    added = runner.invoke(main, [*base, "tasks", "add", "打电话", "--due", "2030-01-02",
-                                 "--assignee", "li"])  # fmt: skip
+    added = runner.invoke(
+        main, [*base, "tasks", "add", "打电话", "--due", "2030-01-02", "--assignee", "li"]
+    )
     assert added.exit_code == 0, added.output
     assert "added for li" in added.output
     listed = runner.invoke(main, [*base, "tasks", "list", "--all"])

@@ -73,10 +73,16 @@ def test_xlsx_template_has_headers_markers_example_and_sheets(
     assert _row(data, 1) == expected
     assert data.freeze_panes == "A2"
     assert data.max_row == 2
-    fills = {data.cell(1, i + 1).fill.fgColor.rgb for i, c in enumerate(spec.columns)
-             if c.name in spec.required}  # fmt: skip
-    others = {data.cell(1, i + 1).fill.fgColor.rgb for i, c in enumerate(spec.columns)
-              if c.name not in spec.required}  # fmt: skip
+    fills = {
+        data.cell(1, i + 1).fill.fgColor.rgb
+        for i, c in enumerate(spec.columns)
+        if c.name in spec.required
+    }
+    others = {
+        data.cell(1, i + 1).fill.fgColor.rgb
+        for i, c in enumerate(spec.columns)
+        if c.name not in spec.required
+    }
     assert len(fills) == 1 and not fills & others
     assert all(data.cell(1, i + 1).font.bold for i in range(len(spec.columns)))
     assert all(data.column_dimensions[letter].width >= 8 for letter in "ABC")
@@ -205,8 +211,10 @@ def test_instructions_name_the_accepted_formats(tmp_path: Path) -> None:
         assert pattern in text["en"]["Order date"]
     for pattern in ("1,200.50", "1.2万"):
         assert pattern in text["zh"]["订单金额"]
-    phones = {row[0]: row[2] for row in _book(tmp_path, "contacts", "zh").worksheets[1]
-              .iter_rows(values_only=True)}  # fmt: skip
+    phones = {
+        row[0]: row[2]
+        for row in _book(tmp_path, "contacts", "zh").worksheets[1].iter_rows(values_only=True)
+    }
     assert "13812345678" in phones["电话"] and "0755" in phones["电话"] and "+852" in phones["电话"]
 
 
@@ -218,8 +226,9 @@ def test_csv_template_is_utf8_with_bom_header_and_example(tmp_path: Path, lang: 
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
     spec = KINDS["customers"]
     assert len(rows) == 2
-    assert rows[0] == [c.header(lang) + (" *" if c.name in spec.required else "")
-                       for c in spec.columns]  # fmt: skip
+    assert rows[0] == [
+        c.header(lang) + (" *" if c.name in spec.required else "") for c in spec.columns
+    ]
     for column, value in zip(spec.columns, rows[1], strict=True):
         column.rule(value)
 

@@ -64,14 +64,19 @@ def test_open_validates_every_field(team: Team) -> None:
     code = customer(team)
     with pytest.raises(ValidationError) as exc:
         team.sun.tickets.open(
-            code, type="party", subject=" ", priority="urgent",
+            code,
+            type="party",
+            subject=" ",
+            priority="urgent",
             opened_at=clock.now() + timedelta(days=1),
-        )  # fmt: skip
+        )
     rules = {(e.field, e.rule) for e in exc.value.errors}
     assert rules == {
-        ("type", "enum:ticket_type"), ("priority", "enum:priority"), ("subject", "required"),
+        ("type", "enum:ticket_type"),
+        ("priority", "enum:priority"),
+        ("subject", "required"),
         ("opened_at", "not_in_future"),
-    }  # fmt: skip
+    }
     with pytest.raises(ValidationError) as exc:
         team.sun.tickets.open(code, type="inquiry", subject="x", assignee="zhang")
     assert rule_of(exc) == "ticket_assignee_role"
@@ -80,8 +85,11 @@ def test_open_validates_every_field(team: Team) -> None:
 
 def test_business_hours_and_priority_changes_move_due_times(team: Team) -> None:
     with team.admin.ctx.session() as session:
-        set_setting(session, "business_hours", {"start": "09:00", "end": "18:00",
-                                                 "weekdays": [1, 2, 3, 4, 5]})  # fmt: skip
+        set_setting(
+            session,
+            "business_hours",
+            {"start": "09:00", "end": "18:00", "weekdays": [1, 2, 3, 4, 5]},
+        )
     friday = clock.now().replace(hour=17, minute=0, second=0)
     friday -= timedelta(days=(friday.isoweekday() - 5) % 7 or 7)
     ticket = opened(team, priority="high", opened_at=friday)
@@ -137,14 +145,25 @@ def test_status_flow_response_resolution_and_reopen(team: Team) -> None:
 
     events = tickets.events(tid)
     assert list(events.kind) == [
-        "response", "status", "transfer", "comment", "status", "status", "status", "status",
+        "response",
         "status",
-    ]  # fmt: skip
+        "transfer",
+        "comment",
+        "status",
+        "status",
+        "status",
+        "status",
+        "status",
+    ]
     moves = events[events.kind == "status"]
     assert list(zip(moves.from_value, moves.to_value, strict=True)) == [
-        ("open", "in_progress"), ("in_progress", "resolved"), ("resolved", "in_progress"),
-        ("in_progress", "resolved"), ("resolved", "closed"), ("closed", "in_progress"),
-    ]  # fmt: skip
+        ("open", "in_progress"),
+        ("in_progress", "resolved"),
+        ("resolved", "in_progress"),
+        ("in_progress", "resolved"),
+        ("resolved", "closed"),
+        ("closed", "in_progress"),
+    ]
     assert set(events.actor) == {"sun"}
     assert team.sun.tickets.frame().reopens.tolist() == [2]
     history = team.admin.history(str(ticket["customer_code"]))
@@ -216,8 +235,10 @@ def test_take_and_transfer(team: Team) -> None:
     events = tickets.events(tid)
     transfers = events[events.kind == "transfer"]
     assert list(zip(transfers.from_value.fillna(""), transfers.to_value, strict=True)) == [
-        ("", "support/sun"), ("support/sun", "service/qian"), ("service/qian", "support"),
-    ]  # fmt: skip
+        ("", "support/sun"),
+        ("support/sun", "service/qian"),
+        ("service/qian", "support"),
+    ]
     assert transfers.note.tolist()[1] == "转售后主管协调"
     tickets.start(tid)  # unassigned: the agent who starts it takes it
     tickets.resolve(tid, "已致歉并补偿")
@@ -237,8 +258,12 @@ def test_at_risk_and_breached_lists(team: Team) -> None:
     answered = opened(team, priority="high", opened_at=now - timedelta(hours=30))
     team.sun.tickets.respond(int(answered["id"]), "已联系")  # type: ignore[call-overload]
     states = dict(zip(*team.sun.tickets.frame()[["id", "sla_state"]].T.values, strict=True))
-    assert states == {risky["id"]: "at_risk", late["id"]: "breached", fine["id"]: "ok",
-                      answered["id"]: "breached"}  # fmt: skip
+    assert states == {
+        risky["id"]: "at_risk",
+        late["id"]: "breached",
+        fine["id"]: "ok",
+        answered["id"]: "breached",
+    }
     assert team.sun.tickets.at_risk().id.tolist() == [risky["id"]]
     assert sorted(team.sun.tickets.breached().id) == sorted([late["id"], answered["id"]])
     assert team.sun.tickets.get(int(late["id"]))["sla_state"] == "breached"  # type: ignore[call-overload]
@@ -255,11 +280,14 @@ def write(path: Path, text: str) -> Path:
 def test_import_computes_sla_routing_and_checks_status(team: Team, tmp_path: Path) -> None:
     code = customer(team)
     header = "external_id,客户编号,工单类型,优先级,主题,工单状态,创建时间,解决方案\n"
-    first = write(tmp_path / "a.csv", header
-                  + f"T1,{code},技术支持,高,登录失败,待处理,2024-05-03 17:00,\n"
-                  + f"T2,{code},售后,低,报修,已解决,2024-05-03 17:00,\n"
-                  + f"T3,{code},咨询,中,开票,已关闭,2024-05-03 17:00,已开具\n"
-                  + f"T4,{code},咨询,中,开票,搁置,2024-05-03 17:00,\n")  # fmt: skip
+    first = write(
+        tmp_path / "a.csv",
+        header
+        + f"T1,{code},技术支持,高,登录失败,待处理,2024-05-03 17:00,\n"
+        + f"T2,{code},售后,低,报修,已解决,2024-05-03 17:00,\n"
+        + f"T3,{code},咨询,中,开票,已关闭,2024-05-03 17:00,已开具\n"
+        + f"T4,{code},咨询,中,开票,搁置,2024-05-03 17:00,\n",
+    )
     result = team.sun.import_file("tickets", first)
     assert (result.created, result.rejected) == (2, 2)
     reasons = result.rejects_path.read_text(encoding="utf-8-sig")  # type: ignore[union-attr]
@@ -294,16 +322,41 @@ def test_cli_works_a_ticket(team: Team) -> None:
         assert result.exit_code == 0, result.output
         return result.output
 
-    out = crm("tickets", "open", code, "--type", "technical", "--subject", "接口对接问题",
-              "--priority", "high")  # fmt: skip
+    out = crm(
+        "tickets",
+        "open",
+        code,
+        "--type",
+        "technical",
+        "--subject",
+        "接口对接问题",
+        "--priority",
+        "high",
+    )
     assert out.startswith("#1 ") and "Support team/-" in out and "[Open, High, SLA OK]" in out
     crm("tickets", "respond", "1", "已联系")
     crm("tickets", "resolve", "1", "已修复")
-    refused = runner.invoke(main, ["--url", team.url, "--user", "sun", "--lang", "en",
-                                   "tickets", "close", "1", "--csat", "9"])  # fmt: skip
+    refused = runner.invoke(
+        main,
+        [
+            "--url",
+            team.url,
+            "--user",
+            "sun",
+            "--lang",
+            "en",
+            "tickets",
+            "close",
+            "1",
+            "--csat",
+            "9",
+        ],
+    )
     assert refused.exit_code == 1 and "[csat_score]" in refused.output
-    assert runner.invoke(main, ["--url", team.url, "--user", "sun", "tickets", "close", "1"]
-                         ).exit_code == 2  # neither --csat nor --no-answer  # fmt: skip
+    assert (
+        runner.invoke(main, ["--url", team.url, "--user", "sun", "tickets", "close", "1"]).exit_code
+        == 2
+    )  # neither --csat nor --no-answer
     assert "[Closed, High" in crm("tickets", "close", "1", "--csat", "5")
     assert "接口对接问题" in crm("tickets", "list", "--status", "closed")
     assert "(none)" in crm("tickets", "at-risk")

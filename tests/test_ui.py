@@ -54,8 +54,11 @@ def test_a_valid_save_writes_the_customer_through_the_audit_log(team: Team) -> N
     assert entry.code is not None
     saved = team.zhang.customers.get(entry.code)
     assert (saved.name, saved.phone, saved.industry_division, saved.owner) == (
-        "杭州云帆软件有限公司", "+8613912345678", "65", "zhang",
-    )  # fmt: skip
+        "杭州云帆软件有限公司",
+        "+8613912345678",
+        "65",
+        "zhang",
+    )
     assert saved.tags == ("VIP", "重点")
     history = team.zhang.history(entry.code)
     assert set(history["actor"]) == {"zhang"}
@@ -108,8 +111,10 @@ def test_dropdowns_come_from_the_reference_data(team: Team) -> None:
     assert {"C", "39", "I", "65"} <= set(industries)
     assert "浙江省" in [code for _, code in form["province"].input.options]
     assert [code for _, code in form["source"].input.options][1:4] == [
-        "website", "exhibition", "referral",
-    ]  # fmt: skip
+        "website",
+        "exhibition",
+        "referral",
+    ]
     # A person needs less than a company: the required marks follow the kind.
     assert form["industry"].input.description.endswith("*")
     form["kind"].value = "person"
@@ -144,8 +149,9 @@ def test_a_match_outside_the_scope_is_named_but_not_opened(team: Team) -> None:
 
 
 def test_search_opens_an_existing_customer_for_editing(team: Team) -> None:
-    saved = team.zhang.customers.add(**company(name="深圳鹏城电子有限公司", phone="13712345678"),
-                                      tags=["展会线索"])  # fmt: skip
+    saved = team.zhang.customers.add(
+        **company(name="深圳鹏城电子有限公司", phone="13712345678"), tags=["展会线索"]
+    )
     team.zhang.customers.add(**company(name="北京华夏物流有限公司"))
     entry = ui.CustomerEntry(team.zhang)
     for query in (saved.code, "鹏城电子", "深圳朋城电子", "12345678", "展会线索"):
@@ -310,18 +316,27 @@ def test_a_sales_rep_cannot_work_tickets(team: Team) -> None:
 def upload(review: Any, name: str, text: str) -> None:
     data = text.encode("utf-8")
     review.upload.value = (
-        {"name": name, "type": "text/csv", "size": len(data), "content": memoryview(data),
-         "last_modified": datetime(2024, 5, 1, tzinfo=UTC)},
-    )  # fmt: skip
+        {
+            "name": name,
+            "type": "text/csv",
+            "size": len(data),
+            "content": memoryview(data),
+            "last_modified": datetime(2024, 5, 1, tzinfo=UTC),
+        },
+    )
 
 
 def test_an_import_is_previewed_dry_run_with_rejects_and_committed(team: Team) -> None:
     review = ui.ImportReview(team.zhang)
     review.dry_button.click()
     assert review.status.kind == "warn"  # no file yet
-    upload(review, "客户.csv", "客户名称,行业,联系人,电话,客户来源\n"
-                               "杭州云帆软件有限公司,65,王芳,13912345678,展会\n"
-                               "宁波海曙贸易有限公司,51,李强,12345,官网\n")  # fmt: skip
+    upload(
+        review,
+        "客户.csv",
+        "客户名称,行业,联系人,电话,客户来源\n"
+        "杭州云帆软件有限公司,65,王芳,13912345678,展会\n"
+        "宁波海曙贸易有限公司,51,李强,12345,官网\n",
+    )
     assert review.preview.frame.shape == (2, 5)
 
     review.dry_button.click()

@@ -30,9 +30,15 @@ from tests.servers import REBINDING, check_guard, free_port, running
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOCAL = {"127.0.0.1", "localhost"}
 #: A kernel start and the notebook's run, on a busy two-core machine.
 LOAD_MS = 120_000
@@ -75,12 +81,21 @@ def voila(demo_url: str, guarded: Guard, tmp_path_factory: pytest.TempPathFactor
     env = guarded.environment(voila_environment())
     for name in ("CRM_USER", "JUPYTERHUB_USER"):
         env.pop(name, None)
-    env.update(CRM_DATABASE_URL=demo_url, CRM_USER="admin", CRM_LANG="zh",
-               CRM_IMPORT_DIR=str(folder / "imports"))  # fmt: skip
+    env.update(
+        CRM_DATABASE_URL=demo_url,
+        CRM_USER="admin",
+        CRM_LANG="zh",
+        CRM_IMPORT_DIR=str(folder / "imports"),
+    )
     with running(
-        voila_command(ROOT / "notebooks", port, guarded), port=port, env=env, cwd=folder,
-        log=folder / "voila.log", timeout=60, token=guarded.token,
-    ):  # fmt: skip
+        voila_command(ROOT / "notebooks", port, guarded),
+        port=port,
+        env=env,
+        cwd=folder,
+        log=folder / "voila.log",
+        timeout=60,
+        token=guarded.token,
+    ):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -106,9 +121,10 @@ def page(browser: Browser, outside: list[str], guarded: Guard) -> Iterator[Page]
     """Every request carries the servers' token (tests/test_server_guard.py opens the
     servers as a person does, with ``?token=`` once)."""
     context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="zh-CN",
+        viewport={"width": 1280, "height": 900},
+        locale="zh-CN",
         extra_http_headers={"Authorization": f"token {guarded.token}"},
-    )  # fmt: skip
+    )
 
     def only_local(route: Route) -> None:
         if urlparse(route.request.url).hostname in LOCAL:
@@ -161,8 +177,11 @@ def test_the_customer_entry_form_is_filled_in_and_saved(
         (code,) = customers.loc[customers["name"] == "杭州浏览器测试软件有限公司", "code"]
         record = ws.customers.get(code)
         assert (record.phone, record.industry_division, record.province, record.source) == (
-            "+8613987654321", "65", "浙江省", "exhibition",
-        )  # fmt: skip
+            "+8613987654321",
+            "65",
+            "浙江省",
+            "exhibition",
+        )
         assert set(ws.history(record.code)["actor"]) == {"admin"}
     finally:
         ws.close()
@@ -234,9 +253,13 @@ def clone_rep(clone: Path) -> str:
 
 @pytest.fixture(scope="module", params=["root", "elsewhere"])
 def served(
-    request: pytest.FixtureRequest, clone: Path, clone_rep: str, token_file: Path,
-    guarded: Guard, tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:  # fmt: skip
+    request: pytest.FixtureRequest,
+    clone: Path,
+    clone_rep: str,
+    token_file: Path,
+    guarded: Guard,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     """``crm --user <rep> notebooks serve`` as the README has it, with no database, home
     or notebooks folder given, started in the clone's root or in an unrelated folder."""
     port = free_port()
@@ -245,10 +268,28 @@ def served(
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env.pop("JUPYTERHUB_USER", None)
     env.update(PYTHONPATH=str(clone), CRM_LANG="zh", CRM_IMPORT_DIR=str(logs / "imports"))
-    command = [sys.executable, "-m", "crmlib", "--user", clone_rep, "notebooks", "serve",
-               "--port", str(port), "--token-file", str(token_file)]  # fmt: skip
-    with running(command, port=port, env=env, cwd=cwd, log=logs / "voila.log", timeout=90,
-                 token=guarded.token):  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "crmlib",
+        "--user",
+        clone_rep,
+        "notebooks",
+        "serve",
+        "--port",
+        str(port),
+        "--token-file",
+        str(token_file),
+    ]
+    with running(
+        command,
+        port=port,
+        env=env,
+        cwd=cwd,
+        log=logs / "voila.log",
+        timeout=90,
+        token=guarded.token,
+    ):
         yield f"http://127.0.0.1:{port}"
 
 

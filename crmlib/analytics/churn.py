@@ -109,8 +109,9 @@ class ChurnModel:
         return frame.reindex(frame["coefficient"].abs().sort_values(ascending=False).index)
 
     def risk(self, frame: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return cast(np.ndarray[Any, np.dtype[np.float64]], self.pipeline.predict_proba(
-            matrix(frame))[:, 1])  # fmt: skip
+        return cast(
+            np.ndarray[Any, np.dtype[np.float64]], self.pipeline.predict_proba(matrix(frame))[:, 1]
+        )
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Per row and feature: coefficient × standardised value (log-odds above average)."""
@@ -195,12 +196,12 @@ def risks(ctx: Context, model: ChurnModel | None = None, **filters: Any) -> pd.D
             label if up else None for label, up in zip(labels[index], raises, strict=True)
         ]
     columns = ["id", "code", "risk", *(f"factor_{k + 1}" for k in range(TOP)), *FEATURES]
-    return frame[columns].sort_values(["risk", "code"], ascending=[False, True],
-                                      ignore_index=True)  # fmt: skip
+    return frame[columns].sort_values(["risk", "code"], ascending=[False, True], ignore_index=True)
 
 
-def explain(ctx: Context, code: str, model: ChurnModel | None = None, **filters: Any
-            ) -> pd.DataFrame:  # fmt: skip
+def explain(
+    ctx: Context, code: str, model: ChurnModel | None = None, **filters: Any
+) -> pd.DataFrame:
     """Every feature of one customer with its value and its contribution to the log-odds
     of churning (positive raises the risk), largest effect first."""
     f = Filters.of(**filters)
@@ -218,8 +219,9 @@ def explain(ctx: Context, code: str, model: ChurnModel | None = None, **filters:
             "contribution": contribution,
         }
     )
-    return result.reindex(result["contribution"].abs().sort_values(ascending=False).index
-                          ).reset_index(drop=True)  # fmt: skip
+    return result.reindex(
+        result["contribution"].abs().sort_values(ascending=False).index
+    ).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -237,9 +239,12 @@ class ScoreResult:
 
 
 def score(
-    ctx: Context, model: ChurnModel | None = None, *, threshold: float | None = None,
+    ctx: Context,
+    model: ChurnModel | None = None,
+    *,
+    threshold: float | None = None,
     **filters: Any,
-) -> ScoreResult:  # fmt: skip
+) -> ScoreResult:
     """Store every in-scope customer's churn risk and set or clear the 高流失风险 tag (see
     the module doc); one transaction, safe to run twice."""
     ctx.scope.require(ctx.actor.role.edit_customers, "score churn risk")
@@ -334,17 +339,29 @@ def _write(
     before = target["churn_risk"].tolist()
     event = {"occurred_at": now, "actor": actor, "action": ACTION}
     events = [
-        {**event, "entity": "customers", "entity_id": int(ids[k]), "ref": codes[k],
-         "field": "churn_risk", "old_value": _text(before[k]),
-         "new_value": _text(values[k])}
+        {
+            **event,
+            "entity": "customers",
+            "entity_id": int(ids[k]),
+            "ref": codes[k],
+            "field": "churn_risk",
+            "old_value": _text(before[k]),
+            "new_value": _text(values[k]),
+        }
         for k in np.flatnonzero(changed)
-    ]  # fmt: skip
+    ]
     events += [
-        {**event, "entity": "customer_tags", "entity_id": int(ids[k]), "ref": codes[k],
-         "field": "tag", "old_value": None if above[k] else TAG,
-         "new_value": TAG if above[k] else None}
+        {
+            **event,
+            "entity": "customer_tags",
+            "entity_id": int(ids[k]),
+            "ref": codes[k],
+            "field": "tag",
+            "old_value": None if above[k] else TAG,
+            "new_value": TAG if above[k] else None,
+        }
         for k in np.flatnonzero(above != had)
-    ]  # fmt: skip
+    ]
     if events:
         conn.execute(insert(AuditEvent), events)
 
@@ -372,15 +389,17 @@ class Churn:
         return risks(self._ctx, model, **filters)
 
     @localised
-    def explain(self, code: str, model: ChurnModel | None = None, **filters: Any
-                ) -> pd.DataFrame:  # fmt: skip
+    def explain(self, code: str, model: ChurnModel | None = None, **filters: Any) -> pd.DataFrame:
         """What drives one customer's risk, feature by feature."""
         return explain(self._ctx, code, model, **filters)
 
     @localised
     def score(
-        self, model: ChurnModel | None = None, *, threshold: float | None = None,
+        self,
+        model: ChurnModel | None = None,
+        *,
+        threshold: float | None = None,
         **filters: Any,
-    ) -> ScoreResult:  # fmt: skip
+    ) -> ScoreResult:
         """Store the risks and set or clear the 高流失风险 tag (the nightly job)."""
         return score(self._ctx, model, threshold=threshold, **filters)

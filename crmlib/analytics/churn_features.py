@@ -40,11 +40,23 @@ from .filters import Filters
 
 #: Model features, in this order; the log1p-transformed ones are counts, amounts and days.
 FEATURES = (
-    "recency_days", "frequency", "monetary", "aov", "orders_6m", "orders_prev_6m",
-    "spend_6m", "spend_prev_6m", "monetary_trend", "tenure_days", "tickets_12m",
-    "complaints_12m", "follow_ups_12m", "days_since_contact", "followup_gap_days",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "aov",
+    "orders_6m",
+    "orders_prev_6m",
+    "spend_6m",
+    "spend_prev_6m",
+    "monetary_trend",
+    "tenure_days",
+    "tickets_12m",
+    "complaints_12m",
+    "follow_ups_12m",
+    "days_since_contact",
+    "followup_gap_days",
     "is_company",
-)  # fmt: skip
+)
 UNLOGGED = frozenset({"monetary_trend", "is_company"})
 
 register(

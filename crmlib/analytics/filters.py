@@ -270,6 +270,11 @@ class Filters:
     def describe(self) -> dict[str, Any]:
         """The filters as plain values, for report titles and run records."""
         return {
-            "start": self.start, "end": self.end, "region": self.region, "team": self.team,
-            "owner": self.owner, "segment": self.segment, "as_of": self.day,
-        }  # fmt: skip
+            "start": self.start,
+            "end": self.end,
+            "region": self.region,
+            "team": self.team,
+            "owner": self.owner,
+            "segment": self.segment,
+            "as_of": self.day,
+        }

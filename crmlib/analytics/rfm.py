@@ -64,30 +64,48 @@ class RfmSegment:
 
 
 SEGMENTS: tuple[RfmSegment, ...] = (
-    RfmSegment("champions", "R >= 4 and F >= 4 and M >= 4",
-               lambda r, f, m: and_(r >= 4, f >= 4, m >= 4)),
+    RfmSegment(
+        "champions", "R >= 4 and F >= 4 and M >= 4", lambda r, f, m: and_(r >= 4, f >= 4, m >= 4)
+    ),
     RfmSegment("loyal", "R >= 3 and F >= 4", lambda r, f, m: and_(r >= 3, f >= 4)),
-    RfmSegment("cannot_lose", "R <= 2 and F >= 4 and M >= 4",
-               lambda r, f, m: and_(r <= 2, f >= 4, m >= 4)),
+    RfmSegment(
+        "cannot_lose", "R <= 2 and F >= 4 and M >= 4", lambda r, f, m: and_(r <= 2, f >= 4, m >= 4)
+    ),
     RfmSegment("at_risk", "R <= 2 and F >= 3", lambda r, f, m: and_(r <= 2, f >= 3)),
     RfmSegment("new", "R >= 4 and F = 1", lambda r, f, m: and_(r >= 4, f == 1)),
-    RfmSegment("potential_loyalists", "R >= 4 and F <= 3",
-               lambda r, f, m: and_(r >= 4, f <= 3)),
+    RfmSegment("potential_loyalists", "R >= 4 and F <= 3", lambda r, f, m: and_(r >= 4, f <= 3)),
     RfmSegment("need_attention", "R = 3 and F <= 3", lambda r, f, m: and_(r == 3, f <= 3)),
     RfmSegment("hibernating", "R = 2 and F <= 2", lambda r, f, m: and_(r == 2, f <= 2)),
     RfmSegment("lost", "R = 1 and F <= 2", lambda r, f, m: and_(r == 1, f <= 2)),
-)  # fmt: skip
+)
 #: The summary's row for customers in scope without an order in the window.
 NO_PURCHASE = "no_purchase"
 SEGMENT_NAMES = tuple(s.name for s in SEGMENTS)
 #: Columns of :func:`rfm`, in this order.
 COLUMNS = (
-    "code", "name", "owner", "last_order", "recency_days", "frequency", "monetary",
-    "r", "f", "m", "rfm", "segment", "label",
-)  # fmt: skip
+    "code",
+    "name",
+    "owner",
+    "last_order",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r",
+    "f",
+    "m",
+    "rfm",
+    "segment",
+    "label",
+)
 SUMMARY_COLUMNS = (
-    "segment", "label", "customers", "share", "recency_days", "frequency", "monetary",
-)  # fmt: skip
+    "segment",
+    "label",
+    "customers",
+    "share",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
 QUINTILES = 5
 
 register(

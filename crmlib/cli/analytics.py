@@ -40,8 +40,14 @@ def kpi(
     by: str | None,
 ) -> None:
     """The KPI catalogue with values, or KPI_ID alone (grouped with --by)."""
-    filters = {"period": period, "region": region, "team": team, "owner": owner,
-               "segment": segment, "as_of": as_of}  # fmt: skip
+    filters = {
+        "period": period,
+        "region": region,
+        "team": team,
+        "owner": owner,
+        "segment": segment,
+        "as_of": as_of,
+    }
     given = {k: v for k, v in filters.items() if v}
     with settings.workspace() as ws:
         lang = ws.ctx.lang

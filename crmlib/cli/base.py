@@ -178,8 +178,9 @@ def show_table(
 def progress_bar(unit: str) -> Iterator[Callable[[int, int | None], None]]:
     """A tqdm bar on stderr for long work, fed with (done, total) updates."""
     shown = t(f"cli:unit_{unit}") if f"cli:unit_{unit}" in MESSAGES else unit
-    with ProgressBar(unit=f" {shown}", unit_scale=True, file=sys.stderr, leave=False,
-              disable=None) as bar:  # fmt: skip
+    with ProgressBar(
+        unit=f" {shown}", unit_scale=True, file=sys.stderr, leave=False, disable=None
+    ) as bar:
 
         def advance(done: int, total: int | None) -> None:
             if total is not None and bar.total != total:
@@ -198,12 +199,16 @@ def guard_options(func: F) -> F:
     """``--allow-host`` and ``--token-file``, shared by the servers (``crm notebooks serve``,
     ``crm dashboards``): see :func:`crmlib.ui.serve.guard`."""
     func = click.option(
-        "--token-file", type=click.Path(dir_okay=False, path_type=Path),
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
         help="Require the token in FILE (one line, a file only you can read) instead of a "
         "fresh one; the token is never on the command line.",
-    )(func)  # fmt: skip
+    )(func)
     return click.option(
-        "--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+        "--allow-host",
+        "allow_hosts",
+        multiple=True,
+        metavar="NAME",
         help="Also answer requests for host NAME (the public name behind a proxy); "
         "repeatable. Other names are refused, local ones always allowed.",
-    )(func)  # fmt: skip
+    )(func)

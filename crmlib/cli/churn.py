@@ -66,10 +66,20 @@ def _given(as_of: datetime | None, **filters: str | None) -> dict[str, Any]:
 def _report(model: ChurnModel, lang: str) -> None:
     auc = "-" if model.auc is None else f"{model.auc:.3f}"
     click.echo(
-        t("churn_cli:model", lang, as_of=model.as_of, horizon=model.horizon_days,
-          t1=model.train_cutoff, train=model.train_rows, train_rate=model.train_churn_rate,
-          t2=model.test_cutoff, test=model.test_rows, test_rate=model.test_churn_rate, auc=auc)
-    )  # fmt: skip
+        t(
+            "churn_cli:model",
+            lang,
+            as_of=model.as_of,
+            horizon=model.horizon_days,
+            t1=model.train_cutoff,
+            train=model.train_rows,
+            train_rate=model.train_churn_rate,
+            t2=model.test_cutoff,
+            test=model.test_rows,
+            test_rate=model.test_churn_rate,
+            auc=auc,
+        )
+    )
 
 
 @main.group()
@@ -97,8 +107,9 @@ def train(settings: Settings, as_of: datetime | None, **filters: str | None) -> 
 @click.option("--threshold", type=float, help="Tag at or above this risk (setting churn).")
 @pass_settings
 @friendly_errors
-def score(settings: Settings, as_of: datetime | None, threshold: float | None,
-          **filters: str | None) -> None:  # fmt: skip
+def score(
+    settings: Settings, as_of: datetime | None, threshold: float | None, **filters: str | None
+) -> None:
     """Train, store every customer's churn risk and set or clear the 高流失风险 tag (safe to
     run twice; for the nightly job)."""
     with settings.workspace() as ws:
@@ -106,10 +117,18 @@ def score(settings: Settings, as_of: datetime | None, threshold: float | None,
         lang = ws.ctx.lang
     _report(result.model, lang)
     click.echo(
-        t("churn_cli:scored", lang, scored=result.scored, at_risk=result.at_risk,
-          threshold=number_text(result.threshold, "share"), tag=TAG, tagged=result.tagged,
-          untagged=result.untagged, changed=result.changed)
-    )  # fmt: skip
+        t(
+            "churn_cli:scored",
+            lang,
+            scored=result.scored,
+            at_risk=result.at_risk,
+            threshold=number_text(result.threshold, "share"),
+            tag=TAG,
+            tagged=result.tagged,
+            untagged=result.untagged,
+            changed=result.changed,
+        )
+    )
     top = result.risks.head(SHOWN)
     for row in top.itertuples(index=False):
         factors = ", ".join(str(f) for f in (row.factor_1, row.factor_2, row.factor_3) if f)
@@ -121,8 +140,7 @@ def score(settings: Settings, as_of: datetime | None, threshold: float | None,
 @_filters
 @pass_settings
 @friendly_errors
-def explain(settings: Settings, code: str, as_of: datetime | None, **filters: str | None
-            ) -> None:  # fmt: skip
+def explain(settings: Settings, code: str, as_of: datetime | None, **filters: str | None) -> None:
     """What drives one customer's churn risk, feature by feature."""
     with settings.workspace() as ws:
         frame = ws.churn.explain(code, **_given(as_of, **filters))

@@ -62,6 +62,10 @@ register(
             "en": "added {name} ({role}, {team})",
         },
         "user_deactivated": {"zh": "已停用 {name}", "en": "deactivated {name}"},
+        "user_role_changed": {
+            "zh": "{name} 现为{role}（{team}）",
+            "en": "{name} is now {role} ({team})",
+        },
         "user_deactivated_reassigned": {
             "zh": "已停用 {name}；其 {moved} 个客户已转给 {heir}",
             "en": "deactivated {name}; {moved} customers now owned by {heir}",
@@ -131,8 +135,13 @@ register(
 
 
 @main.command()
-@click.option("--admin", "admin_name", default="admin", show_default=True,
-              help="Username of the first administrator on a new database.")  # fmt: skip
+@click.option(
+    "--admin",
+    "admin_name",
+    default="admin",
+    show_default=True,
+    help="Username of the first administrator on a new database.",
+)
 @pass_settings
 @friendly_errors
 def init(settings: Settings, admin_name: str) -> None:
@@ -153,18 +162,34 @@ def init(settings: Settings, admin_name: str) -> None:
 @main.command()
 @click.option("--customers", default=5000, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=42, show_default=True, type=int)
-@click.option("--fresh", is_flag=True,
-              help="Empty the database first (with data in it: administrators only, after a "
-              "safety backup).")  # fmt: skip
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]),
-              help="First day of the 24 months of history (default: 24 months ago).")  # fmt: skip
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Empty the database first (with data in it: administrators only, after a safety backup).",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First day of the 24 months of history (default: 24 months ago).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask before emptying a database that has data.")
-@click.option("--dir", "directory", type=click.Path(path_type=Path),
-              help="Where the safety backup of the emptied contents goes.")  # fmt: skip
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    help="Where the safety backup of the emptied contents goes.",
+)
 @pass_settings
 @friendly_errors
-def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: datetime | None,
-         yes: bool, directory: Path | None) -> None:  # fmt: skip
+def demo(
+    settings: Settings,
+    customers: int,
+    seed: int,
+    fresh: bool,
+    start: datetime | None,
+    yes: bool,
+    directory: Path | None,
+) -> None:
     """Fill the database with realistic demo data (the same for the same seed and start)."""
     engine = settings.engine()
     first = start.date() if start else None
@@ -173,12 +198,23 @@ def demo(settings: Settings, customers: int, seed: int, fresh: bool, start: date
         # Refused users are told so before they are asked anything.
         admin.authorize(engine, settings.user, "reset_database", "reset")
         where = engine.url.render_as_string(hide_password=True)
-        question = t("core_cli:demo_confirm", where=where, rows=sum(at_stake.values()),
-                     customers=at_stake.get("customers", 0))  # fmt: skip
+        question = t(
+            "core_cli:demo_confirm",
+            where=where,
+            rows=sum(at_stake.values()),
+            customers=at_stake.get("customers", 0),
+        )
         if not yes and not click.confirm(question):
             raise click.Abort()
-    result = admin.build_demo(engine, customers=customers, seed=seed, fresh=fresh, start=first,
-                              user=settings.user, directory=directory)  # fmt: skip
+    result = admin.build_demo(
+        engine,
+        customers=customers,
+        seed=seed,
+        fresh=fresh,
+        start=first,
+        user=settings.user,
+        directory=directory,
+    )
     counts = result.counts
     rows, made = sum(counts.values()), counts.get("customers", 0)
     click.echo(t("core_cli:demo_written", rows=rows, customers=made))
@@ -252,6 +288,26 @@ def users_list(settings: Settings) -> None:
     click.echo(table_text(frame.drop(columns=["created_at"])))
 
 
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(admin.ROLE_NAMES))
+@click.option("--team", help="Move NAME to this team as well.")
+@pass_settings
+@friendly_errors
+def users_role(settings: Settings, name: str, role: str, team: str | None) -> None:
+    """Give a user another role (and team); audited like every change."""
+    with settings.workspace() as ws:
+        user = ws.users.set_role(name, role, team=team)
+    click.echo(
+        t(
+            "core_cli:user_role_changed",
+            name=user.username,
+            role=value_text("role", user.role),
+            team=value_text("team", user.team) if user.team else "-",
+        )
+    )
+
+
 @users.command("deactivate")
 @click.argument("name")
 @click.option("--reassign-to", help="User who takes over NAME's customers.")
@@ -298,9 +354,13 @@ def template(
 @pass_settings
 @friendly_errors
 def export_(
-    settings: Settings, kind: str, fmt: str, columns: str | None, output: Path | None,
+    settings: Settings,
+    kind: str,
+    fmt: str,
+    columns: str | None,
+    output: Path | None,
     segment: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Export the records you may see (PII masked by role), ready to re-import."""
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     path = output or Path(f"{kind}-{clock.now():%Y%m%d-%H%M%S}.{fmt}")
@@ -322,8 +382,9 @@ def import_(
 ) -> None:
     """Import customers, contacts, leads, opportunities, orders or tickets from CSV or .xlsx."""
     with settings.workspace() as ws, progress_bar("rows") as advance:
-        result = ws.import_file(kind, file, dry_run=dry_run, strict=strict, sheet=sheet,
-                                progress=advance)  # fmt: skip
+        result = ws.import_file(
+            kind, file, dry_run=dry_run, strict=strict, sheet=sheet, progress=advance
+        )
     click.echo(result.describe(ws.ctx.lang))
     if result.rejected and (strict or not result.ok):
         sys.exit(1)
@@ -377,8 +438,18 @@ def dedupe_merges(settings: Settings, limit: int) -> None:
     if merges.empty:
         click.echo(t("core_cli:no_merges"))
         return
-    shown = merges[["merge_id", "merged_at", "actor", "survivor_code", "merged_code", "score",
-                    "unmerged_at", "undoable"]]  # fmt: skip
+    shown = merges[
+        [
+            "merge_id",
+            "merged_at",
+            "actor",
+            "survivor_code",
+            "merged_code",
+            "score",
+            "unmerged_at",
+            "undoable",
+        ]
+    ]
     click.echo(table_text(shown))
 
 
@@ -416,9 +487,12 @@ def dq_report(settings: Settings, xlsx: Path | None, stale_days: int) -> None:
 
 @main.command()
 @click.argument("code", required=False)
-@click.option("--operations", is_flag=True,
-              help="Instead: the backups, restores, resets and schema upgrades of the whole "
-              "database (administrators).")  # fmt: skip
+@click.option(
+    "--operations",
+    is_flag=True,
+    help="Instead: the backups, restores, resets and schema upgrades of the whole "
+    "database (administrators).",
+)
 @pass_settings
 @friendly_errors
 def audit(settings: Settings, code: str | None, operations: bool) -> None:
@@ -429,8 +503,9 @@ def audit(settings: Settings, code: str | None, operations: bool) -> None:
     with settings.workspace() as ws:
         events = ws.operations() if operations else ws.history(code or "")
     if events.empty:
-        click.echo(t("core_cli:no_operations") if operations else t("core_cli:no_changes",
-                                                                      code=code))  # fmt: skip
+        click.echo(
+            t("core_cli:no_operations") if operations else t("core_cli:no_changes", code=code)
+        )
     for line in events["text"]:
         click.echo(line)
 
@@ -474,8 +549,12 @@ def backup_verify(obj: tuple[Settings, Path | None], file: Path | None) -> None:
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--dir", "directory", type=click.Path(path_type=Path),
-              help="Where the safety backup of the current contents goes.")  # fmt: skip
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    help="Where the safety backup of the current contents goes.",
+)
 @pass_settings
 @friendly_errors
 def restore(settings: Settings, file: Path, yes: bool, directory: Path | None) -> None:

@@ -25,10 +25,18 @@ register(
 
 @main.command("lab")
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
-@click.option("--host", default=DEFAULT_HOST, show_default=True,
-              help="Address to listen on (others reach it through a proxy).")  # fmt: skip
-@click.option("--browser/--no-browser", default=True, show_default=True,
-              help="Open the address in this machine's web browser.")  # fmt: skip
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to listen on (others reach it through a proxy).",
+)
+@click.option(
+    "--browser/--no-browser",
+    default=True,
+    show_default=True,
+    help="Open the address in this machine's web browser.",
+)
 @pass_settings
 @friendly_errors
 def lab_command(settings: Settings, port: int, host: str, browser: bool) -> None:

@@ -45,9 +45,15 @@ def refresh(settings: Settings, as_of: datetime | None, dry_run: bool) -> None:
         lang = ws.ctx.lang
     dry = t("refresh:dry", lang) if dry_run else ""
     click.echo(
-        t("refresh:summary", lang, as_of=result.as_of, customers=result.customers,
-          changed=result.changed, dry=dry)
-    )  # fmt: skip
+        t(
+            "refresh:summary",
+            lang,
+            as_of=result.as_of,
+            customers=result.customers,
+            changed=result.changed,
+            dry=dry,
+        )
+    )
     for change in CHANGES:
         click.echo(f"  {t(f'refresh:{change}', lang)}: {result.counts[change]:,}")
     if measured:

@@ -22,18 +22,25 @@ def notebooks() -> None:
 @notebooks.command("serve")
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @click.option(
-    "--host", default="127.0.0.1", show_default=True,
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
     help="Address to listen on (others reach it through a proxy or JupyterHub).",
-)  # fmt: skip
+)
 @guard_options
-@click.argument("folder", type=click.Path(exists=True, file_okay=True, path_type=Path),
-                required=False)  # fmt: skip
+@click.argument(
+    "folder", type=click.Path(exists=True, file_okay=True, path_type=Path), required=False
+)
 @pass_settings
 @friendly_errors
 def serve(
-    settings: Settings, port: int, host: str, allow_hosts: tuple[str, ...],
-    token_file: Path | None, folder: Path | None,
-) -> None:  # fmt: skip
+    settings: Settings,
+    port: int,
+    host: str,
+    allow_hosts: tuple[str, ...],
+    token_file: Path | None,
+    folder: Path | None,
+) -> None:
     """Serve FOLDER (default: the workspace's notebooks/, whatever the current folder)
     with Voila, offline, as the --user or $CRM_USER, on the --url or $CRM_DATABASE_URL
     database (default: the workspace's data/crm.db); stop it with Ctrl-C.
@@ -46,6 +53,5 @@ def serve(
     served = (folder or notebooks_folder()).resolve()
     with guard(allow_hosts, token_file=token_file) as guarded:
         click.echo(guarded.url(host, port, "/voila/render/entry/customer_entry.ipynb"))
-        code = run_server(voila_command(served, port, guarded, host=host),
-                          guarded.environment(env))  # fmt: skip
+        code = run_server(voila_command(served, port, guarded, host=host), guarded.environment(env))
     raise SystemExit(code)

@@ -48,9 +48,14 @@ def _output(kind: str, path: str) -> str:
 def _echo(result: RunResult) -> None:
     status = REPORT_RUN_STATUS.label(result.status, current_lang())
     click.echo(
-        t("reports_cli:run", id=result.id, report=_title(result.report), status=status,
-          seconds=f"{result.duration_s:.1f}")
-    )  # fmt: skip
+        t(
+            "reports_cli:run",
+            id=result.id,
+            report=_title(result.report),
+            status=status,
+            seconds=f"{result.duration_s:.1f}",
+        )
+    )
     for kind, path in result.outputs.items():
         click.echo(f"  {_output(kind, str(path))}")
     for kind in result.skipped:
@@ -75,26 +80,54 @@ def report_group() -> None:
 @report_group.command("run")
 @click.argument("name", type=click.Choice(list(REPORTS)))
 @click.option(
-    "-f", "--file", "file", type=click.Path(dir_okay=False),
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False),
     help="papermill parameter file (YAML), e.g. parameters/kpi_monthly.yaml.",
-)  # fmt: skip
-@click.option("-p", "--parameter", "pairs", multiple=True, metavar="KEY=VALUE",
-              help="A parameter, over the file's (repeatable): -p region=华东.")  # fmt: skip
-@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
-              help="Output formats (default all: html, pdf, xlsx).")  # fmt: skip
+)
+@click.option(
+    "-p",
+    "--parameter",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter, over the file's (repeatable): -p region=华东.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(FORMATS),
+    help="Output formats (default all: html, pdf, xlsx).",
+)
 @click.option("--skip-if-empty", is_flag=True, help="Skip when the filters select nothing.")
 @click.option("--min-quality", type=float, help="Data-quality gate: the scorecard threshold 0-1.")
-@click.option("--on-low-quality", type=click.Choice(["warn", "skip"]), default="warn",
-              show_default=True, help="What the gate does below the threshold.")  # fmt: skip
-@click.option("--output", type=click.Path(file_okay=False),
-              help="Output folder (default: the workspace's reports/).")  # fmt: skip
+@click.option(
+    "--on-low-quality",
+    type=click.Choice(["warn", "skip"]),
+    default="warn",
+    show_default=True,
+    help="What the gate does below the threshold.",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Output folder (default: the workspace's reports/).",
+)
 @pass_settings
 @friendly_errors
 def report_run(
-    settings: Settings, name: str, file: str | None, pairs: tuple[str, ...],
-    formats: tuple[str, ...], skip_if_empty: bool, min_quality: float | None,
-    on_low_quality: str, output: str | None,
-) -> None:  # fmt: skip
+    settings: Settings,
+    name: str,
+    file: str | None,
+    pairs: tuple[str, ...],
+    formats: tuple[str, ...],
+    skip_if_empty: bool,
+    min_quality: float | None,
+    on_low_quality: str,
+    output: str | None,
+) -> None:
     """Run report NAME into reports/NAME/DATE/ and record the run."""
     given = {}
     for pair in pairs:
@@ -105,33 +138,48 @@ def report_run(
     gate = {"threshold": min_quality, "action": on_low_quality} if min_quality is not None else None
     with settings.workspace() as ws:
         result = ws.reports.run(
-            name, given, file=file, formats=formats or FORMATS, skip_if_empty=skip_if_empty,
-            quality_gate=gate, output=Path(output) if output else None,
-        )  # fmt: skip
+            name,
+            given,
+            file=file,
+            formats=formats or FORMATS,
+            skip_if_empty=skip_if_empty,
+            quality_gate=gate,
+            output=Path(output) if output else None,
+        )
     _echo_batch([result])
     if result.status == "failed":
         sys.exit(1)
 
 
 @report_group.command("due")
-@click.option("-s", "--schedule", type=click.Path(dir_okay=False),
-              help=f"The schedule file (default: the workspace's {DEFAULT_SCHEDULE}).")  # fmt: skip
+@click.option(
+    "-s",
+    "--schedule",
+    type=click.Path(dir_okay=False),
+    help=f"The schedule file (default: the workspace's {DEFAULT_SCHEDULE}).",
+)
 @click.option("--dry-run", is_flag=True, help="List what is due without running it.")
-@click.option("--output", type=click.Path(file_okay=False),
-              help="Output folder (default: the workspace's reports/).")  # fmt: skip
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Output folder (default: the workspace's reports/).",
+)
 @pass_settings
 @friendly_errors
-def report_due(settings: Settings, schedule: str | None, dry_run: bool, output: str | None
-               ) -> None:  # fmt: skip
+def report_due(settings: Settings, schedule: str | None, dry_run: bool, output: str | None) -> None:
     """Run the scheduled reports that are due (call it from cron or a systemd timer)."""
     schedule = schedule or str(home() / DEFAULT_SCHEDULE)  # cron starts in another folder
     with settings.workspace() as ws:
         if dry_run:
             for entry in ws.reports.due(schedule):
                 click.echo(
-                    t("reports_cli:due", entry=entry.name, report=_title(entry.report),
-                      cron=entry.cron)
-                )  # fmt: skip
+                    t(
+                        "reports_cli:due",
+                        entry=entry.name,
+                        report=_title(entry.report),
+                        cron=entry.cron,
+                    )
+                )
             return
         results = ws.reports.run_due(schedule, output=Path(output) if output else None)
     _echo_batch(results)
@@ -170,19 +218,32 @@ def report_history(settings: Settings, name: str | None, limit: int) -> None:
 
 @main.command("dashboards")
 @click.option("--port", default=voila_app.DEFAULT_PORT, show_default=True, type=int)
-@click.option("--host", default=voila_app.DEFAULT_HOST, show_default=True,
-              help="Address to bind; keep 127.0.0.1 behind a proxy or JupyterHub.")  # fmt: skip
-@click.option("--notebooks", type=click.Path(file_okay=False, exists=True),
-              help=f"The report notebooks (default: the workspace's {NOTEBOOKS}).")  # fmt: skip
+@click.option(
+    "--host",
+    default=voila_app.DEFAULT_HOST,
+    show_default=True,
+    help="Address to bind; keep 127.0.0.1 behind a proxy or JupyterHub.",
+)
+@click.option(
+    "--notebooks",
+    type=click.Path(file_okay=False, exists=True),
+    help=f"The report notebooks (default: the workspace's {NOTEBOOKS}).",
+)
 @guard_options
 @click.option("--base-url", default="/", show_default=True, help="URL prefix (behind a proxy).")
 @click.option("--no-preheat", is_flag=True, help="Start a kernel per page instead of ahead.")
 @pass_settings
 @friendly_errors
 def dashboards(
-    settings: Settings, port: int, host: str, notebooks: str | None,
-    allow_hosts: tuple[str, ...], token_file: Path | None, base_url: str, no_preheat: bool,
-) -> None:  # fmt: skip
+    settings: Settings,
+    port: int,
+    host: str,
+    notebooks: str | None,
+    allow_hosts: tuple[str, ...],
+    token_file: Path | None,
+    base_url: str,
+    no_preheat: bool,
+) -> None:
     """Serve the report notebooks as live dashboards with Voila (landing page at /).
 
     It prints the address to open once, with a fresh token (or --token-file's); requests
@@ -195,8 +256,14 @@ def dashboards(
         tempfile.TemporaryDirectory(prefix="crm-voila-") as runtime,
     ):
         voila_app.write_template(Path(runtime))
-        args = voila_app.command(folder.resolve(), guarded, port=port, host=host,
-                                 preheat=not no_preheat, base_url=base_url)  # fmt: skip
+        args = voila_app.command(
+            folder.resolve(),
+            guarded,
+            port=port,
+            host=host,
+            preheat=not no_preheat,
+            base_url=base_url,
+        )
         click.echo(t("reports_cli:dashboards_at", url=guarded.url(host, port, base_url)), err=True)
         env = guarded.environment({**voila_app.environment(Path(runtime)), **kernel})
         code = run_server(args, env)

@@ -112,8 +112,14 @@ def assign(settings: Settings, dry_run: bool) -> None:
 @click.option("--new-customer", is_flag=True, help="Create the customer despite likely duplicates.")
 @pass_settings
 @friendly_errors
-def convert(settings: Settings, lead_id: int, deal: str | None, amount: str | None,
-            attach_to: str | None, new_customer: bool) -> None:  # fmt: skip
+def convert(
+    settings: Settings,
+    lead_id: int,
+    deal: str | None,
+    amount: str | None,
+    attach_to: str | None,
+    new_customer: bool,
+) -> None:
     """Convert a qualified lead into a customer (and a deal)."""
     opportunity = {"name": deal, **({"amount": amount} if amount else {})} if deal else None
     done = settings.workspace().leads.convert(
@@ -161,8 +167,7 @@ def add_campaign(settings: Settings, **values: Any) -> None:
 @click.option("--segment", help="Add a saved segment's members (default: the target segment).")
 @pass_settings
 @friendly_errors
-def members(settings: Settings, campaign: str, codes: tuple[str, ...], segment: str | None
-            ) -> None:  # fmt: skip
+def members(settings: Settings, campaign: str, codes: tuple[str, ...], segment: str | None) -> None:
     """Add customers (by code), or a segment's members when no code is given, to CAMPAIGN
     (id or name)."""
     ws = settings.workspace()

@@ -52,8 +52,9 @@ def segments() -> None:
 @click.option("--replace", is_flag=True, help="Overwrite a segment of the same name.")
 @pass_settings
 @friendly_errors
-def define(settings: Settings, name: str, rule: str, description: str | None, replace: bool
-           ) -> None:  # fmt: skip
+def define(
+    settings: Settings, name: str, rule: str, description: str | None, replace: bool
+) -> None:
     """Save RULE as segment NAME (the rule is checked first)."""
     with settings.workspace() as ws:
         ws.segments.define(name, rule, description=description, replace=replace)
@@ -83,12 +84,17 @@ def list_(settings: Settings) -> None:
 @segments.command("members")
 @click.argument("name_or_rule")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Business day (default today).")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Write all members in the customer import layout (.csv or .xlsx).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write all members in the customer import layout (.csv or .xlsx).",
+)
 @pass_settings
 @friendly_errors
-def members(settings: Settings, name_or_rule: str, as_of: datetime | None, output: Path | None
-            ) -> None:  # fmt: skip
+def members(
+    settings: Settings, name_or_rule: str, as_of: datetime | None, output: Path | None
+) -> None:
     """Customers of a saved segment, or of a rule given directly."""
     day = as_of.date() if as_of else None
     with settings.workspace() as ws:
@@ -97,8 +103,17 @@ def members(settings: Settings, name_or_rule: str, as_of: datetime | None, outpu
             click.echo(t("segments_cli:exported", rows=result.rows, path=result.path))
             return
         frame = ws.segments.members(name_or_rule, as_of=day)
-    columns = ["code", "name", "grade", "status", "region", "owner", "orders", "revenue",
-               "days_since_contact"]  # fmt: skip
+    columns = [
+        "code",
+        "name",
+        "grade",
+        "status",
+        "region",
+        "owner",
+        "orders",
+        "revenue",
+        "days_since_contact",
+    ]
     if not frame.empty:
         click.echo(table_text(frame[columns].head(SHOWN)))
     key = "segments_cli:customers_cut" if len(frame) > SHOWN else "segments_cli:customers"

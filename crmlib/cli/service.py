@@ -40,22 +40,35 @@ register(
 )
 
 QUEUE_COLUMNS = [
-    "id", "customer_code", "type", "priority", "status", "subject", "team", "assignee",
-    "opened_at", "sla_state",
-]  # fmt: skip
+    "id",
+    "customer_code",
+    "type",
+    "priority",
+    "status",
+    "subject",
+    "team",
+    "assignee",
+    "opened_at",
+    "sla_state",
+]
 
 
 def _show_ticket(ticket: Mapping[str, Any]) -> None:
     click.echo(
-        t("service_cli:ticket", id=ticket["id"], code=ticket["customer_code"],
-          status=value_text("status", ticket["status"]),
-          priority=value_text("priority", ticket["priority"]),
-          sla=value_text("sla_state", ticket["sla_state"]), subject=ticket["subject"],
-          team=value_text("team", ticket["team"]) or "-",
-          assignee=value_text("assignee", ticket["assignee"]) or "-",
-          first_response_due=ticket["first_response_due"],
-          resolution_due=ticket["resolution_due"])
-    )  # fmt: skip
+        t(
+            "service_cli:ticket",
+            id=ticket["id"],
+            code=ticket["customer_code"],
+            status=value_text("status", ticket["status"]),
+            priority=value_text("priority", ticket["priority"]),
+            sla=value_text("sla_state", ticket["sla_state"]),
+            subject=ticket["subject"],
+            team=value_text("team", ticket["team"]) or "-",
+            assignee=value_text("assignee", ticket["assignee"]) or "-",
+            first_response_due=ticket["first_response_due"],
+            resolution_due=ticket["resolution_due"],
+        )
+    )
 
 
 @main.group()
@@ -67,8 +80,7 @@ def tickets() -> None:
 @click.argument("customer_code")
 @click.option("--type", "type_", required=True, type=click.Choice(TICKET_TYPE.codes))
 @click.option("--subject", required=True)
-@click.option("--priority", default="medium", show_default=True,
-              type=click.Choice(PRIORITY.codes))  # fmt: skip
+@click.option("--priority", default="medium", show_default=True, type=click.Choice(PRIORITY.codes))
 @click.option("--description")
 @click.option("--team", help="Team queue (default: the routing rule for the type).")
 @click.option("--assignee", help="Agent to assign it to.")
@@ -87,9 +99,14 @@ def tickets_open(
     """Open a ticket for CUSTOMER_CODE."""
     with settings.workspace() as ws:
         ticket = ws.tickets.open(
-            customer_code, type=type_, subject=subject, priority=priority,
-            description=description, team=team, assignee=assignee,
-        )  # fmt: skip
+            customer_code,
+            type=type_,
+            subject=subject,
+            priority=priority,
+            description=description,
+            team=team,
+            assignee=assignee,
+        )
     _show_ticket(ticket)
 
 
@@ -159,9 +176,9 @@ def _step(name: str, help_text: str, *params: Any) -> Any:
         for param in reversed(params):
             func = param(func)
         func.__doc__ = help_text
-        return tickets.command(name)(click.argument("ticket_id", type=int)(
-            pass_settings(friendly_errors(func))
-        ))  # fmt: skip
+        return tickets.command(name)(
+            click.argument("ticket_id", type=int)(pass_settings(friendly_errors(func)))
+        )
 
     return decorate
 

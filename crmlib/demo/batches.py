@@ -32,10 +32,22 @@ CHUNK = 25_000
 # The tables filled chunk by chunk, parents before children (for foreign keys checked
 # per row); all of them and the campaigns are empty before the demo.
 CHUNK_TABLES = (
-    "customers", "customer_tags", "contacts", "opportunities", "opportunity_stage_history",
-    "orders", "interactions", "tickets", "ticket_events", "feedback", "ticket_articles", "leads",
-    "campaign_members", "comments", "tasks",
-)  # fmt: skip
+    "customers",
+    "customer_tags",
+    "contacts",
+    "opportunities",
+    "opportunity_stage_history",
+    "orders",
+    "interactions",
+    "tickets",
+    "ticket_events",
+    "feedback",
+    "ticket_articles",
+    "leads",
+    "campaign_members",
+    "comments",
+    "tasks",
+)
 ID_TABLES = ("users", "campaigns", "kb_articles", *CHUNK_TABLES)
 # Independent random streams, so that each part only depends on the seed and its own inputs.
 ROSTER_STREAM, CAMPAIGN_STREAM, CHUNK_STREAM = 2, 3, 4
@@ -143,10 +155,22 @@ def batches(recipe: Recipe) -> Iterator[Batch]:
         tags = tag_rows(rng, chunk, ids["customer_tags"])
         work = teamwork_rows(rng, deals, roster, timeline, ids["tasks"], ids["comments"])
         tables = (
-            customers, tags, contacts.rows, deals.rows, deals.history, orders.rows,
-            follow_ups.rows, tickets.rows, events, feedback, links, leads.rows, members,
-            work.comments, work.tasks,
-        )  # fmt: skip
+            customers,
+            tags,
+            contacts.rows,
+            deals.rows,
+            deals.history,
+            orders.rows,
+            follow_ups.rows,
+            tickets.rows,
+            events,
+            feedback,
+            links,
+            leads.rows,
+            members,
+            work.comments,
+            work.tasks,
+        )
         yield _counted(ids, Batch(dict(zip(CHUNK_TABLES, tables, strict=True)), len(chunk)))
     created = daily_counts(plan, timeline)
     days = np.flatnonzero(created)

@@ -192,11 +192,22 @@ TECH_SECTIONS = frozenset("CIM")
 
 # (title, weight as a company's main contact, weight as a further contact)
 TITLES: tuple[tuple[str, float, float], ...] = (
-    ("采购经理", 6, 2), ("总经理", 4, 1), ("采购主管", 3, 2), ("采购专员", 2, 3),
-    ("副总经理", 2, 1), ("技术总监", 1, 2), ("IT经理", 1, 2), ("项目经理", 1, 3),
-    ("财务经理", 0.5, 3), ("行政经理", 0.5, 2), ("生产经理", 0.5, 2), ("运营总监", 0.5, 1),
-    ("董事长", 0.5, 0.3), ("销售经理", 0.3, 1), ("工程师", 0.2, 3),
-)  # fmt: skip
+    ("采购经理", 6, 2),
+    ("总经理", 4, 1),
+    ("采购主管", 3, 2),
+    ("采购专员", 2, 3),
+    ("副总经理", 2, 1),
+    ("技术总监", 1, 2),
+    ("IT经理", 1, 2),
+    ("项目经理", 1, 3),
+    ("财务经理", 0.5, 3),
+    ("行政经理", 0.5, 2),
+    ("生产经理", 0.5, 2),
+    ("运营总监", 0.5, 1),
+    ("董事长", 0.5, 0.3),
+    ("销售经理", 0.3, 1),
+    ("工程师", 0.2, 3),
+)
 
 SURNAME = pool([s for s, _, _ in SURNAMES])
 SURNAME_PINYIN = pool([p for _, p, _ in SURNAMES])
@@ -307,8 +318,11 @@ def _name_key(city: Array, brand: Array, word: Array, suffix: Array) -> Array:
     chars = len(BRAND_CHARS) + 1
     key = city.astype(np.int64)
     for part, radix in (
-        (brand[:, 0], chars), (brand[:, 1], chars), (brand[:, 2] + 1, chars),
-        (word, len(WORD)), (suffix, len(SUFFIX)),
-    ):  # fmt: skip
+        (brand[:, 0], chars),
+        (brand[:, 1], chars),
+        (brand[:, 2] + 1, chars),
+        (word, len(WORD)),
+        (suffix, len(SUFFIX)),
+    ):
         key = key * radix + part
     return key

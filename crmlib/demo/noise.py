@@ -29,9 +29,13 @@ SAME, SWAP_SUFFIX, DROP_SUFFIX, ENGLISH_SUFFIX, FULL_WIDTH_SPACE, EXTRA_SPACE, C
     7
 )
 COMPANY_VARIANTS = {
-    SWAP_SUFFIX: 0.25, DROP_SUFFIX: 0.2, ENGLISH_SUFFIX: 0.1, FULL_WIDTH_SPACE: 0.1,
-    EXTRA_SPACE: 0.15, CITY_TOGGLE: 0.2,
-}  # fmt: skip
+    SWAP_SUFFIX: 0.25,
+    DROP_SUFFIX: 0.2,
+    ENGLISH_SUFFIX: 0.1,
+    FULL_WIDTH_SPACE: 0.1,
+    EXTRA_SPACE: 0.15,
+    CITY_TOGGLE: 0.2,
+}
 PERSON_VARIANTS = {SAME: 0.6, EXTRA_SPACE: 0.25, FULL_WIDTH_SPACE: 0.15}
 ENGLISH = " Co., Ltd."
 # How a duplicate's phone, e-mail and address differ: same, slightly, or entirely.
@@ -45,9 +49,19 @@ INVALID_KINDS = {BAD_PHONE: 0.35, BAD_EMAIL: 0.25, NO_INDUSTRY: 0.2, NO_PROVINCE
 
 # Columns a duplicate copies from its original.
 _COPIED = (
-    "company", "city", "division", "size", "surname", "given", "title", "phone",
-    "has_email", "email_style", "email_number", "email_domain",
-)  # fmt: skip
+    "company",
+    "city",
+    "division",
+    "size",
+    "surname",
+    "given",
+    "title",
+    "phone",
+    "has_email",
+    "email_style",
+    "email_number",
+    "email_domain",
+)
 
 
 def inject(rng: np.random.Generator, plan: CustomerPlan) -> None:

@@ -42,9 +42,11 @@ TYPES = pool(list(TICKET_TYPE.codes))  # inquiry, complaint, after_sales, techni
 TYPE_WEIGHTS = (0.35, 0.13, 0.3, 0.22)
 PRIORITIES = pool(list(PRIORITY.codes))  # high, medium, low
 PRIORITY_BY_TYPE = {
-    "inquiry": (0.05, 0.35, 0.6), "complaint": (0.5, 0.4, 0.1),
-    "after_sales": (0.2, 0.5, 0.3), "technical": (0.25, 0.5, 0.25),
-}  # fmt: skip
+    "inquiry": (0.05, 0.35, 0.6),
+    "complaint": (0.5, 0.4, 0.1),
+    "after_sales": (0.2, 0.5, 0.3),
+    "technical": (0.25, 0.5, 0.25),
+}
 SLA_HOURS = {
     p: (hours["first_response_hours"], hours["resolution_hours"])
     for p, hours in DEFAULTS["sla_policy"].items()
@@ -188,19 +190,39 @@ def event_rows(
     reopen_at = first_fix + ((resolved - first_fix) * extra.uniform(0.2, 0.5, m)).astype(np.int64)
     events: tuple[tuple[Array, Array, str, Value, Value, Value, Array | None], ...] = (
         # when, happened, kind, from, to, note, actor
-        (opened + ((seen_until - opened) * rng.random(m)).astype(np.int64), transfer, "transfer",
-         holders[other], holders[agent],
-         TRANSFER_NOTES[rng.integers(0, len(TRANSFER_NOTES), m)], roster.service[other]),
+        (
+            opened + ((seen_until - opened) * rng.random(m)).astype(np.int64),
+            transfer,
+            "transfer",
+            holders[other],
+            holders[agent],
+            TRANSFER_NOTES[rng.integers(0, len(TRANSFER_NOTES), m)],
+            roster.service[other],
+        ),
         (response, status > OPEN, "response", None, None, RESPONSE_NOTE, None),
         (response, status > OPEN, "status", "open", "in_progress", None, None),
         (first_fix, reopened, "status", "in_progress", "resolved", None, None),
-        (reopen_at, reopened, "status", "resolved", "in_progress",
-         REOPEN_NOTES[extra.integers(0, len(REOPEN_NOTES), m)], None),
-        (response + ((work_until - response) * rng.random(m)).astype(np.int64), comment, "comment",
-         None, None, COMMENTS[rng.integers(0, len(COMMENTS), m)], None),
+        (
+            reopen_at,
+            reopened,
+            "status",
+            "resolved",
+            "in_progress",
+            REOPEN_NOTES[extra.integers(0, len(REOPEN_NOTES), m)],
+            None,
+        ),
+        (
+            response + ((work_until - response) * rng.random(m)).astype(np.int64),
+            comment,
+            "comment",
+            None,
+            None,
+            COMMENTS[rng.integers(0, len(COMMENTS), m)],
+            None,
+        ),
         (resolved, status > IN_PROGRESS, "status", "in_progress", "resolved", None, None),
         (tickets.closed, status == CLOSED, "status", "resolved", "closed", None, None),
-    )  # fmt: skip
+    )
     columns: dict[str, list[Array]] = {
         k: [] for k in ("ticket", "at", "step", "kind", "from", "to", "note", "actor")
     }

@@ -19,20 +19,32 @@ from .timeline import DAY, Timeline
 from .vectors import Array, Rows, choose, concat, pool
 
 TASK_SHARE = 0.6  # open deals with a task of their own
-TASK_TITLES = pool([
-    "准备报价方案", "安排技术交流会", "确认合同条款", "跟进样品测试结果", "整理客户需求清单",
-    "约客户高层拜访", "提交方案评审", "确认付款方式",
-])  # fmt: skip
+TASK_TITLES = pool(
+    [
+        "准备报价方案",
+        "安排技术交流会",
+        "确认合同条款",
+        "跟进样品测试结果",
+        "整理客户需求清单",
+        "约客户高层拜访",
+        "提交方案评审",
+        "确认付款方式",
+    ]
+)
 DUE_DAYS = (-10, 21)  # due relative to the as-of date
 IN_PROGRESS_SHARE = 0.3
 PRIORITIES = pool(list(PRIORITY.codes))  # high, medium, low
 PRIORITY_WEIGHTS = (0.25, 0.55, 0.2)
 COMMENT_SHARE = 0.15  # open deals a service agent comments on
 COMMENT_DAYS = 14  # comments fall in the last two weeks
-COMMENT_NOTES = pool([
-    " 客户来电询问交付时间，请尽快回复。", " 客户反馈上次样品有划痕，请跟进。",
-    " 客户希望安排一次现场培训，请确认时间。", " 客户采购经理更换，请重新建立联系。",
-])  # fmt: skip
+COMMENT_NOTES = pool(
+    [
+        " 客户来电询问交付时间，请尽快回复。",
+        " 客户反馈上次样品有划痕，请跟进。",
+        " 客户希望安排一次现场培训，请确认时间。",
+        " 客户采购经理更换，请重新建立联系。",
+    ]
+)
 EXCERPT = 80
 
 

@@ -120,10 +120,12 @@ def read_policy(session: Session) -> tuple[list[Mapping[str, Any]], str]:
     if method not in METHODS:
         raise ValidationError(
             FieldError(
-                "lead_assignment.method", method, "assignment_method",
+                "lead_assignment.method",
+                method,
+                "assignment_method",
                 t("assign:method", methods=", ".join(METHODS)),
             )
-        )  # fmt: skip
+        )
     rules = list(policy.get("rules", []))
     for rule in rules:
         if not isinstance(rule, Mapping) or not rule.get("team"):

@@ -87,8 +87,11 @@ MEMBER_FLOW = Flow.of(
 def date_errors(start: Any, end: Any) -> list[FieldError]:
     """A campaign cannot end before it starts (rule ``end_after_start``)."""
     if start is not None and end is not None and end < start:
-        return [FieldError("end_date", end, "end_after_start", t("campaigns:end_after_start",
-                                                                  start=start))]  # fmt: skip
+        return [
+            FieldError(
+                "end_date", end, "end_after_start", t("campaigns:end_after_start", start=start)
+            )
+        ]
     return []
 
 
@@ -204,9 +207,10 @@ class Campaigns:
             name = segment or self.find(session, campaign).target_segment
         if not name:
             raise ValidationError(
-                FieldError("target_segment", None, "campaign_needs_segment",
-                           t("campaigns:needs_segment"))
-            )  # fmt: skip
+                FieldError(
+                    "target_segment", None, "campaign_needs_segment", t("campaigns:needs_segment")
+                )
+            )
         if self._segment_codes is None:
             raise ConfigError(t("campaigns:no_segments"))
         return self.add_members(campaign, self._segment_codes(name))
@@ -231,15 +235,20 @@ class Campaigns:
             record = self.find(session, campaign)
         stmt = (
             select(
-                CampaignMember.id, Customer.code.label("customer_code"),
-                Customer.name.label("customer"), CampaignMember.lead_id, CampaignMember.status,
-                CampaignMember.sent_at, CampaignMember.responded_at, CampaignMember.response,
+                CampaignMember.id,
+                Customer.code.label("customer_code"),
+                Customer.name.label("customer"),
+                CampaignMember.lead_id,
+                CampaignMember.status,
+                CampaignMember.sent_at,
+                CampaignMember.responded_at,
+                CampaignMember.response,
                 CampaignMember.converted_at,
             )
             .outerjoin(Customer, Customer.id == CampaignMember.customer_id)
             .where(CampaignMember.campaign_id == record.id, self._visible(CampaignMember))
             .order_by(CampaignMember.id)
-        )  # fmt: skip
+        )
         return self._ctx.frame(stmt)
 
     # -- ROI -----------------------------------------------------------------------------
@@ -303,8 +312,12 @@ class Campaigns:
         revenue = cast(func.coalesce(orders.c.revenue, 0), Float)
         stmt = (
             select(
-                Campaign.id, Campaign.name, Campaign.channel, Campaign.start_date,
-                Campaign.end_date, cast(Campaign.budget, Float).label("budget"),
+                Campaign.id,
+                Campaign.name,
+                Campaign.channel,
+                Campaign.start_date,
+                Campaign.end_date,
+                cast(Campaign.budget, Float).label("budget"),
                 cost.label("cost"),
                 func.coalesce(members.c.members, 0).label("members"),
                 func.coalesce(members.c.responded, 0).label("responded"),
@@ -322,7 +335,7 @@ class Campaigns:
             .outerjoin(leads, leads.c.cid == Campaign.id)
             .outerjoin(members, members.c.cid == Campaign.id)
             .order_by(Campaign.start_date, Campaign.id)
-        )  # fmt: skip
+        )
         df = self._ctx.frame(stmt)
         df["roi"] = df["roi"].astype(object).where(df["roi"].notna(), None)
         return df
@@ -406,10 +419,12 @@ class Campaigns:
             )
         raise ValidationError(
             FieldError(
-                "customer_code", codes, "unknown_customer",
+                "customer_code",
+                codes,
+                "unknown_customer",
                 t("campaigns:unknown_customers", codes=", ".join(codes)),
             )
-        )  # fmt: skip
+        )
 
     def _require_edit(self, action: str) -> None:
         self._ctx.scope.require(self._ctx.actor.role.edit_campaigns, action)

@@ -40,11 +40,13 @@ register(
             "或确认新建客户（ignore_duplicates=True，--new-customer）[possible_duplicate]",
         },
         "already": {"en": "lead #{lead} is already converted", "zh": "线索 #{lead} 已经转化"},
-        "match": {"en": "{code} {name} (score {score}: {reasons})",
-                  "zh": "{code} {name}（相似度 {score}：{reasons}）"},
+        "match": {
+            "en": "{code} {name} (score {score}: {reasons})",
+            "zh": "{code} {name}（相似度 {score}：{reasons}）",
+        },
     },
     namespace="conversion",
-)  # fmt: skip
+)
 
 
 class Match(Protocol):
@@ -73,10 +75,15 @@ class PossibleDuplicates(Conflict):
         self.lead_id = lead_id
         self.matches = list(matches)
         listed = "; ".join(
-            t("conversion:match", code=m.code, name=m.name, score=m.score,
-              reasons=", ".join(m.reasons))
+            t(
+                "conversion:match",
+                code=m.code,
+                name=m.name,
+                score=m.score,
+                reasons=", ".join(m.reasons),
+            )
             for m in self.matches
-        )  # fmt: skip
+        )
         super().__init__(t("conversion:possible_duplicate", lead=lead_id, matches=listed))
 
 
@@ -146,10 +153,16 @@ def convert_lead(
             contact = contacts.create(
                 session,
                 customer,
-                {k: v for k, v in
-                 {"name": lead.name, "phone": lead.phone, "email": lead.email}.items()
-                 if v is not None},
-            )  # fmt: skip
+                {
+                    k: v
+                    for k, v in {
+                        "name": lead.name,
+                        "phone": lead.phone,
+                        "email": lead.email,
+                    }.items()
+                    if v is not None
+                },
+            )
         else:
             customer = customers.create(session, values)
             contact = session.execute(
@@ -190,9 +203,11 @@ def _member_converted(session: Session, lead: Lead, customer: Customer, moment: 
     ).scalar_one_or_none()
     if member is None:
         member = CampaignMember(
-            campaign_id=lead.campaign_id, lead_id=lead.id, sent_at=lead.created_at,
+            campaign_id=lead.campaign_id,
+            lead_id=lead.id,
+            sent_at=lead.created_at,
             responded_at=lead.created_at,
-        )  # fmt: skip
+        )
         session.add(member)
     member.status = "converted"
     member.customer_id = customer.id

@@ -85,9 +85,18 @@ CONTACT_FIELDS = {"contact": "name", "title": "title", "phone": "phone", "email"
 #: Fields of the customer row itself (the rest live on the primary contact, or are tags).
 CUSTOMER_FIELDS = frozenset(RULES) - set(CONTACT_FIELDS) - {"owner"}
 FILTERS = (
-    "kind", "industry_section", "industry_division", "province", "city", "region", "grade",
-    "status", "source", "owner", "tag",
-)  # fmt: skip
+    "kind",
+    "industry_section",
+    "industry_division",
+    "province",
+    "city",
+    "region",
+    "grade",
+    "status",
+    "source",
+    "owner",
+    "tag",
+)
 #: A person must be reachable or identifiable by at least one of these.
 PERSON_REACH = ("phone", "email", "external_id")
 

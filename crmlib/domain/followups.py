@@ -42,12 +42,41 @@ register(
 
 PLACEHOLDER_SUMMARIES = frozenset(
     {
-        "已联系", "联系", "联系了", "已沟通", "沟通", "沟通了", "跟进", "已跟进", "跟进中",
-        "电话", "已电话", "打电话", "拜访", "已拜访", "无", "暂无", "同上", "好", "好的",
-        "ok", "okay", "contacted", "called", "call", "followup", "followedup", "done",
-        "na", "none", "nothing", "tbd", "todo", "see above",
+        "已联系",
+        "联系",
+        "联系了",
+        "已沟通",
+        "沟通",
+        "沟通了",
+        "跟进",
+        "已跟进",
+        "跟进中",
+        "电话",
+        "已电话",
+        "打电话",
+        "拜访",
+        "已拜访",
+        "无",
+        "暂无",
+        "同上",
+        "好",
+        "好的",
+        "ok",
+        "okay",
+        "contacted",
+        "called",
+        "call",
+        "followup",
+        "followedup",
+        "done",
+        "na",
+        "none",
+        "nothing",
+        "tbd",
+        "todo",
+        "see above",
     }
-)  # fmt: skip
+)
 _NOISE = re.compile(r"[\W_]+")
 _FOLDED = frozenset(_NOISE.sub("", p) for p in PLACEHOLDER_SUMMARIES)
 

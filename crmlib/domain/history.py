@@ -46,17 +46,39 @@ VERBS = {
     },
 }
 ENTITY_NAMES = {
-    "en": {"customers": "customer", "contacts": "contact", "customer_tags": "tag",
-           "opportunities": "opportunity", "interactions": "follow-up", "orders": "order",
-           "tickets": "ticket", "ticket_events": "ticket event", "tasks": "task",
-           "leads": "lead", "comments": "comment", "feedback": "feedback",
-           "campaign_members": "campaign membership", "users": "user"},
-    "zh": {"customers": "客户", "contacts": "联系人", "customer_tags": "标签",
-           "opportunities": "商机", "interactions": "跟进记录", "orders": "订单",
-           "tickets": "工单", "ticket_events": "工单记录", "tasks": "任务", "leads": "线索",
-           "comments": "评论", "feedback": "客户反馈", "campaign_members": "活动成员",
-           "users": "用户"},
-}  # fmt: skip
+    "en": {
+        "customers": "customer",
+        "contacts": "contact",
+        "customer_tags": "tag",
+        "opportunities": "opportunity",
+        "interactions": "follow-up",
+        "orders": "order",
+        "tickets": "ticket",
+        "ticket_events": "ticket event",
+        "tasks": "task",
+        "leads": "lead",
+        "comments": "comment",
+        "feedback": "feedback",
+        "campaign_members": "campaign membership",
+        "users": "user",
+    },
+    "zh": {
+        "customers": "客户",
+        "contacts": "联系人",
+        "customer_tags": "标签",
+        "opportunities": "商机",
+        "interactions": "跟进记录",
+        "orders": "订单",
+        "tickets": "工单",
+        "ticket_events": "工单记录",
+        "tasks": "任务",
+        "leads": "线索",
+        "comments": "评论",
+        "feedback": "客户反馈",
+        "campaign_members": "活动成员",
+        "users": "用户",
+    },
+}
 #: Fields holding a user's id: the history names the user.
 USER_FIELDS = frozenset({"owner_id", "assignee_id", "created_by_id", "linked_by_id", "actor_id"})
 

@@ -97,11 +97,18 @@ class KnowledgeBase:
     def frame(self, category: str | None = None) -> pd.DataFrame:
         """All articles (without bodies), newest first."""
         stmt = (
-            select(Article.id, Article.title, Article.category, Article.tags,
-                   User.username.label("author"), Article.created_at, Article.updated_at)
+            select(
+                Article.id,
+                Article.title,
+                Article.category,
+                Article.tags,
+                User.username.label("author"),
+                Article.created_at,
+                Article.updated_at,
+            )
             .outerjoin(User, User.id == Article.author_id)
             .order_by(Article.created_at.desc(), Article.id.desc())
-        )  # fmt: skip
+        )
         if category is not None:
             stmt = stmt.where(Article.category == category)
         return self._ctx.frame(stmt)
@@ -142,8 +149,12 @@ class KnowledgeBase:
         """Note that ``article_id`` was used on ``ticket_id``; linking twice changes nothing."""
         self._require_write("link articles to tickets")
         with self._ctx.session() as session:
-            reach(session, self._ctx, select(Ticket).where(Ticket.id == ticket_id),
-                  f"ticket #{ticket_id}")  # fmt: skip
+            reach(
+                session,
+                self._ctx,
+                select(Ticket).where(Ticket.id == ticket_id),
+                f"ticket #{ticket_id}",
+            )
             self._load(session, article_id)
             existing = session.execute(
                 select(TicketArticle).where(
@@ -164,8 +175,12 @@ class KnowledgeBase:
     def articles_of(self, ticket_id: int) -> pd.DataFrame:
         """The articles linked to one ticket."""
         with self._ctx.session() as session:
-            reach(session, self._ctx, select(Ticket).where(Ticket.id == ticket_id),
-                  f"ticket #{ticket_id}")  # fmt: skip
+            reach(
+                session,
+                self._ctx,
+                select(Ticket).where(Ticket.id == ticket_id),
+                f"ticket #{ticket_id}",
+            )
         stmt = (
             select(Article.id, Article.title, Article.category, TicketArticle.linked_at)
             .join(TicketArticle, TicketArticle.article_id == Article.id)
@@ -229,9 +244,11 @@ class KnowledgeBase:
 
     def _load(self, session: Session, article_id: int) -> Article:
         article: Article = reach(
-            session, self._ctx, select(Article).where(Article.id == article_id),
+            session,
+            self._ctx,
+            select(Article).where(Article.id == article_id),
             f"article #{article_id}",
-        )  # fmt: skip
+        )
         return article
 
     def _as_dict(self, session: Session, article: Article) -> dict[str, Any]:

@@ -63,10 +63,12 @@ def status_errors(
     if status == "invalid" and not invalid_reason:
         errors.append(
             FieldError(
-                "invalid_reason", invalid_reason, "invalid_needs_reason",
+                "invalid_reason",
+                invalid_reason,
+                "invalid_needs_reason",
                 t("leads:invalid_needs_reason"),
             )
-        )  # fmt: skip
+        )
     if status == "converted" and customer_id is None:
         errors.append(
             FieldError(

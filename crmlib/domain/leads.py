@@ -101,9 +101,11 @@ class Leads:
         unknown = sorted(set(filters) - set(FILTERS))
         if unknown:
             raise ValidationError(
-                [FieldError(k, filters[k], "filter", t("leads:not_a_filter", filters=FILTERS))
-                 for k in unknown]
-            )  # fmt: skip
+                [
+                    FieldError(k, filters[k], "filter", t("leads:not_a_filter", filters=FILTERS))
+                    for k in unknown
+                ]
+            )
         owner = aliased(User)
         stmt = (
             select(
@@ -133,12 +135,16 @@ class Leads:
             self.find(session, lead_id)
         stmt = (
             select(
-                AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action,
-                AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value,
+                AuditEvent.occurred_at,
+                AuditEvent.actor,
+                AuditEvent.action,
+                AuditEvent.field,
+                AuditEvent.old_value,
+                AuditEvent.new_value,
             )
             .where(AuditEvent.entity == Lead.__tablename__, AuditEvent.entity_id == lead_id)
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        )  # fmt: skip
+        )
         df = self._ctx.frame(stmt).astype(object)
         df = df.where(df.notna(), None)
         if not self._ctx.actor.role.see_pii:
@@ -233,11 +239,17 @@ class Leads:
         role = self._ctx.actor.role
         self._ctx.scope.require(role.edit_leads and role.edit_customers, "convert leads")
         return convert_lead(
-            self._ctx, self.find, self._customers, self._contacts, self._opportunities,
+            self._ctx,
+            self.find,
+            self._customers,
+            self._contacts,
+            self._opportunities,
             self._check_duplicates,
-            lead_id, opportunity=opportunity, attach_to=attach_to,
+            lead_id,
+            opportunity=opportunity,
+            attach_to=attach_to,
             ignore_duplicates=ignore_duplicates,
-        )  # fmt: skip
+        )
 
     # -- helpers -----------------------------------------------------------------------
 

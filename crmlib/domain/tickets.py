@@ -134,9 +134,14 @@ class Tickets:
         if team is not None or assignee is not None:
             self._require_work("assign tickets")
         values = {
-            "type": type, "priority": priority, "subject": subject, "description": description,
-            "team": team, "assignee": assignee, "opened_at": opened_at,
-        }  # fmt: skip
+            "type": type,
+            "priority": priority,
+            "subject": subject,
+            "description": description,
+            "team": team,
+            "assignee": assignee,
+            "opened_at": opened_at,
+        }
         clean, errors = validate(OPEN_RULES, values)
         errors += [
             FieldError(name, values[name], "required", t("required"))
@@ -234,8 +239,10 @@ class Tickets:
         """Hand the ticket to another team's queue (unassigned) or to an agent (who brings
         their team unless ``team`` is given); records a ``transfer`` event with the note."""
         self._require_work("transfer tickets")
-        clean, errors = validate({"team": text(64), "assignee": text(64), "note": NOTE},
-                                 {"team": team, "assignee": assignee, "note": note})  # fmt: skip
+        clean, errors = validate(
+            {"team": text(64), "assignee": text(64), "note": NOTE},
+            {"team": team, "assignee": assignee, "note": note},
+        )
         if errors:
             raise ValidationError(errors)
         if clean["team"] is None and clean["assignee"] is None:
@@ -394,9 +401,13 @@ class Tickets:
             .subquery()
         )
         columns = {
-            "status": Ticket.status, "type": Ticket.type, "priority": Ticket.priority,
-            "team": Ticket.team, "assignee": assignee.username, "customer_code": Customer.code,
-        }  # fmt: skip
+            "status": Ticket.status,
+            "type": Ticket.type,
+            "priority": Ticket.priority,
+            "team": Ticket.team,
+            "assignee": assignee.username,
+            "customer_code": Customer.code,
+        }
         stmt = (
             select(
                 Ticket.id,

@@ -54,11 +54,13 @@ def insert_columns(
         if conn.dialect.name == "postgresql":
             ids = list(
                 conn.execute(
-                    text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                         "FROM generate_series(1, :size)"),
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                        "FROM generate_series(1, :size)"
+                    ),
                     {"table": table.name, "size": size},
                 ).scalars()
-            )  # fmt: skip
+            )
             with cursor.copy(f'COPY "{table.name}" ({listed}) FROM STDIN') as copy:
                 for row in zip(ids, *values, strict=True):
                     copy.write_row(row)

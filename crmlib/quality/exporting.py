@@ -136,8 +136,14 @@ def export(
         partial.unlink(missing_ok=True)
         raise
     names = tuple(c.name for c in picked)
-    details = {"rows": rows, "columns": list(names), "path": str(path), "masked": masked,
-               "format": chosen, "lang": lang}  # fmt: skip
+    details = {
+        "rows": rows,
+        "columns": list(names),
+        "path": str(path),
+        "masked": masked,
+        "format": chosen,
+        "lang": lang,
+    }
     with ctx.session(action="export") as session:
         audit.record(
             session,
@@ -494,8 +500,11 @@ class _Sheets:
         if isinstance(value, datetime | date | Decimal):
             cell = WriteOnlyCell(self.sheet, value)
             cell.number_format = (
-                DATETIME_FORMAT if isinstance(value, datetime)
-                else DATE_FORMAT if isinstance(value, date) else AMOUNT_FORMAT
-            )  # fmt: skip
+                DATETIME_FORMAT
+                if isinstance(value, datetime)
+                else DATE_FORMAT
+                if isinstance(value, date)
+                else AMOUNT_FORMAT
+            )
             return cell
         return value

@@ -431,9 +431,14 @@ def import_file(
             if not _full(exc) or not result.committed:
                 raise
             raise DiskFull(
-                t("importing:summary_full", path=source, batch=result.batch_id,
-                  written=exc.filename or result.summary_path, detail=exc.strerror)
-            ) from None  # fmt: skip
+                t(
+                    "importing:summary_full",
+                    path=source,
+                    batch=result.batch_id,
+                    written=exc.filename or result.summary_path,
+                    detail=exc.strerror,
+                )
+            ) from None
         return result
 
 
@@ -447,20 +452,29 @@ def _storage_full(exc: BaseException, engine: Engine, source: Path) -> DiskFull 
         seen.append(current)
         if isinstance(current, OSError) and _full(current):
             return DiskFull(
-                t("importing:file_full", path=source, written=current.filename or "?",
-                  detail=current.strerror or os.strerror(current.errno or 0))
-            )  # fmt: skip
+                t(
+                    "importing:file_full",
+                    path=source,
+                    written=current.filename or "?",
+                    detail=current.strerror or os.strerror(current.errno or 0),
+                )
+            )
         orig = getattr(current, "orig", None)
         if _database_full(orig if isinstance(orig, BaseException) else current):
             detail = str(orig or current).strip().splitlines()[0][:200]
             return DiskFull(
-                t("importing:database_full", database=_database_name(engine), detail=detail,
-                  path=source)
-            )  # fmt: skip
+                t(
+                    "importing:database_full",
+                    database=_database_name(engine),
+                    detail=detail,
+                    path=source,
+                )
+            )
         current = (
-            orig if isinstance(orig, BaseException) and orig is not current
+            orig
+            if isinstance(orig, BaseException) and orig is not current
             else current.__cause__ or current.__context__
-        )  # fmt: skip
+        )
     return None
 
 
@@ -715,8 +729,14 @@ def _record_rows(conn: Connection, result: ImportResult, chunk: _Checked, sink: 
             reasons = "; ".join(outcome.reasons[row])
             rejects.writerow([row, reasons, *original])
             raw = dict(zip(sink.headers, original, strict=False))
-            rows.append({"batch_id": result.batch_id, "row_number": row, "reasons": reasons,
-                         "raw": json.dumps(raw, ensure_ascii=False)})  # fmt: skip
+            rows.append(
+                {
+                    "batch_id": result.batch_id,
+                    "row_number": row,
+                    "reasons": reasons,
+                    "raw": json.dumps(raw, ensure_ascii=False),
+                }
+            )
         bulk_insert(conn, ImportReject.__table__, rows)  # type: ignore[arg-type]
     kept = [
         (row, problem) for row, problem in outcome.warnings if outcome.status.get(row) != "rejected"

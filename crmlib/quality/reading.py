@@ -343,15 +343,28 @@ def inspect_workbook(path: Path) -> Unpacked:
                     area = max(area, spans)
                     if spans > max(DENSE_CELLS, SPARSE_RATIO * measured):
                         raise FileProblem(
-                            t("reading:sparse_sheet", path=path, part=info.filename,
-                              area=spans, cells=measured, limit=SPARSE_RATIO)
-                        )  # fmt: skip
+                            t(
+                                "reading:sparse_sheet",
+                                path=path,
+                                part=info.filename,
+                                area=spans,
+                                cells=measured,
+                                limit=SPARSE_RATIO,
+                            )
+                        )
                 else:
                     longest = max(longest, measured)
     except FileProblem:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            NotImplementedError, zlib.error) as exc:  # fmt: skip
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise FileProblem(t("file_bad_xlsx", path=path, detail=type(exc).__name__)) from None
     return Unpacked(total, cells, longest, area)
 
@@ -397,16 +410,29 @@ def _part_kind(name: str, content_type: str) -> str:
 def _check_declared(path: Path, info: zipfile.ZipInfo, limit: int) -> None:
     """Refuse a part whose declared size or ratio is past the limits."""
     if info.file_size > limit:
-        raise FileProblem(t("reading:part_too_large", path=path, part=info.filename,
-                            size=_size(info.file_size), limit=_size(limit)))  # fmt: skip
+        raise FileProblem(
+            t(
+                "reading:part_too_large",
+                path=path,
+                part=info.filename,
+                size=_size(info.file_size),
+                limit=_size(limit),
+            )
+        )
     if info.file_size > RATIO_FROM_BYTES:
         ratio = info.file_size // max(info.compress_size, 1)
         if ratio > MAX_RATIO:
             raise FileProblem(
-                t("reading:part_ratio", path=path, part=info.filename,
-                  size=_size(info.file_size), packed=_size(info.compress_size), ratio=ratio,
-                  limit=MAX_RATIO)
-            )  # fmt: skip
+                t(
+                    "reading:part_ratio",
+                    path=path,
+                    part=info.filename,
+                    size=_size(info.file_size),
+                    packed=_size(info.compress_size),
+                    ratio=ratio,
+                    limit=MAX_RATIO,
+                )
+            )
 
 
 def _measure(
@@ -431,8 +457,15 @@ def _measure(
             if run <= MAX_TEXT_BYTES:
                 run = len(block) - block.rfind(b"<") - 1
         if run > MAX_TEXT_BYTES:
-            raise FileProblem(t("reading:text_too_long", path=path, part=info.filename,
-                                limit=_size(MAX_TEXT_BYTES), cells=MAX_CELL_CHARS))  # fmt: skip
+            raise FileProblem(
+                t(
+                    "reading:text_too_long",
+                    path=path,
+                    part=info.filename,
+                    limit=_size(MAX_TEXT_BYTES),
+                    cells=MAX_CELL_CHARS,
+                )
+            )
         if kind == "sheet":
             count += block.count(b"<")
             if extent:
@@ -495,8 +528,14 @@ def _unpacked(handle: Any, info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]
             break
         produced += len(block)
         if produced > info.file_size:
-            raise FileProblem(t("reading:part_dishonest", path=path, part=info.filename,
-                                size=_size(info.file_size)))  # fmt: skip
+            raise FileProblem(
+                t(
+                    "reading:part_dishonest",
+                    path=path,
+                    part=info.filename,
+                    size=_size(info.file_size),
+                )
+            )
         checksum = zlib.crc32(block, checksum)
         if block:
             yield block
@@ -552,8 +591,15 @@ def _check_lines(path: Path) -> None:
             first = block.find(b"\n")
             run += len(block) if first < 0 else first
             if run > MAX_LINE_BYTES:
-                raise FileProblem(t("reading:line_too_long", path=path, line=line + 1,
-                                    limit=_size(MAX_LINE_BYTES), cells=MAX_CELL_CHARS))  # fmt: skip
+                raise FileProblem(
+                    t(
+                        "reading:line_too_long",
+                        path=path,
+                        line=line + 1,
+                        limit=_size(MAX_LINE_BYTES),
+                        cells=MAX_CELL_CHARS,
+                    )
+                )
             if first >= 0:
                 line += block.count(b"\n")
                 run = len(block) - block.rfind(b"\n") - 1
@@ -566,8 +612,16 @@ def _check_cells(path: Path, row: int, cells: list[str], letters: bool) -> None:
 
         position = next(n for n, cell in enumerate(cells) if len(cell) > MAX_CELL_CHARS)
         column = get_column_letter(position + 1) if letters else position + 1
-        raise FileProblem(t("reading:cell_too_long", path=path, row=row, column=column,
-                            length=len(cells[position]), limit=MAX_CELL_CHARS))  # fmt: skip
+        raise FileProblem(
+            t(
+                "reading:cell_too_long",
+                path=path,
+                row=row,
+                column=column,
+                length=len(cells[position]),
+                limit=MAX_CELL_CHARS,
+            )
+        )
 
 
 def _mixed_encoding(path: Path) -> FileProblem | None:
@@ -587,9 +641,14 @@ def _mixed_encoding(path: Path) -> FileProblem | None:
             if not utf8 or not _line_decodes(line, "gb18030"):
                 return None
             return FileProblem(
-                t("file_mixed_encoding", path=path, line=number, encoding="UTF-8",
-                  other="GBK (GB18030)")
-            )  # fmt: skip
+                t(
+                    "file_mixed_encoding",
+                    path=path,
+                    line=number,
+                    encoding="UTF-8",
+                    other="GBK (GB18030)",
+                )
+            )
     return None
 
 
@@ -624,8 +683,9 @@ def _open_csv(path: Path, head: bytes) -> Table:
         delimiter = "\t" if "\t" in lines[0] else ","
     headers = [restore(h) for h in next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))]
     if len(headers) > MAX_COLUMNS:
-        raise FileProblem(t("reading:too_many_columns", path=path, columns=len(headers),
-                            limit=MAX_COLUMNS))  # fmt: skip
+        raise FileProblem(
+            t("reading:too_many_columns", path=path, columns=len(headers), limit=MAX_COLUMNS)
+        )
     if not any(h.strip() for h in headers):
         raise FileProblem(t("file_no_header", path=path))
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in sample)
@@ -981,8 +1041,9 @@ def _check_merged(path: Path, ranges: list[tuple[int, int, int, int]]) -> None:
     range is given its value: one ``A1:XFD1048576`` in a small file would be 17 billion)."""
     covered = sum((bottom - top + 1) * (last - first + 1) for top, first, bottom, last in ranges)
     if covered > MAX_MERGED_CELLS:
-        raise FileProblem(t("reading:merged_too_large", path=path, cells=covered,
-                            limit=MAX_MERGED_CELLS))  # fmt: skip
+        raise FileProblem(
+            t("reading:merged_too_large", path=path, cells=covered, limit=MAX_MERGED_CELLS)
+        )
 
 
 def _extent(sheet: Any) -> tuple[int, int]:
@@ -1088,9 +1149,15 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             total += characters
             if total > allowed:
                 raise FileProblem(
-                    t("reading:text_amplified", path=table.path, row=number,
-                      characters=total, size=_size(unpacked), growth=MAX_TEXT_GROWTH)
-                )  # fmt: skip
+                    t(
+                        "reading:text_amplified",
+                        path=table.path,
+                        row=number,
+                        characters=total,
+                        size=_size(unpacked),
+                        growth=MAX_TEXT_GROWTH,
+                    )
+                )
             if len(batch) == size or held > CHUNK_CHARS:
                 yield pd.DataFrame(batch, index=numbers)
                 batch, numbers, held = [], [], 0

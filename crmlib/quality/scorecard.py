@@ -89,9 +89,18 @@ DIMENSION_LABELS = {
     "consistency": ("一致性", "Consistency"),
 }
 COLUMNS = (
-    "dimension", "check", "label", "field", "required", "passed", "total", "score", "target",
-    "meets_target", "examples",
-)  # fmt: skip
+    "dimension",
+    "check",
+    "label",
+    "field",
+    "required",
+    "passed",
+    "total",
+    "score",
+    "target",
+    "meets_target",
+    "examples",
+)
 TREND_COLUMNS = ("run_id", "run_at", "actor", "overall", *DIMENSIONS)
 HEADERS = {
     "dimension": ("维度", "Dimension"),
@@ -290,18 +299,24 @@ def _validity(as_of: datetime) -> list[_Check]:
     def enum(name: str, column: Any, enumeration: Enumeration) -> _Check:
         header = CUSTOMERS.column(name)
         about = _About(
-            f"validity.{name}", "validity", f"{header.zh}为可选值之一",
-            f"{header.en} is one of its codes", name,
-        )  # fmt: skip
+            f"validity.{name}",
+            "validity",
+            f"{header.zh}为可选值之一",
+            f"{header.en} is one of its codes",
+            name,
+        )
         # A few comparisons cost SQLite less than a lookup in an IN list.
         return _Check(about, _filled(column), and_(*(column != code for code in enumeration.codes)))
 
     def moment(name: str, column: Any, earliest: date, latest: date) -> _Check:
         header = CUSTOMERS.column(name)
         about = _About(
-            f"validity.{name}", "validity", f"{header.zh}在 1900 年以后且不晚于当日",
-            f"{header.en} from 1900 on and not in the future", name,
-        )  # fmt: skip
+            f"validity.{name}",
+            "validity",
+            f"{header.zh}在 1900 年以后且不晚于当日",
+            f"{header.en} from 1900 on and not in the future",
+            name,
+        )
         return _Check(about, column.is_not(None), or_(column < earliest, column > latest))
 
     section = func.coalesce(Customer.industry_section, "")
@@ -309,13 +324,19 @@ def _validity(as_of: datetime) -> list[_Check]:
     divisions = sorted(d.section + d.code for d in DIVISIONS.values())
     place = func.coalesce(Customer.province, "") + "|" + func.coalesce(Customer.region, "")
     industry = _About(
-        "validity.industry", "validity", "行业为 GB/T 4754-2017 的门类或大类",
-        "Industry is a GB/T 4754-2017 section or division", "industry",
-    )  # fmt: skip
+        "validity.industry",
+        "validity",
+        "行业为 GB/T 4754-2017 的门类或大类",
+        "Industry is a GB/T 4754-2017 section or division",
+        "industry",
+    )
     province = _About(
-        "validity.province", "validity", "省份为中国的省级行政区",
-        "Province is a province of China", "province",
-    )  # fmt: skip
+        "validity.province",
+        "validity",
+        "省份为中国的省级行政区",
+        "Province is a province of China",
+        "province",
+    )
     region = _About(
         "validity.region", "validity", "大区与省份相符", "Region matches the province", "region"
     )
@@ -350,9 +371,12 @@ def _validity(as_of: datetime) -> list[_Check]:
 
 def _freshness(as_of: datetime, stale_days: int) -> _Check:
     about = _About(
-        "freshness.last_contact", "freshness", f"近 {stale_days} 天内联系过（不含已归档）",
-        f"Contacted in the last {stale_days} days (archived excepted)", "last_contact_at",
-    )  # fmt: skip
+        "freshness.last_contact",
+        "freshness",
+        f"近 {stale_days} 天内联系过（不含已归档）",
+        f"Contacted in the last {stale_days} days (archived excepted)",
+        "last_contact_at",
+    )
     cutoff = as_of - timedelta(days=stale_days)
     return _Check(
         about,
@@ -368,7 +392,9 @@ def _order_checks() -> list[_Check]:
     return [
         _Check(
             _About(
-                "consistency.won_has_orders", "consistency", "有赢单的客户有订单",
+                "consistency.won_has_orders",
+                "consistency",
+                "有赢单的客户有订单",
                 "Customers with a won deal have orders",
             ),
             won,
@@ -376,13 +402,16 @@ def _order_checks() -> list[_Check]:
         ),
         _Check(
             _About(
-                "consistency.active_has_orders", "consistency", "活跃客户有订单",
-                "Active customers have orders", "status",
+                "consistency.active_has_orders",
+                "consistency",
+                "活跃客户有订单",
+                "Active customers have orders",
+                "status",
             ),
             Customer.status == "active",
             no_orders,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def _one_primary() -> _Check:
@@ -390,52 +419,71 @@ def _one_primary() -> _Check:
         select(func.count()).where(Contact.customer_id == Customer.id, PRIMARY).scalar_subquery()
     )
     about = _About(
-        "consistency.one_primary_contact", "consistency", "有联系人的客户恰有一位主联系人",
+        "consistency.one_primary_contact",
+        "consistency",
+        "有联系人的客户恰有一位主联系人",
         "Customers with contacts have exactly one primary contact",
-    )  # fmt: skip
+    )
     return _Check(about, _has(Contact), primaries != 1)
 
 
 def _child_checks() -> list[tuple[Any, list[_Check]]]:
     return [
-        (Opportunity, [
-            _Check(
-                _About(
-                    "consistency.deal_closed_at", "consistency", "赢单/输单的商机有关闭时间",
-                    "Won and lost deals have a close time", "closed_at",
+        (
+            Opportunity,
+            [
+                _Check(
+                    _About(
+                        "consistency.deal_closed_at",
+                        "consistency",
+                        "赢单/输单的商机有关闭时间",
+                        "Won and lost deals have a close time",
+                        "closed_at",
+                    ),
+                    Opportunity.stage.in_(("won", "lost")),
+                    Opportunity.closed_at.is_(None),
                 ),
-                Opportunity.stage.in_(("won", "lost")),
-                Opportunity.closed_at.is_(None),
-            ),
-            _Check(
-                _About(
-                    "consistency.loss_reason", "consistency", "输单的商机有输单原因",
-                    "Lost deals have a loss reason", "loss_reason",
+                _Check(
+                    _About(
+                        "consistency.loss_reason",
+                        "consistency",
+                        "输单的商机有输单原因",
+                        "Lost deals have a loss reason",
+                        "loss_reason",
+                    ),
+                    Opportunity.stage == "lost",
+                    _blank(Opportunity.loss_reason),
                 ),
-                Opportunity.stage == "lost",
-                _blank(Opportunity.loss_reason),
-            ),
-        ]),
-        (Ticket, [
-            _Check(
-                _About(
-                    "consistency.ticket_resolution", "consistency", "已关闭的工单有解决方案",
-                    "Closed tickets have a resolution", "resolution",
+            ],
+        ),
+        (
+            Ticket,
+            [
+                _Check(
+                    _About(
+                        "consistency.ticket_resolution",
+                        "consistency",
+                        "已关闭的工单有解决方案",
+                        "Closed tickets have a resolution",
+                        "resolution",
+                    ),
+                    Ticket.status == "closed",
+                    _blank(Ticket.resolution),
                 ),
-                Ticket.status == "closed",
-                _blank(Ticket.resolution),
-            ),
-            _Check(
-                _About(
-                    "consistency.ticket_resolved_at", "consistency",
-                    "已解决/已关闭的工单有解决时间",
-                    "Resolved and closed tickets have a resolution time", "resolved_at",
+                _Check(
+                    _About(
+                        "consistency.ticket_resolved_at",
+                        "consistency",
+                        "已解决/已关闭的工单有解决时间",
+                        "Resolved and closed tickets have a resolution time",
+                        "resolved_at",
+                    ),
+                    Ticket.status.in_(("resolved", "closed")),
+                    Ticket.resolved_at.is_(None),
                 ),
-                Ticket.status.in_(("resolved", "closed")),
-                Ticket.resolved_at.is_(None),
-            ),
-        ]),
-    ]  # fmt: skip
+            ],
+        ),
+    ]
 
 
 # -- counting ---------------------------------------------------------------------------
@@ -592,19 +640,37 @@ def _plain_mobile(phone: Any) -> ColumnElement[bool]:
 
 #: The contact checks, each with the contact-summary number it is a share of.
 _CONTACT_CHECKS = {
-    "phone_primary": (_About(
-        "validity.phone_primary", "validity", "主联系人电话有效（E.164）",
-        "Primary contacts' phones are valid (E.164)", "phone",
-    ), "primary_phones"),
-    "phone": (_About(
-        "validity.phone", "validity", "所有联系人电话有效（E.164）",
-        "All contacts' phones are valid (E.164)", "phone",
-    ), "phones"),
-    "email": (_About(
-        "validity.email", "validity", "联系人邮箱格式有效", "Contacts' e-mails are well formed",
-        "email",
-    ), "emails"),
-}  # fmt: skip
+    "phone_primary": (
+        _About(
+            "validity.phone_primary",
+            "validity",
+            "主联系人电话有效（E.164）",
+            "Primary contacts' phones are valid (E.164)",
+            "phone",
+        ),
+        "primary_phones",
+    ),
+    "phone": (
+        _About(
+            "validity.phone",
+            "validity",
+            "所有联系人电话有效（E.164）",
+            "All contacts' phones are valid (E.164)",
+            "phone",
+        ),
+        "phones",
+    ),
+    "email": (
+        _About(
+            "validity.email",
+            "validity",
+            "联系人邮箱格式有效",
+            "Contacts' e-mails are well formed",
+            "email",
+        ),
+        "emails",
+    ),
+}
 
 
 def _failing(conn: Connection, rows: list[tuple[int, int]]) -> tuple[int, list[str]]:
@@ -671,9 +737,11 @@ def _import_warnings(conn: Connection, scope: Scope) -> _Count:
     ).scalars()
     examples = [str(ref) for ref in dict.fromkeys(refs)][:EXAMPLES]
     about = _About(
-        "validity.import_warnings", "validity", "导入时因无效而未写入的值（条）",
+        "validity.import_warnings",
+        "validity",
+        "导入时因无效而未写入的值（条）",
         "Invalid values left out by imports (count)",
-    )  # fmt: skip
+    )
     return _Count(about, int(total), None, examples)
 
 
@@ -706,9 +774,11 @@ def _duplicates(ctx: Context, pairs: pd.DataFrame | None) -> tuple[int, list[str
 
 
 _UNIQUENESS = _About(
-    "uniqueness.duplicates", "uniqueness", "不是其他客户的重复档案",
+    "uniqueness.duplicates",
+    "uniqueness",
+    "不是其他客户的重复档案",
     "Not a duplicate of another customer",
-)  # fmt: skip
+)
 
 
 # -- the scorecard ----------------------------------------------------------------------
@@ -876,9 +946,14 @@ def _frame(counts: list[_Count], target: float, lang: str) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.astype(
-        {"passed": "Int64", "total": "Int64", "score": float, "target": float,
-         "meets_target": "boolean"}
-    )  # fmt: skip
+        {
+            "passed": "Int64",
+            "total": "Int64",
+            "score": float,
+            "target": float,
+            "meets_target": "boolean",
+        }
+    )
 
 
 def _dimensions(checks: pd.DataFrame, target: float, lang: str) -> pd.DataFrame:
@@ -991,8 +1066,12 @@ def write_xlsx(card: Scorecard, path: str | Path, *, trend: pd.DataFrame | None 
     dimension_names = {d: _say(DIMENSION_LABELS[d], lang) for d in DIMENSIONS}
     summary = card.dimensions.drop(columns="dimension").rename(columns={"label": "dimension"})
     meets = None if math.isnan(card.overall) else card.overall >= card.target
-    overall = {"dimension": _say(TEXT["overall"], lang), "score": card.overall,
-               "target": card.target, "meets_target": meets}  # fmt: skip
+    overall = {
+        "dimension": _say(TEXT["overall"], lang),
+        "score": card.overall,
+        "target": card.target,
+        "meets_target": meets,
+    }
     summary = pd.concat([summary, pd.DataFrame([overall])], ignore_index=True)
     checks = card.checks.assign(
         dimension=card.checks["dimension"].map(dimension_names),

@@ -56,12 +56,21 @@ def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
 
     collect("code", 100, select(Customer.id).where(starts_with(Customer.code, text.upper())))
     if len(digits) >= 4:
-        collect("phone", 95, select(Customer.id).join(Contact, Contact.customer_id == Customer.id)
-                .where(contains(Contact.phone, digits)))  # fmt: skip
-    collect("tag", 90, select(Customer.id).join(CustomerTag, CustomerTag.customer_id == Customer.id)
-            .where(func.lower(CustomerTag.tag) == folded))  # fmt: skip
-    collect("name", 85, select(Customer.id).where(
-        contains(func.lower(Customer.name), folded)))  # fmt: skip
+        collect(
+            "phone",
+            95,
+            select(Customer.id)
+            .join(Contact, Contact.customer_id == Customer.id)
+            .where(contains(Contact.phone, digits)),
+        )
+    collect(
+        "tag",
+        90,
+        select(Customer.id)
+        .join(CustomerTag, CustomerTag.customer_id == Customer.id)
+        .where(func.lower(CustomerTag.tag) == folded),
+    )
+    collect("name", 85, select(Customer.id).where(contains(func.lower(Customer.name), folded)))
     if len(found) < limit and len(folded) >= 2:
         _fuzzy(ctx, folded, visible, found)
     best = sorted(found.items(), key=lambda item: (-item[1][1], item[0]))[:limit]
@@ -96,12 +105,18 @@ def _frame(ctx: Context, best: list[tuple[int, tuple[str, float]]]) -> pd.DataFr
     primary = aliased(Contact)
     ids = [customer_id for customer_id, _ in best]
     stmt = (
-        select(Customer.id, Customer.code, Customer.name, Customer.city,
-               owner.username.label("owner"), primary.phone)
+        select(
+            Customer.id,
+            Customer.code,
+            Customer.name,
+            Customer.city,
+            owner.username.label("owner"),
+            primary.phone,
+        )
         .outerjoin(owner, owner.id == Customer.owner_id)
         .outerjoin(primary, (primary.customer_id == Customer.id) & primary.is_primary.is_(True))
         .where(Customer.id.in_(ids))
-    )  # fmt: skip
+    )
     rows = ctx.frame(stmt).drop_duplicates("id").set_index("id")
     frame = rows.loc[[i for i in ids if i in rows.index]].reset_index(drop=True)
     ranking = dict(best)

@@ -158,9 +158,15 @@ TEXT: dict[str, dict[str, str]] = {
 
 #: Columns whose meaning needs more than their rule's description, by column name.
 _COLUMN_NOTES = (
-    "external_id", "code", "customer_code", "customer_external_id", "owner", "assignee",
-    "tags", "campaign",
-)  # fmt: skip
+    "external_id",
+    "code",
+    "customer_code",
+    "customer_external_id",
+    "owner",
+    "assignee",
+    "tags",
+    "campaign",
+)
 
 
 register(TEXT, namespace="template")

@@ -501,8 +501,9 @@ class CustomerWriter(Writer):
         fresh_mask = ~special
         for position in np.flatnonzero(special).tolist():
             row, external_id, code, kind, owner = (
-                all_rows[position], *(cells[position] for cells in columns.values())
-            )  # fmt: skip
+                all_rows[position],
+                *(cells[position] for cells in columns.values()),
+            )
             if outcome.status.get(row) == "rejected":
                 continue
             current = by_external.get(external_id) or by_code.get(code)
@@ -1042,12 +1043,18 @@ class TicketWriter(ChildWriter):
                 )
         ids = super().upsert(rows, matches, outcome, ref=ref)
         moves = [
-            {"ticket_id": ids[row], "kind": "status", "from_value": current["status"],
-             "to_value": rows[row]["status"], "note": "import", "actor_id": self.actor.id,
-             "occurred_at": self.now}
+            {
+                "ticket_id": ids[row],
+                "kind": "status",
+                "from_value": current["status"],
+                "to_value": rows[row]["status"],
+                "note": "import",
+                "actor_id": self.actor.id,
+                "occurred_at": self.now,
+            }
             for row, current in matches.items()
             if rows[row].get("status") not in (None, current["status"])
-        ]  # fmt: skip
+        ]
         bulk_insert(self.conn, _table(TicketEvent), moves)
         return ids
 

@@ -206,8 +206,13 @@ REPORT_OUTPUT = _enum(
 )
 #: Lists people read but never type into a record's field (no validation rule uses them).
 SHOWN_ONLY: tuple[Enumeration, ...] = (
-    TEAM, SLA_STATE, RECORD_KIND, REMINDER_KIND, REPORT_RUN_STATUS, REPORT_OUTPUT,
-)  # fmt: skip
+    TEAM,
+    SLA_STATE,
+    RECORD_KIND,
+    REMINDER_KIND,
+    REPORT_RUN_STATUS,
+    REPORT_OUTPUT,
+)
 
 ENUMS: dict[str, Enumeration] = {
     e.name: e

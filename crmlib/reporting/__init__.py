@@ -29,9 +29,16 @@ if TYPE_CHECKING:
     from .dashboards import Dashboard
 
 __all__ = [
-    "FORMATS", "NOTEBOOKS", "REPORTS", "Entry", "QualityGate", "Report", "Reports",
-    "RunResult", "report",
-]  # fmt: skip
+    "FORMATS",
+    "NOTEBOOKS",
+    "REPORTS",
+    "Entry",
+    "QualityGate",
+    "Report",
+    "Reports",
+    "RunResult",
+    "report",
+]
 
 
 class Reports:
@@ -63,9 +70,13 @@ class Reports:
         ``reports/``)."""
         with self.runner(output=output) as runner:
             return runner.run(
-                name, parameters, file=file, formats=formats, skip_if_empty=skip_if_empty,
+                name,
+                parameters,
+                file=file,
+                formats=formats,
+                skip_if_empty=skip_if_empty,
                 quality_gate=quality_gate,
-            )  # fmt: skip
+            )
 
     def history(self, name: str | None = None, limit: int = 50) -> pd.DataFrame:
         """The latest report runs, newest first: the user's own, a manager's team's,
@@ -84,11 +95,15 @@ class Reports:
         with self.runner(output=output) as runner:
             return [
                 runner.run(
-                    e.report, file=e.parameters, formats=e.formats,
-                    skip_if_empty=e.skip_if_empty, quality_gate=e.quality_gate, schedule=e.name,
+                    e.report,
+                    file=e.parameters,
+                    formats=e.formats,
+                    skip_if_empty=e.skip_if_empty,
+                    quality_gate=e.quality_gate,
+                    schedule=e.name,
                 )
                 for e in self.due(schedule, now)
-            ]  # fmt: skip
+            ]
 
     def build(self, name: str, **parameters: Any) -> Dashboard:
         """The dashboard ``name`` for ``parameters`` in this Python session (title,

@@ -141,10 +141,14 @@ class Dashboard:
 def _headline(kpis: pd.DataFrame, ids: tuple[str, ...]) -> list[Headline]:
     rows = kpis[kpis["stage"].isna()].set_index("id").to_dict("index")
     return [
-        Headline(kpi_id, str(rows[kpi_id]["name"]), float(rows[kpi_id]["value"]),
-                 str(rows[kpi_id]["unit"]))
+        Headline(
+            kpi_id,
+            str(rows[kpi_id]["name"]),
+            float(rows[kpi_id]["value"]),
+            str(rows[kpi_id]["unit"]),
+        )
         for kpi_id in ids
-    ]  # fmt: skip
+    ]
 
 
 def headline(
@@ -310,9 +314,14 @@ def build(ws: Workspace, name: str, **values: Any) -> Dashboard:
 
 
 def _dashboard(
-    ws: Workspace, spec: Report, clean: dict[str, Any], shown_headline: list[Headline],
-    shown: dict[str, Any], tables: dict[str, pd.DataFrame], notes: list[str],
-) -> Dashboard:  # fmt: skip
+    ws: Workspace,
+    spec: Report,
+    clean: dict[str, Any],
+    shown_headline: list[Headline],
+    shown: dict[str, Any],
+    tables: dict[str, pd.DataFrame],
+    notes: list[str],
+) -> Dashboard:
     from ..analytics.filters import Filters
 
     lang = clean["lang"]
@@ -606,9 +615,12 @@ def _show_live(ws: Workspace, name: str, values: dict[str, Any]) -> _LivePage:
         control.observe(redraw, names="value")
     display(
         widgets.VBox(
-            [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
-             page.header, page.charts_area]
+            [
+                widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
+                page.header,
+                page.charts_area,
+            ]
         )
-    )  # fmt: skip
+    )
     redraw()
     return page

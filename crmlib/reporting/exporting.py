@@ -132,9 +132,11 @@ class PdfPrinter:
             )
             page.emulate_media(media="print")
             page.pdf(
-                path=str(target), format="A4", print_background=True,
+                path=str(target),
+                format="A4",
+                print_background=True,
                 margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"},
-            )  # fmt: skip
+            )
         finally:
             context.close()
 
@@ -255,11 +257,14 @@ def write_workbook(
             shown.to_excel(writer, sheet_name=sheet, index=False)
             _number_formats(writer.sheets[sheet], list(kinds.values()), per_row)
         asked = pd.DataFrame(
-            {_words("parameter", lang): [_words(k, lang) for k in parameters],
-             _words("parameter_value", lang): [
-                 _words(v, lang) if k == "lang" else value_shown(k, v, lang)
-                 for k, v in parameters.items()]}
-        )  # fmt: skip
+            {
+                _words("parameter", lang): [_words(k, lang) for k in parameters],
+                _words("parameter_value", lang): [
+                    _words(v, lang) if k == "lang" else value_shown(k, v, lang)
+                    for k, v in parameters.items()
+                ],
+            }
+        )
         asked.to_excel(
             writer, sheet_name=_sheet_name(_words("parameters", lang), taken), index=False
         )

@@ -84,9 +84,11 @@ def normalise(values: Mapping[str, Any], today: date | None = None) -> dict[str,
     if unknown:
         known = ", ".join(PARAMETERS)
         raise ValidationError(
-            [FieldError(k, values[k], "report_parameter", t("params:unknown", known=known))
-             for k in unknown]
-        )  # fmt: skip
+            [
+                FieldError(k, values[k], "report_parameter", t("params:unknown", known=known))
+                for k in unknown
+            ]
+        )
     merged = {**PARAMETERS, **values}
     clean = {key: (None if value == "" else value) for key, value in merged.items()}
     clean["lang"] = clean["lang"] or "zh"

@@ -107,9 +107,13 @@ class QualityGate:
             threshold = -1.0
         if not 0 <= threshold <= 1:
             raise ValidationError(
-                FieldError("quality_gate.threshold", value.get("threshold"), "threshold",
-                           t("report_run:threshold"))
-            )  # fmt: skip
+                FieldError(
+                    "quality_gate.threshold",
+                    value.get("threshold"),
+                    "threshold",
+                    t("report_run:threshold"),
+                )
+            )
         return cls(threshold, action)
 
 
@@ -240,10 +244,15 @@ class Runner:
             return int(run.id)
 
     def _finish(
-        self, run_id: int, name: str, status: str, started: float,
-        outputs: dict[str, str] | None = None, error: str | None = None,
+        self,
+        run_id: int,
+        name: str,
+        status: str,
+        started: float,
+        outputs: dict[str, str] | None = None,
+        error: str | None = None,
         skipped: dict[str, str] | None = None,
-    ) -> RunResult:  # fmt: skip
+    ) -> RunResult:
         duration = round(time.monotonic() - started, 3)
         with self._ctx.session("report_run") as session:
             run = session.get(ReportRun, run_id)
@@ -263,11 +272,21 @@ class Runner:
         manager their team's, a role that sees all customers everyone's (so the scheduled
         runs, made as the user ``crm report due`` runs as, show to that user and to roles
         of scope ``all``)."""
-        stmt = select(
-            ReportRun.id, ReportRun.report, ReportRun.status, ReportRun.started_at,
-            ReportRun.duration_s, ReportRun.actor, ReportRun.parameters, ReportRun.outputs,
-            ReportRun.error,
-        ).order_by(ReportRun.started_at.desc(), ReportRun.id.desc()).limit(limit)  # fmt: skip
+        stmt = (
+            select(
+                ReportRun.id,
+                ReportRun.report,
+                ReportRun.status,
+                ReportRun.started_at,
+                ReportRun.duration_s,
+                ReportRun.actor,
+                ReportRun.parameters,
+                ReportRun.outputs,
+                ReportRun.error,
+            )
+            .order_by(ReportRun.started_at.desc(), ReportRun.id.desc())
+            .limit(limit)
+        )
         if name is not None:
             stmt = stmt.where(ReportRun.report == name)
         owners = self._ctx.scope.owner_ids()
@@ -306,8 +325,12 @@ class Runner:
             formats = check_formats(formats)
             gate = QualityGate.of(quality_gate)
             values = {**(params.read_file(file) if file else {}), **(parameters or {})}
-            asked = {"values": values, "file": str(file) if file else None,
-                     "schedule": schedule, "formats": list(formats)}  # fmt: skip
+            asked = {
+                "values": values,
+                "file": str(file) if file else None,
+                "schedule": schedule,
+                "formats": list(formats),
+            }
             started = time.monotonic()
             run_id = self._start(name, asked)
             try:
@@ -317,13 +340,13 @@ class Runner:
                 if gate is not None:
                     score = self.quality_score()
                     if score == score and score < gate.threshold:  # NaN: nothing to judge
-                        reason = t("report_run:quality_low", score=score,
-                                   threshold=gate.threshold)  # fmt: skip
+                        reason = t("report_run:quality_low", score=score, threshold=gate.threshold)
                         if gate.action == "skip":
                             error = t("report_run:quality_skip", reason=reason)
                             return self._finish(run_id, name, "skipped", started, error=error)
-                        notes.append(t("report_run:quality_warn", lang=clean["lang"],
-                                       reason=reason))  # fmt: skip
+                        notes.append(
+                            t("report_run:quality_warn", lang=clean["lang"], reason=reason)
+                        )
                 if skip_if_empty and population(self._ctx, spec.population, **filters) == 0:
                     error = t("report_run:empty", kind=spec.population)
                     return self._finish(run_id, name, "skipped", started, error=error)
@@ -337,13 +360,20 @@ class Runner:
             # A format that could not be made is said in the run's record, beside the notes.
             remarks = [*notes, *skipped.values()]
             status = "warning" if remarks else "ok"
-            return self._finish(run_id, name, status, started, outputs,
-                                "; ".join(remarks) or None, skipped)  # fmt: skip
+            return self._finish(
+                run_id, name, status, started, outputs, "; ".join(remarks) or None, skipped
+            )
 
     def _execute(
-        self, run_id: int, name: str, stem: str, clean: dict[str, Any], notes: list[str],
-        formats: Sequence[str], skipped: dict[str, str],
-    ) -> dict[str, str]:  # fmt: skip
+        self,
+        run_id: int,
+        name: str,
+        stem: str,
+        clean: dict[str, Any],
+        notes: list[str],
+        formats: Sequence[str],
+        skipped: dict[str, str],
+    ) -> dict[str, str]:
         import nbformat
         import papermill
 
@@ -368,10 +398,15 @@ class Runner:
         try:
             with _kernel_environment(environment):
                 papermill.execute_notebook(
-                    str(notebook), str(executed), parameters=clean, kernel_name="python3",
-                    progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT,
+                    str(notebook),
+                    str(executed),
+                    parameters=clean,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    log_output=False,
+                    execution_timeout=CELL_TIMEOUT,
                     report_mode=True,
-                )  # fmt: skip
+                )
             title = params.title(spec.zh, spec.en, clean)
             node = nbformat.read(executed, as_version=4)
             node.metadata["title"] = title

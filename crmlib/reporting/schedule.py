@@ -83,8 +83,9 @@ def _entry(name: str, raw: Any, folder: Path) -> Entry:
         raise wrong("", raw, "schedule", t("schedule:file", path=folder))
     unknown = [k for k in raw if k not in KEYS]
     if unknown:
-        raise wrong(unknown[0], raw[unknown[0]], "schedule_key",
-                    t("schedule:keys", known=", ".join(KEYS)))  # fmt: skip
+        raise wrong(
+            unknown[0], raw[unknown[0]], "schedule_key", t("schedule:keys", known=", ".join(KEYS))
+        )
     spec = report(str(raw.get("report", name)))
     cron = str(raw.get("cron", ""))
     if not croniter.is_valid(cron):

@@ -67,11 +67,15 @@ def landing_template() -> str:
     """The Jinja template of the landing page (Voila's classic tree page)."""
     items = "\n".join(
         _ITEM.format(
-            name=r.name, notebook=r.notebook, zh=html.escape(r.zh), en=html.escape(r.en),
-            about_zh=html.escape(r.about_zh), about_en=html.escape(r.about_en),
+            name=r.name,
+            notebook=r.notebook,
+            zh=html.escape(r.zh),
+            en=html.escape(r.en),
+            about_zh=html.escape(r.about_zh),
+            about_en=html.escape(r.about_en),
         )
         for r in REPORTS.values()
-    )  # fmt: skip
+    )
     return _QUERY + _LANDING.format(items=items)
 
 
@@ -141,12 +145,22 @@ def command(
     """The Voila command line serving ``notebooks``, guarded by ``guard`` (its token is
     read from the file ``guard.environment()`` names, never given here)."""
     return [
-        sys.executable, "-m", "voila", str(notebooks), "--no-browser",
-        f"--port={port}", f"--Voila.ip={host}", f"--base_url={base_url}",
-        f"--template={TEMPLATE}", "--classic_tree=True",
-        "--strip_sources=True", "--show_tracebacks=False",
-        f"--preheat_kernel={preheat}", "--pool_size=1", *guard.voila_options(),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebooks),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        f"--base_url={base_url}",
+        f"--template={TEMPLATE}",
+        "--classic_tree=True",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
+        f"--preheat_kernel={preheat}",
+        "--pool_size=1",
+        *guard.voila_options(),
+    ]
 
 
 def environment(runtime: Path, url: str | None = None, user: str | None = None) -> dict[str, str]:

@@ -242,8 +242,14 @@ def _parse_moment(value: Any) -> datetime | None:
     if match:
         parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
         try:
-            return datetime(parts["y"], parts["m"], parts["d"], parts.get("H", 0),
-                            parts.get("M", 0), parts.get("S", 0))  # fmt: skip
+            return datetime(
+                parts["y"],
+                parts["m"],
+                parts["d"],
+                parts.get("H", 0),
+                parts.get("M", 0),
+                parts.get("S", 0),
+            )
         except ValueError:
             raise RuleViolation("date_format", t("date_format")) from None
     try:
@@ -285,8 +291,12 @@ def datetime_value(value: Any) -> datetime | None:
 
 
 MAX_AMOUNT = Decimal(10) ** 12  # what Numeric(14, 2) holds
-_UNITS = {"万": Decimal(10_000), "萬": Decimal(10_000), "亿": Decimal(100_000_000),
-          "億": Decimal(100_000_000)}  # fmt: skip
+_UNITS = {
+    "万": Decimal(10_000),
+    "萬": Decimal(10_000),
+    "亿": Decimal(100_000_000),
+    "億": Decimal(100_000_000),
+}
 _CURRENCY = re.compile(r"^(?:RMB|CNY|¥|￥|人民币)?\s*|\s*(?:元|RMB|CNY|人民币)$", re.IGNORECASE)
 
 

@@ -13,7 +13,20 @@ from .service import Change, Settings
 from .store import SettingWarning, Stored, get_setting, read_setting, reset_setting, set_setting
 
 __all__ = [
-    "DEFAULTS", "DESCRIPTIONS", "RULES", "Change", "Rule", "SettingInfo", "SettingWarning",
-    "Settings", "Stored", "get_setting", "parse_value", "problems", "read_setting",
-    "reset_setting", "set_setting", "validated",
-]  # fmt: skip
+    "DEFAULTS",
+    "DESCRIPTIONS",
+    "RULES",
+    "Change",
+    "Rule",
+    "SettingInfo",
+    "SettingWarning",
+    "Settings",
+    "Stored",
+    "get_setting",
+    "parse_value",
+    "problems",
+    "read_setting",
+    "reset_setting",
+    "set_setting",
+    "validated",
+]

@@ -149,12 +149,14 @@ class _Check:
             return None
         unknown = [k for k in value if k not in allowed]
         if unknown:
-            self.fail(path, value, "unknown_entries", entries=_listed(unknown),
-                      allowed=_listed(allowed))  # fmt: skip
+            self.fail(
+                path, value, "unknown_entries", entries=_listed(unknown), allowed=_listed(allowed)
+            )
         missing = [k for k in needed if k not in value]
         if missing:
-            self.fail(path, value, "missing_entries", entries=_listed(missing),
-                      allowed=_listed(needed))  # fmt: skip
+            self.fail(
+                path, value, "missing_entries", entries=_listed(missing), allowed=_listed(needed)
+            )
         return None if unknown or missing else value
 
     def items(self, path: str, value: Any, limit: int, *, nonempty: bool = False) -> list[Any]:
@@ -174,9 +176,16 @@ class _Check:
         return value
 
     def number(
-        self, path: str, value: Any, low: float, high: float, *, above: bool = False,
-        below: bool = False, whole: bool = False,
-    ) -> float | None:  # fmt: skip
+        self,
+        path: str,
+        value: Any,
+        low: float,
+        high: float,
+        *,
+        above: bool = False,
+        below: bool = False,
+        whole: bool = False,
+    ) -> float | None:
         """A number within [low, high] (``above``/``below``: low/high themselves excluded)."""
         if whole and not (isinstance(value, int) and not isinstance(value, bool)):
             self.fail(path, value, "integer")
@@ -193,8 +202,9 @@ class _Check:
     def days(self, path: str, value: Any) -> None:
         self.number(path, value, 1, MAX_DAYS, whole=True)
 
-    def order(self, path: str, value: float | None, other: str, limit: float | None,
-              *, least: bool) -> None:  # fmt: skip
+    def order(
+        self, path: str, value: float | None, other: str, limit: float | None, *, least: bool
+    ) -> None:
         """``value`` (at ``path``) must not be below (``least``) or above ``other``'s."""
         if value is None or limit is None:
             return
@@ -294,10 +304,16 @@ def _sla_policy(c: _Check, value: Any) -> None:
         allowance = c.object(path, hours, ["first_response_hours", "resolution_hours"])
         if allowance is None:
             continue
-        first = c.number(f"{path}.first_response_hours", allowance["first_response_hours"],
-                         0, MAX_HOURS, above=True)  # fmt: skip
-        done = c.number(f"{path}.resolution_hours", allowance["resolution_hours"], 0, MAX_HOURS,
-                        above=True)  # fmt: skip
+        first = c.number(
+            f"{path}.first_response_hours",
+            allowance["first_response_hours"],
+            0,
+            MAX_HOURS,
+            above=True,
+        )
+        done = c.number(
+            f"{path}.resolution_hours", allowance["resolution_hours"], 0, MAX_HOURS, above=True
+        )
         c.order(f"{path}.first_response_hours", first, "resolution_hours", done, least=False)
 
 
@@ -449,9 +465,10 @@ RULES: dict[str, Rule] = {
 def require_known(key: str) -> None:
     if key not in DEFAULTS:
         raise ValidationError(
-            FieldError("setting", key, "setting_unknown",
-                       t("settings:unknown", known=", ".join(DEFAULTS)))
-        )  # fmt: skip
+            FieldError(
+                "setting", key, "setting_unknown", t("settings:unknown", known=", ".join(DEFAULTS))
+            )
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -74,11 +74,17 @@ class Settings:
         if key is not None:
             require_known(key)
         stmt = (
-            select(AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action,
-                   AuditEvent.ref.label("key"), AuditEvent.old_value, AuditEvent.new_value)
+            select(
+                AuditEvent.occurred_at,
+                AuditEvent.actor,
+                AuditEvent.action,
+                AuditEvent.ref.label("key"),
+                AuditEvent.old_value,
+                AuditEvent.new_value,
+            )
             .where(AuditEvent.entity == "settings")
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        )  # fmt: skip
+        )
         if key is not None:
             stmt = stmt.where(AuditEvent.ref == key)
         return self._ctx.frame(stmt)

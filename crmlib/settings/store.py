@@ -106,9 +106,13 @@ def require_manager(session: Session, key: str) -> None:
     known = ROLES.get(role)
     if known is None or not known.manage_settings:
         raise AccessDenied(
-            t("access:not_allowed", username=username, role=role,
-              action=t("settings:change", setting=key))
-        )  # fmt: skip
+            t(
+                "access:not_allowed",
+                username=username,
+                role=role,
+                action=t("settings:change", setting=key),
+            )
+        )
 
 
 def write_setting(session: Session, key: str, value: Any, action: str) -> tuple[Any, Any]:

@@ -151,8 +151,12 @@ LOCK_WAIT = 60.0
 LOCK_POLL = 0.05
 #: What a writer killed mid-way can leave in a backup folder: partly written files and
 #: their SQLite journals. Only files named as crmlib names backups are touched.
-STALE_PATTERNS = ("crm-*.partial", "crm-*.partial-journal", "crm-*.partial-wal",
-                  "crm-*.partial-shm")  # fmt: skip
+STALE_PATTERNS = (
+    "crm-*.partial",
+    "crm-*.partial-journal",
+    "crm-*.partial-wal",
+    "crm-*.partial-shm",
+)
 #: PostgreSQL: the audit events of the live database, kept across a restore in this table
 #: (never part of a backup).
 KEPT_AUDIT_TABLE = "crm_restore_kept_audit"
@@ -218,9 +222,13 @@ def backup_lock(
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise DatabaseBusy(
-                        t("backup:folder_busy", directory=directory, holder=_holder(handle),
-                          seconds=wait)
-                    ) from None  # fmt: skip
+                        t(
+                            "backup:folder_busy",
+                            directory=directory,
+                            holder=_holder(handle),
+                            seconds=wait,
+                        )
+                    ) from None
                 time.sleep(LOCK_POLL)
         try:
             handle.seek(0)
@@ -396,8 +404,12 @@ def _dump_postgresql(engine: Engine, dest: Path) -> tuple[str | None, dict[str, 
         with conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             facts = _facts(conn)
-            args = ["--format=custom", f"--snapshot={snapshot}", f"--file={dest}",
-                    f"--exclude-table={KEPT_AUDIT_TABLE}"]  # fmt: skip
+            args = [
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                f"--file={dest}",
+                f"--exclude-table={KEPT_AUDIT_TABLE}",
+            ]
             error = _run([pg_dump, *args, *_pg_args(engine.url)], engine.url)
     if error:
         raise CRMError(t("backup:pg_dump_failed", where=_safe(engine.url), error=error))

@@ -106,13 +106,19 @@ class Customer(Timestamped, Base):
     # of the table through one, and each such index costs a bulk import a sort. Merged
     # and flagged customers are few, so only they are indexed.
     __table_args__ = (
-        Index("ix_customers_merged_into_id", "merged_into_id",
-              sqlite_where=merged_into_id.is_not(None),
-              postgresql_where=merged_into_id.is_not(None)),
-        Index("ix_customers_archive_flagged_at", "archive_flagged_at",
-              sqlite_where=archive_flagged_at.is_not(None),
-              postgresql_where=archive_flagged_at.is_not(None)),
-    )  # fmt: skip
+        Index(
+            "ix_customers_merged_into_id",
+            "merged_into_id",
+            sqlite_where=merged_into_id.is_not(None),
+            postgresql_where=merged_into_id.is_not(None),
+        ),
+        Index(
+            "ix_customers_archive_flagged_at",
+            "archive_flagged_at",
+            sqlite_where=archive_flagged_at.is_not(None),
+            postgresql_where=archive_flagged_at.is_not(None),
+        ),
+    )
 
 
 class CustomerTag(Base):
@@ -312,9 +318,15 @@ class Ticket(Timestamped, Base):
 
     # The service KPIs read a period's tickets (response, resolution, SLA) from the index.
     __table_args__ = (
-        Index("ix_tickets_period", "opened_at", "first_response_at", "resolved_at",
-              "first_response_due", "resolution_due"),
-    )  # fmt: skip
+        Index(
+            "ix_tickets_period",
+            "opened_at",
+            "first_response_at",
+            "resolved_at",
+            "first_response_due",
+            "resolution_due",
+        ),
+    )
 
 
 class TicketEvent(Base):

@@ -42,8 +42,9 @@ def banner(ws: Workspace) -> widgets.HTML:
     lang = lang_of(ws)
     actor = ws.user
     team = say("team", lang, team=TEAM.label(actor.team, lang)) if actor.team else ""
-    text = say("signed_in", lang, user=actor.username, role=ROLE.label(actor.role.name, lang),
-               team=team)  # fmt: skip
+    text = say(
+        "signed_in", lang, user=actor.username, role=ROLE.label(actor.role.name, lang), team=team
+    )
     return widgets.HTML(f"<div style='color:{COLOURS['info']}'>{html.escape(text)}</div>")
 
 

@@ -5,7 +5,7 @@ that merges a pair (choosing the surviving value per field) and can undo it."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -21,9 +21,28 @@ from .grid import Grid, cell
 from .texts import say
 
 #: Rows of the comparison, in the customers file's order; industry is shown as its name.
-COMPARED = ("name", "kind", "external_id", "industry", "size", "province", "city",
-            "postcode", "address", "grade", "status", "source", "owner", "birthday",
-            "consent_purpose", "consent_at", "contact", "title", "phone", "email")  # fmt: skip
+COMPARED = (
+    "name",
+    "kind",
+    "external_id",
+    "industry",
+    "size",
+    "province",
+    "city",
+    "postcode",
+    "address",
+    "grade",
+    "status",
+    "source",
+    "owner",
+    "birthday",
+    "consent_purpose",
+    "consent_at",
+    "contact",
+    "title",
+    "phone",
+    "email",
+)
 DIFFERENT = "#fef0c7"
 #: Fields shown by their label rather than their stored code.
 ENUMS = {c.name: c.enum for c in CUSTOMERS.columns if c.enum is not None}
@@ -58,9 +77,15 @@ class DuplicateWarning(widgets.VBox):
         )
         rows: list[widgets.Widget] = [title]
         for match in self.matches:
-            text = say("duplicate_row", self.lang, code=match.code, name=match.name,
-                       owner=match.owner or "–", score=match.score,
-                       reasons="; ".join(match.reasons))  # fmt: skip
+            text = say(
+                "duplicate_row",
+                self.lang,
+                code=match.code,
+                name=match.name,
+                owner=match.owner or "–",
+                score=match.score,
+                reasons="; ".join(match.reasons),
+            )
             line = widgets.HTML(html.escape(text))
             if match.visible:
                 opener = button(say("open_instead", self.lang), f"crm-open-{match.code}")
@@ -180,9 +205,13 @@ class DuplicateReview(widgets.VBox):
         self.min_score = min_score
         self.status = Status(lang)
         self.pairs = Grid(
-            pd.DataFrame(), lang, key="pair", page_size=10, hide=("pair",),
+            pd.DataFrame(),
+            lang,
+            key="pair",
+            page_size=10,
+            hide=("pair",),
             label=lambda row: f"{row['code_a']} ↔ {row['code_b']} ({row['score']})",
-        )  # fmt: skip
+        )
         self.pairs.picker.description = say("pair", lang)
         self.pairs.picker.observe(lambda _: self.compare(), "value")
         self.comparison = Comparison(lang)
@@ -199,14 +228,19 @@ class DuplicateReview(widgets.VBox):
         self.merge_button.on_click(lambda _: self.merge())
         self.unmerge_button.on_click(lambda _: self.unmerge())
         note = [] if allowed else [widgets.HTML(f"<i>{say('read_only', lang)}</i>")]
-        super().__init__([
-            banner(ws), *note,
-            heading(say("pairs", lang)), self.scan_button, self.pairs,
-            self.comparison,
-            widgets.HBox([self.swap_button, self.merge_button]),
-            widgets.HBox([self.merge_id, self.unmerge_button]),
-            self.status,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                banner(ws),
+                *note,
+                heading(say("pairs", lang)),
+                self.scan_button,
+                self.pairs,
+                self.comparison,
+                widgets.HBox([self.swap_button, self.merge_button]),
+                widgets.HBox([self.merge_id, self.unmerge_button]),
+                self.status,
+            ]
+        )
         self.add_class("crm-duplicate-review")
         self.scan()
         self.list_merges()
@@ -214,9 +248,10 @@ class DuplicateReview(widgets.VBox):
     def scan(self) -> None:
         found = attempt(
             self.status,
-            lambda: self.ws.duplicates.scan(**({} if self.min_score is None else
-                                               {"min_score": self.min_score})),
-        )  # fmt: skip
+            lambda: self.ws.duplicates.scan(
+                **({} if self.min_score is None else {"min_score": self.min_score})
+            ),
+        )
         if found is None:
             return
         frame = found[["code_a", "name_a", "code_b", "name_b", "score", "reasons"]].copy()
@@ -293,8 +328,3 @@ def _merge_label(merge: Any) -> str:
         f"#{merge.merge_id} {merge.survivor_code} ← {merge.merged_code} "
         f"({merge.merged_at:%Y-%m-%d %H:%M})"
     )
-
-
-def matches_frame(matches: Sequence[Match]) -> pd.DataFrame:
-    """Matches as a table (for tests and reports)."""
-    return pd.DataFrame([m.__dict__ for m in matches])

@@ -71,13 +71,19 @@ class CustomerEntry(widgets.VBox):
         self.new_button = button(say("new", lang), "crm-new")
         self.save_button.on_click(lambda _: self.save())
         self.new_button.on_click(lambda _: self.new())
-        self.query = widgets.Text(placeholder=say("search_hint", lang),
-                                  layout=widgets.Layout(width="24em"))  # fmt: skip
+        self.query = widgets.Text(
+            placeholder=say("search_hint", lang), layout=widgets.Layout(width="24em")
+        )
         self.query.add_class("crm-search-query")
         self.search_button = button(say("search", lang), "crm-search")
         self.search_button.on_click(lambda _: self.search())
-        self.results = Grid(pd.DataFrame(), lang, key="code", page_size=8,
-                            label=lambda row: f"{row['code']} {row['name']}")  # fmt: skip
+        self.results = Grid(
+            pd.DataFrame(),
+            lang,
+            key="code",
+            page_size=8,
+            label=lambda row: f"{row['code']} {row['name']}",
+        )
         self.open_button = button(say("open", lang), "crm-open")
         self.open_button.on_click(lambda _: self.open_selected())
         self.history = Grid(pd.DataFrame(), lang, page_size=10)
@@ -85,14 +91,22 @@ class CustomerEntry(widgets.VBox):
             self.form[name].input.observe(lambda _: self.check_duplicates(), "value")
         self.form["kind"].input.observe(lambda _: self.mark_required(), "value")
         note = [] if allowed else [widgets.HTML(f"<i>{say('read_only', lang)}</i>")]
-        super().__init__([
-            banner(ws), *note,
-            widgets.HBox([self.query, self.search_button]),
-            self.results, self.open_button,
-            self.title, self.form, self.warning,
-            widgets.HBox([self.save_button, self.new_button]), self.status,
-            heading(say("history", lang)), self.history,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                banner(ws),
+                *note,
+                widgets.HBox([self.query, self.search_button]),
+                self.results,
+                self.open_button,
+                self.title,
+                self.form,
+                self.warning,
+                widgets.HBox([self.save_button, self.new_button]),
+                self.status,
+                heading(say("history", lang)),
+                self.history,
+            ]
+        )
         self.add_class("crm-customer-entry")
         self.results.layout.display = "none"
         self.open_button.layout.display = "none"
@@ -166,8 +180,19 @@ class CustomerEntry(widgets.VBox):
 
     def check_duplicates(self) -> None:
         values = self.form.values()
-        candidate = {k: values.get(k) for k in ("name", "kind", "phone", "email", "city",
-                                                 "province", "address", "external_id")}  # fmt: skip
+        candidate = {
+            k: values.get(k)
+            for k in (
+                "name",
+                "kind",
+                "phone",
+                "email",
+                "city",
+                "province",
+                "address",
+                "external_id",
+            )
+        }
         if self.code:
             candidate["code"] = self.code
         if values.get("phone") and self.form["phone"].check() is not None:

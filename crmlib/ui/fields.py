@@ -74,8 +74,9 @@ def column_spec(column: Column, lang: str, rule: Rule | None = None) -> FieldSpe
         choices = industry_choices(lang)
     elif column.choices == "province":
         choices = province_choices(lang)
-    return FieldSpec(column.name, column.zh, column.en, rule or column.rule, choices,
-                     placeholder=column.example)  # fmt: skip
+    return FieldSpec(
+        column.name, column.zh, column.en, rule or column.rule, choices, placeholder=column.example
+    )
 
 
 class ValidatedField(widgets.VBox):
@@ -89,12 +90,15 @@ class ValidatedField(widgets.VBox):
         layout = widgets.Layout(width="34em")
         if spec.choices is not None:
             options = [(say("blank_choice", lang), ""), *spec.choices]
-            self.input: Any = widgets.Dropdown(options=options, value="", style=style,
-                                               layout=layout)  # fmt: skip
+            self.input: Any = widgets.Dropdown(
+                options=options, value="", style=style, layout=layout
+            )
         elif spec.multiline:
-            self.input = widgets.Textarea(placeholder=spec.placeholder, style=style,
-                                          layout=widgets.Layout(width="34em",
-                                                                height="4.5em"))  # fmt: skip
+            self.input = widgets.Textarea(
+                placeholder=spec.placeholder,
+                style=style,
+                layout=widgets.Layout(width="34em", height="4.5em"),
+            )
         else:
             self.input = widgets.Text(placeholder=spec.placeholder, style=style, layout=layout)
         self.input.add_class(f"crm-field-{spec.name}")

@@ -23,8 +23,13 @@ from .texts import say
 OVERDUE = "#fee4e2"
 DUE_TODAY = "#fef0c7"
 #: Fields a stage change may need (see crmlib.domain.stages).
-STAGE_FIELDS = ("need_description", "proposal_version", "amount", "expected_close_date",
-                "loss_reason")  # fmt: skip
+STAGE_FIELDS = (
+    "need_description",
+    "proposal_version",
+    "amount",
+    "expected_close_date",
+    "loss_reason",
+)
 
 
 def _spec(name: str, lang: str, rules: Any, **extra: Any) -> FieldSpec:
@@ -36,15 +41,22 @@ def follow_up_specs(lang: str) -> list[FieldSpec]:
     rules = INTERACTIONS.rules
     required = set(INTERACTIONS.required)
     return [
-        FieldSpec("customer_code", say("customer_code", "zh"), say("customer_code", "en"),
-                  required=True, placeholder="C20240501001"),
+        FieldSpec(
+            "customer_code",
+            say("customer_code", "zh"),
+            say("customer_code", "en"),
+            required=True,
+            placeholder="C20240501001",
+        ),
         _spec("channel", lang, rules, choices=enum_choices(CHANNEL, lang), required=True),
         _spec("occurred_at", lang, rules, placeholder="2024-05-01 10:30"),
-        *(_spec(name, lang, rules, multiline=True, required=name in required)
-          for name in ("summary", "customer_need", "next_step")),
+        *(
+            _spec(name, lang, rules, multiline=True, required=name in required)
+            for name in ("summary", "customer_need", "next_step")
+        ),
         _spec("next_action_date", lang, rules, placeholder="2024-05-08"),
         _spec("opportunity_id", lang, rules, choices=[]),
-    ]  # fmt: skip
+    ]
 
 
 class FollowUps(widgets.VBox):
@@ -61,30 +73,52 @@ class FollowUps(widgets.VBox):
         self.form["customer_code"].input.observe(lambda _: self.load_deals(), "value")
         self.log_button = button(say("log_follow_up", lang), "crm-log", "primary", not allowed)
         self.log_button.on_click(lambda _: self.log())
-        self.customers = Grid(pd.DataFrame(), lang, key="code", page_size=10,
-                              label=lambda row: f"{row['code']} {row['name']}")  # fmt: skip
+        self.customers = Grid(
+            pd.DataFrame(),
+            lang,
+            key="code",
+            page_size=10,
+            label=lambda row: f"{row['code']} {row['name']}",
+        )
         self.customers.picker.observe(lambda _: self.pick_customer(), "value")
-        self.deals = Grid(pd.DataFrame(), lang, key="id", page_size=10,
-                          label=lambda row: f"#{row['id']} {row['name']}")  # fmt: skip
-        self.stage = widgets.Dropdown(description=say("stage", lang),
-                                      options=enum_choices(STAGE, lang))  # fmt: skip
+        self.deals = Grid(
+            pd.DataFrame(),
+            lang,
+            key="id",
+            page_size=10,
+            label=lambda row: f"#{row['id']} {row['name']}",
+        )
+        self.stage = widgets.Dropdown(
+            description=say("stage", lang), options=enum_choices(STAGE, lang)
+        )
         self.stage.add_class("crm-stage")
         self.stage_form = RecordForm(
             [_spec(n, lang, OPPORTUNITIES.rules) for n in STAGE_FIELDS], lang
         )
-        self.stage_button = button(say("change_stage", lang), "crm-change-stage", "",
-                                   not allowed)  # fmt: skip
+        self.stage_button = button(say("change_stage", lang), "crm-change-stage", "", not allowed)
         self.stage_button.on_click(lambda _: self.change_stage())
         self.deal_status = Status(lang)
         note = [] if allowed else [widgets.HTML(f"<i>{say('read_only', lang)}</i>")]
-        super().__init__([
-            banner(ws), *note,
-            heading(say("reminders", lang)), self.reminders,
-            heading(say("my_customers", lang)), self.customers,
-            heading(say("log_follow_up", lang)), self.form, self.log_button, self.status,
-            heading(say("my_opportunities", lang)), self.deals,
-            self.stage, self.stage_form, self.stage_button, self.deal_status,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                banner(ws),
+                *note,
+                heading(say("reminders", lang)),
+                self.reminders,
+                heading(say("my_customers", lang)),
+                self.customers,
+                heading(say("log_follow_up", lang)),
+                self.form,
+                self.log_button,
+                self.status,
+                heading(say("my_opportunities", lang)),
+                self.deals,
+                self.stage,
+                self.stage_form,
+                self.stage_button,
+                self.deal_status,
+            ]
+        )
         self.add_class("crm-follow-ups")
         self.refresh()
 
@@ -98,15 +132,30 @@ class FollowUps(widgets.VBox):
             self.reminders.set_frame(reminders.drop(columns=["ref"]))
         mine = attempt(self.status, lambda: self.ws.customers.frame(owner=self.me))
         if mine is not None:
-            columns = ["code", "name", "grade", "status", "city", "contact", "phone",
-                       "last_contact_at"]  # fmt: skip
+            columns = [
+                "code",
+                "name",
+                "grade",
+                "status",
+                "city",
+                "contact",
+                "phone",
+                "last_contact_at",
+            ]
             shown = labelled(mine[columns], self.lang, {"status": CUSTOMER_STATUS})
             self.customers.set_frame(shown)
         deals = attempt(self.status, self.ws.opportunities.frame)
         if deals is not None:
             open_deals = deals[(deals["owner"] == self.me) & ~deals["stage"].isin(CLOSED_STAGES)]
-            columns = ["id", "customer_code", "name", "stage", "amount", "probability",
-                       "expected_close_date"]  # fmt: skip
+            columns = [
+                "id",
+                "customer_code",
+                "name",
+                "stage",
+                "amount",
+                "probability",
+                "expected_close_date",
+            ]
             self.deals.set_frame(
                 labelled(open_deals[columns], self.lang, {"stage": STAGE}), keep_page=True
             )

@@ -54,12 +54,14 @@ class ImportReview(widgets.VBox):
             description=say("kind", lang),
             options=[(k.zh if lang == "zh" else k.en, name) for name, k in KINDS.items()],
         )
-        self.upload = widgets.FileUpload(accept=".csv,.xlsx", multiple=False,
-                                         description=say("upload", lang))  # fmt: skip
+        self.upload = widgets.FileUpload(
+            accept=".csv,.xlsx", multiple=False, description=say("upload", lang)
+        )
         self.upload.add_class("crm-upload")
         self.upload.observe(lambda _: self.receive(), "value")
-        self.strict = widgets.Checkbox(description=say("strict", lang), value=False,
-                                       layout=widgets.Layout(width="auto"))  # fmt: skip
+        self.strict = widgets.Checkbox(
+            description=say("strict", lang), value=False, layout=widgets.Layout(width="auto")
+        )
         self.preview_title = widgets.HTML()
         self.preview = Grid(pd.DataFrame(), lang, page_size=10)
         self.dry_button = button(say("dry_run", lang), "crm-dry-run")
@@ -71,13 +73,21 @@ class ImportReview(widgets.VBox):
         self.summary.add_class("crm-import-summary")
         self.rejects = Grid(pd.DataFrame(), lang, page_size=10)
         self.download = widgets.HTML()
-        super().__init__([
-            banner(ws),
-            widgets.HBox([self.kind, self.upload, self.strict]),
-            self.preview_title, self.preview,
-            widgets.HBox([self.dry_button, self.commit_button]), self.progress, self.status,
-            self.summary, heading(say("rejects", lang)), self.download, self.rejects,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                banner(ws),
+                widgets.HBox([self.kind, self.upload, self.strict]),
+                self.preview_title,
+                self.preview,
+                widgets.HBox([self.dry_button, self.commit_button]),
+                self.progress,
+                self.status,
+                self.summary,
+                heading(say("rejects", lang)),
+                self.download,
+                self.rejects,
+            ]
+        )
         self.add_class("crm-import-review")
 
     def receive(self) -> Path | None:
@@ -120,9 +130,14 @@ class ImportReview(widgets.VBox):
         self.status.show(say("working", self.lang))
         result: ImportResult | None = attempt(
             self.status,
-            lambda: self.ws.import_file(self.kind.value, path, dry_run=dry_run,
-                                        strict=self.strict.value, progress=self.progress),
-        )  # fmt: skip
+            lambda: self.ws.import_file(
+                self.kind.value,
+                path,
+                dry_run=dry_run,
+                strict=self.strict.value,
+                progress=self.progress,
+            ),
+        )
         self.progress.finish(result is not None)
         if result is None:
             return None
@@ -131,8 +146,9 @@ class ImportReview(widgets.VBox):
         lines = html.escape(result.describe(self.lang)).replace("\n", "<br>")
         self.summary.value = f"<div>{lines}</div>"
         if result.rejects_path is not None and result.rejects_path.exists():
-            self.rejects.set_frame(pd.read_csv(result.rejects_path, dtype=str,
-                                               keep_default_na=False))  # fmt: skip
+            self.rejects.set_frame(
+                pd.read_csv(result.rejects_path, dtype=str, keep_default_na=False)
+            )
             self.download.value = download_link(result.rejects_path, self.lang)
         else:
             self.rejects.set_frame(pd.DataFrame())

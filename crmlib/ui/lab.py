@@ -33,19 +33,27 @@ class Lab:
     url: str
 
 
-def lab_command(root: Path, port: int, *, host: str = DEFAULT_HOST, browser: bool = False
-                ) -> list[str]:  # fmt: skip
+def lab_command(
+    root: Path, port: int, *, host: str = DEFAULT_HOST, browser: bool = False
+) -> list[str]:
     """JupyterLab serving ``root`` on ``host:port`` (a busy port fails rather than moving
     to another one the printed address would not name). Run as root, as in a container,
     JupyterLab would refuse to start; the token guards it the same either way."""
     as_root = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
     return [
-        sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
-        f"--ServerApp.ip={host}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.open_browser={browser}", "--LabApp.news_url=None",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={root}",
+        f"--ServerApp.ip={host}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.open_browser={browser}",
+        "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly", *as_root,
-    ]  # fmt: skip
+        "--LabApp.extension_manager=readonly",
+        *as_root,
+    ]
 
 
 @contextlib.contextmanager

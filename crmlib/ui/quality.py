@@ -48,17 +48,18 @@ class FixRow(widgets.HBox):
         self.input.input.description = code
         if record is not None:
             self.input.value = record.get(field)
-        self.fix_button = button(say("fix", lang), f"crm-fix-{code}", "primary",
-                                 not ws.user.role.edit_customers)  # fmt: skip
+        self.fix_button = button(
+            say("fix", lang), f"crm-fix-{code}", "primary", not ws.user.role.edit_customers
+        )
         self.fix_button.on_click(lambda _: self.fix())
         name = record.get("name", "") if record else ""
         super().__init__([self.input, widgets.Label(str(name)), self.fix_button, self.status])
 
     def fix(self) -> bool:
         value = self.input.value
-        saved = attempt(self.status,
-                        lambda: self.ws.customers.update(self.code,
-                                                         **{self.field_name: value}))  # fmt: skip
+        saved = attempt(
+            self.status, lambda: self.ws.customers.update(self.code, **{self.field_name: value})
+        )
         if saved is None:
             return False
         self.status.show(say("saved", self.lang, what=self.code), "ok")
@@ -81,19 +82,31 @@ class QualityReview(widgets.VBox):
         failing = lambda row: FAILING if row.get("meets") is False else None  # noqa: E731
         self.checks = Grid(pd.DataFrame(), lang, page_size=12, colour=failing, hide=("meets",))
         self.trend = Grid(pd.DataFrame(), lang, page_size=8)
-        self.drill = widgets.Dropdown(description=say("failing_check", lang), options=[],
-                                      style={"description_width": "9em"},
-                                      layout=widgets.Layout(width="48em"))  # fmt: skip
+        self.drill = widgets.Dropdown(
+            description=say("failing_check", lang),
+            options=[],
+            style={"description_width": "9em"},
+            layout=widgets.Layout(width="48em"),
+        )
         self.drill.add_class("crm-drill")
         self.drill.observe(lambda _: self.show_failing(), "value")
         self.fixes = widgets.VBox([])
-        super().__init__([
-            banner(ws), heading(say("scorecard", lang)),
-            widgets.HBox([self.overall, self.measure_button]), self.status,
-            self.dimensions, heading(say("checks", lang)), self.checks,
-            heading(say("trend", lang)), self.trend,
-            heading(say("fix", lang)), self.drill, self.fixes,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                banner(ws),
+                heading(say("scorecard", lang)),
+                widgets.HBox([self.overall, self.measure_button]),
+                self.status,
+                self.dimensions,
+                heading(say("checks", lang)),
+                self.checks,
+                heading(say("trend", lang)),
+                self.trend,
+                heading(say("fix", lang)),
+                self.drill,
+                self.fixes,
+            ]
+        )
         self.add_class("crm-quality-review")
         self.measure()
 
@@ -102,23 +115,35 @@ class QualityReview(widgets.VBox):
         if card is None:
             return None
         self.card = card
-        overall = say("overall", self.lang, score=percent(card.overall),
-                      target=percent(card.target))  # fmt: skip
+        overall = say(
+            "overall", self.lang, score=percent(card.overall), target=percent(card.target)
+        )
         self.overall.value = f"<h3>{overall}</h3>"
         dims = card.dimensions
-        self.dimensions.set_frame(pd.DataFrame({
-            dims.columns[1]: dims["label"], "checks": dims["checks"],
-            "score": dims["score"].map(percent),
-        }))  # fmt: skip
+        self.dimensions.set_frame(
+            pd.DataFrame(
+                {
+                    dims.columns[1]: dims["label"],
+                    "checks": dims["checks"],
+                    "score": dims["score"].map(percent),
+                }
+            )
+        )
         checks = card.checks
-        self.checks.set_frame(pd.DataFrame({
-            "check": checks["label"],
-            "score": checks["score"].map(percent),
-            "passed": [f"{p:,}/{t:,}" if not is_missing(p) else f"{t:,}"
-                       for p, t in zip(checks["passed"], checks["total"], strict=True)],
-            "examples": checks["examples"],
-            "meets": [None if is_missing(m) else bool(m) for m in checks["meets_target"]],
-        }))  # fmt: skip
+        self.checks.set_frame(
+            pd.DataFrame(
+                {
+                    "check": checks["label"],
+                    "score": checks["score"].map(percent),
+                    "passed": [
+                        f"{p:,}/{t:,}" if not is_missing(p) else f"{t:,}"
+                        for p, t in zip(checks["passed"], checks["total"], strict=True)
+                    ],
+                    "examples": checks["examples"],
+                    "meets": [None if is_missing(m) else bool(m) for m in checks["meets_target"]],
+                }
+            )
+        )
         trend = attempt(self.status, self.ws.scorecard_trend)
         if trend is not None:
             shown = trend[["run_at", "actor", "overall", *DIMENSIONS]].copy()
@@ -143,7 +168,8 @@ class QualityReview(widgets.VBox):
         field = fixable_field(row["field"])
         codes = list(row["examples"])
         if field is None:
-            self.fixes.children = [widgets.HTML(say("no_inline_fix", self.lang,
-                                                    codes=", ".join(codes)))]  # fmt: skip
+            self.fixes.children = [
+                widgets.HTML(say("no_inline_fix", self.lang, codes=", ".join(codes)))
+            ]
             return
         self.fixes.children = [FixRow(self.ws, code, field, self.lang) for code in codes]

@@ -49,8 +49,10 @@ MAX_TOKEN_LENGTH = 1024
 #: down: the backstop for pages whose closing the server never heard of.
 IDLE_KERNEL_SECONDS = 600
 CULL_INTERVAL_SECONDS = 60
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")  # fmt: skip
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 
 register(
     {
@@ -252,9 +254,16 @@ def voila_command(
     """The command that serves ``notebooks`` (a folder or one notebook) on ``host:port``,
     guarded by ``guard`` (run it with ``guard.environment(...)``)."""
     return [
-        sys.executable, "-m", "voila", str(notebooks), "--no-browser", f"--port={port}",
-        f"--Voila.ip={host}", f"--template={TEMPLATE}", *guard.voila_options(),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebooks),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        f"--template={TEMPLATE}",
+        *guard.voila_options(),
+    ]
 
 
 def voila_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:

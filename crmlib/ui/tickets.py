@@ -18,11 +18,26 @@ from .texts import say
 SLA_COLOURS = {"ok": "#ecfdf3", "at_risk": "#fef0c7", "breached": "#fee4e2"}
 #: The queue's status filter: choice → the statuses it shows (None: all).
 STATUS_FILTERS: dict[str, list[str] | None] = {
-    "pending": ["open", "in_progress"], "open": ["open"], "in_progress": ["in_progress"],
-    "resolved": ["resolved"], "closed": ["closed"], "all": None,
-}  # fmt: skip
-COLUMNS = ["id", "customer_name", "type", "priority", "status", "subject", "team", "assignee",
-           "first_response_due", "resolution_due", "sla_state"]  # fmt: skip
+    "pending": ["open", "in_progress"],
+    "open": ["open"],
+    "in_progress": ["in_progress"],
+    "resolved": ["resolved"],
+    "closed": ["closed"],
+    "all": None,
+}
+COLUMNS = [
+    "id",
+    "customer_name",
+    "type",
+    "priority",
+    "status",
+    "subject",
+    "team",
+    "assignee",
+    "first_response_due",
+    "resolution_due",
+    "sla_state",
+]
 
 
 class TicketDesk(widgets.VBox):
@@ -33,22 +48,34 @@ class TicketDesk(widgets.VBox):
         self.lang = lang = lang_of(ws)
         allowed = ws.user.role.edit_tickets
         self.status = Status(lang)
-        labels = {key: say(key, lang) if key in ("pending", "all") else
-                  TICKET_STATUS.label(key, lang) for key in STATUS_FILTERS}  # fmt: skip
-        self.filter = widgets.Dropdown(description=say("status_filter", lang),
-                                       options=[(v, k) for k, v in labels.items()],
-                                       value="pending")  # fmt: skip
+        labels = {
+            key: say(key, lang) if key in ("pending", "all") else TICKET_STATUS.label(key, lang)
+            for key in STATUS_FILTERS
+        }
+        self.filter = widgets.Dropdown(
+            description=say("status_filter", lang),
+            options=[(v, k) for k, v in labels.items()],
+            value="pending",
+        )
         self.mine = widgets.Checkbox(description=say("only_mine", lang), value=False)
         self.filter.observe(lambda _: self.refresh(), "value")
         self.mine.observe(lambda _: self.refresh(), "value")
-        self.legend = widgets.HTML(" ".join(
-            f"<span style='background:{colour};padding:2px 8px'>{say('sla_' + state, lang)}</span>"
-            for state, colour in SLA_COLOURS.items()
-        ))  # fmt: skip
-        self.queue = Grid(pd.DataFrame(), lang, key="id", page_size=12,
-                          colour=lambda row: SLA_COLOURS.get(str(row.get("sla"))),
-                          label=lambda row: f"#{row['id']} {row['subject']}",
-                          hide=("sla",))  # fmt: skip
+        self.legend = widgets.HTML(
+            " ".join(
+                f"<span style='background:{colour};padding:2px 8px'>"
+                f"{say('sla_' + state, lang)}</span>"
+                for state, colour in SLA_COLOURS.items()
+            )
+        )
+        self.queue = Grid(
+            pd.DataFrame(),
+            lang,
+            key="id",
+            page_size=12,
+            colour=lambda row: SLA_COLOURS.get(str(row.get("sla"))),
+            label=lambda row: f"#{row['id']} {row['subject']}",
+            hide=("sla",),
+        )
         self.queue.picker.description = say("ticket", lang)
         self.queue.picker.observe(lambda _: self.show_events(), "value")
         self.events = Grid(pd.DataFrame(), lang, page_size=8)
@@ -59,38 +86,52 @@ class TicketDesk(widgets.VBox):
         self.resolution = widgets.Textarea(description=say("resolve", lang))
         self.csat = widgets.ToggleButtons(
             options=[(say("no_answer", lang), 0), *((str(n), n) for n in range(1, 6))],
-            value=0, description=say("csat", lang), style={"button_width": "5em",
-                                                           "description_width": "12em"},
-        )  # fmt: skip
+            value=0,
+            description=say("csat", lang),
+            style={"button_width": "5em", "description_width": "12em"},
+        )
         self.comment = widgets.Text(description=say("comment", lang))
-        for name, widget in (("team", self.team), ("assignee", self.assignee),
-                             ("note", self.note), ("reply", self.reply),
-                             ("resolution", self.resolution), ("csat", self.csat),
-                             ("comment", self.comment)):  # fmt: skip
+        for name, widget in (
+            ("team", self.team),
+            ("assignee", self.assignee),
+            ("note", self.note),
+            ("reply", self.reply),
+            ("resolution", self.resolution),
+            ("csat", self.csat),
+            ("comment", self.comment),
+        ):
             widget.add_class(f"crm-ticket-{name}")
         steps: list[tuple[str, str, Callable[[int], Any]]] = [
-            ("take", "crm-take", self.take), ("transfer", "crm-transfer", self.transfer),
-            ("respond", "crm-respond", self.respond), ("resolve", "crm-resolve", self.resolve),
+            ("take", "crm-take", self.take),
+            ("transfer", "crm-transfer", self.transfer),
+            ("respond", "crm-respond", self.respond),
+            ("resolve", "crm-resolve", self.resolve),
             ("close", "crm-close", self.close_ticket),
-        ]  # fmt: skip
+        ]
         self.buttons = {}
         for key, css, step in steps:
             made = button(say(key, lang), css, disabled=not allowed)
             made.on_click(lambda _, step=step: self._run(step))
             self.buttons[key] = made
         note = [] if allowed else [widgets.HTML(f"<i>{say('read_only', lang)}</i>")]
-        super().__init__([
-            banner(ws), *note,
-            heading(say("queue", lang)), widgets.HBox([self.filter, self.mine]), self.legend,
-            self.queue,
-            widgets.HBox([self.buttons["take"]]),
-            widgets.HBox([self.team, self.assignee, self.note, self.buttons["transfer"]]),
-            widgets.HBox([self.reply, self.buttons["respond"]]),
-            widgets.HBox([self.resolution, self.buttons["resolve"]]),
-            widgets.HBox([self.csat, self.comment, self.buttons["close"]]),
-            self.status,
-            heading(say("events", lang)), self.events,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                banner(ws),
+                *note,
+                heading(say("queue", lang)),
+                widgets.HBox([self.filter, self.mine]),
+                self.legend,
+                self.queue,
+                widgets.HBox([self.buttons["take"]]),
+                widgets.HBox([self.team, self.assignee, self.note, self.buttons["transfer"]]),
+                widgets.HBox([self.reply, self.buttons["respond"]]),
+                widgets.HBox([self.resolution, self.buttons["resolve"]]),
+                widgets.HBox([self.csat, self.comment, self.buttons["close"]]),
+                self.status,
+                heading(say("events", lang)),
+                self.events,
+            ]
+        )
         self.add_class("crm-ticket-desk")
         self.refresh()
 
@@ -138,9 +179,12 @@ class TicketDesk(widgets.VBox):
         return self.ws.tickets.take(ticket)
 
     def transfer(self, ticket: int) -> dict[str, Any]:
-        return self.ws.tickets.transfer(ticket, team=self.team.value or None,
-                                        assignee=self.assignee.value or None,
-                                        note=self.note.value or None)  # fmt: skip
+        return self.ws.tickets.transfer(
+            ticket,
+            team=self.team.value or None,
+            assignee=self.assignee.value or None,
+            note=self.note.value or None,
+        )
 
     def respond(self, ticket: int) -> dict[str, Any]:
         done = self.ws.tickets.respond(ticket, self.reply.value)

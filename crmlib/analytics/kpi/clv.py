@@ -94,9 +94,14 @@ def _gamma_gamma_loglik(params: np.ndarray, n: np.ndarray, m: np.ndarray) -> flo
     p, q, gamma = np.exp(params)
     pn = p * n
     ll = (
-        gammaln(pn + q) - gammaln(pn) - gammaln(q) + q * np.log(gamma)
-        + (pn - 1) * np.log(m) + pn * np.log(n) - (pn + q) * np.log(gamma + n * m)
-    )  # fmt: skip
+        gammaln(pn + q)
+        - gammaln(pn)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (pn - 1) * np.log(m)
+        + pn * np.log(n)
+        - (pn + q) * np.log(gamma + n * m)
+    )
     return -float(np.sum(ll))
 
 
@@ -111,15 +116,22 @@ def fit(history: pd.DataFrame) -> ClvModel:
 
     same = history.groupby(["frequency", "recency", "age"]).size().reset_index(name="weight")
     x = same["frequency"].to_numpy(float)
-    args = (x, same["recency"].to_numpy(float), np.maximum(same["age"].to_numpy(float), 1e-6),
-            same["weight"].to_numpy(float))  # fmt: skip
+    args = (
+        x,
+        same["recency"].to_numpy(float),
+        np.maximum(same["age"].to_numpy(float), 1e-6),
+        same["weight"].to_numpy(float),
+    )
     bg = minimize(_bgnbd_loglik, np.zeros(4), args=args, method="L-BFGS-B", bounds=[_BOUNDS] * 4)
     spenders = history[history["monetary"] > 0]
     n = spenders["frequency"].to_numpy(float) + 1
     gg = minimize(
-        _gamma_gamma_loglik, np.zeros(3), args=(n, spenders["monetary"].to_numpy(float)),
-        method="L-BFGS-B", bounds=[_BOUNDS] * 3,
-    )  # fmt: skip
+        _gamma_gamma_loglik,
+        np.zeros(3),
+        args=(n, spenders["monetary"].to_numpy(float)),
+        method="L-BFGS-B",
+        bounds=[_BOUNDS] * 3,
+    )
     return ClvModel(*(float(v) for v in np.exp(bg.x)), *(float(v) for v in np.exp(gg.x)))
 
 

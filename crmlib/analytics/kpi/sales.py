@@ -32,8 +32,12 @@ def _lead_groups(q: Query, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any,
         stmt = stmt.outerjoin(owner, owner.id == Lead.owner_id)
         key = owner.username.label("owner")
     else:
-        column = {"region": Lead.region, "province": Lead.province, "team": Lead.team,
-                  "industry": Lead.industry_section}[q.by]  # fmt: skip
+        column = {
+            "region": Lead.region,
+            "province": Lead.province,
+            "team": Lead.team,
+            "industry": Lead.industry_section,
+        }[q.by]
         key = column.label(q.by)
     return stmt.add_columns(key).group_by(key)
 

@@ -178,8 +178,14 @@ def _days(node: Comparison, column: Any, is_date: bool, as_of: date) -> ColumnEl
     def one(n: int) -> ColumnElement[bool]:
         day = as_of - timedelta(days=n)
         if is_date:  # a date column: compare with the day itself
-            tests = {">": column < day, ">=": column <= day, "<": column > day,
-                     "<=": column >= day, "==": column == day, "!=": column != day}  # fmt: skip
+            tests = {
+                ">": column < day,
+                ">=": column <= day,
+                "<": column > day,
+                "<=": column >= day,
+                "==": column == day,
+                "!=": column != day,
+            }
         else:  # a timestamp: compare with the midnights that start the day and the next
             start = datetime.combine(day, datetime.min.time())
             after = start + timedelta(days=1)

@@ -181,8 +181,9 @@ def tokenize(rule: str) -> list[Token]:
     while position < len(rule):
         match = _TOKEN.match(rule, position)
         if match is None:
-            raise rule_error(rule, position, position + 1,
-                             t("segment_rule:bad_char", text=rule[position]))  # fmt: skip
+            raise rule_error(
+                rule, position, position + 1, t("segment_rule:bad_char", text=rule[position])
+            )
         kind = match.lastgroup or ""
         text = match.group()
         if kind == "open_string":
@@ -282,8 +283,9 @@ class _Parser:
             self._fail(t("segment_rule:operator"))
         self.position += 1
         if op.text not in ("==", "!=") and not field.ordered:
-            raise rule_error(self.rule, op.start, op.end,
-                             t("segment_rule:not_ordered", name=field.name))  # fmt: skip
+            raise rule_error(
+                self.rule, op.start, op.end, t("segment_rule:not_ordered", name=field.name)
+            )
         return Comparison(field, op.text, (self._value(field),))
 
     def _list(self, field: Field) -> tuple[Value, ...]:
@@ -333,5 +335,6 @@ class _Parser:
     def _fail(self, what: str) -> None:
         token = self._peek()
         found = t("segment_rule:end") if token.kind == "end" else repr(token.text)
-        raise rule_error(self.rule, token.start, token.end,
-                         t("segment_rule:expected", what=what, found=found))  # fmt: skip
+        raise rule_error(
+            self.rule, token.start, token.end, t("segment_rule:expected", what=what, found=found)
+        )

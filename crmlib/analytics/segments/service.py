@@ -52,10 +52,24 @@ RULE_SIGNS = re.compile(r"[=<>!\[]|\b(?:in|and|or|not)\b")
 
 #: Columns of a membership list, in this order.
 MEMBER_COLUMNS = (
-    "code", "name", "kind", "status", "grade", "region", "province", "city", "owner", "team",
-    "orders", "revenue", "spend_12m", "aov", "last_order", "last_contact_at",
+    "code",
+    "name",
+    "kind",
+    "status",
+    "grade",
+    "region",
+    "province",
+    "city",
+    "owner",
+    "team",
+    "orders",
+    "revenue",
+    "spend_12m",
+    "aov",
+    "last_order",
+    "last_contact_at",
     "days_since_contact",
-)  # fmt: skip
+)
 
 
 class Segments:
@@ -176,9 +190,11 @@ class Segments:
             if segments:
                 session.execute(
                     insert(SegmentSize),
-                    [{"segment_id": s.id, "measured_on": day, "size": sizes[s.name]}
-                     for s in segments],
-                )  # fmt: skip
+                    [
+                        {"segment_id": s.id, "measured_on": day, "size": sizes[s.name]}
+                        for s in segments
+                    ],
+                )
         return pd.DataFrame({"segment": list(sizes), "size": list(sizes.values())})
 
     @localised
@@ -212,9 +228,16 @@ class Segments:
                     insert(CustomerTag), [{"customer_id": i, "tag": label} for i, _ in new]
                 )
                 for i, code in new:
-                    audit_record(session, actor=actor.username, action="tag",
-                                 entity="customer_tags", entity_id=i, ref=code, field="tag",
-                                 new_value=label)  # fmt: skip
+                    audit_record(
+                        session,
+                        actor=actor.username,
+                        action="tag",
+                        entity="customer_tags",
+                        entity_id=i,
+                        ref=code,
+                        field="tag",
+                        new_value=label,
+                    )
         return len(new)
 
     def export(
@@ -230,9 +253,13 @@ class Segments:
         day = as_of or clock.today()
         members = members_query(self._rule(name_or_rule), self._ctx.scope, day).subquery()
         return export(
-            self._ctx, "customers", Path(path), fmt=fmt, columns=columns,
+            self._ctx,
+            "customers",
+            Path(path),
+            fmt=fmt,
+            columns=columns,
             where=Customer.id.in_(select(members.c.id)),
-        )  # fmt: skip
+        )
 
     # -- helpers -----------------------------------------------------------------------
 

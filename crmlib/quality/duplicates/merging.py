@@ -81,8 +81,15 @@ SIDES = ("survivor", "other")
 #: Every table whose rows hang off a customer by customer_id (tags are handled apart,
 #: because a tag both customers carry must not be there twice).
 CHILDREN: tuple[type[Any], ...] = (
-    Contact, Opportunity, Interaction, Order, Ticket, Feedback, CampaignMember, Lead,
-)  # fmt: skip
+    Contact,
+    Opportunity,
+    Interaction,
+    Order,
+    Ticket,
+    Feedback,
+    CampaignMember,
+    Lead,
+)
 #: Columns of a moved row that the merge changes besides customer_id, restored by unmerge.
 RESTORED = ("is_primary", "updated_at")
 _CHUNK = 500  # ids per IN list when rows are moved back

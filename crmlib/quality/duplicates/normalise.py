@@ -27,9 +27,17 @@ _ENGLISH_LEGAL = re.compile(
 )
 #: Chinese legal forms, folded; stripped repeatedly from the end (集团有限公司 -> 集团 -> "").
 _CHINESE_LEGAL = (
-    "有限责任公司", "股份有限公司", "有限公司", "股份公司", "集团公司", "总公司", "公司",
-    "集团", "有限合伙", "合伙企业",
-)  # fmt: skip
+    "有限责任公司",
+    "股份有限公司",
+    "有限公司",
+    "股份公司",
+    "集团公司",
+    "总公司",
+    "公司",
+    "集团",
+    "有限合伙",
+    "合伙企业",
+)
 #: Endings that make a name a branch of another company.
 _BRANCH_MARKERS = ("分公司", "分店", "分厂", "办事处")
 #: What a branch's name places between its parent's legal form and the marker.
@@ -47,12 +55,30 @@ MIN_STREET = 4
 #: Public mail providers: two mailboxes there say nothing about sharing a company.
 PUBLIC_MAIL = frozenset(
     {
-        "qq.com", "163.com", "126.com", "sina.com", "sina.cn", "sohu.com", "139.com",
-        "189.cn", "foxmail.com", "yeah.net", "aliyun.com", "outlook.com", "hotmail.com",
-        "live.com", "gmail.com", "yahoo.com", "icloud.com", "vip.qq.com", "vip.163.com",
-        "wo.cn", "tom.com", "21cn.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "sina.cn",
+        "sohu.com",
+        "139.com",
+        "189.cn",
+        "foxmail.com",
+        "yeah.net",
+        "aliyun.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "gmail.com",
+        "yahoo.com",
+        "icloud.com",
+        "vip.qq.com",
+        "vip.163.com",
+        "wo.cn",
+        "tom.com",
+        "21cn.com",
     }
-)  # fmt: skip
+)
 
 
 class NameParts(NamedTuple):

@@ -27,9 +27,21 @@ register(
 #: Pairs scored at least this high are reported by default.
 MIN_SCORE = 80
 COLUMNS = (
-    "code_a", "code_b", "score", "reasons", "name_a", "name_b", "external_id_a",
-    "external_id_b", "kind_a", "kind_b", "city_a", "city_b", "owner_a", "owner_b",
-)  # fmt: skip
+    "code_a",
+    "code_b",
+    "score",
+    "reasons",
+    "name_a",
+    "name_b",
+    "external_id_a",
+    "external_id_b",
+    "kind_a",
+    "kind_b",
+    "city_a",
+    "city_b",
+    "owner_a",
+    "owner_b",
+)
 
 
 def scan(ctx: Context, *, min_score: float = MIN_SCORE, progress: bool = False) -> pd.DataFrame:
@@ -40,8 +52,9 @@ def scan(ctx: Context, *, min_score: float = MIN_SCORE, progress: bool = False) 
     blocks each blocking key produced (see :mod:`.blocking`).
     """
     steps = tuple(t(f"scan:{step}") for step in ("load", "block", "score", "report"))
-    with ProgressBar(total=len(steps), desc=t("scan:desc"), unit=t("scan:unit"),
-                     disable=not progress) as bar:  # fmt: skip
+    with ProgressBar(
+        total=len(steps), desc=t("scan:desc"), unit=t("scan:unit"), disable=not progress
+    ) as bar:
         bar.set_postfix_str(steps[0])
         with ctx.reading() as conn:
             profiles = load(conn, ctx.scope.customer_filter())

@@ -23,10 +23,17 @@ depends_on = None
 
 #: Plain single-column indexes that go, by table.
 DROPPED = {
-    "customers": ("grade", "status", "source", "region", "industry_section", "province",
-                  "churn_risk"),
+    "customers": (
+        "grade",
+        "status",
+        "source",
+        "region",
+        "industry_section",
+        "province",
+        "churn_risk",
+    ),
     "contacts": ("created_at",),
-}  # fmt: skip
+}
 #: Customer columns indexed only where they are set.
 PARTIAL = ("merged_into_id", "archive_flagged_at")
 
