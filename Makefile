@@ -16,13 +16,14 @@ PYTEST_WORKERS ?= auto
 LINT_PATHS := $(wildcard crmlib tests benchmarks conftest.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint lab lock screenshots docs clean distclean
+.PHONY: help venv demo test test-fast lint lab lock screenshots docs clean distclean
 
 help:
 	@echo "make venv       create $(VENV) and install crmlib with its dev extras from $(LOCK) (again when either changes)"
 	@echo "make demo       build the demo database (CUSTOMERS=$(CUSTOMERS)) and run the scheduled reports into reports/"
-	@echo "make test       pytest in parallel (SQLite and PostgreSQL, nbval on every notebook), then ruff and mypy"
-	@echo "make lint       ruff and mypy only"
+	@echo "make test       pytest in parallel (SQLite and PostgreSQL, nbval on every notebook), then ruff, mypy and lint-imports"
+	@echo "make test-fast  the inner loop: pytest on SQLite only, without the browser, notebook and slow tests (marked)"
+	@echo "make lint       ruff, mypy and the import layers (lint-imports) only"
 	@echo "make lab        open the workspace (notebooks, data) in JupyterLab, as \$$CRM_USER (default admin)"
 	@echo "make lock       resolve pyproject.toml afresh into $(LOCK) (then run make test)"
 	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/test_voila.py)"
@@ -70,6 +71,14 @@ test: venv
 	$(BIN)/python -m ruff check $(LINT_PATHS)
 	$(BIN)/python -m ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports
+
+# What `make test` leaves in and this leaves out is marked in the tests (pyproject.toml lists
+# the marks); `make test` still runs everything.
+FAST := not browser and not notebooks and not slow and not postgres
+
+test-fast: venv
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(FAST)" $(PYTEST_ARGS)
 
 screenshots: venv
 	CRM_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q tests/test_voila.py -k screenshot
@@ -82,6 +91,7 @@ lint: venv
 	$(BIN)/python -m ruff check $(LINT_PATHS)
 	$(BIN)/python -m ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,6 +7,10 @@ database is built on first use (once per test process) and no other test sees th
 
 The hooks live here, not in notebooks/conftest.py, so that the folder people open in
 JupyterLab holds only notebooks.
+
+The collected tests are also ordered here, for ``pytest -n`` (``--dist loadfile``, a file's
+tests on one worker): the files estimated costliest run first, so that no long file starts
+last and keeps one worker busy while the others have finished.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import io
 import os
 from collections.abc import Iterator
+from itertools import groupby
 from pathlib import Path
 
 import pytest
@@ -27,6 +32,12 @@ from crmlib import admin
 DEMO_CUSTOMERS = 300
 NOTEBOOK_ENV = {"CRM_USER": "admin", "CRM_LANG": "zh"}
 _DEMO_URL = pytest.StashKey[str]()
+#: Rough seconds a test takes by its costliest mark, with a database, and without either:
+#: an estimate for ordering the files, not a limit.
+MARK_SECONDS = {"browser": 10.0, "slow": 5.0, "notebooks": 2.0, "postgres": 0.6}
+DATABASE_FIXTURES = {"db_url", "module_db_url", "empty_db_url", "sqlite_url", "team"}
+DATABASE_SECONDS = 0.3
+PLAIN_SECONDS = 0.02
 
 
 def _demo_url(config: pytest.Config) -> str:
@@ -50,6 +61,30 @@ def pytest_configure(config: pytest.Config) -> None:
     given = config.option.nbval_sanitize_with
     if given and not Path(given).is_absolute():
         config.option.nbval_sanitize_with = str(config.rootpath / given)
+
+
+def _estimate(item: pytest.Item) -> float:
+    marks = {mark.name for mark in item.iter_markers()}
+    fixtures = set(getattr(item, "fixturenames", ()))
+    plain = DATABASE_SECONDS if fixtures & DATABASE_FIXTURES else PLAIN_SECONDS
+    return max((MARK_SECONDS[m] for m in marks & MARK_SECONDS.keys()), default=plain)
+
+
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark notebook cells ``notebooks``; order the files by estimated cost, costliest
+    first, each file's tests in their own order (xdist takes the files in this order with
+    ``--no-loadscope-reorder``). tests/conftest.py's marks are in place already: its hook
+    runs before this one, and ``-m`` deselects after both."""
+    for item in items:
+        if isinstance(item, IPyNbCell):
+            item.add_marker(pytest.mark.notebooks)
+    files = [list(tests) for _, tests in groupby(items, key=_file)]
+    files.sort(key=lambda tests: -sum(map(_estimate, tests)))  # stable: ties keep their order
+    items[:] = [item for tests in files for item in tests]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -40,7 +40,7 @@ once more after the server settled (at most 60 s until it runs one kernel per no
 ``--unfixed`` serves the pages as Voila alone does (a closed page's shutdown request is
 refused for want of its ``_xsrf`` cookie) and culls no idle kernel: the memory before the
 fix, to compare. Without ``--unfixed`` the server culls idle kernels of closed pages after
-``crmlib.ui.serve.IDLE_KERNEL_SECONDS`` (600 s), longer than the run, so what stays flat
+``crmlib.serving.IDLE_KERNEL_SECONDS`` (600 s), longer than the run, so what stays flat
 is the pages' own shutdown.
 """
 
@@ -138,7 +138,7 @@ sys.path.insert(0, str(ROOT))  # the tests package starts local servers
 
 from crmlib.reporting import voila  # noqa: E402
 from crmlib.reporting.exporting import CHROMIUM_ARGS  # noqa: E402
-from crmlib.ui.serve import guard  # noqa: E402
+from crmlib.serving import guard  # noqa: E402
 from tests.servers import free_port, running  # noqa: E402
 
 # -- the server's processes ---------------------------------------------------------------

@@ -1,14 +1,21 @@
 """Import benchmark: a validated customer import against ``sqlite3 .import`` of the same CSV.
 
-    python benchmarks/import_customers.py --rows 100000 [--xlsx] [--postgres]
+    python benchmarks/import_customers.py --rows 1000000 [--xlsx] [--postgres]
+        [--engine NAME] [--kernel] [--before CHECKOUT]
 
 Writes a realistic customer file (Chinese names, provinces, industries, mobiles, e-mails,
 about 3% bad values), imports it with ``crm import`` into a fresh SQLite database (or,
 with ``--postgres``, a database on a throwaway local server) in a child process, so its
 peak memory is its own, then times the sqlite3 shell's ``.import`` of the same CSV into a
-bare table: the physical floor (with ``--postgres`` also ``COPY`` into a bare table).
-Prints a row and appends it as JSON to benchmarks/results.jsonl, with the load average
-of the minute before, since the machine may be shared.
+bare table: the physical floor (with ``--postgres`` also ``COPY`` of the file into a bare
+table, and of the same rows into the CRM's customers and contacts tables).
+``--kernel`` also imports the file into another fresh database from a Jupyter kernel
+(nbclient), through the import notebook's application (``ImportReview.run``, its commit
+button), as a data steward does. ``--before CHECKOUT`` also times ``crm import`` of the
+source tree at CHECKOUT (``git archive`` of an earlier commit), alternated with this one,
+for a before/after ratio measured under the same load. Prints a row and appends it as
+JSON to benchmarks/results.jsonl, with the load average of the minute before, since the
+machine may be shared.
 """
 
 from __future__ import annotations
@@ -77,52 +84,23 @@ def customer_file(rows: int, seed: int = 7) -> pd.DataFrame:
     )
 
 
-def timed(
-    command: list[str], env: dict[str, str] | None = None, *, tree: bool = False
-) -> tuple[float, float, float]:
-    """Wall seconds and peak memory (MB) of a child process: its own, and with ``tree``
-    also with its helpers (else 0).
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of a child process.
 
     The peak is the child's own high-water mark (VmHWM), read while it runs: the usual
     ``ru_maxrss`` of a child also counts this process's size at the moment it started the
     child (Linux records it at exec), and this process holds the whole generated file.
-    A large import forks a helper that shares most of its pages; the second figure is the
-    highest sum of their proportional set sizes (shared pages counted once), as sampled.
-    Reading those walks the processes' page tables and slows them (a million-row import
-    took 15.0 s sampled and 12.7–12.9 s not), so the import is timed in a run without it.
     """
     start = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    peak_kb = tree_kb = 0
+    peak_kb = 0
     while child.poll() is None:
         peak_kb = max(peak_kb, _high_water_kb(child.pid))
-        if tree:
-            family = [child.pid, *_children(child.pid)]
-            tree_kb = max(tree_kb, sum(map(_proportional_kb, family)))
         time.sleep(PEAK_POLL_S)
     seconds = time.perf_counter() - start
     if child.returncode:
         raise subprocess.CalledProcessError(child.returncode, command)
-    return seconds, peak_kb / 1024, tree_kb / 1024
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
-            return [int(found) for found in children.read().split()]
-    except OSError:
-        return []
-
-
-def _proportional_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return seconds, peak_kb / 1024
 
 
 def _high_water_kb(pid: int) -> int:
@@ -155,16 +133,67 @@ def _initialised(url: str) -> dict[str, str]:
     return env
 
 
-def _postgres_database(server_url: str) -> str:
-    """A fresh database on the throwaway server, as a URL."""
+def _postgres_database(server_url: str, name: str) -> str:
+    """A fresh database ``name`` on the throwaway server, as a URL."""
     from sqlalchemy import create_engine, text
 
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE import_bench TEMPLATE template0 ENCODING 'UTF8'"))
-    url = admin.url.set(database="import_bench").render_as_string(hide_password=False)
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
     admin.dispose()
     return url
+
+
+def _postgres_copy_into_tables(url: str, frame: pd.DataFrame) -> float:
+    """Seconds for ``COPY`` of the same rows into the CRM's own tables, customers and their
+    primary contacts (their indexes and foreign keys included, none of the checks): the
+    floor an import into that database can reach. The rows are laid out beforehand."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    size = len(frame)
+    ids = np.arange(1, size + 1)
+    customers = pd.DataFrame(
+        {
+            "id": ids,
+            "code": np.char.add("C", np.char.zfill(ids.astype(str), 11)),
+            "external_id": frame["外部编号"],
+            "name": frame["客户名称"],
+            "kind": "company",
+            "status": "potential",
+            "province": frame["省份"],
+            "city": frame["城市"],
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    contacts = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "name": frame["联系人"],
+            "phone": frame["电话"],
+            "email": frame["邮箱"],
+            "is_primary": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    files = {"customers": WORK / "floor-customers.csv", "contacts": WORK / "floor-contacts.csv"}
+    customers.to_csv(files["customers"], index=False)
+    contacts.to_csv(files["contacts"], index=False)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        start = time.perf_counter()
+        for table, path in files.items():
+            columns = ", ".join(pd.read_csv(path, nrows=0).columns)
+            statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER)"
+            with conn.cursor().copy(statement) as copy, path.open("rb") as data:
+                while block := data.read(1 << 20):
+                    copy.write(block)
+        conn.commit()
+        return time.perf_counter() - start
 
 
 def _postgres_copy(url: str, csv_path: Path) -> float:
@@ -188,11 +217,53 @@ def _postgres_copy(url: str, csv_path: Path) -> float:
         return time.perf_counter() - start
 
 
+IN_A_KERNEL = """
+import json, threading, time
+from pathlib import Path
+import crmlib
+from crmlib import ui
+ws = crmlib.open({url!r}, user="admin")
+review = ui.ImportReview(ws)
+review.path = Path({path!r})
+start = time.perf_counter()
+result = review.run(dry_run=False)
+print(json.dumps({{"seconds": time.perf_counter() - start, "engine": result.engine,
+                  "threads": threading.active_count(), "created": result.created}}))
+"""
+
+
+def in_a_kernel(url: str, source: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Import ``source`` from a Jupyter kernel through the import notebook's application:
+    the import's seconds (timed in the kernel), the whole run's (kernel start included),
+    and the engine it took."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = IN_A_KERNEL.format(url=url, path=str(source))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    saved = dict(os.environ)
+    os.environ.update(env)  # the kernel inherits it: CRM_IMPORT_DIR, CRM_IMPORT_ENGINE
+    start = time.perf_counter()
+    try:
+        NotebookClient(notebook, kernel_name="python3", timeout=3600).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    whole = time.perf_counter() - start
+    printed = "".join(o["text"] for o in notebook.cells[0].outputs if o.get("name") == "stdout")
+    found = json.loads(printed.strip().splitlines()[-1])
+    assert found["threads"] > 1, "a kernel runs threads of its own"
+    return float(found["seconds"]), whole, str(found["engine"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--xlsx", action="store_true", help="import an .xlsx instead of CSV")
     parser.add_argument("--postgres", action="store_true", help="into a throwaway local server")
+    parser.add_argument("--engine", help="import engine (default: crmlib's default)")
+    parser.add_argument("--kernel", action="store_true", help="also import from a kernel")
+    parser.add_argument("--before", type=Path, help="also time crm import of this source tree")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     frame = customer_file(args.rows)
@@ -209,35 +280,63 @@ def main() -> None:
         from tests.pgserver import PgServer
 
         server = PgServer()
-        url = _postgres_database(server.start())
-    else:
-        url = _sqlite_database(WORK / f"import-{args.rows}.db")
+        server_url = server.start()
+
+    def fresh(name: str) -> str:
+        if server is not None:
+            return _postgres_database(server_url, f"import_bench_{name}")
+        return _sqlite_database(WORK / f"import-{args.rows}-{name}.db")
+
+    extra = {"CRM_IMPORT_ENGINE": args.engine} if args.engine else {}
     command = [str(CRM), "import", "customers", str(source)]
+    before = kernel = kernel_whole = engine = copy_s = tables_s = None
     try:
-        seconds, peak_mb, _ = timed(command, _initialised(url))
-        copy_s = _postgres_copy(url, csv_path) if args.postgres else None
-        tree_mb = peak_mb  # PostgreSQL imports without a helper process
-        if not args.postgres:  # again, into a fresh file, to sample the helper's memory
-            url = _sqlite_database(WORK / f"import-{args.rows}.db")
-            _, _, tree_mb = timed(command, _initialised(url), tree=True)
+        url = fresh("after")
+        seconds, peak_mb = timed(command, {**_initialised(url), **extra})
+        if args.postgres:
+            copy_s = _postgres_copy(url, csv_path)
+            floor_url = fresh("floor")
+            _initialised(floor_url)
+            tables_s = _postgres_copy_into_tables(floor_url, frame)
+        if args.before:
+            env = {**_initialised(fresh("before")), **extra, "PYTHONPATH": str(args.before)}
+            before, _ = timed([sys.executable, "-m", "crmlib", *command[1:]], env)
+        if args.kernel:
+            kernel_url = fresh("kernel")
+            kernel, kernel_whole, engine = in_a_kernel(
+                kernel_url, source, {**_initialised(kernel_url), **extra}
+            )
     finally:
         if server is not None:
             server.stop()
     floor_db = WORK / "floor.db"
     floor_db.unlink(missing_ok=True)
-    floor, _, _ = timed(["sqlite3", str(floor_db), "-cmd", ".mode csv", f".import {csv_path} t"])
+    floor, _ = timed(["sqlite3", str(floor_db), "-cmd", ".mode csv", f".import {csv_path} t"])
+
+    def rounded(value: float | None, digits: int = 2) -> float | None:
+        return None if value is None else round(value, digits)
+
     result = {
         "benchmark": "import_customers",
         "format": "xlsx" if args.xlsx else "csv",
         "backend": "postgresql" if args.postgres else "sqlite",
+        "engine": args.engine or "default",
         "rows": args.rows,
         "seconds": round(seconds, 2),
         "rows_per_s": round(args.rows / seconds),
         "peak_mb": round(peak_mb),
-        "peak_with_helper_mb": round(tree_mb),
         "sqlite_import_s": round(floor, 2),
         "times_floor": round(seconds / floor, 1),
-        "postgres_copy_s": None if copy_s is None else round(copy_s, 2),
+        "postgres_copy_s": rounded(copy_s),
+        "times_copy": None if copy_s is None else round(seconds / copy_s, 1),
+        "postgres_copy_tables_s": rounded(tables_s),
+        "times_copy_tables": None if tables_s is None else round(seconds / tables_s, 1),
+        "before_s": rounded(before),
+        "after_vs_before": None if before is None else round(seconds / before, 2),
+        "kernel_import_s": rounded(kernel),
+        "kernel_whole_s": rounded(kernel_whole),
+        "kernel_engine": engine,
+        "kernel_vs_cli": None if kernel is None else round(kernel / seconds, 2),
         "load_average": round(load, 2),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

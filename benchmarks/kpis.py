@@ -14,6 +14,14 @@ starts a temporary PostgreSQL server (as the tests do) and builds the demo there
 (``manager``: the manager of the largest team; ``sales``: the busiest rep), or ``--user``
 as a named user; the naive values are then those of the same user's customers.
 
+``--against DIR`` compares two versions of the code in one run: DIR holds another tree
+(``git archive <commit> | tar -x -C DIR``); the catalogue of DIR's crmlib and of this tree's
+are timed in turns, each in a fresh process on the same database, ``--rounds`` times, and
+the medians of the best elapsed and of the CPU seconds are printed with their ratio
+(this tree over DIR's):
+
+    python benchmarks/kpis.py --customers 100000 --against /tmp/before --rounds 6
+
 The catalogue is timed ``--repeat`` times (first run and best run are reported). The naive
 approach is the test suite's pandas reference (:mod:`tests.test_kpi`): it reads every table
 a KPI needs with ``SELECT *`` and computes each figure in pandas; its values are compared
@@ -30,6 +38,8 @@ import os
 import platform
 import resource
 import sqlite3
+import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -156,6 +166,54 @@ def _differences(ours: dict[str, float], naive: dict[str, float]) -> dict[str, A
     return wrong
 
 
+#: Run in a fresh process with a tree's root first on the path: that tree's catalogue,
+#: ``repeat`` times after a warm-up, as JSON (best elapsed, CPU of the best CPU run).
+TIMING = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import crmlib
+url, user, period, repeat = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+with crmlib.open(url, user=user, lang="en") as ws:
+    ws.kpis(period=period)
+    times, cpu = [], []
+    for _ in range(repeat):
+        started, used = time.perf_counter(), time.process_time()
+        ws.kpis(period=period)
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+print(json.dumps({"s": min(times), "cpu_s": min(cpu), "crmlib": crmlib.__file__}))
+"""
+
+
+def _against(other: Path, url: str, user: str, args: argparse.Namespace) -> dict[str, Any]:
+    """This tree's catalogue against ``other``'s, timed in turns (each in its own process,
+    alternating which goes first): medians and the ratio this / other."""
+    trees = {"before": other.resolve(), "after": HERE.parent}
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    for n in range(args.rounds):
+        for side in ("before", "after") if n % 2 == 0 else ("after", "before"):
+            command = [sys.executable, "-c", TIMING, str(trees[side]), url, user, args.period]
+            done = subprocess.run(
+                [*command, str(args.repeat)], capture_output=True, text=True, check=True
+            )
+            runs[side].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for side, tree in trees.items():  # each side really ran its own tree's code
+        assert all(r["crmlib"].startswith(str(tree)) for r in runs[side]), (side, runs[side])
+    median = {
+        side: {k: statistics.median(r[k] for r in rs) for k in ("s", "cpu_s")}
+        for side, rs in runs.items()
+    }
+    return {
+        "before_s": round(median["before"]["s"], 3),
+        "after_s": round(median["after"]["s"], 3),
+        "ratio_s": round(median["after"]["s"] / median["before"]["s"], 3),
+        "before_cpu_s": round(median["before"]["cpu_s"], 3),
+        "after_cpu_s": round(median["after"]["cpu_s"], 3),
+        "ratio_cpu_s": round(median["after"]["cpu_s"] / median["before"]["cpu_s"], 3),
+        "rounds": args.rounds,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -168,6 +226,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     who.add_argument("--role", choices=("admin", "manager", "sales"), default="admin")
     who.add_argument("--user", help="run the catalogue as this user")
     parser.add_argument("--skip-naive", action="store_true", help="time the catalogue only")
+    parser.add_argument("--against", type=Path, help="a tree of another version to compare")
+    parser.add_argument("--rounds", type=int, default=6, help="turns of each with --against")
     args = parser.parse_args(argv)
 
     server = None
@@ -188,6 +248,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         load = os.getloadavg()[0]
         build_s = _ensure_demo(url, args.customers, args.seed)
         user = args.user or ("admin" if args.role == "admin" else _busiest(url, args.role))
+        if args.against is not None:
+            compared = _against(args.against, url, user, args)
+            compared.update(benchmark="kpis_against", customers=args.customers, user=user)
+            compared.update(load_average=round(load, 2), at=datetime.now(UTC).isoformat())
+            print(json.dumps(compared))
+            with RESULTS.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(compared, ensure_ascii=False) + "\n")
+            return compared
         with crmlib.open(url, user=user, lang="en") as ws:
             backend = ws.engine.dialect.name
             times, cpu = [], []

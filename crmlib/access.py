@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, event, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .errors import AccessDenied
-from .i18n import register, t
+from .i18n import t
 from .missing import is_missing
 from .store.models import (
     CampaignMember,
@@ -36,28 +36,6 @@ from .store.models import (
     TicketArticle,
     TicketEvent,
     User,
-)
-
-register(
-    {
-        "not_allowed": {
-            "en": "user {username!r} (role {role}) may not {action}",
-            "zh": "用户 {username!r}（角色 {role}）无权执行此操作：{action}",
-        },
-        "out_of_scope": {
-            "en": "{what} is outside the scope of user {username!r} (role {role})",
-            "zh": "{what} 不在用户 {username!r}（角色 {role}）的权限范围内",
-        },
-        "not_found": {"en": "{what} does not exist", "zh": "{what} 不存在"},
-        "customer_out_of_scope": {
-            "en": "customer {code} is outside the scope of user {username!r} "
-            "(role {role}: {scope} customers)",
-            "zh": "客户 {code} 不在用户 {username!r} 的权限范围内"
-            "（角色 {role}：{scope} 范围的客户）",
-        },
-        "customer_not_found": {"en": "customer {code} does not exist", "zh": "客户 {code} 不存在"},
-    },
-    namespace="access",
 )
 
 UNSCOPED = "crm_unscoped"

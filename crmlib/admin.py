@@ -27,78 +27,19 @@ from sqlalchemy.orm import Session
 from . import clock
 from .access import ROLES, Actor
 from .audit import record
+from .context import Context
 from .demo import generate, period
-from .domain.context import Context
-from .domain.history import OPERATIONS, WORKSPACE, describe
-from .domain.lifecycle import refresh
-from .domain.users import admin_display_name, find_user
+from .domain.customers.lifecycle import refresh
+from .domain.team.users import admin_display_name, find_user
 from .errors import AccessDenied, CRMError, NotFound
-from .i18n import current_lang, register, speaking, t
-from .quality.kinds import KINDS
+from .history import OPERATIONS, WORKSPACE, describe
+from .i18n import current_lang, speaking, t
 from .settings import get_setting
 from .store import backup as backups
 from .store.engine import WRITE_INTENT, refresh_statistics
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import AuditEvent, Base, Customer, User
-
-register(
-    {
-        "not_crm_database": {
-            "en": "the database has tables but no crm schema version: is it a CRM database?",
-            "zh": "数据库中已有数据表，但没有 CRM 结构版本：这是 CRM 数据库吗？",
-        },
-        "has_customers": {
-            "en": "the database already has customers; use --fresh to start over",
-            "zh": "数据库中已有客户；如需从头开始，请使用 --fresh",
-        },
-        "no_backups": {"en": "no backups in {directory}", "zh": "{directory} 中没有备份"},
-        "no_backup_file": {
-            "en": "backup file {file} does not exist",
-            "zh": "备份文件 {file} 不存在",
-        },
-        "no_user": {
-            "en": "no user given (so no role) may not {action}: pass --user NAME (user=NAME "
-            "in Python) or set CRM_USER, as a user whose role allows it (admin by default)",
-            "zh": "未指定用户（因此没有角色），无权执行此操作：{action}；请用 --user NAME"
-            "（Python 中 user=NAME）或设置 CRM_USER，指定一个角色允许此操作的用户（默认为管理员）",
-        },
-        "unknown_user": {
-            "en": "user {username!r} (no role: not a user of this database) may not {action}",
-            "zh": "用户 {username!r}（无角色：不是此数据库的用户）无权执行此操作：{action}",
-        },
-        "inactive_user": {
-            "en": "user {username!r} (role {role}, deactivated) may not {action}",
-            "zh": "用户 {username!r}（角色 {role}，已停用）无权执行此操作：{action}",
-        },
-        "role_lacks": {
-            "en": "user {username!r} (role {role}) may not {action}: that needs the "
-            "{permission} permission (admin by default)",
-            "zh": "用户 {username!r}（角色 {role}）无权执行此操作：{action}；"
-            "这需要 {permission} 权限（默认只有管理员有）",
-        },
-        "action_backup": {
-            "en": "back up the database (a full, unmasked copy of everyone's data)",
-            "zh": "备份数据库（包含所有人数据的完整、未脱敏副本）",
-        },
-        "action_restore": {
-            "en": "restore a backup (it rolls back everyone's work)",
-            "zh": "恢复备份（会撤销所有人在此之后的工作）",
-        },
-        "action_reset": {
-            "en": "empty a database that has data (demo --fresh)",
-            "zh": "清空已有数据的数据库（demo --fresh）",
-        },
-        "action_upgrade": {
-            "en": "upgrade the schema of a database that has users (init)",
-            "zh": "升级已有用户的数据库结构（init）",
-        },
-        "action_operations": {
-            "en": "read the log of backups, restores and resets",
-            "zh": "查看备份、恢复和重置记录",
-        },
-    },
-    namespace="admin",
-)
+from .transfer.catalogue import KINDS
 
 ROLE_NAMES = list(ROLES)
 FILE_KINDS = list(KINDS)

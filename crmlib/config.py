@@ -16,29 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from .errors import ConfigError
-from .i18n import register, t
-
-register(
-    {
-        "invalid_url": {
-            "en": "database URL {url!r} is not a valid URL: {reason}",
-            "zh": "数据库地址 {url!r} 不是有效的 URL：{reason}",
-        },
-        "unsupported_backend": {
-            "en": "database URL {url!r}: backend {backend!r} is not supported "
-            "(use sqlite:///path or postgresql://user@host/db)",
-            "zh": "数据库地址 {url!r}：不支持 {backend!r} 数据库"
-            "（请使用 sqlite:///路径 或 postgresql://用户@主机/库名）",
-        },
-        "no_database": {
-            "en": "there is no CRM database at {path}: create it with `make demo` (demo data) "
-            "or `crm init` (empty), or point CRM_DATABASE_URL or CRM_HOME at an existing one",
-            "zh": "{path} 处没有 CRM 数据库：请用 `make demo`（演示数据）或 `crm init`（空库）"
-            "创建，或将 CRM_DATABASE_URL 或 CRM_HOME 指向已有的数据库",
-        },
-    },
-    namespace="config",
-)
+from .i18n import t
 
 #: The default SQLite database, relative to the workspace home.
 DEFAULT_SQLITE_PATH = Path("data") / "crm.db"

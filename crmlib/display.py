@@ -16,7 +16,7 @@ import pandas as pd
 
 from .analytics.labels import value_label
 from .formatting import frame_text
-from .i18n import MESSAGES, current_lang, register, t
+from .i18n import MESSAGES, current_lang, t
 from .missing import is_missing
 from .reference.enums import (
     CAMPAIGN_CHANNEL,
@@ -44,19 +44,6 @@ from .reference.enums import (
     TICKET_TYPE,
     VALUE_TIER,
     Enumeration,
-)
-from .ui import texts  # noqa: F401  (registers the column headers, ui_column:)
-
-register(
-    {
-        "CNY": {"zh": "元", "en": "CNY"},
-        "share": {"zh": "百分比", "en": "percent"},
-        "count": {"zh": "个", "en": "count"},
-        "days": {"zh": "天", "en": "days"},
-        "hours": {"zh": "小时", "en": "hours"},
-        "score": {"zh": "分", "en": "score"},
-    },
-    namespace="units",
 )
 
 #: The enumerations a column of this name may hold; when several, its values decide.

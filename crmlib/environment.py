@@ -88,6 +88,16 @@ VARIABLES: tuple[Variable, ...] = (
         "`crm import` 写入被拒行和导入摘要的目录。",
     ),
     Variable(
+        "CRM_IMPORT_ENGINE",
+        "user",
+        "`pipelined`",
+        "The import engine when none is named: `pipelined` (a second thread checks the next "
+        "chunk while one is written) or `serial` (one thread); the notebook and `crm import` "
+        "alike.",
+        "未指定导入引擎时使用的引擎：`pipelined`（写入一块数据的同时由另一线程检查下一块）"
+        "或 `serial`（单线程）；笔记本与 `crm import` 相同。",
+    ),
+    Variable(
         "CRM_BACKUP_DIR",
         "user",
         "`backups/` beside the SQLite file (`data/backups`)",

@@ -17,10 +17,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from .i18n import register, t
+from .i18n import t
 from .missing import is_missing
-
-register({"yes": {"zh": "是", "en": "yes"}, "no": {"zh": "否", "en": "no"}}, namespace="format")
 
 Kind = Literal["money", "share", "count", "measure", "number", "id", "text"]
 

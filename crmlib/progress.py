@@ -6,9 +6,9 @@ from tqdm import tqdm
 
 
 class ProgressBar(tqdm):
-    """A tqdm bar that starts no monitor thread: a large import forks a helper process,
-    which it does only from a process with a single thread (see
-    :func:`crmlib.quality.importing.helper_pays`), and a bar from an earlier command in
-    the same process must not take that away."""
+    """A tqdm bar that starts no monitor thread. The monitor only thins out the updates
+    of a bar that stalls, and crmlib's bars advance a chunk at a time; left running, it
+    would outlast the command that started it in a long-lived process (a notebook
+    kernel, the dashboards server)."""
 
     monitor_interval = 0

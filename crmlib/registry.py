@@ -12,42 +12,30 @@ from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from .errors import FieldError, ValidationError
-from .i18n import current_lang, register, t
+from .i18n import t
 
 T = TypeVar("T")
-
-register(
-    {
-        "unknown": {
-            "zh": "没有名为“{name}”的{what}；可用：{known}",
-            "en": "there is no {what} called '{name}'; known: {known}",
-        },
-        "twice": {
-            "zh": "{what}“{name}”已经登记过，不能再登记一次",
-            "en": "{what} '{name}' is already registered",
-        },
-    },
-    "registry",
-)
 
 
 class Registry(Generic[T]):
     """Entries of one kind by name, in registration order.
 
     ``field`` names the argument that carries the name (``"kpi"``, ``"report"``, ``"kind"``)
-    and is the field of the error a wrong name raises; ``what`` says what an entry is,
-    per language, for that error.
+    and is the field of the error a wrong name raises; the message ``registry:<field>`` of
+    the catalogue says what an entry is, in each language.
     """
 
-    def __init__(self, field: str, what: dict[str, str]) -> None:
+    def __init__(self, field: str) -> None:
         self.field = field
-        self._what = what
         self._entries: dict[str, T] = {}
+
+    def _what(self, lang: str | None = None) -> str:
+        return t(f"registry:{self.field}", lang)
 
     def add(self, name: str, entry: T) -> T:
         """Register ``entry`` as ``name``; a name is registered once."""
         if name in self._entries:
-            raise ValueError(t("registry:twice", "en", what=self._what["en"], name=name))
+            raise ValueError(t("registry:twice", "en", what=self._what("en"), name=name))
         self._entries[name] = entry
         return entry
 
@@ -63,7 +51,7 @@ class Registry(Generic[T]):
                     f"known_{self.field}",
                     t(
                         "registry:unknown",
-                        what=self._what[current_lang()],
+                        what=self._what(),
                         name=name,
                         known=", ".join(self._entries),
                     ),

@@ -23,61 +23,35 @@ from .analytics.funnel import Funnel, sales_funnel
 from .analytics.kpi import Kpis
 from .analytics.profile import Profile, customer_profile
 from .analytics.segments import Segments
-from .domain.campaigns import Campaigns
-from .domain.comments import Comments
-from .domain.context import Context
-from .domain.customers import Customers
-from .domain.feedback import FeedbackAnswers
-from .domain.history import history
-from .domain.knowledge import KnowledgeBase
-from .domain.leads import Leads
-from .domain.lifecycle import RefreshResult, refresh
-from .domain.pipeline import Opportunities, forecast
-from .domain.records import CONTACTS, INTERACTIONS, ORDERS, Records
-from .domain.reminders import reminders
-from .domain.tasks import Tasks
-from .domain.tickets import Tickets
-from .domain.users import Users, admin_display_name, find_user
+from .context import Context
+from .domain.customers.customers import Customers
+from .domain.customers.lifecycle import RefreshResult, refresh
+from .domain.customers.search import search_customers
+from .domain.marketing.campaigns import Campaigns
+from .domain.sales.leads import Leads
+from .domain.sales.pipeline import Opportunities, forecast
+from .domain.sales.records import CONTACTS, INTERACTIONS, ORDERS, Records
+from .domain.service.feedback import FeedbackAnswers
+from .domain.service.knowledge import KnowledgeBase
+from .domain.service.tickets import Tickets
+from .domain.team.comments import Comments
+from .domain.team.reminders import reminders
+from .domain.team.tasks import Tasks
+from .domain.team.users import Users, admin_display_name, find_user
 from .errors import AccessDenied, ConfigError, FieldError, ValidationError
-from .i18n import current_lang, register, speaking, t
+from .history import history
+from .i18n import current_lang, speaking, t
 from .quality.duplicates import Duplicates
-from .quality.exporting import ExportResult, export
-from .quality.importing import ImportResult, import_file
 from .quality.scorecard import Scorecard, scorecard, trend
-from .quality.search import search_customers
 from .reporting import Reports
 from .settings import Settings
 from .store.backup import BackupInfo
 from .store.engine import WRITE_INTENT, make_engine
 from .store.migrate import current_revision, head_revision, upgrade
 from .store.models import Base, User
+from .transfer.exporting import ExportResult, export
+from .transfer.importing import ImportResult, import_file
 
-register(
-    {
-        "no_user": {
-            "en": "no user given: pass user=..., or set CRM_USER (--user on the command line)",
-            "zh": "未指定用户：请传入 user=...，或设置 CRM_USER（命令行用 --user）",
-        },
-        "not_crm_database": {
-            "en": "the database has tables but no crm schema version: is it a CRM database?",
-            "zh": "数据库中已有数据表，但没有 CRM 结构版本：这是 CRM 数据库吗？",
-        },
-        "old_schema": {
-            "en": "the database schema is at revision {revision}, this crmlib needs {head}: "
-            "run `crm init` to upgrade it",
-            "zh": "数据库结构版本为 {revision}，当前 crmlib 需要 {head}：请运行 `crm init` 升级",
-        },
-        "unknown_role": {
-            "en": "user {username!r} has unknown role {role!r}",
-            "zh": "用户 {username!r} 的角色 {role!r} 无法识别",
-        },
-        "segment_kind": {
-            "en": "segments select customers, not {kind}",
-            "zh": "分群只能选择客户，不能选择 {kind}",
-        },
-    },
-    namespace="workspace",
-)
 BOOTSTRAP_ADMIN = "admin"
 
 
@@ -123,9 +97,12 @@ class Workspace:
         sheet: str | None = None,
         output_dir: str | Path | None = None,
         progress: Callable[[int, int | None], None] | None = None,
+        engine: str | None = None,
     ) -> ImportResult:
         """Import a CSV or .xlsx file of ``kind`` (customers, contacts, leads, opportunities,
-        orders, tickets); see :mod:`crmlib.quality.importing`."""
+        orders, tickets); see :mod:`crmlib.transfer.importing`. ``engine`` names the
+        import engine (:mod:`crmlib.transfer.engines`; default: ``CRM_IMPORT_ENGINE``,
+        else ``pipelined``), the same for a notebook as for ``crm import``."""
         return import_file(
             self.ctx,
             kind,
@@ -135,6 +112,7 @@ class Workspace:
             sheet=sheet,
             output_dir=output_dir,
             progress=progress,
+            engine=engine,
         )
 
     def export(
@@ -170,7 +148,7 @@ class Workspace:
 
     def refresh(self, *, as_of: date | None = None, dry_run: bool = False) -> RefreshResult:
         """The nightly lifecycle job: grades from trailing-12-month spend, potential → active
-        → lost, archive flags; see :mod:`crmlib.domain.lifecycle`. Safe to run twice."""
+        → lost, archive flags; see :mod:`crmlib.domain.customers.lifecycle`. Safe to run twice."""
         return refresh(self.ctx, as_of=as_of, dry_run=dry_run)
 
     def kpi(self, kpi_id: str, by: str | None = None, **filters: Any) -> pd.DataFrame:
@@ -208,7 +186,7 @@ class Workspace:
         self, by: str = "month", *, start: date | None = None, end: date | None = None
     ) -> pd.DataFrame:
         """Weighted forecast of the open opportunities by month, owner or team; see
-        :func:`crmlib.domain.pipeline.forecast`."""
+        :func:`crmlib.domain.sales.pipeline.forecast`."""
         with speaking(self.ctx.lang):
             return forecast(self.ctx, by, start=start, end=end)
 
@@ -218,7 +196,7 @@ class Workspace:
 
     def find_customers(self, query: str, limit: int = 20) -> pd.DataFrame:
         """Visible customers by part of a code, a (misspelt) name, phone digits or a tag,
-        best first; see :func:`crmlib.quality.search.search_customers`."""
+        best first; see :func:`crmlib.domain.customers.search.search_customers`."""
         return search_customers(self.ctx, query, limit)
 
     def history(self, code: str) -> pd.DataFrame:

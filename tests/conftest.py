@@ -26,6 +26,12 @@ Fixtures
 ``pg_url`` (function)
     A fresh empty PostgreSQL database, for tests that need only PostgreSQL (marked
     ``postgres`` automatically).
+``templates`` (session)
+    :class:`tests.templates.Templates`: fills a test's fresh ``db_url`` with a copy of data
+    that is costly to write (a team of users, a demo), written once per process and backend.
+``team`` (function)
+    The users of :func:`tests.factories.add_team` in ``db_url`` (from ``templates``), with a
+    workspace open for each.
 
 Every test also runs with ``CRM_DATABASE_URL``, ``CRM_USER`` and ``JUPYTERHUB_USER``
 removed from the environment, so the developer's own settings never leak into a test.
@@ -36,7 +42,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,7 +51,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from crmlib.store import make_engine, upgrade
-from tests.factories import Team, build_team
+from tests.factories import Team, add_team, open_team
+from tests.templates import Templates
 
 EXTERNAL_SERVER_ENV = "CRM_TEST_PG_URL"
 ISOLATED_ENV = ("CRM_DATABASE_URL", "CRM_USER", "JUPYTERHUB_USER")
@@ -112,7 +119,7 @@ def _pg_admin_engine(pg_admin_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _fresh_pg_database(admin: Engine, template: str = "template0") -> Iterator[str]:
+def _fresh_pg_database(admin: Engine, template: str = "template0") -> Generator[str]:
     name = f"crm_test_{uuid.uuid4().hex[:16]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\''))
@@ -218,9 +225,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(info)
 
 
+@pytest.fixture(scope="session")
+def _pg_templates(_pg_admin_engine: Engine) -> Iterator[list[str]]:
+    """The PostgreSQL databases :class:`Templates` wrote, dropped at the session's end."""
+    made: list[str] = []
+    yield made
+    with _pg_admin_engine.connect() as conn:
+        for name in made:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def templates(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Templates:
+    return Templates(request, tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture
-def team(db_url: str) -> Iterator[Team]:
-    """Users of every role on a fresh database (see :func:`tests.factories.build_team`)."""
-    built = build_team(db_url)
-    yield built
-    built.close()
+def team(db_url: str, templates: Templates) -> Iterator[Team]:
+    """Users of every role on a fresh database (see :func:`tests.factories.add_team`)."""
+    templates.fill(db_url, add_team)
+    opened = open_team(db_url)
+    yield opened
+    opened.close()

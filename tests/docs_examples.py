@@ -63,6 +63,7 @@ SKIPPED: dict[str, str] = {
     "make demo": "the docs examples' demo is built the same way (crm demo --fresh "
     "--customers 5000); tests/test_setup_fresh.py runs the scheduled reports without Chromium",
     "make test": "it is the test suite (.ci/run)",
+    "make test-fast": "it is part of the test suite (the marks listed in pyproject.toml)",
     "make venv": ".ci/run installs from requirements.lock on a fresh machine",
     "make lock": "tests/test_environment.py checks the dependency files agree",
     "make lab": _LAB,

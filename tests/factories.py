@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from functools import partial
 from itertools import count
 from pathlib import Path
 
 from sqlalchemy import create_engine, select
 
 import crmlib
+from crmlib.admin import build_demo
 from crmlib.demo import generate
+from crmlib.store import make_engine
 from crmlib.store.models import User
 from crmlib.workspace import Workspace
 
@@ -48,22 +52,30 @@ class Team:
             ws.close()
 
 
+TEAM = ("admin", "zhang", "li", "wang", "zhao", "ana", "sun")
+
+
+def add_team(url: str) -> None:
+    """The users of :class:`Team` in a new database (the administrator bootstrapped)."""
+    with crmlib.open(url, user="admin", lang="en") as admin:
+        admin.users.add("zhang", role="sales", team="east")
+        admin.users.add("li", role="sales", team="east")
+        admin.users.add("wang", role="manager", team="east")
+        admin.users.add("zhao", role="sales", team="west")
+        admin.users.add("ana", role="analyst")
+        admin.users.add("sun", role="service", team="support")
+
+
+def open_team(url: str) -> Team:
+    """A workspace for each user of :func:`add_team`, speaking English."""
+    return Team(url, *(crmlib.open(url, user=name, lang="en") for name in TEAM))
+
+
 def build_team(url: str) -> Team:
-    admin = crmlib.open(url, user="admin", lang="en")
-    admin.users.add("zhang", role="sales", team="east")
-    admin.users.add("li", role="sales", team="east")
-    admin.users.add("wang", role="manager", team="east")
-    admin.users.add("zhao", role="sales", team="west")
-    admin.users.add("ana", role="analyst")
-    admin.users.add("sun", role="service", team="support")
-    return Team(
-        url,
-        admin,
-        *(
-            crmlib.open(url, user=name, lang="en")
-            for name in ("zhang", "li", "wang", "zhao", "ana", "sun")
-        ),
-    )
+    """:func:`add_team` then :func:`open_team`: for a database other than a fresh ``db_url``
+    (the ``team`` fixture copies the users from a template instead)."""
+    add_team(url)
+    return open_team(url)
 
 
 def demo_database(path: Path, customers: int, seed: int) -> str:
@@ -75,6 +87,32 @@ def demo_database(path: Path, customers: int, seed: int) -> str:
     finally:
         engine.dispose()
     return url
+
+
+def generated_demo(
+    url: str, *, customers: int, seed: int, start: date | None = None, admin_lang: str | None = None
+) -> dict[str, int]:
+    """``generate``'s demo in the new database at ``url``, after the administrator's first
+    ``crmlib.open`` in ``admin_lang`` when given; its rows per table. A template builder
+    (``templates.fill(db_url, partial(generated_demo, ...))``)."""
+    if admin_lang is not None:
+        crmlib.open(url, user="admin", lang=admin_lang).close()
+    engine = make_engine(url)
+    try:
+        return generate(engine, customers=customers, seed=seed, start=start)
+    finally:
+        engine.dispose()
+
+
+#: The demo of the analytics tests (rfm, churn, funnel, profile): one template for all.
+SMALL_DEMO = partial(generated_demo, customers=300, seed=7, start=date(2024, 1, 1), admin_lang="en")
+
+
+def built_demo(url: str, *, customers: int, seed: int, lang: str) -> None:
+    """``crm demo --fresh`` (:func:`crmlib.admin.build_demo`) in the new database at ``url``,
+    first opened by the administrator in ``lang``: a template builder."""
+    with crmlib.open(url, user="admin", lang=lang) as ws:
+        build_demo(ws.engine, customers=customers, seed=seed, fresh=True)
 
 
 def first_user(url: str, role: str) -> str:

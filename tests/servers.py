@@ -65,7 +65,7 @@ def running(
                 process.wait()
 
 
-# -- what keeps a server to its user (crmlib.ui.serve.guard), seen from a browser ---------
+# -- what keeps a server to its user (crmlib.serving.guard), seen from a browser ---------
 
 #: A name of an attacker's site that resolves to this machine, as DNS rebinding makes it:
 #: Chromium started with ``REBINDING`` resolves it to 127.0.0.1.

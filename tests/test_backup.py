@@ -534,6 +534,7 @@ def big_sqlite(sqlite_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_restore_killed_mid_way_is_cleaned_up_by_the_next_backup(
     sqlite_url: str, big_sqlite: Engine, backups: Path
 ) -> None:
@@ -576,6 +577,7 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_two_restores_into_one_folder_take_turns(
     sqlite_url: str, sqlite_engine: Engine, backups: Path
 ) -> None:

@@ -115,6 +115,7 @@ def test_the_renderer_can_send_the_libraries_once() -> None:
         charts.use_offline_renderer(embed="sometimes")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("lang", "words"),
     [

@@ -405,6 +405,7 @@ def page_text(notebook: Path) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 def test_reports_read_as_chinese(reports: dict[str, RunResult], typed: set[str]) -> None:
     found: list[str] = []
     for name, result in reports.items():
@@ -419,6 +420,7 @@ def test_reports_read_as_chinese(reports: dict[str, RunResult], typed: set[str])
     assert not found, "\n".join(found)
 
 
+@pytest.mark.slow
 def test_workbooks_keep_numbers_with_number_formats(reports: dict[str, RunResult]) -> None:
     book = openpyxl.load_workbook(reports["kpi_dashboard"].outputs["xlsx"])
     revenue = book["月度销售额"]

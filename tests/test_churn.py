@@ -17,10 +17,10 @@ from crmlib.analytics.churn import TAG
 from crmlib.analytics.churn_features import FEATURES, feature_label, features
 from crmlib.analytics.filters import Filters
 from crmlib.cli import main
-from crmlib.demo import generate
 from crmlib.store.models import AuditEvent, Customer, CustomerTag, Order, Ticket, User
 from crmlib.workspace import Workspace
-from tests.factories import Team, company
+from tests.factories import SMALL_DEMO, Team, company
+from tests.templates import Templates
 
 DAY = date(2025, 12, 31)  # as of: horizon 180 → T2 = 2025-07-04, T1 = 2025-01-05
 T2 = DAY - timedelta(days=180)
@@ -210,9 +210,9 @@ def test_too_little_history_and_bad_thresholds(team: Team) -> None:
 
 
 @pytest.fixture
-def demo(db_url: str) -> Any:
+def demo(db_url: str, templates: Templates) -> Any:
+    templates.fill(db_url, SMALL_DEMO)
     ws = crmlib.open(db_url, user="admin", lang="en")
-    generate(ws.engine, customers=300, seed=7, start=date(2024, 1, 1))
     yield ws
     ws.close()
 

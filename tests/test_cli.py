@@ -61,6 +61,7 @@ def crm(
     return Ran(result.exit_code, result.stdout, stderr)
 
 
+@pytest.mark.slow
 def test_the_crm_command_runs_as_a_process(sqlite_url: str) -> None:
     """The installed entry point: ``python -m crmlib`` in a process of its own."""
     env = {k: v for k, v in crm_environment(sqlite_url, "admin").items() if v is not None}

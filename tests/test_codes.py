@@ -15,7 +15,6 @@ from sqlalchemy import Engine, func, select
 
 import crmlib
 from crmlib import clock
-from crmlib.quality.bulk import insert_columns
 from crmlib.store import make_engine, upgrade
 from crmlib.store.codes import (
     CodeRange,
@@ -25,6 +24,7 @@ from crmlib.store.codes import (
     reserve_customer_codes,
 )
 from crmlib.store.models import CodeSequence, Customer
+from crmlib.transfer.bulk import insert_columns
 
 CODE = re.compile(r"^C(?P<day>\d{8})(?P<number>\d{3,})$")
 DAY = date(2024, 5, 1)
@@ -186,6 +186,7 @@ def add_customers(url: str, worker: int, start: Any, results: Any) -> None:
         results.put((worker, [], traceback.format_exc()))
 
 
+@pytest.mark.slow
 def test_concurrent_processes_get_distinct_consecutive_codes(db_url: str) -> None:
     bootstrap(db_url)
     today = clock.today()

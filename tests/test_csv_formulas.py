@@ -10,9 +10,9 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmlib.quality.exporting import export
-from crmlib.quality.formulas import neutralise, neutralise_frame, restore
-from crmlib.quality.templates import write_template
+from crmlib.transfer.exporting import export
+from crmlib.transfer.formulas import neutralise, neutralise_frame, restore
+from crmlib.transfer.templates import write_template
 from tests.factories import Team, company
 
 #: Names an attacker types at entry, and names that only look like the escaped ones.

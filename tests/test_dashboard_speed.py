@@ -22,6 +22,9 @@ from crmlib.reporting import REPORTS, dashboards, voila
 from crmlib.reporting import parameters as params
 from crmlib.workspace import Workspace
 
+#: A demo, report runs and new processes.
+pytestmark = pytest.mark.slow
+
 READ_BUNDLE = "from crmlib.analytics import charts; print(charts.javascript_bundle()[:60])"
 
 

@@ -21,9 +21,11 @@ from crmlib.analytics import charts
 from crmlib.reporting import REPORTS, voila
 from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import CHROMIUM_ARGS
-from crmlib.ui.serve import Guard, guard
+from crmlib.serving import Guard, guard
 from crmlib.workspace import Workspace
 from tests.servers import REBINDING, check_guard, free_port, running
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks" / "reports"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ from crmlib.settings import DEFAULTS
 from crmlib.store import make_engine
 from crmlib.store.codes import format_code
 from crmlib.store.models import Base, CodeSequence, Customer
-from tests.factories import company
+from tests.factories import company, generated_demo
+from tests.templates import Templates
 
 demo_generate = sys.modules["crmlib.demo.generate"]  # the module; the package exports the function
 CUSTOMERS = 300
@@ -76,9 +78,9 @@ class Demo:
 
 
 @pytest.fixture
-def demo(db_url: str) -> Iterator[Demo]:
+def demo(db_url: str, templates: Templates) -> Iterator[Demo]:
+    counts = templates.fill(db_url, partial(generated_demo, customers=CUSTOMERS, seed=SEED))
     engine = make_engine(db_url)
-    counts = generate(engine, customers=CUSTOMERS, seed=SEED)
     yield Demo(db_url, engine, counts)
     engine.dispose()
 
@@ -344,6 +346,7 @@ def test_same_arguments_give_the_same_data(tmp_path: Path) -> None:
     assert not first["customers"].equals(other["customers"])
 
 
+@pytest.mark.slow
 def test_a_helper_process_writes_the_same_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

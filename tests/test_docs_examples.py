@@ -148,6 +148,7 @@ def report(outcome: Outcome) -> str:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_examples_run(
     page: Path, demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

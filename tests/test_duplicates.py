@@ -18,7 +18,7 @@ import crmlib
 from crmlib import AccessDenied, Conflict, NotFound, ValidationError
 from crmlib.demo import generate, injected_duplicates
 from crmlib.quality.duplicates import Duplicates, clusters, merging
-from crmlib.quality.duplicates.normalise import (
+from crmlib.rules.matching import (
     address_key,
     company_name,
     email_key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,12 +16,13 @@ import pytest
 from sqlalchemy import select
 
 from crmlib import ValidationError
-from crmlib.quality import exporting
-from crmlib.quality.exporting import export
-from crmlib.quality.kinds import KINDS
 from crmlib.store.models import AuditEvent, Customer, Lead, Ticket
+from crmlib.transfer import exporting
+from crmlib.transfer.catalogue import KINDS
+from crmlib.transfer.exporting import export
 from crmlib.workspace import Workspace
-from tests.factories import Team, company
+from tests.factories import Team, add_team, company, open_team
+from tests.templates import Templates
 
 FORMATS = ("csv", "xlsx")
 
@@ -39,8 +41,31 @@ def _customer_id(ws: Workspace, code: str) -> int:
         return int(conn.execute(select(Customer.id).where(Customer.code == code)).scalar_one())
 
 
+def write_book(url: str) -> Book:
+    """The team and its book in the new database at ``url``: a template builder."""
+    add_team(url)
+    team = open_team(url)
+    try:
+        return _write_book(team)
+    finally:
+        team.close()
+
+
 @pytest.fixture
-def book(team: Team) -> Book:
+def book(db_url: str, templates: Templates) -> Book:
+    """Written once per test process and copied for each test (tests/templates.py)."""
+    return templates.fill(db_url, write_book)
+
+
+@pytest.fixture
+def team(book: Book, db_url: str) -> Iterator[Team]:
+    """The workspaces of the team, whose users came with the book's database."""
+    opened = open_team(db_url)
+    yield opened
+    opened.close()
+
+
+def _write_book(team: Team) -> Book:
     zhang, zhao = team.zhang, team.zhao
     code = zhang.customers.add(
         **company(
@@ -123,8 +148,8 @@ def test_export_writes_every_customer_in_scope_readable_by_pandas(
 ) -> None:
     result = export(team.zhang.ctx, "customers", tmp_path / f"customers.{fmt}", lang="zh")
     frame = _read(result.path)
-    assert list(frame.columns) == [c.zh for c in KINDS["customers"].columns]
-    assert result.columns == KINDS["customers"].names
+    assert list(frame.columns) == [c.zh for c in KINDS["customers"].spec.columns]
+    assert result.columns == KINDS["customers"].spec.names
     assert result.rows == len(frame) == 1
     row = frame.iloc[0]
     assert row["客户编号"] == book.code
@@ -142,7 +167,7 @@ def test_csv_is_utf8_with_bom_and_plain_values(team: Team, book: Book, tmp_path:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0].split(",") == [c.en for c in KINDS["orders"].columns]
+    assert lines[0].split(",") == [c.en for c in KINDS["orders"].spec.columns]
     assert lines[1] == f"ORD-1,{book.code},ERP-1,2024-05-01,1200.50,,,"
 
 
@@ -278,7 +303,7 @@ def test_every_cell_passes_its_columns_rule_and_gives_back_the_stored_value(
     team: Team, book: Book, tmp_path: Path, kind: str, fmt: str
 ) -> None:
     """What a later import will check: each exported cell reads back as the stored data."""
-    spec = KINDS[kind]
+    spec = KINDS[kind].spec
     path = export(team.admin.ctx, kind, tmp_path / f"{kind}.{fmt}", lang="zh").path
     frame = _read(path)
     assert list(frame.columns) == [c.zh for c in spec.columns]

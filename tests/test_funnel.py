@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 import crmlib
-from crmlib.demo import generate
 from crmlib.errors import ValidationError
 from crmlib.store.models import Customer, Lead, Opportunity, StageHistory
-from tests.factories import Team, company
+from tests.factories import SMALL_DEMO, Team, company
+from tests.templates import Templates
 
 START = datetime(2024, 1, 8, 9, 0)
 DAY = timedelta(days=1)
@@ -189,9 +189,11 @@ def expected_funnel(engine: Engine, start: date, end: date, basis: str) -> pd.Da
 
 
 @pytest.mark.parametrize(("basis", "period"), [("leads", "2024"), ("deals", "2025-H1")])
-def test_the_funnel_matches_pandas_on_demo_data(db_url: str, basis: str, period: str) -> None:
+def test_the_funnel_matches_pandas_on_demo_data(
+    db_url: str, templates: Templates, basis: str, period: str
+) -> None:
+    templates.fill(db_url, SMALL_DEMO)
     ws = crmlib.open(db_url, user="admin", lang="en")
-    generate(ws.engine, customers=300, seed=7, start=date(2024, 1, 1))
     start, end = (
         (date(2024, 1, 1), date(2025, 1, 1))
         if period == "2024"

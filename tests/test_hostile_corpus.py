@@ -32,10 +32,10 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from crmlib.errors import CRMError, DiskFull
-from crmlib.quality import reading
-from crmlib.quality.reading import FileProblem
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Customer, ImportBatch
+from crmlib.transfer import reading
+from crmlib.transfer.reading import FileProblem
 from tests.factories import Team, build_team, company
 from tests.test_cli import crm
 
@@ -570,6 +570,7 @@ def _file_size_limit(size: int) -> Callable[[], None]:
     return limit
 
 
+@pytest.mark.slow
 def test_the_cli_says_the_database_is_full_without_a_traceback(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crmlib.analytics.segments import parse
-from crmlib.analytics.segments.language import MAX_CLAUSES, MAX_DEPTH, MAX_RULE_LENGTH
+from crmlib.analytics.segment_rules import parse
+from crmlib.analytics.segment_rules.language import MAX_CLAUSES, MAX_DEPTH, MAX_RULE_LENGTH
 from crmlib.errors import CRMError, ValidationError
 from crmlib.i18n import speaking
 from crmlib.store.like import MAX_SEARCH_LENGTH

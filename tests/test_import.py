@@ -16,9 +16,11 @@ from sqlalchemy import func, inspect, select
 
 import crmlib
 from crmlib import AccessDenied
-from crmlib.quality import importing, writers
 from crmlib.store.engine import make_engine
 from crmlib.store.models import AuditEvent, Contact, Customer, ImportBatch, StageHistory
+from crmlib.transfer import checking
+from crmlib.transfer.writers.base import Outcome
+from crmlib.transfer.writers.customers import CustomerWriter
 from tests.factories import Team, company
 
 HEADER = [
@@ -182,19 +184,17 @@ def test_a_failure_half_way_leaves_the_database_as_it_was(
     ]
     path = write_csv(tmp_path / "many.csv", rows)
     calls = {"n": 0}
-    real = writers.CustomerWriter.write
+    real = CustomerWriter.write
 
-    def failing(
-        self: writers.CustomerWriter, clean: pd.DataFrame, outcome: writers.Outcome
-    ) -> None:
+    def failing(self: CustomerWriter, clean: pd.DataFrame, outcome: Outcome) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
         real(self, clean, outcome)
 
-    monkeypatch.setattr(writers.CustomerWriter, "write", failing)
+    monkeypatch.setattr(CustomerWriter, "write", failing)
     with pytest.raises(RuntimeError, match="disk full"):
-        crmlib.quality.importing.import_file(team.zhang.ctx, "customers", path, chunk_rows=10)
+        crmlib.transfer.importing.import_file(team.zhang.ctx, "customers", path, chunk_rows=10)
     assert list(team.admin.customers.frame()["external_id"]) == ["KEEP"]
     engine = make_engine(db_url)
     with engine.connect() as conn:
@@ -206,7 +206,7 @@ def test_a_failure_half_way_leaves_the_database_as_it_was(
 KILLED_IMPORT = """
 import sys
 import crmlib
-from crmlib.quality.importing import import_file
+from crmlib.transfer.importing import import_file
 
 def report(done, total):
     print(done, flush=True)
@@ -216,6 +216,7 @@ with crmlib.open(sys.argv[1], user="zhang") as ws:
 """
 
 
+@pytest.mark.slow
 def test_a_killed_import_leaves_no_partial_batch(db_url: str, team: Team, tmp_path: Path) -> None:
     rows = [
         [f"ERP-{i}", f"公司{i}有限公司", "企业", "C", "广东", "陈静", f"138{i:08d}", "", "官网", ""]
@@ -233,7 +234,7 @@ def test_a_killed_import_leaves_no_partial_batch(db_url: str, team: Team, tmp_pa
     written = [child.stdout.readline() for _ in range(3)]  # three chunks written, 13 to go
     child.send_signal(signal.SIGKILL)
     child.wait()
-    ahead = importing.FIRST_PART_ROWS  # the first chunk's first part goes ahead
+    ahead = checking.FIRST_PART_ROWS  # the first chunk's first part goes ahead
     assert [int(line) for line in written] == [ahead, 10_000, 20_000]
     assert child.returncode == -signal.SIGKILL, "the import finished before it could be killed"
     assert count(db_url, Customer) == 0
@@ -403,6 +404,7 @@ def test_batches_are_recorded_and_audited(db_url: str, team: Team, tmp_path: Pat
     assert '"rows_created": 3' in event["new_value"]
 
 
+@pytest.mark.slow
 def test_import_command(db_url: str, team: Team, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "c.csv", GOOD + BAD)
     env = {

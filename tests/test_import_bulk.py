@@ -1,4 +1,4 @@
-"""The fast paths of large imports (crmlib.quality.bulk): indexes suspended and rebuilt
+"""The fast paths of large imports (crmlib.transfer.bulk): indexes suspended and rebuilt
 inside the import's transaction, rows inserted column by column, on both databases."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import inspect, text
 
 import crmlib
-from crmlib.quality import bulk
 from crmlib.store import bulk_load
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Contact
+from crmlib.transfer import bulk
 from tests.factories import Team, company
 from tests.test_import import BAD, GOOD, count, write_csv
 

@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import re
+import threading
 import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -24,9 +25,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmlib.quality import importing, reading
-from crmlib.quality.importing import ImportResult, import_file
-from crmlib.quality.reading import FileProblem
+from crmlib.transfer import reading
+from crmlib.transfer.importing import ImportResult, import_file
+from crmlib.transfer.reading import FileProblem
 from crmlib.workspace import Workspace
 from tests.factories import Team, company
 
@@ -523,8 +524,8 @@ def test_a_plain_workbook_is_parsed_once_per_import(
     team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Finding the header and reading the rows share one parse of the sheet (at 100,000
-    rows a parse takes a second), also when a helper process reads the rows, as it does
-    for a large file into SQLite: it inherits the parse."""
+    rows a parse takes a second), also when the ``pipelined`` engine's checking thread
+    reads the rows."""
     import python_calamine
 
     log = tmp_path / "calamine.log"
@@ -532,10 +533,10 @@ def test_a_plain_workbook_is_parsed_once_per_import(
 
     def note(what: str) -> None:
         with log.open("a") as out:
-            out.write(f"{what} {os.getpid()}\n")
+            out.write(f"{what} {threading.current_thread().name}\n")
 
     class Noted:
-        """A calamine object, noting in which process it parses a sheet or gives rows."""
+        """A calamine object, noting in which thread it parses a sheet or gives rows."""
 
         def __init__(self, wrapped: Any) -> None:
             self.wrapped = wrapped
@@ -556,17 +557,16 @@ def test_a_plain_workbook_is_parsed_once_per_import(
             return getattr(self.wrapped, name)
 
     monkeypatch.setattr(python_calamine, "CalamineWorkbook", Noted)
-    monkeypatch.setattr(importing, "HELPER_ROWS", 1)
     path = write_xlsx(tmp_path / "plain.xlsx", [HEADERS, *[company_row(n) for n in range(1, 6)]])
-    result = import_file(team.zhang.ctx, "customers", path, chunk_rows=2)
+    result = import_file(team.zhang.ctx, "customers", path, chunk_rows=2, engine="pipelined")
     accounted(result, 5)
     assert result.created == 5
-    me = str(os.getpid())
+    me = threading.current_thread().name
     noted = [line.split() for line in log.read_text().splitlines()]
     assert [by for what, by in noted if what == "parse"] == [me]  # once, by open_table
     header, rows = (by for what, by in noted if what == "rows")
     assert header == me
-    assert (rows != me) is team.url.startswith("sqlite")  # read by the helper
+    assert rows == "crm-import-check"  # read by the checking thread
 
 
 def test_error_values_keep_their_text(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 import crmlib
-from crmlib.quality.importing import ImportResult
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Contact, Lead, Opportunity, Order, Ticket
+from crmlib.transfer.importing import ImportResult
 from crmlib.workspace import Workspace
 from tests.factories import Team, company
 

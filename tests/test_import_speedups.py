@@ -1,10 +1,10 @@
 """What made the million-row import faster keeps every guarantee: chunks validated ahead
-by a helper process, the slimmer set of customer indexes (migration 0005), on both
-databases."""
+by the ``pipelined`` engine's checking thread, the engine chosen by name, the slimmer set
+of customer indexes (migration 0005), on both databases."""
 
 from __future__ import annotations
 
-import os
+import json
 import signal
 import subprocess
 import sys
@@ -20,11 +20,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
+from crmlib import ValidationError
+from crmlib.errors import DiskFull
 from crmlib.i18n import t
-from crmlib.quality import bulk, importing
-from crmlib.quality.importing import import_file
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Contact, Customer, ImportBatch
+from crmlib.transfer import bulk, checking
+from crmlib.transfer.engines import ENGINE_ENV, ENGINES
+from crmlib.transfer.importing import import_file
 from tests.factories import Team, build_team
 from tests.test_import import BAD, GOOD, count, write_csv
 
@@ -38,40 +41,34 @@ ROWS = [*GOOD, *BAD, *MORE, GOOD[0]]
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def helper(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file is checked by the helper process, as a large one is."""
-    monkeypatch.setattr(importing, "HELPER_ROWS", 1)
+@pytest.fixture(params=ENGINES.names())
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each import engine in turn."""
+    name: str = request.param
+    return name
 
 
-def _children(pid: int) -> set[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return {int(child) for child in path.read_text().split()} if path.exists() else set()
+def _checking_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name == "crm-import-check"}
 
 
-def _started_since(before: set[int]) -> set[int]:
-    """This process's children that were not there before: the import's helper (a test
-    run has children of its own, such as multiprocessing's resource tracker)."""
-    return _children(os.getpid()) - before
-
-
-@pytest.mark.usefixtures("helper")
 def test_chunks_checked_ahead_keep_every_row_and_the_language(
-    db_url: str, team: Team, tmp_path: Path
+    db_url: str, team: Team, tmp_path: Path, engine: str
 ) -> None:
-    """Rows validated by the helper, two at a time, give the same outcome as in one go:
-    every row imported or rejected, reasons in the workspace's language (English)."""
+    """Rows validated two at a time, on the checking thread or not, give the same outcome
+    as in one go: every row imported or rejected, reasons in the workspace's language
+    (English, which the checking thread speaks too)."""
     path = write_csv(tmp_path / "c.csv", ROWS)
-    before = _children(os.getpid())
-    helpers: set[int] = set()
+    seen: set[str] = set()
     result = import_file(
         team.zhang.ctx,
         "customers",
         path,
         chunk_rows=2,
-        progress=lambda done, total: helpers.update(_started_since(before)),
+        progress=lambda done, total: seen.update(_checking_threads()),
+        engine=engine,
     )
-    assert bool(helpers) is db_url.startswith("sqlite")  # checked by a helper on SQLite
+    assert bool(seen) is (engine == "pipelined") and result.engine == engine
     assert (result.rows, result.created, result.rejected) == (11, 8, 3)
     assert result.ok + result.rejected == result.rows
     rejects = pd.read_csv(result.rejects_path, encoding="utf-8-sig", dtype=str)
@@ -80,53 +77,62 @@ def test_chunks_checked_ahead_keep_every_row_and_the_language(
     assert t("required", "en") in reasons[6]
     assert reasons[12] == t("repeated_row", "en", row=2)
     assert count(db_url, Customer) == 8
-    assert not _started_since(before)  # the helper ended with the import
+    assert not _checking_threads()  # the checking thread ended with the import
 
 
-@pytest.mark.usefixtures("helper")
 def test_a_strict_import_checked_ahead_saves_nothing(
-    db_url: str, team: Team, tmp_path: Path
+    db_url: str, team: Team, tmp_path: Path, engine: str
 ) -> None:
     path = write_csv(tmp_path / "c.csv", ROWS)
-    result = import_file(team.zhang.ctx, "customers", path, strict=True, chunk_rows=3)
+    result = import_file(
+        team.zhang.ctx, "customers", path, strict=True, chunk_rows=3, engine=engine
+    )
     assert (result.committed, result.rejected) == (False, 3)
     assert count(db_url, Customer) == count(db_url, Contact) == 0
     assert count(db_url, ImportBatch) == 1  # the attempt is on record
 
 
-@pytest.mark.usefixtures("helper")
-def test_no_helper_is_forked_beside_other_threads(team: Team) -> None:
-    """A notebook kernel runs threads; a fork there could copy a lock held by one of them."""
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        with team.zhang.ctx.engine.connect() as conn:
-            assert not importing.helper_pays(conn, 10**9)
-    finally:
-        stop.set()
-        other.join()
-
-
-@pytest.mark.usefixtures("helper")
-def test_a_broken_file_stops_the_helper(db_url: str, team: Team, tmp_path: Path) -> None:
-    """A problem the helper finds (here a malformed line far down the file) ends the import
-    with nothing saved, and the helper with it."""
+def test_a_broken_file_stops_the_checking(
+    db_url: str, team: Team, tmp_path: Path, engine: str
+) -> None:
+    """A problem found while checking (here a malformed line far down the file) ends the
+    import with nothing saved, and the checking thread with it."""
     path = write_csv(tmp_path / "c.csv", ROWS)
     with path.open("a", encoding="utf-8") as handle:
         handle.write('ERP-99,"unclosed quote\n')
-    before = _children(os.getpid())
     with pytest.raises(Exception, match=r"c\.csv"):
-        import_file(team.zhang.ctx, "customers", path, chunk_rows=2)
+        import_file(team.zhang.ctx, "customers", path, chunk_rows=2, engine=engine)
     assert count(db_url, Customer) == 0
-    assert not _started_since(before)
+    assert not _checking_threads()
+
+
+def test_a_write_that_fails_stops_the_checking_thread(
+    db_url: str, team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The importing thread stops reading (its write failed) while the checking thread
+    waits to hand over the next chunk: the import fails whole, the thread ends."""
+    many = [
+        [f"ERP-{n}", f"公司{n}", "企业", "C", "北京", "张三", "", "", "展会", ""]
+        for n in range(300)
+    ]
+    path = write_csv(tmp_path / "c.csv", many)
+
+    def full(done: int, total: int | None) -> None:
+        if done >= 20:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(DiskFull):
+        import_file(
+            team.zhang.ctx, "customers", path, chunk_rows=2, progress=full, engine="pipelined"
+        )
+    assert count(db_url, Customer) == 0
+    assert not _checking_threads()
 
 
 KILLED = """
     import os, sys, time
     import crmlib
-    from crmlib.quality import bulk, importing
-    importing.HELPER_ROWS = 1
+    from crmlib.transfer import bulk, importing
     url, path, marker, large = sys.argv[1:]
     bulk.BULK_ROWS = 1 if large == "large" else bulk.BULK_ROWS
     def stall(done, total):
@@ -138,10 +144,9 @@ KILLED = """
 """
 
 
-def _import_killed_midway(db_url: str, tmp_path: Path, large: bool) -> set[int]:
-    """Start an import in another process, kill it once two chunks are written inside its
-    transaction, and return the pids of its helpers."""
-    # Enough rows that the helper is still at work (the pipe holds no more) when killed.
+def _import_killed_midway(db_url: str, tmp_path: Path, large: bool) -> None:
+    """Start an import in another process and kill it once two chunks are written inside
+    its transaction (its checking thread still at work)."""
     many = [
         [f"ERP-{n}", f"公司{n}", "企业", "C", "北京", "张三", "", "", "展会", ""]
         for n in range(3000)
@@ -157,25 +162,20 @@ def _import_killed_midway(db_url: str, tmp_path: Path, large: bool) -> set[int]:
     while not marker.exists() and importer.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.exists(), "the import never got two chunks in"
-    helpers = _children(importer.pid)
     journal = Path(db_url.removeprefix("sqlite:///") + "-journal")
     assert journal.exists() is (large and db_url.startswith("sqlite")), "rollback journal"
     importer.send_signal(signal.SIGKILL)
     importer.wait()
-    return helpers
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("team")
-def test_an_import_killed_midway_leaves_nothing_and_no_helper(db_url: str, tmp_path: Path) -> None:
-    helpers = _import_killed_midway(db_url, tmp_path, large=False)
-    assert bool(helpers) is db_url.startswith("sqlite"), "a helper checks files for SQLite"
-    deadline = time.monotonic() + 15
-    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(Path(f"/proc/{pid}/status").exists() for pid in helpers)
+def test_an_import_killed_midway_leaves_nothing(db_url: str, tmp_path: Path) -> None:
+    _import_killed_midway(db_url, tmp_path, large=False)
     assert count(db_url, Customer) == count(db_url, Contact) == 0
 
 
+@pytest.mark.slow
 @SQLITE_ONLY  # only SQLite switches journals
 def test_a_large_import_killed_in_the_rollback_journal_leaves_nothing(
     db_url: str, tmp_path: Path
@@ -246,47 +246,52 @@ def test_a_reps_customers_in_a_region_are_found_through_the_owner_index(team: Te
     assert "ix_customers_owner_id" in plan
 
 
-@pytest.mark.usefixtures("helper")
-def test_crm_import_checks_a_large_file_in_a_helper(
-    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("option", "setting", "expected"),
+    [((), None, "pipelined"), ((), "serial", "serial"), (("--engine", "serial"), None, "serial")],
+)
+def test_crm_import_takes_the_engine_it_is_given(
+    team: Team,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    option: tuple[str, ...],
+    setting: str | None,
+    expected: str,
 ) -> None:
-    """`crm import` runs a single thread (its progress bar starts no monitor thread), so a
-    large file into SQLite gets its helper."""
+    """``--engine``, else ``CRM_IMPORT_ENGINE``, else the default: the summary names it."""
     from click.testing import CliRunner
 
     from crmlib.cli import main
 
-    decided: list[bool] = []
-    pays = importing.helper_pays
-    monkeypatch.setattr(
-        importing, "helper_pays", lambda conn, rows: decided.append(pays(conn, rows)) or decided[-1]
-    )
+    if setting is None:
+        monkeypatch.delenv(ENGINE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(ENGINE_ENV, setting)
     path = write_csv(tmp_path / "c.csv", ROWS)
+    output = tmp_path / "imports"
+    monkeypatch.setenv("CRM_IMPORT_DIR", str(output))
     base = ["--url", team.url, "--lang", "en", "--user", "admin", "import", "customers"]
-    done = CliRunner().invoke(main, [*base, str(path)])
+    done = CliRunner().invoke(main, [*base, *option, str(path)])
     assert "8 created" in done.output, done.output
-    assert decided == [team.url.startswith("sqlite")]
+    (summary,) = output.glob("*/summary.json")
+    assert json.loads(summary.read_text(encoding="utf-8"))["engine"] == expected
 
 
-@SQLITE_ONLY  # only SQLite imports have a helper
-@pytest.mark.usefixtures("helper")
-def test_a_helper_killed_midway_fails_the_import_and_saves_nothing(
-    db_url: str, team: Team, tmp_path: Path
+def test_an_unknown_engine_is_a_clear_error(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    many = [
-        [f"ERP-{n}", f"公司{n}", "企业", "C", "北京", "张三", "", "", "展会", ""]
-        for n in range(3000)
-    ]
-    path = write_csv(tmp_path / "c.csv", many)
-    before = _children(os.getpid())
-
-    def kill_helper(done: int, total: int | None) -> None:
-        for child in _started_since(before):
-            os.kill(child, signal.SIGKILL)
-
-    with pytest.raises(RuntimeError, match="stopped unexpectedly"):
-        import_file(team.zhang.ctx, "customers", path, chunk_rows=2, progress=kill_helper)
-    assert count(db_url, Customer) == count(db_url, Contact) == 0
+    """Named by argument or by setting, an engine that does not exist stops the import
+    before anything is read, with the engines there are."""
+    path = write_csv(tmp_path / "c.csv", ROWS)
+    with pytest.raises(ValidationError) as refused:
+        team.admin.import_file("customers", path, engine="forked")
+    (error,) = refused.value.errors
+    assert (error.field, error.value) == ("engine", "forked")
+    assert "serial" in error.message and "pipelined" in error.message
+    monkeypatch.setenv(ENGINE_ENV, "turbo")
+    with pytest.raises(ValidationError, match="turbo"):
+        team.admin.import_file("customers", path)
+    assert count(team.url, ImportBatch) == 0
 
 
 @given(
@@ -295,7 +300,7 @@ def test_a_helper_killed_midway_fails_the_import_and_saves_nothing(
 )
 def test_repeats_remember_the_first_row_of_every_identity(keys: np.ndarray, size: int) -> None:
     """Chunk by chunk, each identity's first row is the one a plain dict remembers."""
-    repeats = importing._Repeats()
+    repeats = checking._Repeats()
     first: dict[int, int] = {}
     rows = np.arange(2, len(keys) + 2, dtype=np.int64)
     for start in range(0, len(keys), size):

@@ -1,5 +1,6 @@
-"""New customers staged by the helper process (crmlib.quality.staging) are stored exactly as
-the importing process stores them itself: same rows, ids, codes, contacts and outcome."""
+"""New customers staged by the checking thread of the ``pipelined`` engine
+(crmlib.transfer.staging) are stored exactly as the ``serial`` engine stores them: same
+rows, ids, codes, contacts and outcome."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from sqlalchemy import create_engine, text
 
 import crmlib
 from crmlib import clock
-from crmlib.quality import importing, staging, writers
-from crmlib.quality.importing import ImportResult, import_file
 from crmlib.settings import set_setting
+from crmlib.transfer import staging
+from crmlib.transfer.importing import ImportResult, import_file
+from crmlib.transfer.writers.customers import CustomerWriter
 from tests.factories import build_team
 from tests.test_import import write_csv
 
@@ -97,21 +99,21 @@ def _database(tmp_path: Path, name: str) -> str:
 
 
 def _import(url: str, path: Path, *, staged: bool, **options: Any) -> tuple[ImportResult, int]:
-    """Import ``path`` as zhang, by chunks of 7 rows checked by the helper process, with or
-    without staging; also count the chunks written staged."""
+    """Import ``path`` as zhang, by chunks of 7 rows, staged (the ``pipelined`` engine) or
+    not (``serial``); also count the chunks written staged."""
     written = 0
-    write_staged = writers.CustomerWriter.write_staged
+    write_staged = CustomerWriter.write_staged
 
-    def counted(self: writers.CustomerWriter, *args: Any) -> None:
+    def counted(self: CustomerWriter, *args: Any) -> None:
         nonlocal written
         written += 1
         write_staged(self, *args)
 
     zhang = crmlib.open(url, user="zhang", lang="en")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(writers.CustomerWriter, "stages", staged)
-        patch.setattr(writers.CustomerWriter, "write_staged", counted)
-        result = import_file(zhang.ctx, "customers", path, chunk_rows=7, **options)
+        patch.setattr(CustomerWriter, "write_staged", counted)
+        engine = "pipelined" if staged else "serial"
+        result = import_file(zhang.ctx, "customers", path, chunk_rows=7, engine=engine, **options)
     zhang.close()
     return result, written
 
@@ -137,8 +139,7 @@ def _both_ways(
 
 
 @pytest.fixture(autouse=True)
-def _helper_and_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importing, "HELPER_ROWS", 1)
+def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
@@ -189,10 +190,10 @@ def test_a_python_that_cannot_stage_imports_as_before(
 ) -> None:
     """Without ``sqlite3``'s deserialize or the ADBC driver nothing is staged, or
     attached, and nothing else changes."""
-    monkeypatch.setattr(importing, "staging_available", lambda: False)
+    monkeypatch.setattr(staging, "available", lambda: False)
     attach = staging.attached
     attached: list[bool] = []
-    monkeypatch.setattr(importing, "attached", lambda conn: attached.append(True) or attach(conn))
+    monkeypatch.setattr(staging, "attached", lambda conn: attached.append(True) or attach(conn))
     staged, _, chunks = _both_ways(tmp_path, ROWS)
     assert (chunks, attached) == (0, [])
     assert staged.created == 55

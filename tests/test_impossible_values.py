@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crmlib.errors import ValidationError
-from crmlib.quality.reading import FileProblem, open_table
 from crmlib.rules import RuleViolation, amount, date_value, datetime_value, text
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Customer, Opportunity, Order
+from crmlib.transfer.reading import FileProblem, open_table
 from tests.factories import Team, company
 
 #: (rule, value, the rule it breaks); None: it passes, as typed.

@@ -474,7 +474,9 @@ def test_kpis_computes_the_ids_asked_for_in_their_order(demo: Demo) -> None:
             ws.kpis(["revenue", "profit"], period="2025-Q2")
     assert some["id"].tolist() == ids
     assert all(same(v, whole.loc[k, "value"]) for k, v in zip(ids, some["value"], strict=True))
-    assert [(e.field, e.value, e.rule) for e in exc.value.errors] == [("id", "profit", "kpi")]
+    assert [(e.field, e.value, e.rule) for e in exc.value.errors] == [
+        ("kpi", "profit", "known_kpi")
+    ]
 
 
 # -- filters and scoping ----------------------------------------------------------------
@@ -652,7 +654,7 @@ def test_errors_name_what_is_wrong(demo: Demo) -> None:
         with pytest.raises(ValidationError) as unknown:
             ws.kpi("profit")
         error = unknown.value.errors[0]
-        assert (error.field, error.value, error.rule) == ("id", "profit", "kpi")
+        assert (error.field, error.value, error.rule) == ("kpi", "profit", "known_kpi")
         assert "win_rate" in error.message and "completeness" in error.message
         with pytest.raises(ValidationError) as by:
             ws.kpi("cac", by="region")
@@ -668,7 +670,7 @@ def test_errors_name_what_is_wrong(demo: Demo) -> None:
             ws.kpi("revenue", region="火星")
     with crmlib.open(demo.url, user="admin", lang="zh") as ws, pytest.raises(ValidationError) as zh:
         ws.kpi("profit")
-    assert "不是已定义的指标" in zh.value.errors[0].message
+    assert "没有名为“profit”的指标" in zh.value.errors[0].message
 
 
 def test_crm_kpi_command(demo: Demo) -> None:
@@ -684,7 +686,7 @@ def test_crm_kpi_command(demo: Demo) -> None:
     assert "Win rate" in one.output and "East China" in one.output and "%" in one.output
     assert "华东" not in one.output  # regions read in English too
     bad = runner.invoke(main, [*base, "--lang", "en", "kpi", "profit"])
-    assert bad.exit_code == 1 and "is not a KPI" in bad.output
+    assert bad.exit_code == 1 and "there is no KPI called 'profit'" in bad.output
 
 
 # -- the catalogue and its documentation ------------------------------------------------

@@ -20,7 +20,7 @@ from crmlib.analytics.filters import Filters
 from crmlib.analytics.kpi import CATALOGUE, Kpis
 from crmlib.analytics.kpi.query import Query, unindexed
 from crmlib.demo import generate
-from crmlib.quality.scorecard import completeness_checks
+from crmlib.rules.records import completeness_checks
 from crmlib.settings import set_setting
 from crmlib.store import make_engine
 from crmlib.store.models import Customer, Opportunity

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 import crmlib
-import crmlib.domain.conversion as conversion
+import crmlib.domain.sales.conversion as conversion
 from crmlib.errors import AccessDenied, ValidationError
 from crmlib.settings import set_setting
 from crmlib.store.models import Contact, Customer, Lead, Opportunity

@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from nbval.plugin import get_sanitize_patterns
 
 ROOT = Path(__file__).resolve().parent.parent
 SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
 
 
+@pytest.mark.slow
 def test_every_notebook_is_collected_by_nbval() -> None:
     """Run from another folder, as pytest's own defaults (no arguments but the folder)."""
     listed = subprocess.run(

@@ -57,6 +57,7 @@ def test_the_six_notebooks_are_there() -> None:
     ]
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_runs_and_shows_its_application(
     notebook: Path, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,6 +79,7 @@ def test_a_notebook_runs_and_shows_its_application(
     assert "Signed in as admin (Administrator)" in text
 
 
+@pytest.mark.notebooks
 def test_a_notebook_acts_as_the_jupyterhub_user_in_their_language(
     demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

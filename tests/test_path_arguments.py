@@ -7,10 +7,10 @@ import csv
 from pathlib import Path
 
 from crmlib import admin
-from crmlib.quality.reading import open_table
-from crmlib.quality.scorecard import write_xlsx
-from crmlib.quality.templates import write_template
+from crmlib.reporting.scorecard import write_xlsx
 from crmlib.store import backup as backups
+from crmlib.transfer.reading import open_table
+from crmlib.transfer.templates import write_template
 from tests.factories import Team, company
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,14 @@ from sqlalchemy import func, select
 import crmlib
 from crmlib import ValidationError, clock
 from crmlib.cli import main
-from crmlib.demo import generate
-from crmlib.domain.comments import mentions
-from crmlib.domain.followups import is_placeholder
-from crmlib.domain.stages import stage_field_errors
+from crmlib.domain.sales.followups import is_placeholder
+from crmlib.domain.sales.stages import stage_field_errors
+from crmlib.domain.team.comments import mentions
 from crmlib.settings import set_setting
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Comment, Interaction, Opportunity, StageHistory, Task, User
-from tests.factories import Team, company
+from tests.factories import Team, company, generated_demo
+from tests.templates import Templates
 
 READY = {
     "need_description": "两条新产线",
@@ -333,9 +334,9 @@ def test_stale_opportunities(team: Team, monkeypatch: pytest.MonkeyPatch) -> Non
 # ---------------------------------------------------------------- demo data
 
 
-def test_demo_satisfies_the_rules_and_fills_reminders(db_url: str) -> None:
+def test_demo_satisfies_the_rules_and_fills_reminders(db_url: str, templates: Templates) -> None:
+    templates.fill(db_url, partial(generated_demo, customers=300, seed=3))
     engine = make_engine(db_url)
-    generate(engine, customers=300, seed=3)
     with engine.connect() as conn:
         deals = pd.read_sql(select(Opportunity.__table__), conn)
         notes = pd.read_sql(select(Interaction.__table__), conn)

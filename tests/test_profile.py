@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 import crmlib
 from crmlib import clock
-from crmlib.demo import generate
 from crmlib.errors import ValidationError
-from tests.factories import Team, company
+from tests.factories import SMALL_DEMO, Team, company
+from tests.templates import Templates
 
 GROUP = {"grade": "grade", "industry": "industry_section", "size": "size", "region": "region"}
 
@@ -122,10 +122,10 @@ def check_profile(
     ],
 )
 def test_the_profile_matches_pandas_on_demo_data(
-    db_url: str, start: date, end: date, region: str | None, by: str
+    db_url: str, templates: Templates, start: date, end: date, region: str | None, by: str
 ) -> None:
+    templates.fill(db_url, SMALL_DEMO)
     ws = crmlib.open(db_url, user="admin", lang="en")
-    generate(ws.engine, customers=300, seed=7, start=date(2024, 1, 1))
     check_profile(ws, start, end, region, by)
     ws.close()
 

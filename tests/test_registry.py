@@ -10,7 +10,7 @@ from crmlib.registry import Registry
 
 
 def fruit_registry() -> Registry[int]:
-    fruits: Registry[int] = Registry("fruit", {"en": "fruit", "zh": "水果"})
+    fruits: Registry[int] = Registry("kind")
     fruits.add("apple", 1)
     fruits.add("pear", 2)
     return fruits
@@ -26,8 +26,8 @@ def test_entries_keep_their_order_and_are_found_by_name() -> None:
 @pytest.mark.parametrize(
     ("lang", "message"),
     [
-        ("en", "there is no fruit called 'plum'; known: apple, pear"),
-        ("zh", "没有名为“plum”的水果；可用：apple, pear"),
+        ("en", "there is no file kind called 'plum'; known: apple, pear"),
+        ("zh", "没有名为“plum”的文件类型；可用：apple, pear"),
     ],
 )
 def test_an_unknown_name_names_the_field_the_value_and_the_known_names(
@@ -36,11 +36,11 @@ def test_an_unknown_name_names_the_field_the_value_and_the_known_names(
     with speaking(lang), pytest.raises(ValidationError) as raised:
         fruit_registry().get("plum")
     (error,) = raised.value.errors
-    assert (error.field, error.value, error.message) == ("fruit", "plum", message)
+    assert (error.field, error.value, error.message) == ("kind", "plum", message)
 
 
 def test_a_name_is_registered_once() -> None:
     fruits = fruit_registry()
-    with pytest.raises(ValueError, match="apple"):
+    with pytest.raises(ValueError, match="file kind 'apple' is already registered"):
         fruits.add("apple", 3)
     assert fruits["apple"] == 1

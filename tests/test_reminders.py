@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from crmlib import AccessDenied, ValidationError, clock
 from crmlib.cli import main
-from crmlib.domain.followups import is_placeholder
+from crmlib.domain.sales.followups import is_placeholder
 from tests.factories import Team, company
 
 NOTE = {"channel": "phone", "customer_need": "希望缩短交期", "next_step": "周五前发送报价"}

@@ -101,6 +101,7 @@ def batch(
     yield {e.name: r for e, r in zip(due, results, strict=True)}, output
 
 
+@pytest.mark.notebooks
 def test_every_scheduled_report_runs(batch: tuple[dict[str, RunResult], Path]) -> None:
     results, _ = batch
     entries = {e.name: e for e in load(SCHEDULE)}
@@ -116,6 +117,7 @@ def test_every_scheduled_report_runs(batch: tuple[dict[str, RunResult], Path]) -
         assert not errors, name
 
 
+@pytest.mark.notebooks
 def test_a_batch_prints_every_pdf_with_one_browser(
     batch: tuple[dict[str, RunResult], Path],
 ) -> None:
@@ -125,6 +127,7 @@ def test_a_batch_prints_every_pdf_with_one_browser(
     assert all(Path(r.outputs["pdf"]).read_bytes().startswith(b"%PDF") for r in printed)
 
 
+@pytest.mark.notebooks
 def test_the_schedule_is_idle_after_its_batch(
     demo: Workspace, batch: tuple[dict[str, RunResult], Path]
 ) -> None:
@@ -134,6 +137,7 @@ def test_the_schedule_is_idle_after_its_batch(
     assert {json.loads(p)["schedule"] for p in history["parameters"]} == set(batch[0])
 
 
+@pytest.mark.notebooks
 def test_html_reports_have_no_code_and_need_no_network(
     batch: tuple[dict[str, RunResult], Path],
 ) -> None:
@@ -149,6 +153,7 @@ def test_html_reports_have_no_code_and_need_no_network(
         assert 'class="crm-title"' in page and "<title>" in page
 
 
+@pytest.mark.notebooks
 def test_excel_holds_the_tables_behind_the_charts(
     demo: Workspace, batch: tuple[dict[str, RunResult], Path]
 ) -> None:
@@ -177,6 +182,7 @@ def test_excel_holds_the_tables_behind_the_charts(
     assert asked["区域"] == "华东" and asked["期间"] == period
 
 
+@pytest.mark.notebooks
 def test_pdf_draws_chinese_text(batch: tuple[dict[str, RunResult], Path], tmp_path: Path) -> None:
     result = batch[0]["customer_profile_east"]
     pdf = Path(result.outputs["pdf"])

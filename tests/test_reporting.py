@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import openpyxl
@@ -14,15 +15,16 @@ import pytest
 from click.testing import CliRunner
 
 import crmlib
-from crmlib import admin, clock
+from crmlib import clock
 from crmlib.cli import main
 from crmlib.errors import ValidationError
 from crmlib.reporting import REPORTS, voila
 from crmlib.reporting import parameters as params
 from crmlib.reporting.runner import Runner
-from crmlib.ui.serve import guard
+from crmlib.serving import guard
 from crmlib.workspace import Workspace
-from tests.factories import Team, company
+from tests.factories import Team, built_demo, company
+from tests.templates import Templates
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks" / "reports"
@@ -108,9 +110,9 @@ def test_parameter_files_must_be_mappings(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def demo(db_url: str) -> Iterator[Workspace]:
+def demo(db_url: str, templates: Templates) -> Iterator[Workspace]:
+    templates.fill(db_url, partial(built_demo, customers=150, seed=3, lang="zh"))
     ws = crmlib.open(db_url, user="admin", lang="zh")
-    admin.build_demo(ws.engine, customers=150, seed=3, fresh=True)
     yield ws
     ws.close()
 
@@ -125,6 +127,7 @@ def _record(ws: Workspace, run_id: int) -> dict[str, object]:
     return dict(row)
 
 
+@pytest.mark.notebooks
 def test_run_writes_outputs_and_a_failed_run_keeps_the_last_good_ones(
     demo: Workspace, tmp_path: Path
 ) -> None:
@@ -182,7 +185,8 @@ def test_skip_if_empty_and_quality_gate_skip_record_why(demo: Workspace, tmp_pat
 def test_bad_run_arguments_are_refused_before_anything_runs(demo: Workspace) -> None:
     with pytest.raises(ValidationError) as report:
         demo.reports.run("sales_dashboard")
-    assert report.value.errors[0].rule == "report"
+    assert (report.value.errors[0].field, report.value.errors[0].rule) == ("report", "known_report")
+    assert "kpi_dashboard" in report.value.errors[0].message  # the reports that exist
     with pytest.raises(ValidationError) as formats:
         demo.reports.run("kpi_dashboard", formats=("docx",))
     assert formats.value.errors[0].rule == "formats"
@@ -251,7 +255,7 @@ def test_due_runs_each_entry_once_per_cron_time(demo: Workspace, tmp_path: Path)
     ("entry", "field", "rule"),
     [
         ("report: kpi_dashboard\n    cron: 'every day'", "x.cron", "cron"),
-        ("report: nothing\n    cron: '0 7 * * *'", "report", "report"),
+        ("report: nothing\n    cron: '0 7 * * *'", "report", "known_report"),
         (
             "report: kpi_dashboard\n    cron: '0 7 * * *'\n    parameters: gone.yaml",
             "x.parameters",

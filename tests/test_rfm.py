@@ -12,18 +12,18 @@ from sqlalchemy import insert, select
 
 import crmlib
 from crmlib.analytics.rfm import SEGMENT_NAMES
-from crmlib.demo import generate
 from crmlib.store.models import Customer, Order
 from crmlib.workspace import Workspace
-from tests.factories import Team, company
+from tests.factories import SMALL_DEMO, Team, company
+from tests.templates import Templates
 
 DAY = date(2025, 12, 31)
 
 
 @pytest.fixture
-def demo(db_url: str) -> Iterator[Workspace]:
+def demo(db_url: str, templates: Templates) -> Iterator[Workspace]:
+    templates.fill(db_url, SMALL_DEMO)
     ws = crmlib.open(db_url, user="admin", lang="en")
-    generate(ws.engine, customers=300, seed=7, start=date(2024, 1, 1))
     yield ws
     ws.close()
 

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmlib.quality.kinds import KINDS
 from crmlib.rules import (
     RuleViolation,
     amount,
@@ -23,9 +22,14 @@ from crmlib.rules import (
     text,
 )
 from crmlib.rules.fields import clean_text
+from crmlib.transfer.catalogue import KINDS
 
 ALL_RULES = sorted(
-    {(f"{kind.name}.{c.name}", c.rule) for kind in KINDS.values() for c in kind.columns},
+    {
+        (f"{kind.name}.{c.name}", c.rule)
+        for kind in (k.spec for k in KINDS.values())
+        for c in kind.columns
+    },
     key=lambda pair: pair[0],
 )
 

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmlib.quality.kinds import KINDS
 from crmlib.rules import RuleViolation, columns, email, phone, text
-from crmlib.rules.columns import _COLUMNWISE, apply_rule
-from crmlib.rules.fields import EMAIL, Text
+from crmlib.rules.columns import apply_rule
+from crmlib.rules.fields import EMAIL
+from crmlib.transfer.catalogue import KINDS
 
 FULL_WIDTH = str.maketrans("0123456789+-@.", "０１２３４５６７８９＋－＠．")
 SPACES = [" ", "\u3000", "\t", "\xa0", "\u2003", "\x1c", "\n", ""]
@@ -257,6 +257,7 @@ def _through_polars(on: bool) -> Iterator[None]:
         yield
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("polars", [False, True], ids=["python", "polars"])
 @settings(max_examples=300, deadline=None)
 @given(values=st.lists(st.one_of(phones, ascii_phones), min_size=1, max_size=30))
@@ -265,6 +266,7 @@ def test_phone_columns_agree_with_the_phone_rule(polars: bool, values: list[str]
         _assert_agrees(phone, values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("polars", [False, True], ids=["python", "polars"])
 @settings(max_examples=300, deadline=None)
 @given(values=st.lists(st.one_of(emails, ascii_emails), min_size=1, max_size=30))
@@ -273,6 +275,7 @@ def test_email_columns_agree_with_the_email_rule(polars: bool, values: list[str]
         _assert_agrees(email, values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("polars", [False, True], ids=["python", "polars"])
 @settings(max_examples=300, deadline=None)
 @given(
@@ -393,28 +396,36 @@ def test_the_fast_path_decides_the_common_values_itself(polars: bool) -> None:
     """Ordinary mobiles, plain national numbers, e-mails and names never reach the rule;
     polars also decides e-mails that are broken."""
     cells = ["138 0013 8000", "+8613900138000", "1381234567", "01062345678", "\t", "1 (0) 10"]
+    cells += ["+86 10 6234 5678", "+86 1062345", "+86 010 6234 5678"]
+    form, limited = phone.kind.column, text(3)
+    assert form is not None and email.kind.column is not None and limited.kind.column is not None
     with _through_polars(polars):
-        values, decided, errors = _COLUMNWISE[phone](phone, cells)
-    assert decided.tolist() == [True, True, True, False, False, True]
-    assert values[:2] == ["+8613800138000", "+8613900138000"]
-    assert [(p, e.rule) for p, e in errors.items()] == [(2, "phone_format"), (5, "phone_format")]
+        values, decided, errors = form(phone, cells)
+    assert decided.tolist() == [True, True, True, False, False, True, True, True, False]
+    assert values[:2] == ["+8613800138000", "+8613900138000"] and values[6] == "+861062345678"
+    assert [(p, e.rule) for p, e in errors.items()] == [
+        (2, "phone_format"),
+        (5, "phone_format"),
+        (7, "phone_format"),
+    ]
     with _through_polars(polars):
-        values, decided, errors = _COLUMNWISE[email](email, ["A@B.cn", "", "no at all", "é"])
+        values, decided, errors = email.kind.column(email, ["A@B.cn", "", "no at all", "é"])
     assert decided.tolist() == [True, True, polars, False] and values[:2] == ["a@b.cn", None]
     assert [(p, e.rule) for p, e in errors.items()] == ([(2, "email_format")] if polars else [])
     with _through_polars(polars):
-        values, decided, errors = _COLUMNWISE[Text](text(3), [" ａｂｃ ", "abcd", " 华为 ", ""])
+        values, decided, errors = limited.kind.column(limited, [" ａｂｃ ", "abcd", " 华为 ", ""])
     assert decided.tolist() == [True, False, True, True] and not errors
     assert [values[0], *values[2:]] == ["abc", "华为", None]
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.one_of(st.none(), st.integers(), st.floats(), st.booleans(), texts), max_size=20)
 )
 def test_every_import_rule_agrees_on_mixed_cells(values: list[Any]) -> None:
     """Workbook cells (numbers, booleans, None) go through each rule as they are."""
-    for kind in KINDS.values():
+    for kind in (k.spec for k in KINDS.values()):
         for column in kind.columns:
             clean, violations = apply_rule(column.rule, pd.Series(values, dtype=object))
             for value, got, violation in zip(values, clean, violations, strict=True):
@@ -464,6 +475,7 @@ def test_the_polars_phone_stage_decides_as_the_python_pass(values: list[str]) ->
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.one_of(ascii_emails, emails), min_size=1, max_size=30))
 def test_the_polars_email_stage_decides_as_the_python_pass(values: list[str]) -> None:
@@ -482,6 +494,7 @@ printable_columns = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     st.one_of(
@@ -500,6 +513,7 @@ def test_printable_columns_are_told_at_once_as_cell_by_cell(values: list[str]) -
     assert columns._printable(pl.Series(values, dtype=pl.String), column).to_list() == printable
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", [phone, email], ids=["phone", "email"])
 @settings(max_examples=300, deadline=None)
 @given(
@@ -545,6 +559,7 @@ def _stable(value: str) -> bool:
     return all(any(first <= ord(c) <= last for first, last in ranges) for c in value)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.one_of(cjk_texts, texts), min_size=1, max_size=30), st.sampled_from(TEXT_LIMITS))
 def test_the_polars_text_stage_decides_as_the_python_pass(values: list[str], limit: int) -> None:
@@ -735,6 +750,7 @@ def test_long_columns_go_through_polars() -> None:
     assert len(spy.call_args.args[0]) == cells.count("（华为）") + cells.count("\u3000华")
 
 
+@pytest.mark.slow
 def test_importing_the_column_rules_does_not_import_polars() -> None:
     """``crm --help`` and every import of small files do without it."""
     loaded = subprocess.run(

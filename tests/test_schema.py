@@ -123,6 +123,7 @@ def test_revision_of_a_database_matches_alembics(migrated: Engine) -> None:
         assert revision_of(conn) == MigrationContext.configure(conn).get_current_revision()
 
 
+@pytest.mark.slow
 def test_opening_the_command_line_does_not_import_alembic() -> None:
     """Every `crm` command and notebook pays for what importing crmlib loads."""
     loaded = subprocess.run(

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import crmlib
 from crmlib import clock
-from crmlib.analytics.segments import parse
-from crmlib.analytics.segments.language import Comparison, Junction, Not
+from crmlib.analytics.segment_rules import parse
+from crmlib.analytics.segment_rules.language import Comparison, Junction, Not
 from crmlib.errors import AccessDenied, Conflict, NotFound, ValidationError
 from crmlib.i18n import speaking
 from tests.factories import Team, company

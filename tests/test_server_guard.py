@@ -15,14 +15,14 @@ from click.testing import CliRunner
 from crmlib.cli import main
 from crmlib.errors import ValidationError
 from crmlib.reporting import voila
-from crmlib.ui.lab import lab
-from crmlib.ui.serve import (
+from crmlib.serving import (
     TOKEN_FILE_ENV,
     check_host_names,
     guard,
     read_token_file,
     voila_command,
 )
+from crmlib.ui.lab import lab
 
 
 def test_a_fresh_token_lives_in_a_private_folder_never_on_the_command_line() -> None:

@@ -29,6 +29,9 @@ from crmlib.store.models import ReportRun
 from tests.factories import demo_database, first_user
 from tests.servers import free_port, running
 
+#: Real crm processes, servers and kernels in fresh workspaces.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 NO_CHROMIUM = "/nonexistent/chromium"
 
@@ -128,6 +131,7 @@ def test_the_api_still_creates_a_new_database(tmp_path: Path) -> None:
     assert (tmp_path / "new.db").is_file()
 
 
+@pytest.mark.notebooks
 def test_a_kernel_started_in_a_notebook_folder_opens_the_home_database(
     demo_home: Path, rep: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

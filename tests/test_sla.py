@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmlib.domain.sla import (
+from crmlib.domain.service.sla import (
     AT_RISK,
     BREACHED,
     OK,

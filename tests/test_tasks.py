@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from crmlib import AccessDenied, NotFound, ValidationError, clock
 from crmlib.cli import main
-from crmlib.domain.comments import mentions
+from crmlib.domain.team.comments import mentions
 from tests.factories import Team, company
 
 

@@ -21,11 +21,13 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from sqlalchemy import create_engine, func, select
 
 import crmlib
+from crmlib.serving import Guard, guard, voila_command, voila_environment
 from crmlib.store.models import Merge
 from crmlib.ui.fields import industry_choices, province_choices
-from crmlib.ui.serve import Guard, guard, voila_command, voila_environment
 from tests.factories import demo_database, first_user
 from tests.servers import REBINDING, check_guard, free_port, running
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -21,6 +21,7 @@ def _open_as_admin(url: str) -> str:
         return ws.user.role.name
 
 
+@pytest.mark.slow
 def test_processes_opening_a_new_database_at_once_all_succeed(empty_db_url: str) -> None:
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         roles = pool.map(_open_as_admin, [empty_db_url] * 4)

@@ -46,9 +46,9 @@ from sqlalchemy import Connection, Table, bindparam, case, delete, insert, selec
 
 from .. import clock
 from ..audit import text_of
-from ..domain.context import Context, localised
+from ..context import Context, localised
 from ..errors import FieldError, ValidationError
-from ..i18n import register, t
+from ..i18n import t
 from ..missing import is_missing
 from ..settings import get_setting
 from ..store.models import AuditEvent, Customer, CustomerTag
@@ -61,23 +61,6 @@ ACTION = "churn"
 TOP = 3
 #: Risks are stored with this many decimals (finer changes are noise, not news).
 DECIMALS = 3
-
-register(
-    {
-        "history": {
-            "zh": "{day} 之前的订单历史不足以训练流失模型：需要在 {t1} 和 {t2} 两个时点都有"
-            "既流失又未流失的下单客户（当前：{counts}）",
-            "en": "too little order history before {day} to train the churn model: both "
-            "{t1} and {t2} need buyers who churned and buyers who did not (now: {counts})",
-        },
-        "threshold": {"zh": "应在 0 到 1 之间", "en": "must be between 0 and 1"},
-        "not_scored": {
-            "zh": "客户 {code} 在 {day} 之前没有订单，没有流失风险评分",
-            "en": "customer {code} has no order up to {day}, so it has no churn risk",
-        },
-    },
-    namespace="churn",
-)
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from sqlalchemy import Float, Select, Table, and_, case, func, select
 from sqlalchemy import cast as sql_cast
 
 from .. import clock
-from ..domain.context import Context
-from ..i18n import register, t
+from ..context import Context
+from ..i18n import t
 from ..store.models import Customer, Interaction, Order, Ticket
 from .days import calendar_days
 from .filters import Filters
@@ -58,28 +58,6 @@ FEATURES = (
     "is_company",
 )
 UNLOGGED = frozenset({"monetary_trend", "is_company"})
-
-register(
-    {
-        "recency_days": {"zh": "距上次下单天数", "en": "days since the last order"},
-        "frequency": {"zh": "订单数", "en": "orders"},
-        "monetary": {"zh": "累计消费金额", "en": "total spend"},
-        "aov": {"zh": "客单价", "en": "average order value"},
-        "orders_6m": {"zh": "近6个月订单数", "en": "orders in the last 6 months"},
-        "orders_prev_6m": {"zh": "前6个月订单数", "en": "orders in the 6 months before"},
-        "spend_6m": {"zh": "近6个月消费金额", "en": "spend in the last 6 months"},
-        "spend_prev_6m": {"zh": "前6个月消费金额", "en": "spend in the 6 months before"},
-        "monetary_trend": {"zh": "消费金额趋势", "en": "spend trend"},
-        "tenure_days": {"zh": "首单至今天数", "en": "days since the first order"},
-        "tickets_12m": {"zh": "近12个月工单数", "en": "tickets in the last 12 months"},
-        "complaints_12m": {"zh": "近12个月投诉数", "en": "complaints in the last 12 months"},
-        "follow_ups_12m": {"zh": "近12个月跟进次数", "en": "follow-ups in the last 12 months"},
-        "days_since_contact": {"zh": "距上次跟进天数", "en": "days since the last follow-up"},
-        "followup_gap_days": {"zh": "平均跟进间隔天数", "en": "average days between touches"},
-        "is_company": {"zh": "客户类型（企业/个人）", "en": "kind (company or person)"},
-    },
-    namespace="churn_features",
-)
 
 
 def feature_label(name: str, lang: str | None = None) -> str:

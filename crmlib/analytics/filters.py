@@ -25,36 +25,14 @@ from sqlalchemy import ColumnElement, Select, and_, select, true
 from sqlalchemy.orm import aliased
 
 from .. import clock
-from ..domain.context import Context
+from ..context import Context
 from ..errors import FieldError, ValidationError
-from ..i18n import register, t
+from ..i18n import t
 from ..reference.regions import REGIONS, find_region
 from ..rules.fields import date_value, validate
 from ..store.models import Customer, Lead, User
-from .segments.compile import members_query
-from .segments.service import rule_of
-
-register(
-    {
-        "period": {
-            "zh": "不是可识别的期间（如 2025、2025-H1、2025-Q4、2025-05、2025-05-01，"
-            "或 上月、本月、上季度、本季度、去年、今年）",
-            "en": "is not a period (such as 2025, 2025-H1, 2025-Q4, 2025-05 or 2025-05-01, or "
-            "previous_month, this_month, previous_quarter, this_quarter, previous_year, "
-            "this_year)",
-        },
-        "period_order": {
-            "zh": "期间的结束日期早于开始日期",
-            "en": "the period ends before it starts",
-        },
-        "period_both": {
-            "zh": "请只用 period，或只用 period_start/period_end",
-            "en": "give period, or period_start/period_end, not both",
-        },
-        "region": {"zh": "不是销售区域（{choices}）", "en": "is not a sales region ({choices})"},
-    },
-    namespace="filters",
-)
+from .segment_rules.compile import members_query
+from .segment_rules.saved import rule_of
 
 _PERIOD = re.compile(
     r"(?P<year>\d{4})(?:-(?:(?P<half>[Hh][12])|(?P<quarter>[Qq][1-4])|(?P<month>\d{1,2})"

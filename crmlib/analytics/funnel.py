@@ -36,19 +36,14 @@ import pandas as pd
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 
 from .. import clock
-from ..domain.context import Context
+from ..context import Context
 from ..errors import FieldError, ValidationError
-from ..i18n import register, t
+from ..i18n import t
 from ..missing import is_missing
 from ..store.models import Lead, Opportunity, StageHistory
 from .days import days_between
 from .filters import Filters
 from .labels import label
-
-register(
-    {"bad_basis": {"zh": "应为 leads 或 deals", "en": "is not one of leads, deals"}},
-    namespace="funnel",
-)
 
 STEPS = ("lead", "qualified", "proposal", "negotiation", "won")
 BASES = ("leads", "deals")

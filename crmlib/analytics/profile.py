@@ -30,17 +30,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Float, Select, case, cast, distinct, func, literal, select
 
-from ..domain.context import Context
+from ..context import Context
 from ..errors import FieldError, ValidationError
-from ..i18n import register, t
+from ..i18n import t
 from ..store.models import Customer, Interaction, Order
 from .filters import Filters
 from .labels import GROUP_COLUMNS, value_label
-
-register(
-    {"bad_group": {"zh": "应为 {choices} 之一", "en": "is not one of {choices}"}},
-    namespace="profile",
-)
 
 TOP_INDUSTRIES = 5
 

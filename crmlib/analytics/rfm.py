@@ -47,8 +47,8 @@ from typing import Any, cast
 import pandas as pd
 from sqlalchemy import ColumnElement, Subquery, Table, and_, case, func, select
 
-from ..domain.context import Context
-from ..i18n import register, t
+from ..context import Context
+from ..i18n import t
 from ..store.models import Customer, Order, User
 from .days import calendar_days
 from .filters import Filters
@@ -107,22 +107,6 @@ SUMMARY_COLUMNS = (
     "monetary",
 )
 QUINTILES = 5
-
-register(
-    {
-        "champions": {"zh": "重要价值客户", "en": "Champions"},
-        "loyal": {"zh": "忠诚客户", "en": "Loyal"},
-        "cannot_lose": {"zh": "重要挽留客户", "en": "Cannot lose them"},
-        "at_risk": {"zh": "流失风险客户", "en": "At risk"},
-        "new": {"zh": "新客户", "en": "New customers"},
-        "potential_loyalists": {"zh": "潜力客户", "en": "Potential loyalists"},
-        "need_attention": {"zh": "需要关注", "en": "Need attention"},
-        "hibernating": {"zh": "休眠客户", "en": "Hibernating"},
-        "lost": {"zh": "已流失客户", "en": "Lost"},
-        "no_purchase": {"zh": "未购买", "en": "No purchase"},
-    },
-    namespace="rfm",
-)
 
 
 def label(segment: str, lang: str | None = None) -> str:

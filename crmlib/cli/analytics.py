@@ -8,13 +8,8 @@ from ..analytics.filters import PERIOD_HELP
 from ..analytics.kpi import CATALOGUE
 from ..analytics.kpi.text import catalogue_text, kpi_text
 from ..display import readable
-from ..i18n import register, t
+from ..i18n import t
 from .base import Settings, column_header, friendly_errors, main, pass_settings
-
-register(
-    {"by_needs_kpi": {"zh": "--by 需要指定 KPI_ID", "en": "--by needs a KPI_ID"}},
-    namespace="kpi_cli",
-)
 
 
 @main.command("kpi")

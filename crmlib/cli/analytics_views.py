@@ -11,18 +11,8 @@ import pandas as pd
 
 from ..analytics.filters import PERIOD_HELP
 from ..analytics.labels import label
-from ..i18n import register, t
+from ..i18n import t
 from .base import Settings, friendly_errors, main, pass_settings, table_text
-
-register(
-    {
-        "value": {"zh": "订单与客单价", "en": "Orders and average order value"},
-        "engagement": {"zh": "跟进情况", "en": "Follow-ups"},
-        "worst_step": {"zh": "流失最多的环节：{step}", "en": "Most are lost at: {step}"},
-        "no_losses": {"zh": "没有流失记录", "en": "Nothing lost"},
-    },
-    namespace="views",
-)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

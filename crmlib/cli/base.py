@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..display import heading as column_heading
 from ..display import shown, value_shown
 from ..errors import CRMError
-from ..i18n import MESSAGES, current_lang, register, speaking, t
+from ..i18n import MESSAGES, current_lang, speaking, t
 from ..progress import ProgressBar
 from ..reference.enums import Enumeration
 from ..settings import SettingWarning
@@ -27,17 +27,6 @@ from ..store.engine import make_engine
 from ..store.models import User
 from ..workspace import Workspace, resolve_username
 from ..workspace import open as open_workspace
-
-register(
-    {
-        "error": {"zh": "错误：{message}", "en": "error: {message}"},
-        "warning": {"zh": "警告：{message}", "en": "warning: {message}"},
-        "cancelled": {"zh": "已取消，未做任何更改", "en": "cancelled; nothing was changed"},
-        "no_rows": {"zh": "（无）", "en": "(none)"},
-        "unit_rows": {"zh": "行", "en": "rows"},
-    },
-    namespace="cli",
-)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,7 +186,7 @@ def run() -> None:
 
 def guard_options(func: F) -> F:
     """``--allow-host`` and ``--token-file``, shared by the servers (``crm notebooks serve``,
-    ``crm dashboards``): see :func:`crmlib.ui.serve.guard`."""
+    ``crm dashboards``): see :func:`crmlib.serving.guard`."""
     func = click.option(
         "--token-file",
         type=click.Path(dir_okay=False, path_type=Path),

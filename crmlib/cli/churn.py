@@ -10,32 +10,8 @@ import click
 
 from ..analytics.churn import TAG, ChurnModel
 from ..formatting import number_text, value_text
-from ..i18n import register, t
+from ..i18n import t
 from .base import Settings, friendly_errors, main, pass_settings
-
-register(
-    {
-        "model": {
-            "zh": "流失模型（截至 {as_of}，{horizon} 天内无订单即为流失）：训练时点 {t1}"
-            "（{train:,} 个客户，流失率 {train_rate:.1%}），检验时点 {t2}（{test:,} 个客户，"
-            "流失率 {test_rate:.1%}），AUC {auc}",
-            "en": "churn model as of {as_of} (churned: no order within {horizon} days): "
-            "trained at {t1} ({train:,} customers, {train_rate:.1%} churned), tested at {t2} "
-            "({test:,} customers, {test_rate:.1%} churned), AUC {auc}",
-        },
-        "weights": {
-            "zh": "影响最大的因素（正值提高风险）：",
-            "en": "strongest factors (positive raises the risk):",
-        },
-        "scored": {
-            "zh": "已为 {scored:,} 个客户评分：{at_risk:,} 个风险 ≥ {threshold}（{tag}），"
-            "新增标签 {tagged:,}，移除标签 {untagged:,}，风险值变化 {changed:,}",
-            "en": "{scored:,} customers scored: {at_risk:,} at or above {threshold} ({tag}), "
-            "{tagged:,} newly tagged, {untagged:,} untagged, {changed:,} risks changed",
-        },
-    },
-    namespace="churn_cli",
-)
 
 SHOWN = 5
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from .. import admin, clock
-from ..i18n import current_lang, register, t
-from ..quality.formulas import neutralise_frame
-from ..quality.scorecard import format_text, write_xlsx
-from ..quality.templates import write_template
+from ..i18n import current_lang, t
+from ..reporting.scorecard import format_text, write_xlsx
+from ..transfer.engines import DEFAULT_ENGINE, ENGINE_ENV, ENGINES
+from ..transfer.formulas import neutralise_frame
+from ..transfer.templates import write_template
 from .base import (
     Settings,
     friendly_errors,
@@ -22,115 +23,6 @@ from .base import (
     progress_bar,
     table_text,
     value_text,
-)
-
-register(
-    {
-        "schema_current": {
-            "zh": "{where}：数据库结构已是最新（版本 {revision}）",
-            "en": "{where}: schema up to date (revision {revision})",
-        },
-        "schema_created": {
-            "zh": "{where}：已新建数据库结构，版本 {revision}",
-            "en": "{where}: schema new → {revision}",
-        },
-        "schema_upgraded": {
-            "zh": "{where}：数据库结构已从 {before} 升级到 {revision}",
-            "en": "{where}: schema {before} → {revision}",
-        },
-        "admin_created": {"zh": "已创建管理员 {name!r}", "en": "created administrator {name!r}"},
-        "demo_written": {
-            "zh": "演示数据：共 {rows:,} 行（客户 {customers:,} 个）",
-            "en": "demo data: {rows:,} rows ({customers:,} customers)",
-        },
-        "status_database": {"zh": "数据库    {url}", "en": "database  {url}"},
-        "status_schema": {"zh": "结构版本  {revision}", "en": "schema    {revision}"},
-        "status_no_schema": {"zh": "结构版本  无", "en": "schema    none"},
-        "status_size": {"zh": "大小      {mb:.1f} MB", "en": "size      {mb:.1f} MB"},
-        "status_backup": {
-            "zh": "最近备份  {at:%Y-%m-%d %H:%M} {path}",
-            "en": "backup    {at:%Y-%m-%d %H:%M} {path}",
-        },
-        "status_no_backup": {"zh": "最近备份  从未备份", "en": "backup    never"},
-        "status_no_tables": {
-            "zh": "数据表    无（先运行 crm init 建立数据库结构）",
-            "en": "tables    none (run crm init to create the schema)",
-        },
-        "user_added": {"zh": "已添加用户 {name}（{role}）", "en": "added {name} ({role})"},
-        "user_added_to_team": {
-            "zh": "已添加用户 {name}（{role}，{team}）",
-            "en": "added {name} ({role}, {team})",
-        },
-        "user_deactivated": {"zh": "已停用 {name}", "en": "deactivated {name}"},
-        "user_role_changed": {
-            "zh": "{name} 现为{role}（{team}）",
-            "en": "{name} is now {role} ({team})",
-        },
-        "user_deactivated_reassigned": {
-            "zh": "已停用 {name}；其 {moved} 个客户已转给 {heir}",
-            "en": "deactivated {name}; {moved} customers now owned by {heir}",
-        },
-        "template_written": {"zh": "模板已写入：{path}", "en": "template written: {path}"},
-        "exported": {"zh": "已导出 {rows:,} 行到 {path}", "en": "exported {rows:,} rows to {path}"},
-        "duplicate_pairs": {
-            "zh": "{clusters:,} 组中共有 {pairs:,} 对疑似重复客户",
-            "en": "{pairs:,} candidate pairs in {clusters:,} clusters",
-        },
-        "pairs_written": {"zh": "疑似重复客户已写入 {path}", "en": "pairs written to {path}"},
-        "cluster_size": {"zh": "组内客户数", "en": "Cluster size"},
-        "merged": {
-            "zh": "已将 {other} 合并到 {survivor}（合并编号 {merge_id}）",
-            "en": "merged {other} into {survivor} (merge {merge_id})",
-        },
-        "unmerged": {"zh": "已撤销合并 {merge_id}", "en": "merge {merge_id} undone"},
-        "no_merges": {"zh": "还没有合并记录", "en": "no merges yet"},
-        "scorecard_written": {
-            "zh": "数据质量评分卡已写入 {path}",
-            "en": "scorecard written to {path}",
-        },
-        "no_changes": {"zh": "{code} 没有变更记录", "en": "no changes recorded for {code}"},
-        "backup_written": {
-            "zh": "备份已写入：{path}（{mb:.1f} MB）",
-            "en": "backup written: {path} ({mb:.1f} MB)",
-        },
-        "backup_problem": {"zh": "问题：{problem}", "en": "problem: {problem}"},
-        "backup_failed": {"zh": "备份 {path} 校验失败", "en": "backup {path} FAILED verification"},
-        "backup_verified": {
-            "zh": "备份 {path} 校验通过：{tables} 张表，{rows:,} 行，完整性正常",
-            "en": "backup {path} verified: {tables} tables, {rows:,} rows, integrity ok",
-        },
-        "restore_confirm": {
-            "zh": "用 {file} 替换 {where} 的全部内容吗？",
-            "en": "replace the contents of {where} with {file}?",
-        },
-        "demo_confirm": {
-            "zh": "清空 {where}（{rows:,} 行，其中客户 {customers:,} 个）并重建为演示数据吗？"
-            "现有内容会先备份",
-            "en": "empty {where} ({rows:,} rows, {customers:,} customers) and build the demo "
-            "there? Its contents are backed up first",
-        },
-        "demo_safety": {
-            "zh": "原有内容已保存到 {path}（用 crm restore 可找回）",
-            "en": "previous contents saved in {path} (crm restore brings them back)",
-        },
-        "kept_events": {
-            "zh": "被撤销工作的 {count:,} 条审计记录已保留",
-            "en": "{count:,} audit events of the undone work kept",
-        },
-        "audit_what": {
-            "zh": "请给出客户编号 CODE，或使用 --operations（二者选一）",
-            "en": "give a customer CODE or --operations (one of them)",
-        },
-        "no_operations": {
-            "zh": "还没有备份、恢复或重置记录",
-            "en": "no backups, restores or resets recorded yet",
-        },
-        "restored": {
-            "zh": "已将 {file} 恢复到 {where}（原有内容已保存到 {safety}）",
-            "en": "restored {file} into {where} (previous contents saved in {safety})",
-        },
-    },
-    namespace="core_cli",
 )
 
 
@@ -375,15 +267,32 @@ def export_(
 @click.option("--dry-run", is_flag=True, help="Validate and report; save nothing.")
 @click.option("--strict", is_flag=True, help="Save nothing if any row is rejected.")
 @click.option("--sheet", help="Worksheet of an .xlsx file (default: the first).")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES.names()),
+    help=f"Import engine (default: ${ENGINE_ENV}, else {DEFAULT_ENGINE}).",
+)
 @pass_settings
 @friendly_errors
 def import_(
-    settings: Settings, kind: str, file: Path, dry_run: bool, strict: bool, sheet: str | None
+    settings: Settings,
+    kind: str,
+    file: Path,
+    dry_run: bool,
+    strict: bool,
+    sheet: str | None,
+    engine: str | None,
 ) -> None:
     """Import customers, contacts, leads, opportunities, orders or tickets from CSV or .xlsx."""
     with settings.workspace() as ws, progress_bar("rows") as advance:
         result = ws.import_file(
-            kind, file, dry_run=dry_run, strict=strict, sheet=sheet, progress=advance
+            kind,
+            file,
+            dry_run=dry_run,
+            strict=strict,
+            sheet=sheet,
+            progress=advance,
+            engine=engine,
         )
     click.echo(result.describe(ws.ctx.lang))
     if result.rejected and (strict or not result.ok):

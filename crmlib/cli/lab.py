@@ -7,20 +7,11 @@ import sys
 import click
 
 from ..config import home
-from ..i18n import register, t
+from ..i18n import t
+from ..serving import run_server
+from ..ui.kernels import kernel_settings
 from ..ui.lab import DEFAULT_HOST, DEFAULT_PORT, lab
-from ..ui.serve import kernel_settings, run_server
 from .base import Settings, friendly_errors, main, pass_settings
-
-register(
-    {
-        "lab_at": {
-            "zh": "JupyterLab（{home}，用户 {user}）：{url}",
-            "en": "JupyterLab ({home}, as {user}): {url}",
-        },
-    },
-    namespace="lab_cli",
-)
 
 
 @main.command("lab")

@@ -6,28 +6,9 @@ from datetime import datetime
 
 import click
 
-from ..domain.lifecycle import CHANGES
-from ..i18n import register, t
+from ..domain.customers.lifecycle import CHANGES
+from ..i18n import t
 from .base import Settings, friendly_errors, main, pass_settings
-
-register(
-    {
-        "summary": {
-            "zh": "{as_of} 客户生命周期刷新：检查 {customers:,} 个客户，{changed:,} 项变更{dry}",
-            "en": "lifecycle refresh as of {as_of}: {customers:,} customers checked, "
-            "{changed:,} changes{dry}",
-        },
-        "dry": {"zh": "（试运行，未保存）", "en": " (dry run, nothing saved)"},
-        "segments": {"zh": "已记录 {n} 个客户分群的规模", "en": "sizes of {n} segments recorded"},
-        "grade": {"zh": "客户等级调整", "en": "grades changed"},
-        "activated": {"zh": "潜在 → 活跃", "en": "potential → active"},
-        "reactivated": {"zh": "流失 → 活跃", "en": "lost → active"},
-        "lost": {"zh": "活跃 → 流失", "en": "active → lost"},
-        "flagged": {"zh": "标记待归档", "en": "flagged for archiving"},
-        "unflagged": {"zh": "取消待归档标记", "en": "archive flag cleared"},
-    },
-    namespace="refresh",
-)
 
 
 @main.command()

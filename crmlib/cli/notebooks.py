@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..config import notebooks_folder
-from ..ui.serve import guard, kernel_settings, run_server, voila_command, voila_environment
+from ..serving import guard, run_server, voila_command, voila_environment
+from ..ui.kernels import kernel_settings
 from .base import Settings, friendly_errors, guard_options, main, pass_settings
 
 DEFAULT_PORT = 8867

@@ -10,35 +10,20 @@ from pathlib import Path
 import click
 
 from ..config import home, notebooks_folder
-from ..i18n import current_lang, register, t
+from ..i18n import current_lang, t
 from ..reference.enums import REPORT_OUTPUT, REPORT_RUN_STATUS
 from ..reporting import FORMATS, NOTEBOOKS, REPORTS, RunResult
 from ..reporting import voila as voila_app
-from ..ui.serve import guard, kernel_settings, run_server
+from ..serving import guard, run_server
+from ..ui.kernels import kernel_settings
 from .base import Settings, friendly_errors, guard_options, main, pass_settings
-
-register(
-    {
-        "not_key_value": {"zh": "{pair!r} 不是 KEY=VALUE 形式", "en": "{pair!r} is not KEY=VALUE"},
-        "dashboards_at": {"zh": "仪表板：{url}", "en": "dashboards: {url}"},
-        "not_made": {"zh": "未生成", "en": "not made"},
-        "run": {
-            "zh": "#{id} {report}：{status}（{seconds} 秒）",
-            "en": "#{id} {report}: {status} ({seconds} s)",
-        },
-        "output": {"zh": "{kind}：{path}", "en": "{kind}: {path}"},
-        "due": {"zh": "{entry}：{report}（{cron}）", "en": "{entry}: {report} ({cron})"},
-    },
-    namespace="reports_cli",
-)
 
 DEFAULT_SCHEDULE = Path("parameters") / "schedule.yaml"
 
 
 def _title(report: str) -> str:
     """A report's name as people read it (a report no longer in the catalogue: its name)."""
-    known = REPORTS.get(report)
-    return known.title_name(current_lang()) if known else report
+    return REPORTS[report].title_name(current_lang()) if report in REPORTS else report
 
 
 def _output(kind: str, path: str) -> str:

@@ -7,35 +7,8 @@ from typing import Any
 
 import click
 
-from ..i18n import register, t
+from ..i18n import t
 from .base import Settings, friendly_errors, main, pass_settings, show_table, value_text
-
-register(
-    {
-        "lead_added": {
-            "zh": "线索 #{id}（{status}，负责人 {owner}）",
-            "en": "lead #{id} ({status}, owner {owner})",
-        },
-        "lead_status": {"zh": "线索 #{id}：{status}", "en": "lead #{id}: {status}"},
-        "lead_to_new_customer": {
-            "zh": "线索 #{id} → 新客户 {code}",
-            "en": "lead #{id} → new customer {code}",
-        },
-        "lead_to_customer": {
-            "zh": "线索 #{id} → 客户 {code}",
-            "en": "lead #{id} → customer {code}",
-        },
-        "deal_opened": {"zh": "，商机 #{id}", "en": ", opportunity #{id}"},
-        "campaign_added": {"zh": "营销活动 #{id} {name}", "en": "campaign #{id} {name}"},
-        "codes_or_segment": {
-            "zh": "请给出客户编号或 --segment，不能两者都给",
-            "en": "give customer codes or --segment, not both",
-        },
-        "members_added": {"zh": "已添加 {count} 名成员", "en": "{count} members added"},
-        "responded": {"zh": "{code}：已记录响应", "en": "{code}: responded"},
-    },
-    namespace="leads_cli",
-)
 
 
 @main.group()

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import click
 
-from ..domain.pipeline import FORECAST_BY
-from ..i18n import register, t
+from ..domain.sales.pipeline import FORECAST_BY
+from ..i18n import t
 from ..reference.enums import PRIORITY, TASK_STATUS
 from .base import (
     Settings,
@@ -17,28 +17,6 @@ from .base import (
     show_table,
     table_text,
     value_text,
-)
-
-register(
-    {
-        "no_reminders": {"zh": "今天没有到期或逾期的事项", "en": "nothing due or overdue"},
-        "task_added": {
-            "zh": "已创建任务 #{id}，负责人 {assignee}",
-            "en": "task #{id} added for {assignee}",
-        },
-        "task_status": {"zh": "任务 #{id} 状态：{status}", "en": "task #{id} is now {status}"},
-        "comment_added": {"zh": "已添加评论 #{id}", "en": "comment #{id} added"},
-        "mention_tasks": {"zh": "已为 {names} 创建任务", "en": "tasks created for {names}"},
-        "unknown_mentions": {
-            "zh": "以下 @ 名称不是有效用户：{names}",
-            "en": "not active users (no task made): {names}",
-        },
-        "stale_count": {
-            "zh": "{count} 个进行中的商机长期无进展",
-            "en": "{count} stale open opportunities",
-        },
-    },
-    namespace="sales_cli",
 )
 
 

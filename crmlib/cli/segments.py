@@ -7,34 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..i18n import register, t
+from ..i18n import t
 from .base import Settings, friendly_errors, main, pass_settings, table_text
-
-register(
-    {
-        "saved": {
-            "zh": "分群 {name!r} 已保存：今天有 {size:,} 个客户",
-            "en": "segment {name!r} saved: {size:,} customers today",
-        },
-        "none_defined": {"zh": "尚未定义任何分群", "en": "no segments defined"},
-        "not_measured": {"zh": "未测量", "en": "not measured"},
-        "measured": {"zh": "{day}：{size:,}", "en": "{size:,} on {day}"},
-        "exported": {
-            "zh": "已导出 {rows:,} 名成员到 {path}",
-            "en": "exported {rows:,} members to {path}",
-        },
-        "customers": {"zh": "{count:,} 个客户", "en": "{count:,} customers"},
-        "customers_cut": {
-            "zh": "{count:,} 个客户（只显示前 {shown} 个；--output FILE 可写出全部）",
-            "en": "{count:,} customers (first {shown} shown; --output FILE writes all)",
-        },
-        "tagged": {
-            "zh": "已给 {count:,} 个客户打上标签 {tag!r}",
-            "en": "tagged {count:,} customers {tag!r}",
-        },
-    },
-    namespace="segments_cli",
-)
 
 #: Members printed to the terminal at most; the rest go to a file with --output.
 SHOWN = 50

@@ -8,36 +8,9 @@ from typing import Any
 
 import click
 
-from ..i18n import register, t
+from ..i18n import t
 from ..reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
 from .base import Settings, friendly_errors, main, pass_settings, show_table, value_text
-
-register(
-    {
-        "ticket": {
-            "zh": "#{id} {code} [{status}，{priority}，SLA {sla}] {subject} — {team}/{assignee}；"
-            "首次响应截止 {first_response_due:%Y-%m-%d %H:%M}，"
-            "解决截止 {resolution_due:%Y-%m-%d %H:%M}",
-            "en": "#{id} {code} [{status}, {priority}, SLA {sla}] {subject} — {team}/{assignee}; "
-            "first response due {first_response_due:%Y-%m-%d %H:%M}, "
-            "resolution due {resolution_due:%Y-%m-%d %H:%M}",
-        },
-        "csat_or_no_answer": {
-            "zh": "请给出 --csat N 或 --no-answer 其中之一",
-            "en": "give either --csat N or --no-answer",
-        },
-        "article_added": {"zh": "知识库文章 {id}：{title}", "en": "article {id}: {title}"},
-        "article_linked": {
-            "zh": "知识库文章 {article} 已关联到工单 #{ticket}",
-            "en": "article {article} linked to ticket #{ticket}",
-        },
-        "nps_recorded": {
-            "zh": "已记录 {code} 的 NPS：{score}",
-            "en": "NPS {score} recorded for {code}",
-        },
-    },
-    namespace="service_cli",
-)
 
 QUEUE_COLUMNS = [
     "id",

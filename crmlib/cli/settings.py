@@ -8,38 +8,9 @@ from typing import Any
 import click
 import pandas as pd
 
-from ..i18n import register, t
+from ..i18n import t
 from ..settings import Change, parse_value
 from .base import Settings, friendly_errors, main, pass_settings, table_text
-
-register(
-    {
-        "key": {"zh": "设置项", "en": "Setting"},
-        "title": {"zh": "名称", "en": "Name"},
-        "value": {"zh": "当前值", "en": "Value"},
-        "default": {"zh": "默认值", "en": "Default"},
-        "rule": {"zh": "规则", "en": "Rule"},
-        "description": {"zh": "说明", "en": "What it does"},
-        "stored": {"zh": "保存的值", "en": "Stored value"},
-        "problem": {"zh": "问题", "en": "Problem"},
-        "line": {"zh": "{label}：{text}", "en": "{label}: {text}"},
-        "set": {
-            "zh": "已将设置 {setting} 从 {old} 改为 {new}",
-            "en": "changed setting {setting} from {old} to {new}",
-        },
-        "reset": {
-            "zh": "已将设置 {setting} 从 {old} 恢复为默认值 {new}",
-            "en": "reset setting {setting} from {old} to its default {new}",
-        },
-        "invalid": {
-            "zh": "{count} 项设置保存的值无效，正在使用默认值：{keys}"
-            "（crm settings get KEY 查看原因）",
-            "en": "{count} settings hold an invalid value and use their default: {keys} "
-            "(crm settings get KEY shows why)",
-        },
-    },
-    namespace="settings_cli",
-)
 
 #: Characters of a value the list shows; ``crm settings get KEY`` shows all of it.
 SHOWN = 48

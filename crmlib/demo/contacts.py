@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import emails, names, noise, phones
-from .customers import Chunk, CustomerPlan
+from .customers import Chunk
+from .plan import CustomerPlan
 from .timeline import Timeline
 from .vectors import Array, Rows, choose, concat, expand, nullable
 

@@ -8,7 +8,7 @@ the truth without a database. Text is only made for the chunk being written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -16,9 +16,8 @@ import numpy as np
 from ..reference.enums import SIZE, SOURCE
 from ..store.codes import CUSTOMER_PREFIX, format_code
 from . import emails, names, noise, phones, places
-from .names import CompanyNames
 from .phrases import CONSENT_PURPOSES, TAGS
-from .places import Addresses
+from .plan import CustomerPlan
 from .roster import Roster
 from .timeline import DAY, Timeline, office_time
 from .vectors import Array, Rows, choose, concat, expand, nullable, pool, zfill
@@ -40,41 +39,6 @@ ORDER_SCALE = {"small": 12_000, "medium": 50_000, "large": 200_000}
 PERSON_SCALE = 3_000
 SCALE_SPREAD = 0.6
 TAG_SHARES = (0.3, 0.08)  # customers with at least one tag, with two
-
-
-@dataclass
-class CustomerPlan:
-    """Every customer as numbers, in creation order (index = position in the base)."""
-
-    created: Array  # seconds since the span start, ascending
-    sequence: Array  # number within the creation day, from 1
-    company: Array  # bool
-    city: Array  # index into places.CITIES
-    division: Array  # index into names.DIVISION (-1: a person)
-    size: Array  # index into SIZES (-1: a person)
-    source: Array  # index into SOURCES
-    names: CompanyNames
-    surname: Array  # the person, or a company's main contact
-    given: Array
-    title: Array  # the main contact's title (companies)
-    phone: Array  # the main contact's mobile, as an integer
-    has_email: Array
-    email_style: Array
-    email_number: Array
-    email_domain: Array  # company: index into emails.COMPANY_TLDS; person: PUBLIC_DOMAINS
-    address: Addresses
-    erp: Array  # ERP customer number (0: none)
-    original: Array = field(init=False)  # the customer this one duplicates (-1: none)
-    name_variant: Array = field(init=False)  # noise.SAME … how a duplicate's name differs
-    short_address: Array = field(init=False)
-    bad: Array = field(init=False)  # noise.VALID … which field is invalid
-
-    def __post_init__(self) -> None:
-        size = len(self.created)
-        self.original = np.full(size, -1, dtype=np.int64)
-        self.name_variant = np.zeros(size, dtype=np.int64)
-        self.short_address = np.zeros(size, dtype=bool)
-        self.bad = np.zeros(size, dtype=np.int64)
 
 
 def plan_customers(customers: int, seed: int, timeline: Timeline) -> CustomerPlan:

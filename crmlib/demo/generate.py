@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import record
 from ..errors import Conflict
-from ..i18n import register, t
+from ..i18n import t
 from ..progress import ProgressBar
 from ..settings import get_setting
 from ..store.codes import CUSTOMER_PREFIX
@@ -40,18 +40,6 @@ from .leads import assignment_policy
 from .timeline import Timeline
 from .vectors import Array, Rows
 from .writer import Writer, bulk_connection, first_ids
-
-register(
-    {
-        "not_empty": {
-            "en": "the database already has {table}: demo data goes into a CRM "
-            "without customers, leads or campaigns (users may exist)",
-            "zh": "数据库中已有 {table} 数据：演示数据只能导入没有客户、线索和营销活动的 CRM"
-            "（可以已有用户）",
-        },
-    },
-    namespace="demo",
-)
 
 ACTOR = "system"
 

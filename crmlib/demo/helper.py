@@ -28,8 +28,6 @@ from types import TracebackType
 
 from sqlalchemy import Connection, text
 
-import crmlib
-
 from .batches import Recipe
 from .writer import Bulk
 
@@ -76,7 +74,7 @@ class Helper:
             )
         ).scalars()
         self._job.write_bytes(pickle.dumps((recipe, list(schema))))
-        package_root = str(Path(crmlib.__file__).resolve().parents[1])
+        package_root = str(Path(__file__).resolve().parents[2])  # the folder holding crmlib/
         path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(

@@ -10,16 +10,12 @@ slightly different. Invalid fields are a mobile with a digit missing, an e-mail 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from .names import GIVEN, JOINT_STOCK, LIMITED, SUFFIX, SURNAME
 from .phones import mobiles
+from .plan import CustomerPlan
 from .vectors import Array, choose, concat
-
-if TYPE_CHECKING:
-    from .customers import CustomerPlan
 
 DUPLICATE_SHARE = 0.02
 INVALID_SHARE = 0.03

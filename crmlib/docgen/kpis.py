@@ -1,9 +1,9 @@
-"""docs/reference/kpis.md: the KPI catalogue, from crmlib/analytics/kpi/catalogue.py."""
+"""docs/reference/kpis.md: the KPI catalogue, from the KPIs registered in crmlib/analytics/kpi/."""
 
 from __future__ import annotations
 
 from ..access import ROLES
-from ..analytics.kpi.catalogue import CATALOGUE, FAMILIES, LOWER_IS_BETTER
+from ..analytics.kpi.catalogue import CATALOGUE, FAMILIES, Kpi
 from ..analytics.kpi.docs import markdown_table
 from ..reference.enums import ROLE
 from ..reporting.catalogue import REPORTS
@@ -38,11 +38,10 @@ def _roles() -> str:
     return table(("Role", "角色 / name", "A KPI covers / 指标范围"), rows)
 
 
-def _kpi(kpi_id: str) -> str:
-    kpi = CATALOGUE[kpi_id]
+def _section(kpi: Kpi) -> str:
     family_zh, family_en = FAMILIES[kpi.family]
     unit_zh, unit_en = UNITS[kpi.unit]
-    better = "lower / 越低越好" if kpi.id in LOWER_IS_BETTER else "higher / 越高越好"
+    better = "lower / 越低越好" if kpi.lower_is_better else "higher / 越高越好"
     reports = [r for r in REPORTS.values() if kpi.id in r.headline]
     headline = ", ".join(f"{r.zh} / {r.en} ({code(r.name)})" for r in reports) or "–"
     by = ", ".join(code(g) for g in kpi.by) or "– (not grouped / 不分组)"
@@ -62,12 +61,13 @@ def _kpi(kpi_id: str) -> str:
 
 def render() -> str:
     parts = [
-        banner("crmlib/analytics/kpi/catalogue.py"),
+        banner("the @kpi registrations in crmlib/analytics/kpi/"),
         "",
         "# KPI catalogue / 指标目录",
         "",
         "Every figure `crm kpi`, `ws.kpi()` / `ws.kpis()`, the KPI dashboard and the reports "
-        "compute, defined once in `crmlib/analytics/kpi/catalogue.py`. A KPI takes the "
+        "compute, each defined once where it is computed (`@kpi` in "
+        "`crmlib/analytics/kpi/<family>.py`). A KPI takes the "
         "filters `period` (such as `2025-Q4`, `2025-11`), `region`, `team`, `owner`, "
         "`segment` and `as_of`, and may be grouped with `by=` as listed.",
         "",
@@ -85,5 +85,5 @@ def render() -> str:
     ]
     for family, (zh, en) in FAMILIES.items():
         parts += ["", f"## {en} / {zh}"]
-        parts += ["", *(_kpi(k.id) + "\n" for k in CATALOGUE.values() if k.family == family)]
+        parts += ["", *(_section(k) + "\n" for k in CATALOGUE.values() if k.family == family)]
     return "\n".join(parts).rstrip() + "\n"

@@ -24,7 +24,10 @@ def render() -> str:
         for key in sorted(DEFAULTS)
     ]
     parts = [
-        banner("DEFAULTS, DESCRIPTIONS and RULES in crmlib/settings/"),
+        banner(
+            "DEFAULTS, DESCRIPTIONS and RULES in crmlib/settings/ (names and descriptions in "
+            "crmlib/locale/)"
+        ),
         "",
         "# Settings / 设置",
         "",

@@ -12,23 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..errors import FieldError, ValidationError
-from ..i18n import current_lang, register, t
+from ..i18n import current_lang, t
 from ..reference.enums import Enumeration
-
-register(
-    {
-        "refused": {
-            "zh": "不能从“{current}”改为“{target}”；“{current}”之后只能改为：{allowed}",
-            "en": "cannot move from '{current}' to '{target}'; from '{current}' the next "
-            "steps are: {allowed}",
-        },
-        "final": {
-            "zh": "“{current}”是最终状态，不能再改为“{target}”",
-            "en": "'{current}' is final and cannot change to '{target}'",
-        },
-    },
-    namespace="flow",
-)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..access import UNSCOPED, Actor
+from ..context import Context
 from ..errors import AccessDenied, NotFound
 from ..i18n import t
 from ..store.models import Customer
-from .context import Context
 
 
 def reach(session: Session, ctx: Context, stmt: Select[Any], what: str) -> Any:

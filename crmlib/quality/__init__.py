@@ -1,1 +1,1 @@
-"""Data in, data out, and its quality: templates, imports, exports, duplicates, scorecard."""
+"""Data quality: duplicates and the scorecard (imports and exports: :mod:`crmlib.transfer`)."""

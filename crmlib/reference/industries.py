@@ -14,14 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from crmlib.errors import FieldError, ValidationError
-from crmlib.i18n import register, t
-
-register(
-    {
-        "not_division": {"en": "not a GB/T 4754 division", "zh": "不是 GB/T 4754 行业大类"},
-    },
-    namespace="industries",
-)
+from crmlib.i18n import t
 
 __all__ = ["DIVISIONS", "SECTIONS", "Industry", "find_industry", "section_of"]
 

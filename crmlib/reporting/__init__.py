@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..domain.context import Context
-from .catalogue import NOTEBOOKS, REPORTS, Report, report
+from ..context import Context
+from .catalogue import NOTEBOOKS, REPORTS, Analytics, Report, report
 from .runner import FORMATS, QualityGate, Runner, RunResult
 from .schedule import Entry, due, load
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
     from .dashboards import Dashboard
 
 __all__ = [
     "FORMATS",
     "NOTEBOOKS",
     "REPORTS",
+    "Analytics",
     "Entry",
     "QualityGate",
     "Report",
@@ -42,11 +42,12 @@ __all__ = [
 
 
 class Reports:
-    """Report runs, their history and the schedule, as one workspace user."""
+    """Report runs, their history and the schedule, as one workspace user; dashboards
+    built from ``analytics``, the workspace's figures (the workspace passes itself)."""
 
-    def __init__(self, ctx: Context, workspace: Workspace | None = None) -> None:
+    def __init__(self, ctx: Context, analytics: Analytics) -> None:
         self._ctx = ctx
-        self._ws = workspace
+        self._analytics = analytics
 
     def runner(
         self, *, notebooks: str | Path | None = None, output: str | Path | None = None
@@ -110,6 +111,4 @@ class Reports:
         headline KPIs, charts and tables), as the notebooks show it."""
         from .dashboards import build
 
-        if self._ws is None:
-            raise RuntimeError("build needs the workspace")
-        return build(self._ws, name, **parameters)
+        return build(self._analytics, name, **parameters)

@@ -20,10 +20,10 @@ import html
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -31,36 +31,11 @@ from ..analytics.filters import RELATIVE, resolve_period
 from ..analytics.kpi import CATALOGUE
 from ..analytics.kpi.text import format_value
 from ..errors import CRMError
-from ..formatting import UNIT_KINDS
-from ..i18n import register, speaking, t
+from ..i18n import speaking, t
 from ..reference.enums import TEAM
 from ..reference.regions import REGION_EN, REGIONS
 from . import parameters as params
-from .catalogue import Report, report
-
-if TYPE_CHECKING:
-    from ..workspace import Workspace
-
-register(
-    {
-        "period": {"zh": "期间", "en": "Period"},
-        "region": {"zh": "区域", "en": "Region"},
-        "team": {"zh": "团队", "en": "Team"},
-        "owner": {"zh": "负责人", "en": "Owner"},
-        "segment": {"zh": "客户分群", "en": "Segment"},
-        "all": {"zh": "（全部）", "en": "(all)"},
-        "loading": {"zh": "正在计算…", "en": "Computing…"},
-        "churn_unavailable": {
-            "zh": "流失风险图未生成：{reason}",
-            "en": "No churn-risk chart: {reason}",
-        },
-        "generated": {
-            "zh": "数据截至 {day}，由 {user} 查看",
-            "en": "Data as of {day}, seen by {user}",
-        },
-    },
-    namespace="dashboards",
-)
+from .catalogue import REPORTS, Analytics, Piece, Report
 
 #: Set by the report runner: the folder a batch run writes its tables to.
 OUTPUT_ENV = "CRM_REPORT_OUTPUT"
@@ -152,7 +127,7 @@ def _headline(kpis: pd.DataFrame, ids: tuple[str, ...]) -> list[Headline]:
 
 
 def headline(
-    ws: Workspace, ids: tuple[str, ...], filters: dict[str, Any], lang: str
+    ws: Analytics, ids: tuple[str, ...], filters: dict[str, Any], lang: str
 ) -> list[Headline]:
     """The headline KPIs ``ids`` alone, computed together so they share their passes over
     the data: a live page shows only these, and the whole catalogue costs several times as
@@ -160,152 +135,22 @@ def headline(
     kpis = ws.kpis(ids, **filters)
     values = kpis[kpis["stage"].isna()].set_index("id")["value"]
     return [
-        Headline(
-            kpi_id, CATALOGUE[kpi_id].name(lang), float(values[kpi_id]), CATALOGUE[kpi_id].unit
-        )
-        for kpi_id in ids
+        Headline(kpi.id, kpi.name(lang), float(values[kpi.id]), kpi.unit)
+        for kpi in map(CATALOGUE.get, ids)
     ]
 
 
-@dataclass
-class Piece:
-    """Part of a report, computed in one go: charts, the tables behind them, notes. A live
-    page shows each piece as soon as it is computed."""
-
-    charts: dict[str, Any] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-Pieces = Iterator[Piece]
-
-
-def _kpi_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
-    from ..analytics import charts
-
-    name = {k: CATALOGUE[k].name(lang) for k in ("revenue", "new_customers", "win_rate")}
-    revenue = _kpi(ws, "revenue", "month", filters, lang)
-    chart = charts.kpi_trend(revenue, name["revenue"], "CNY", lang)
-    yield Piece({"revenue_trend": chart}, {"revenue_by_month": _named(revenue, "revenue", lang)})
-    new = _kpi(ws, "new_customers", "month", filters, lang)
-    chart = charts.kpi_trend(new, name["new_customers"], "count", lang)
-    yield Piece(
-        {"new_customers_trend": chart},
-        {"new_customers_by_month": _named(new, "new_customers", lang)},
-    )
-    by_region = _kpi(ws, "revenue", "region", filters, lang)
-    chart = charts.kpi_by_group(by_region, name["revenue"], "CNY", lang)
-    yield Piece(
-        {"revenue_by_region": chart}, {"revenue_by_region": _named(by_region, "revenue", lang)}
-    )
-    win_by_team = _kpi(ws, "win_rate", "team", filters, lang)
-    chart = charts.kpi_by_group(win_by_team, name["win_rate"], "share", lang)
-    yield Piece(
-        {"win_rate_by_team": chart}, {"win_rate_by_team": _named(win_by_team, "win_rate", lang)}
-    )
-
-
-def _kpi(ws: Workspace, kpi_id: str, by: str, filters: dict[str, Any], lang: str) -> pd.DataFrame:
-    """``ws.kpi(kpi_id, by=by)`` as people read it: teams, owners and regions by name, and
-    the value's kind (money, share …) for the workbook's number format."""
-    from ..display import readable
-
-    try:
-        users = ws.users.frame()
-        names = dict(zip(users["username"], users["display_name"], strict=True))
-    except CRMError:
-        names = {}
-    frame = readable(ws.kpi(kpi_id, by=by, **filters), lang, names=names)
-    frame.attrs["kinds"] = {"value": UNIT_KINDS[CATALOGUE[kpi_id].unit]}
-    return frame
-
-
-def _named(frame: pd.DataFrame, kpi_id: str, lang: str) -> pd.DataFrame:
-    """A KPI's table with its value column named after the KPI (销售额, not "value")."""
-    name = CATALOGUE[kpi_id].name(lang)
-    table = frame.rename(columns={"value": name})
-    table.attrs["kinds"] = {name: frame.attrs["kinds"]["value"]}
-    return table
-
-
-def _profile_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
-    from ..analytics import charts
-
-    profile = ws.profile(**filters)
-    yield Piece(charts.profile_charts(profile, lang), profile.tables())
-
-
-def _funnel_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
-    from ..analytics import charts
-
-    funnel = ws.funnel(**filters)
-    yield Piece(charts.funnel_charts(funnel, lang), funnel.tables())
-    win_by_owner = _kpi(ws, "win_rate", "owner", filters, lang)
-    chart = charts.kpi_by_group(win_by_owner, CATALOGUE["win_rate"].name(lang), "share", lang)
-    yield Piece(
-        {"win_rate_by_owner": chart},
-        {"win_rate_by_owner": _named(win_by_owner, "win_rate", lang)},
-    )
-
-
-def _segment_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
-    from ..analytics import charts
-
-    summary = ws.segments.rfm_summary(**filters)
-    yield Piece({"rfm": charts.rfm_segments(summary, lang)}, {"rfm_summary": summary})
-    cohorts = ws.cohort_retention(**filters)
-    yield Piece({"cohorts": charts.cohort_heatmap(cohorts, lang)}, {"cohort_retention": cohorts})
-    try:
-        risks = ws.churn.risks(**filters)
-    except CRMError as exc:  # too little history to fit the model: say so, draw the rest
-        yield Piece(notes=[t("dashboards:churn_unavailable", lang, reason=str(exc))])
-    else:
-        chart = charts.churn_distribution(risks, lang=lang)
-        table = pd.DataFrame(chart.data)
-        table.attrs["kinds"] = {"bin": "id", "start": "share", "end": "share"}
-        yield Piece({"churn": chart}, {"churn_risk": table})
-
-
-def _service_parts(ws: Workspace, filters: dict[str, Any], lang: str) -> Pieces:
-    from ..analytics import charts
-
-    name = {k: CATALOGUE[k].name(lang) for k in CATALOGUE}
-    shown = (
-        ("sla_by_region", "sla_compliance", "region", charts.kpi_by_group, "share"),
-        ("first_response_by_month", "first_response_hours", "month", charts.kpi_trend, "hours"),
-        ("resolution_by_month", "resolution_hours", "month", charts.kpi_trend, "hours"),
-        ("csat_by_team", "csat", "team", charts.kpi_by_group, "share"),
-    )
-    for key, kpi_id, by, draw, unit in shown:
-        frame = _kpi(ws, kpi_id, by, filters, lang)
-        yield Piece(
-            {key: draw(frame, name[kpi_id], unit, lang)}, {key: _named(frame, kpi_id, lang)}
-        )
-
-
-#: Each report's charts, the tables behind them and notes, piece by piece.
-PARTS: dict[str, Callable[[Workspace, dict[str, Any], str], Pieces]] = {
-    "kpi_dashboard": _kpi_parts,
-    "customer_profile": _profile_parts,
-    "sales_funnel": _funnel_parts,
-    "segments": _segment_parts,
-    "service_quality": _service_parts,
-}
-#: Reports whose workbook holds the whole KPI catalogue.
-CATALOGUE_TABLE = ("kpi_dashboard",)
-
-
-def build(ws: Workspace, name: str, **values: Any) -> Dashboard:
+def build(ws: Analytics, name: str, **values: Any) -> Dashboard:
     """The dashboard ``name`` for the report parameters ``values`` (see
     :mod:`crmlib.reporting.parameters`), as ``ws``'s user sees the data."""
-    spec = report(name)
+    spec = REPORTS.get(name)
     clean = params.normalise(values)
     lang = clean["lang"]
     filters = params.filters(clean)
     with speaking(lang):
         kpis = ws.kpis(**filters)
-        whole = Piece(tables={"kpis": kpis} if name in CATALOGUE_TABLE else {})
-        for piece in PARTS[name](ws, filters, lang):
+        whole = Piece(tables={"kpis": kpis} if spec.whole_catalogue else {})
+        for piece in spec.parts(ws, filters, lang):
             whole.charts.update(piece.charts)
             whole.tables.update(piece.tables)
             whole.notes.extend(piece.notes)
@@ -314,7 +159,7 @@ def build(ws: Workspace, name: str, **values: Any) -> Dashboard:
 
 
 def _dashboard(
-    ws: Workspace,
+    ws: Analytics,
     spec: Report,
     clean: dict[str, Any],
     shown_headline: list[Headline],
@@ -339,7 +184,7 @@ def _dashboard(
     )
 
 
-def _display_name(ws: Workspace) -> str:
+def _display_name(ws: Analytics) -> str:
     """Who sees the dashboard, by name (a login only when the name is unknown)."""
     try:
         users = ws.users.frame()
@@ -371,11 +216,22 @@ def url_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
     return params.from_query(get_query_string(), values)
 
 
-def show(name: str, **values: Any) -> None:
-    """Display report ``name`` for the parameters ``values`` (a notebook's parameters cell):
-    static for a scheduled run, with filter widgets in Voila and JupyterLab."""
-    import crmlib
+class Opened(Analytics, Protocol):
+    """The data of a workspace opened for a page, closed when the page is done with it."""
 
+    def close(self) -> None: ...
+
+
+class Opener(Protocol):
+    """Opens the kernel's workspace (``crmlib.open``) in a language."""
+
+    def __call__(self, *, lang: str | None = ...) -> Opened: ...
+
+
+def show(name: str, open_workspace: Opener, **values: Any) -> None:
+    """Display report ``name`` for the parameters ``values`` (a notebook's parameters cell)
+    on the workspace ``open_workspace`` opens (the notebook passes ``crmlib.open``): static
+    for a scheduled run, with filter widgets in Voila and JupyterLab."""
     from ..analytics import charts
 
     # A pre-heated kernel does this before its page is requested: the imports, and the
@@ -387,8 +243,11 @@ def show(name: str, **values: Any) -> None:
     values = url_parameters(values)
     output = os.environ.get(OUTPUT_ENV)
     if output:
-        with crmlib.open(lang=params.normalise(values)["lang"]) as ws:
+        ws = open_workspace(lang=params.normalise(values)["lang"])
+        try:
             _show_static(ws, name, values, Path(output))
+        finally:
+            ws.close()
         return
     try:
         lang = params.normalise(values)["lang"]
@@ -398,7 +257,7 @@ def show(name: str, **values: Any) -> None:
         display(HTML(f'{STYLE}<div class="crm-error">{html.escape(str(exc))}</div>'))
         return
     # The widgets keep using the workspace for as long as the page lives.
-    _show_live(crmlib.open(lang=lang), name, values)
+    _show_live(open_workspace(lang=lang), name, values)
 
 
 def page_has_libraries() -> bool:
@@ -433,7 +292,7 @@ def _display_libraries() -> None:
     display(HTML(f'<script type="text/javascript">{charts.javascript_bundle()}</script>'))
 
 
-def _show_static(ws: Workspace, name: str, values: dict[str, Any], folder: Path) -> Dashboard:
+def _show_static(ws: Analytics, name: str, values: dict[str, Any], folder: Path) -> Dashboard:
     from IPython.display import HTML, display
 
     from ..analytics import charts
@@ -456,7 +315,7 @@ def _show_static(ws: Workspace, name: str, values: dict[str, Any], folder: Path)
     return dashboard
 
 
-def _choices(ws: Workspace, lang: str) -> dict[str, list[tuple[str, str]]]:
+def _choices(ws: Analytics, lang: str) -> dict[str, list[tuple[str, str]]]:
     """The options of each filter widget: (label, value); the first means "all"."""
     from datetime import date
 
@@ -503,7 +362,7 @@ class _LivePage:
     older filter choice computes is dropped when a newer one was made.
     """
 
-    def __init__(self, ws: Workspace, name: str, header: Any, charts_area: Any) -> None:
+    def __init__(self, ws: Analytics, name: str, header: Any, charts_area: Any) -> None:
         self.ws, self.name = ws, name
         self.header, self.charts_area = header, charts_area
         self._lock = threading.Lock()
@@ -514,7 +373,7 @@ class _LivePage:
         with self._lock:
             self._asked += 1
             asked = self._asked
-        spec = report(self.name)
+        spec = REPORTS.get(self.name)
         try:
             clean = params.normalise(given)
             lang = clean["lang"]
@@ -551,7 +410,7 @@ class _LivePage:
         outputs: list[dict[str, Any]] = []
         try:
             with speaking(lang):
-                for piece in PARTS[self.name](self.ws, filters, lang):
+                for piece in spec.parts(self.ws, filters, lang):
                     outputs += [
                         _html_output(f'{STYLE}<div class="crm-note">{html.escape(n)}</div>')
                         for n in piece.notes
@@ -580,7 +439,7 @@ class _LivePage:
             self.header.value = page
 
 
-def _show_live(ws: Workspace, name: str, values: dict[str, Any]) -> _LivePage:
+def _show_live(ws: Analytics, name: str, values: dict[str, Any]) -> _LivePage:
     import ipywidgets as widgets
     from IPython.display import display
 

@@ -16,19 +16,7 @@ import pandas as pd
 from ..display import for_people, heading, value_shown
 from ..errors import ConfigError
 from ..formatting import EXCEL_FORMATS, kinds_of, row_kinds
-from ..i18n import MESSAGES, current_lang, register, t
-
-register(
-    {
-        "no_chromium": {
-            "en": "no Chromium at {path} to print PDF reports: install Debian's chromium "
-            "(apt-get install chromium fonts-noto-cjk) or set CRM_CHROMIUM",
-            "zh": "{path} 处没有 Chromium，无法生成 PDF 报表：请安装 Debian 的 chromium"
-            "（apt-get install chromium fonts-noto-cjk），或设置 CRM_CHROMIUM",
-        },
-    },
-    namespace="report_export",
-)
+from ..i18n import MESSAGES, current_lang, t
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "crm_report"
@@ -170,51 +158,6 @@ def _sheet_name(name: str, taken: set[str]) -> str:
         candidate = f"{base[: 31 - len(str(n)) - 1]}_{n}"
     taken.add(candidate)
     return candidate
-
-
-register(
-    {
-        "kpis": {"zh": "指标", "en": "KPIs"},
-        "revenue_by_month": {"zh": "月度销售额", "en": "Revenue by month"},
-        "new_customers_by_month": {"zh": "月度新增客户", "en": "New customers by month"},
-        "revenue_by_region": {"zh": "各区域销售额", "en": "Revenue by region"},
-        "win_rate_by_team": {"zh": "各团队赢单率", "en": "Win rate by team"},
-        "win_rate_by_owner": {"zh": "各负责人赢单率", "en": "Win rate by owner"},
-        "regions": {"zh": "区域分布", "en": "Regions"},
-        "provinces": {"zh": "省份分布", "en": "Provinces"},
-        "industries": {"zh": "行业分布", "en": "Industries"},
-        "sizes": {"zh": "企业规模", "en": "Company sizes"},
-        "value": {"zh": "客户价值", "en": "Value"},
-        "preferences": {"zh": "产品偏好", "en": "Product preferences"},
-        "engagement": {"zh": "跟进活跃度", "en": "Engagement"},
-        "recency": {"zh": "距上次跟进", "en": "Recency"},
-        "channels": {"zh": "跟进渠道", "en": "Channels"},
-        "steps": {"zh": "漏斗环节", "en": "Funnel steps"},
-        "losses": {"zh": "流失原因", "en": "Loss reasons"},
-        "rfm_summary": {"zh": "RFM 分群", "en": "RFM segments"},
-        "cohort_retention": {"zh": "同期群留存", "en": "Cohort retention"},
-        "churn_risk": {"zh": "流失风险", "en": "Churn risk"},
-        "sla_by_region": {"zh": "各区域 SLA 达成率", "en": "SLA compliance by region"},
-        "first_response_by_month": {"zh": "月度首次响应时长", "en": "First response by month"},
-        "resolution_by_month": {"zh": "月度解决时长", "en": "Resolution time by month"},
-        "csat_by_team": {"zh": "各团队满意度", "en": "CSAT by team"},
-        "parameters": {"zh": "报表参数", "en": "Parameters"},
-        "parameter": {"zh": "参数", "en": "Parameter"},
-        "parameter_value": {"zh": "取值", "en": "Value"},
-        "period": {"zh": "期间", "en": "Period"},
-        "start": {"zh": "开始日期", "en": "Start"},
-        "end": {"zh": "结束日期", "en": "End"},
-        "region": {"zh": "区域", "en": "Region"},
-        "team": {"zh": "团队", "en": "Team"},
-        "owner": {"zh": "负责人", "en": "Owner"},
-        "segment": {"zh": "客户分群", "en": "Segment"},
-        "lang": {"zh": "语言", "en": "Language"},
-        "as_of": {"zh": "截至日", "en": "As of"},
-        "zh": {"zh": "中文", "en": "Chinese"},
-        "en": {"zh": "英文", "en": "English"},
-    },
-    namespace="workbook",
-)
 
 
 def _words(key: str, lang: str) -> str:

@@ -21,44 +21,8 @@ import yaml
 
 from ..analytics.filters import Filters, parse_period, resolve_period
 from ..errors import FieldError, ValidationError
-from ..i18n import current_lang, register, t
+from ..i18n import current_lang, t
 from ..reference.regions import REGION_EN
-
-register(
-    {
-        "unknown": {
-            "zh": "不是报表参数（可用：{known}）",
-            "en": "is not a report parameter (known: {known})",
-        },
-        "file": {
-            "zh": "参数文件 {path} 不是“参数: 值”形式的 YAML 映射",
-            "en": "parameter file {path} is not a YAML mapping of parameter: value",
-        },
-        "file_keys": {
-            "zh": "参数文件 {path} 第 {lines} 行不是报表参数（可用：{known}）",
-            "en": "parameter file {path} has entries that are not report parameters "
-            "(line {lines}; known: {known})",
-        },
-        "unreadable": {
-            "zh": "文件 {path} 无法读取，或不是 UTF-8 文本",
-            "en": "file {path} cannot be read as UTF-8 text",
-        },
-        "too_big": {
-            "zh": "文件 {path} 超过 {limit} KB，不是参数或计划文件",
-            "en": "file {path} is larger than {limit} KB, too large for a parameter or "
-            "schedule file",
-        },
-        "syntax": {"zh": "文件 {path} 不是有效的 YAML", "en": "file {path} is not valid YAML"},
-        "syntax_line": {
-            "zh": "文件 {path} 第 {line} 行附近不是有效的 YAML",
-            "en": "file {path} is not valid YAML (near line {line})",
-        },
-        "lang": {"zh": "应为 zh 或 en", "en": "is not zh or en"},
-        "all_time": {"zh": "全部期间", "en": "All time"},
-        "nationwide": {"zh": "全国", "en": "all regions"},
-    },
-    namespace="params",
-)
 
 #: A parameter or schedule file is a few lines: a larger file is refused, not read.
 MAX_FILE_BYTES = 64 * 1024

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..analytics.filters import Filters
-from ..domain.context import Context
+from ..context import Context
 from ..store.models import Customer, Ticket
 
 

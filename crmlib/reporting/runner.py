@@ -33,46 +33,16 @@ from sqlalchemy import select
 
 from .. import clock
 from ..config import home, notebooks_folder
-from ..domain.context import Context
+from ..context import Context
 from ..errors import CRMError, FieldError, ValidationError
-from ..i18n import register, speaking, t
+from ..i18n import speaking, t
 from ..quality.scorecard import scorecard
 from ..store.models import ReportRun, User
 from . import parameters as params
-from .catalogue import NOTEBOOKS, report
+from .catalogue import NOTEBOOKS, REPORTS
 from .dashboards import NOTES_ENV, OUTPUT_ENV, SUMMARY_FILE, TABLES_FILE
 from .exporting import PdfPrinter, missing_chromium
 from .population import population
-
-register(
-    {
-        "formats": {"zh": "应为 {choices} 中的一项或多项", "en": "is not among {choices}"},
-        "gate_action": {"zh": "应为 warn 或 skip", "en": "is not warn or skip"},
-        "threshold": {"zh": "应为 0 到 1 之间的数", "en": "is not a number from 0 to 1"},
-        "empty": {
-            "zh": "筛选范围内没有数据（{kind}），已按“无数据时跳过”跳过",
-            "en": "nothing in the filters ({kind}); skipped as asked (skip if empty)",
-        },
-        "quality_low": {
-            "zh": "数据质量评分 {score:.0%} 低于阈值 {threshold:.0%}",
-            "en": "the data-quality score {score:.0%} is below the threshold {threshold:.0%}",
-        },
-        "quality_warn": {
-            "zh": "注意：{reason}，本报告中的数字可能不准确。",
-            "en": "Warning: {reason}; the figures in this report may be unreliable.",
-        },
-        "quality_skip": {"zh": "{reason}，已跳过", "en": "{reason}; skipped"},
-        "pdf_skipped": {
-            "zh": "未生成 PDF 报表：{path} 处没有 Chromium（HTML 和 Excel 照常生成）。如需 PDF，"
-            "请安装 Debian 的 chromium 和中文字体（apt-get install chromium fonts-noto-cjk），"
-            "或将 CRM_CHROMIUM 设为 Chromium 程序的路径",
-            "en": "PDF reports not made: no Chromium at {path} (HTML and Excel are made "
-            "without it). For PDFs, install Debian's chromium and CJK fonts (apt-get install "
-            "chromium fonts-noto-cjk) or set CRM_CHROMIUM to a Chromium binary",
-        },
-    },
-    namespace="report_run",
-)
 
 FORMATS = ("html", "pdf", "xlsx")
 #: Longest a single notebook cell may run, in seconds.
@@ -321,7 +291,7 @@ class Runner:
         (which win); every run is recorded, whatever its outcome. Bad arguments (an unknown
         report, format or gate) raise before anything runs."""
         with speaking(self._ctx.lang):
-            spec = report(name)
+            spec = REPORTS.get(name)
             formats = check_formats(formats)
             gate = QualityGate.of(quality_gate)
             values = {**(params.read_file(file) if file else {}), **(parameters or {})}
@@ -380,7 +350,7 @@ class Runner:
         from ..analytics.charts import BUNDLE_ENV, bundle_file
         from .exporting import notebook_html
 
-        spec = report(name)
+        spec = REPORTS.get(name)
         notebook = self.notebooks / spec.notebook
         home = self.output / name
         scratch = home / f".run-{run_id}"

@@ -28,29 +28,13 @@ from croniter import croniter
 from sqlalchemy import select
 
 from .. import clock
-from ..domain.context import Context
+from ..context import Context
 from ..errors import FieldError, ValidationError
-from ..i18n import register, t
+from ..i18n import t
 from ..store.models import ReportRun
-from .catalogue import report
+from .catalogue import REPORTS
 from .parameters import load_yaml, read_file
 from .runner import FORMATS, QualityGate, check_formats
-
-register(
-    {
-        "file": {
-            "zh": "计划文件 {path} 应包含 reports: 下的“名称: 设置”映射",
-            "en": "schedule {path} must hold a mapping of name: settings under reports:",
-        },
-        "cron": {"zh": "不是有效的 cron 表达式", "en": "is not a valid cron expression"},
-        "missing": {"zh": "参数文件不存在", "en": "parameter file does not exist"},
-        "keys": {
-            "zh": "不是计划项的设置（可用：{known}）",
-            "en": "is not a setting (known: {known})",
-        },
-    },
-    namespace="schedule",
-)
 
 KEYS = ("report", "cron", "parameters", "formats", "skip_if_empty", "quality_gate")
 
@@ -86,7 +70,7 @@ def _entry(name: str, raw: Any, folder: Path) -> Entry:
         raise wrong(
             unknown[0], raw[unknown[0]], "schedule_key", t("schedule:keys", known=", ".join(KEYS))
         )
-    spec = report(str(raw.get("report", name)))
+    spec = REPORTS.get(str(raw.get("report", name)))
     cron = str(raw.get("cron", ""))
     if not croniter.is_valid(cron):
         raise wrong("cron", cron, "cron", t("schedule:cron"))

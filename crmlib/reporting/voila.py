@@ -1,7 +1,7 @@
 """Serving the report notebooks as live dashboards with Voila (``crm dashboards``).
 
 Voila runs ``notebooks/reports`` bound to 127.0.0.1 (behind a proxy or JupyterHub for
-anyone else), behind a token and a host allow-list (:func:`crmlib.ui.serve.guard`: the
+anyone else), behind a token and a host allow-list (:func:`crmlib.serving.guard`: the
 settings every server of the workspace shares), with sources stripped, tracebacks hidden
 and one pre-heated kernel per dashboard: a kernel imports crmlib and waits for its page's
 request (and URL parameters) before computing, so a page only pays for the figures. The
@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..ui.serve import SHARE, Guard
+from ..serving import SHARE, Guard
 from .catalogue import REPORTS
 
 TEMPLATE = "crm"

@@ -1,14 +1,18 @@
-"""Field rules: one function per rule, shared by the API, the entry forms and the importer.
+"""Field rules: one rule, one implementation, shared by the API, the entry forms, the
+importer and the data-quality scorecard.
 
 Each rule takes a raw value and returns the normalised value to store, or raises
 :class:`RuleViolation` naming the rule. :func:`validate` applies a table of rules to a
 record and collects every violation as a :class:`~crmlib.errors.FieldError`, so the
-user sees all that is wrong at once.
+user sees all that is wrong at once. A rule's whole-column form (:mod:`.columns`) and
+SQL form (:mod:`.stored`) are registered as that rule (:mod:`.base`); importing this
+package registers them all.
 """
 
+from . import columns, stored
+from .base import FIELD_RULES, FieldRule, RuleKind, RuleViolation
 from .fields import (
     Rule,
-    RuleViolation,
     amount,
     check_record,
     date_value,
@@ -27,10 +31,14 @@ from .fields import (
 )
 
 __all__ = [
+    "FIELD_RULES",
+    "FieldRule",
     "Rule",
+    "RuleKind",
     "RuleViolation",
     "amount",
     "check_record",
+    "columns",
     "date_value",
     "datetime_value",
     "email",
@@ -41,6 +49,7 @@ __all__ = [
     "postcode",
     "probability",
     "province",
+    "stored",
     "text",
     "validate",
     "validated",

@@ -1,16 +1,21 @@
 """Rules applied to whole columns, for imports of a million rows.
 
-A rule is still the one scalar function of :mod:`crmlib.rules.fields`. For the columns
-where every value is distinct (names, external ids, e-mails, phones) a column of text is
-first run through the rule's own steps mapped over the whole column by built-in functions
+A rule is still the one scalar function of :mod:`crmlib.rules.fields`; its whole-column
+form here is registered as that rule (:meth:`crmlib.rules.base.RuleKind.column_form`),
+and :func:`apply_rule` finds it there. For the columns where every value is distinct
+(names, external ids, e-mails, phones) a column of text is first run through the rule's
+own steps mapped over the whole column by built-in functions
 (NFKC folding, trimming, the length limit, the e-mail pattern; for phones the mobile
 pattern of the same phonenumbers metadata the phone rule uses), with no Python frame per
 value. That pass mostly says that a value passes and what it becomes; it only calls a
 value broken where the rule's verdict is plain (a plain national number phonenumbers
 finds invalid, an e-mail that does not match), with the rule's own error. Every value it
-cannot vouch for (empty phone, landline, foreign number, a workbook's number or date)
-goes through the scalar rule, once per distinct value. ``tests/test_rules_columns.py``
-checks on generated values that both ways agree.
+cannot vouch for (empty phone, foreign number, a workbook's number or date) goes through
+the scalar rule, once per distinct value. A national number after +86 is judged as the
+same number written without it: the phone rule reads the country code, then strips
+nothing but what a plain national number may not start with.
+``tests/test_rules_columns.py`` and ``tests/test_rules_forms.py`` check on generated
+values that both ways agree.
 
 For e-mails and phones, a column of ``_POLARS_FROM`` cells or more goes through polars
 (vectorised, Rust regex) instead: it decides the printable ASCII cells as the Python pass
@@ -63,7 +68,8 @@ import pandas as pd
 import phonenumbers
 
 from ..i18n import t
-from .fields import BLANK_PRINTABLE, EMAIL, Rule, RuleViolation, Text, email, phone
+from .base import FieldRule, Passed, RuleViolation
+from .fields import BLANK_PRINTABLE, EMAIL, TEXT, Rule, email, phone
 
 if TYPE_CHECKING:
     import polars as pl
@@ -102,9 +108,6 @@ _POLARS_FROM = 2000
 #: 1,000,000: 0.37 s against 0.52 s).
 _TEXT_POLARS_FROM = 20_000
 
-#: Per row: the clean value where the row is decided, which rows are, and the violations
-#: among them (by position).
-Passed = tuple[list[Any], np.ndarray, dict[int, RuleViolation]]
 #: A polars stage's result, and which rows it speaks for (the others are undecided).
 Staged = tuple[Passed, np.ndarray]
 
@@ -156,8 +159,8 @@ def apply_rule(rule: Rule, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Clean values (None where empty or broken) and violations (None where fine), per row."""
     cells = _cells(raw)
     textual = _all_str(cells)
-    columnwise = _COLUMNWISE.get(type(rule) if isinstance(rule, Text) else rule)
-    if textual and columnwise is not None:
+    columnwise = rule.kind.column if isinstance(rule, FieldRule) else None
+    if textual and columnwise is not None and isinstance(rule, FieldRule):
         values, errors = _column_then_distinct(columnwise, rule, cells)
     else:
         values, errors = by_distinct(rule, cells, textual=textual)
@@ -179,7 +182,9 @@ def _all_str(cells: list[Any]) -> bool:
 
 
 def _column_then_distinct(
-    columnwise: Callable[[Rule, list[str]], Passed], rule: Rule, cells: list[str]
+    columnwise: Callable[[FieldRule[Any], list[str]], Passed],
+    rule: FieldRule[Any],
+    cells: list[str],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Values and violations of a column of text: what the column-wise pass decides, the
     rest through the scalar rule (:func:`by_distinct`)."""
@@ -244,12 +249,13 @@ def _folded(cells: list[str]) -> list[str]:
     return list(map(str.strip, map(unicodedata.normalize, repeat(form), cells)))
 
 
-def _text(rule: Rule, cells: list[str]) -> Passed:
-    assert isinstance(rule, Text)
-    python_pass = functools.partial(_text_in_python, limit=rule.limit)
+@TEXT.column_form
+def _text(rule: FieldRule[Any], cells: list[str]) -> Passed:
+    limit: int = rule.parameters["limit"]
+    python_pass = functools.partial(_text_in_python, limit=limit)
     if len(cells) < _TEXT_POLARS_FROM:
         return python_pass(cells)
-    return _polars_first(functools.partial(_text_in_polars, limit=rule.limit), python_pass, cells)
+    return _polars_first(functools.partial(_text_in_polars, limit=limit), python_pass, cells)
 
 
 def _text_in_python(cells: list[str], limit: int) -> Passed:
@@ -288,7 +294,8 @@ def _text_in_polars(cells: list[str], limit: int) -> Staged:
     return passed, spoken
 
 
-def _email(rule: Rule, cells: list[str]) -> Passed:
+@email.kind.column_form
+def _email(rule: FieldRule[Any], cells: list[str]) -> Passed:
     pattern = _email_pattern() if len(cells) >= _POLARS_FROM else None
     if pattern is None:
         return _email_in_python(cells)
@@ -349,7 +356,8 @@ def _where(cells: list[str], series: pl.Series, kept: pl.Series, value: pl.Serie
     return values
 
 
-def _phone(rule: Rule, cells: list[str]) -> Passed:
+@phone.kind.column_form
+def _phone(rule: FieldRule[Any], cells: list[str]) -> Passed:
     found = _phone_expressions() if len(cells) >= _POLARS_FROM else None
     if found is None:
         return _phone_in_python(cells)
@@ -358,7 +366,8 @@ def _phone(rule: Rule, cells: list[str]) -> Passed:
 
 def _phone_in_python(cells: list[str]) -> Passed:
     """Mainland mobile numbers, the bulk of any customer file, stored as +86…; other plain
-    national numbers are checked against the metadata without parsing them."""
+    national numbers, with or without +86, are checked against the metadata without
+    parsing them."""
     plain = [
         _SEPARATORS.sub("", cell) if _PLAIN_START_PATTERN.match(cell) else "" for cell in cells
     ]
@@ -369,7 +378,7 @@ def _phone_in_python(cells: list[str]) -> Passed:
     if _PLAIN_NATIONAL is None:
         return values, decided, errors
     for position in np.flatnonzero(~decided).tolist():
-        digits = plain[position]
+        digits = plain[position].removeprefix("+86")
         if _PLAIN_NATIONAL.fullmatch(digits):
             number = phonenumbers.PhoneNumber(country_code=86, national_number=int(digits))
             if phonenumbers.is_valid_number(number):
@@ -472,17 +481,17 @@ def _phone_in_polars(cells: list[str], found: _PhoneExpressions) -> Staged:
 
 def _numbers_in_polars(numbers: pl.Series, found: _PhoneExpressions) -> Passed:
     """:func:`_phone_in_python` on printable ASCII cells that are not mobiles as they
-    stand: taken apart first, and only the plain national numbers meet the many patterns
-    of validity."""
+    stand: taken apart first, and only the plain national numbers (after +86 or not)
+    meet the many patterns of validity."""
     plain = numbers.str.replace_all(_ASCII_SEPARATORS, "")
-    read = plain.to_frame("plain").select(mobile=found.mobile, national=found.national)
-    mobile = read["mobile"]
-    national = ~mobile & read["national"]
+    digits = plain.str.strip_prefix("+86")
+    mobile = _read(plain, found.mobile)
+    national = ~mobile & _read(digits, found.national)
     values = _as_mobiles(plain.to_list(), plain, mobile)
     errors: dict[int, RuleViolation] = {}
     violation = RuleViolation("phone_format", t("phone_format"))
     positions = national.arg_true()
-    nationals = plain.gather(positions)
+    nationals = digits.gather(positions)
     valid = _read(nationals, found.valid).to_list()
     for position, number, ok in zip(positions.to_list(), nationals.to_list(), valid, strict=True):
         if ok:
@@ -576,10 +585,3 @@ def _merge(passed: Passed, positions: list[int], part: Passed) -> None:
         values[position] = value
     decided[positions] = part_decided
     errors.update((positions[i], violation) for i, violation in part_errors.items())
-
-
-_COLUMNWISE: dict[Any, Callable[[Rule, list[str]], Passed]] = {
-    Text: _text,
-    email: _email,
-    phone: _phone,
-}

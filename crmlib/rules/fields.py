@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,21 +16,14 @@ from ..i18n import t
 from ..reference.enums import Enumeration
 from ..reference.industries import Industry, find_industry
 from ..reference.regions import Province, find_province
+from .base import FieldRule, RuleViolation, field_rule, rule_kind
 
 DEFAULT_PHONE_REGION = "CN"
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 POSTCODE = re.compile(r"^\d{6}$")
 
 
-class RuleViolation(ValueError):
-    """A value broke ``rule``; ``message`` says how, in the user's language."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
-
-
+#: Anything applied as a rule: a :class:`~crmlib.rules.base.FieldRule`, or a function.
 Rule = Callable[[Any], Any]
 
 
@@ -82,26 +74,25 @@ def _visible(char: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Text:
+def _text(value: Any, *, limit: int) -> str | None:
     """Cleaned text of at most ``limit`` characters, with something visible and no control
-    character but tab and line breaks (:func:`check_characters`); a class rather than a
-    closure, so whole-column validation (:mod:`crmlib.rules.columns`) can tell its limit."""
-
-    limit: int
-
-    def __call__(self, value: Any) -> str | None:
-        cleaned = clean_text(value)
-        if cleaned is None:
-            return None
-        if len(cleaned) > self.limit:
-            raise RuleViolation("too_long", t("too_long", limit=self.limit))
-        check_characters(cleaned, value)
-        return cleaned
+    character but tab and line breaks (:func:`check_characters`)."""
+    cleaned = clean_text(value)
+    if cleaned is None:
+        return None
+    if len(cleaned) > limit:
+        raise RuleViolation("too_long", t("too_long", limit=limit))
+    check_characters(cleaned, value)
+    return cleaned
 
 
-def text(limit: int) -> Rule:
-    return Text(limit)
+TEXT = rule_kind("text", _text)
+
+
+def text(limit: int) -> FieldRule[str | None]:
+    """Text of at most ``limit`` characters (the limit is the rule's parameter, which its
+    whole-column form reads too)."""
+    return FieldRule(TEXT, limit=limit)
 
 
 #: An extension after the number: "ext 5", "x5", "转 5", "分机 5", "#5", ",5" (a pause).
@@ -115,6 +106,7 @@ _PHONE_START = re.compile(r"'?\(?\+?\s*\(?")
 _PHONE_REST = re.compile(r"\d[\d\s.()\-\u2010-\u2015\u2212]*")
 
 
+@field_rule("phone")
 def phone(value: Any) -> str | None:
     """A phone in E.164 (+8613812345678): mobiles, landlines with area code, or +country.
 
@@ -159,7 +151,15 @@ def _misplaced(cleaned: str) -> str | None:
     return cleaned[rest.end()] if rest.end() < len(cleaned) else None
 
 
+def _same_address(stored: str | None, value: Any) -> bool:
+    """An e-mail address is the same whatever the case of its letters: the rule stores it
+    in lower case, so that one address is found one way."""
+    return isinstance(value, str) and stored == value.lower()
+
+
+@field_rule("email", same=_same_address)
 def email(value: Any) -> str | None:
+    """A well-formed e-mail address (:data:`EMAIL`), kept in lower case."""
     cleaned = clean_text(value)
     if cleaned is None:
         return None
@@ -168,22 +168,36 @@ def email(value: Any) -> str | None:
     return cleaned.lower()
 
 
-def enum_of(enumeration: Enumeration) -> Rule:
-    def rule(value: Any) -> str | None:
-        cleaned = clean_text(value)
-        if cleaned is None:
-            return None
-        choice = enumeration.lookup(cleaned)
-        if choice is None:
-            raise RuleViolation(
-                f"enum:{enumeration.name}", t("enum", choices=", ".join(enumeration.codes))
-            )
-        return choice.code
-
-    return rule
+def _enum(value: Any, *, enumeration: Enumeration) -> str | None:
+    """The code of the choice whose code or label ``value`` is."""
+    cleaned = clean_text(value)
+    if cleaned is None:
+        return None
+    choice = enumeration.lookup(cleaned)
+    if choice is None:
+        raise RuleViolation(
+            f"enum:{enumeration.name}", t("enum", choices=", ".join(enumeration.codes))
+        )
+    return choice.code
 
 
+ENUM = rule_kind("enum", _enum)
+
+
+def enum_of(enumeration: Enumeration) -> FieldRule[Any]:
+    """One of ``enumeration``'s choices, stored as its code (None for an empty value;
+    typed Any, as callers that require a value have already said so)."""
+    return FieldRule(ENUM, enumeration=enumeration)
+
+
+def _same_province(stored: Province | None, value: Any) -> bool:
+    """A province is stored by its full name (广东省, not 广东)."""
+    return stored is not None and stored.name == value
+
+
+@field_rule("province", same=_same_province)
 def province(value: Any) -> Province | None:
+    """A province-level division of China, by its name, short name or English name."""
     cleaned = clean_text(value)
     if cleaned is None:
         return None
@@ -193,6 +207,7 @@ def province(value: Any) -> Province | None:
     return found
 
 
+@field_rule("industry")
 def industry(value: Any) -> Industry | None:
     cleaned = clean_text(value)
     if cleaned is None:
@@ -203,6 +218,7 @@ def industry(value: Any) -> Industry | None:
     return found
 
 
+@field_rule("postcode")
 def postcode(value: Any) -> str | None:
     cleaned = clean_text(value)
     if cleaned is None:
@@ -279,12 +295,14 @@ def _plausible(moment: datetime | None) -> datetime | None:
     return moment
 
 
+@field_rule("date_value")
 def date_value(value: Any) -> date | None:
     """A date from 1900-01-01 to 2099-12-31 (:func:`_parse_moment` reads how it is typed)."""
     moment = _plausible(_parse_moment(value))
     return moment.date() if moment else None
 
 
+@field_rule("datetime_value")
 def datetime_value(value: Any) -> datetime | None:
     """A date and time from 1900-01-01 to 2099-12-31."""
     return _plausible(_parse_moment(value))
@@ -305,6 +323,7 @@ _CURRENCY = re.compile(r"^(?:RMB|CNY|¥|￥|人民币)?\s*|\s*(?:元|RMB|CNY|人
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:(?P<sep>[, ])\d{3})(?:(?P=sep)\d{3})*(?:\.\d*)?")
 
 
+@field_rule("amount")
 def amount(value: Any) -> Decimal | None:
     """A non-negative amount in CNY: 1,200.50, ¥1200, 1200元, 1.2万, 3亿; thousands
     separators only between groups of three digits."""
@@ -329,6 +348,7 @@ def amount(value: Any) -> Decimal | None:
     return number.quantize(Decimal("0.01"))
 
 
+@field_rule("probability")
 def probability(value: Any) -> float | None:
     """A win probability from 0 to 1; 35% and 35 are read as 0.35."""
     if value is None or value == "":
@@ -345,6 +365,7 @@ def probability(value: Any) -> float | None:
     return number
 
 
+@field_rule("flag")
 def flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -15,10 +15,11 @@ from typing import Any
 import yaml
 
 from ..errors import FieldError, ValidationError
-from ..i18n import current_lang, register, t
+from ..i18n import current_lang, t
 from ..reference.enums import CUSTOMER_KIND, PRIORITY, STAGE, TICKET_TYPE
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import REGIONS
+from ..rules.customers import RULES as CUSTOMER_RULES
 from .defaults import DEFAULTS
 
 # ---------------------------------------------------------------- the schema
@@ -30,90 +31,10 @@ MAX_AMOUNT = 10**12
 MAX_HEADCOUNT = 10**7
 MAX_TEAM = 64
 MAX_RULES = 1000
+#: How ``lead_assignment`` may hand out leads (:mod:`crmlib.domain.sales.assignment`).
+ASSIGNMENT_METHODS = ("round_robin", "fewest_open")
 #: Values (numbers, texts, entries) one setting holds at most: a YAML alias bomb stops here.
 MAX_VALUES = 100_000
-
-register(
-    {
-        "unknown": {
-            "en": "is not a setting; the settings are: {known}",
-            "zh": "不是系统设置项；设置项有：{known}",
-        },
-        "not_json": {
-            "en": "cannot be stored: a setting holds JSON data (objects, lists, text, "
-            "numbers, true/false, null)",
-            "zh": "无法保存：设置值只能是 JSON 数据（对象、列表、文本、数字、true/false、null）",
-        },
-        "syntax": {
-            "en": "is neither JSON nor YAML ({detail})",
-            "zh": "既不是 JSON 也不是 YAML（{detail}）",
-        },
-        "object": {
-            "en": "must be an object of names and values, like {example}",
-            "zh": "必须是由名称和值组成的对象，例如 {example}",
-        },
-        "unknown_entries": {
-            "en": "has entries it does not know: {entries}; allowed: {allowed}",
-            "zh": "含有无法识别的条目：{entries}；可用条目：{allowed}",
-        },
-        "missing_entries": {
-            "en": "lacks {entries}: give every one of {allowed}",
-            "zh": "缺少 {entries}：{allowed} 都必须给出",
-        },
-        "too_large": {
-            "en": "is too large: a setting holds at most {limit:,} values",
-            "zh": "过大：一项设置最多包含 {limit:,} 个值",
-        },
-        "list": {"en": "must be a list", "zh": "必须是列表"},
-        "too_many": {
-            "en": "has {count} entries, more than {limit}",
-            "zh": "有 {count} 项，超过上限 {limit}",
-        },
-        "repeated": {"en": "lists {items} more than once", "zh": "重复列出了 {items}"},
-        "empty": {"en": "must list at least one", "zh": "至少要列出一项"},
-        "number": {"en": "must be a number", "zh": "必须是数字"},
-        "integer": {"en": "must be a whole number", "zh": "必须是整数"},
-        "between": {"en": "must be from {low} to {high}", "zh": "必须在 {low} 到 {high} 之间"},
-        "above": {
-            "en": "must be greater than {low} and at most {high}",
-            "zh": "必须大于 {low} 且不超过 {high}",
-        },
-        "inside": {
-            "en": "must be greater than {low} and less than {high}",
-            "zh": "必须大于 {low} 且小于 {high}",
-        },
-        "not_below": {
-            "en": "must not be less than {other} ({limit})",
-            "zh": "不能小于 {other}（{limit}）",
-        },
-        "not_above": {
-            "en": "must not be greater than {other} ({limit})",
-            "zh": "不能大于 {other}（{limit}）",
-        },
-        "choice": {"en": "is not one of: {choices}", "zh": "不在可选值中：{choices}"},
-        "team": {
-            "en": "must be a team name of 1 to {limit} characters",
-            "zh": "必须是 1 到 {limit} 个字符的团队名称",
-        },
-        "time": {
-            "en": "must be a time of day written HH:MM, from 00:00 to 23:59",
-            "zh": "必须是 HH:MM 格式的时刻，00:00 至 23:59",
-        },
-        "start_end": {
-            "en": "must be later than start ({start})",
-            "zh": "必须晚于开始时间（{start}）",
-        },
-        "fallback": {
-            "en": "setting {setting}: the stored value is not valid ({problem}); the default "
-            "{default} applies until an administrator sets it again "
-            "(ws.settings.set / crm settings set, or crm settings reset {setting})",
-            "zh": "设置 {setting}：保存的值无效（{problem}），在管理员重新设置前使用默认值 "
-            "{default}（ws.settings.set / crm settings set，或 crm settings reset {setting}）",
-        },
-        "change": {"en": "change setting {setting}", "zh": "修改设置 {setting}"},
-    },
-    namespace="settings",
-)
 
 
 def _number_text(value: float) -> str:
@@ -254,8 +175,6 @@ def _days(c: _Check, value: Any) -> None:
 
 
 def _required_fields(c: _Check, value: Any) -> None:
-    from ..domain.customers import RULES as CUSTOMER_RULES
-
     kinds = c.object(c.key, value, [], CUSTOMER_KIND.codes)
     for kind, names in (kinds or {}).items():
         for i, name in enumerate(c.items(f"{c.key}.{kind}", names, len(CUSTOMER_RULES))):
@@ -278,12 +197,10 @@ def _stage_probability(c: _Check, value: Any) -> None:
 
 
 def _lead_assignment(c: _Check, value: Any) -> None:
-    from ..domain.assignment import METHODS
-
     policy = c.object(c.key, value, ["rules", "method"])
     if policy is None:
         return
-    c.choice(f"{c.key}.method", policy["method"], METHODS)
+    c.choice(f"{c.key}.method", policy["method"], ASSIGNMENT_METHODS)
     industries = [*SECTIONS, *DIVISIONS]
     for i, rule in enumerate(c.items(f"{c.key}.rules", policy["rules"], MAX_RULES)):
         path = f"{c.key}.rules[{i}]"

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from ..domain.context import Context, localised
+from ..context import Context, localised
 from ..i18n import t
 from ..store.models import AuditEvent
 from .defaults import DEFAULTS, DESCRIPTIONS

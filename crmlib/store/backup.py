@@ -41,97 +41,9 @@ from sqlalchemy.pool import NullPool
 
 from .. import clock
 from ..errors import ConfigError, CRMError, DatabaseBusy, NotFound
-from ..i18n import MESSAGES, register, t
+from ..i18n import MESSAGES, t
 from .migrate import revision_of, revisions
 from .models import Base
-
-register(
-    {
-        "bad_retention": {
-            "en": "retention_days must be 0 or more, not {days}",
-            "zh": "retention_days 不能小于 0（当前为 {days}）",
-        },
-        "cannot_create_directory": {
-            "en": "cannot create backup directory {directory}: {reason}",
-            "zh": "无法创建备份目录 {directory}：{reason}",
-        },
-        "cannot_write": {
-            "en": "cannot write backup {path}: {reason}",
-            "zh": "无法写入备份 {path}：{reason}",
-        },
-        "pg_dump_failed": {
-            "en": "pg_dump of {where} failed: {error}",
-            "zh": "对 {where} 执行 pg_dump 失败：{error}",
-        },
-        "cannot_delete": {
-            "en": "cannot delete old backup {path}: {reason}",
-            "zh": "无法删除旧备份 {path}：{reason}",
-        },
-        "cannot_read_directory": {
-            "en": "cannot read backup directory {directory}: {reason}",
-            "zh": "无法读取备份目录 {directory}：{reason}",
-        },
-        "missing": {"en": "backup {path} does not exist", "zh": "备份 {path} 不存在"},
-        "cannot_read": {
-            "en": "cannot read backup {path}: {reason}",
-            "zh": "无法读取备份 {path}：{reason}",
-        },
-        "cannot_use_scratch": {
-            "en": "cannot use scratch directory {directory}: {reason}",
-            "zh": "无法使用临时目录 {directory}：{reason}",
-        },
-        "needs_server": {
-            "en": "verifying the PostgreSQL backup {path} needs a PostgreSQL server to restore "
-            "it on: pass against=<engine of that server>",
-            "zh": "校验 PostgreSQL 备份 {path} 需要一台 PostgreSQL 服务器来试恢复："
-            "请传入 against=<该服务器的 engine>",
-        },
-        "cannot_create_scratch": {
-            "en": "cannot create a scratch database on {where} to verify the backup: {reason}",
-            "zh": "无法在 {where} 上创建用于校验备份的临时数据库：{reason}",
-        },
-        "wrong_backend": {
-            "en": "backup {path} is a {kind} backup: it cannot go into a {backend} database",
-            "zh": "备份 {path} 是 {kind} 备份，不能恢复到 {backend} 数据库",
-        },
-        "failed_verification": {
-            "en": "backup {path} failed verification: {problems}",
-            "zh": "备份 {path} 未通过校验：{problems}",
-        },
-        "restore_failed": {
-            "en": "restore of {path} into {where} failed: {error}",
-            "zh": "将 {path} 恢复到 {where} 失败：{error}",
-        },
-        "restore_failed_unchanged": {
-            "en": "restore of {path} failed, {where} is unchanged: {error}",
-            "zh": "恢复 {path} 失败，{where} 未被更改：{error}",
-        },
-        "unsupported_backend": {
-            "en": "cannot back up {where}: only SQLite and PostgreSQL",
-            "zh": "无法备份 {where}：仅支持 SQLite 和 PostgreSQL",
-        },
-        "folder_busy": {
-            "en": "backup folder {directory} is in use by another backup or restore ({holder}); "
-            "waited {seconds:g} s: try again when it has finished",
-            "zh": "备份目录 {directory} 正被另一次备份或恢复占用（{holder}）；"
-            "已等待 {seconds:g} 秒：请等它结束后再试",
-        },
-        "holder": {
-            "en": "process {pid}, {operation} since {since}",
-            "zh": "进程 {pid}，自 {since} 起执行{operation}",
-        },
-        "holder_unknown": {"en": "process unknown", "zh": "进程未知"},
-        "operation_backup": {"en": "backup", "zh": "备份"},
-        "operation_restore": {"en": "restore", "zh": "恢复"},
-        "tool_missing": {
-            "en": "{name} not found (looked in pg_config --bindir, {lib}/*/bin and PATH): "
-            "install the PostgreSQL client programs",
-            "zh": "找不到 {name}（已查找 pg_config --bindir、{lib}/*/bin 和 PATH）："
-            "请安装 PostgreSQL 客户端程序",
-        },
-    },
-    namespace="backup",
-)
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"

@@ -18,23 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..config import database_url, is_sqlite
 from ..errors import ConfigError, DatabaseBusy
-from ..i18n import register, t
-
-register(
-    {
-        "database_busy": {
-            "zh": "数据库正忙：另一个进程（可能是一次大批量导入）占用了它超过 {seconds} 秒；"
-            "这次没有做任何更改，请稍后再试",
-            "en": "the database is busy: another process (perhaps a large import) has held "
-            "it for more than {seconds} s; nothing was changed, try again in a moment",
-        },
-        "unreachable": {
-            "en": "cannot reach database {where}: {reason}",
-            "zh": "无法连接数据库 {where}：{reason}",
-        },
-    },
-    namespace="store",
-)
+from ..i18n import t
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_SWITCH_RETRY_S = 0.05

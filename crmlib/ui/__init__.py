@@ -7,16 +7,13 @@ exactly what the API and the importer accept. A notebook cell is one line::
     ws = ui.workspace(lang=lang)     # CRM_DATABASE_URL as CRM_USER / JUPYTERHUB_USER
     ui.CustomerEntry(ws)
 
-Widgets are imported on first use, so ``import crmlib.ui`` (and the ``crm`` command, which
-registers these texts) does not load ipywidgets.
+Widgets are imported on first use, so ``import crmlib.ui`` does not load ipywidgets.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
-
-from . import texts  # noqa: F401  (registers the ui: messages)
 
 #: Public names and the module each lives in.
 _EXPORTS = {

@@ -11,10 +11,10 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from ..domain.customers import industry_label
+from ..domain.customers.customers import industry_label
 from ..quality.duplicates import Match
 from ..quality.duplicates.merging import ALIASES, MERGE_FIELDS
-from ..quality.kinds import CUSTOMERS
+from ..transfer.kinds import CUSTOMERS
 from ..workspace import Workspace
 from .base import COLOURS, Status, attempt, banner, button, heading, lang_of
 from .grid import Grid, cell

@@ -4,16 +4,16 @@ an existing file for editing with its change history."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
-from ..domain.customers import RULES
 from ..errors import CRMError, ValidationError
-from ..quality.kinds import CUSTOMERS
+from ..rules.customers import RULES
+from ..rules.tags import split_tags
 from ..settings import get_setting
+from ..transfer.kinds import CUSTOMERS
 from ..workspace import Workspace
 from .base import Status, attempt, banner, button, heading, lang_of
 from .duplicates import DuplicateWarning
@@ -24,7 +24,6 @@ from .texts import say
 
 #: Fields whose typing triggers the duplicate check.
 WATCHED = ("name", "phone", "email")
-_TAG_SEPARATORS = re.compile(r"[,，;；、]")
 
 
 def customer_specs(lang: str) -> list[FieldSpec]:
@@ -46,10 +45,6 @@ def record_values(record: dict[str, Any]) -> dict[str, Any]:
         moment = record.get(key)
         values[key] = f"{moment:%Y-%m-%d}" if moment is not None else None
     return values
-
-
-def split_tags(text: Any) -> list[str]:
-    return [tag.strip() for tag in _TAG_SEPARATORS.split(str(text or "")) if tag.strip()]
 
 
 class CustomerEntry(widgets.VBox):

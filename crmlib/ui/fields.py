@@ -16,11 +16,11 @@ import ipywidgets as widgets
 
 from ..errors import FieldError
 from ..i18n import speaking
-from ..quality.kinds import Column
 from ..reference.enums import Enumeration
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import PROVINCES
 from ..rules import Rule, RuleViolation
+from ..transfer.kinds import Column
 from .base import COLOURS
 from .texts import say
 

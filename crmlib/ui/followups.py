@@ -8,8 +8,8 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from ..domain.records import INTERACTIONS, OPPORTUNITIES
-from ..domain.stages import CLOSED_STAGES
+from ..domain.sales.records import INTERACTIONS, OPPORTUNITIES
+from ..domain.sales.stages import CLOSED_STAGES
 from ..errors import CRMError, ValidationError
 from ..i18n import t
 from ..reference.enums import CHANNEL, CUSTOMER_STATUS, STAGE
@@ -22,7 +22,7 @@ from .texts import say
 
 OVERDUE = "#fee4e2"
 DUE_TODAY = "#fef0c7"
-#: Fields a stage change may need (see crmlib.domain.stages).
+#: Fields a stage change may need (see crmlib.domain.sales.stages).
 STAGE_FIELDS = (
     "need_description",
     "proposal_version",

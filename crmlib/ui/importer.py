@@ -13,9 +13,9 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .. import clock
-from ..quality.importing import ImportResult, imports_directory
-from ..quality.kinds import KINDS
-from ..quality.reading import open_table
+from ..transfer.catalogue import KINDS
+from ..transfer.importing import ImportResult, imports_directory
+from ..transfer.reading import open_table
 from ..workspace import Workspace
 from .base import Status, attempt, banner, button, heading, lang_of
 from .grid import Grid
@@ -52,7 +52,7 @@ class ImportReview(widgets.VBox):
         self.status = Status(lang)
         self.kind = widgets.Dropdown(
             description=say("kind", lang),
-            options=[(k.zh if lang == "zh" else k.en, name) for name, k in KINDS.items()],
+            options=[(k.spec.zh if lang == "zh" else k.spec.en, name) for name, k in KINDS.items()],
         )
         self.upload = widgets.FileUpload(
             accept=".csv,.xlsx", multiple=False, description=say("upload", lang)

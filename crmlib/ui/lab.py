@@ -2,7 +2,7 @@
 that open the workspace's database as the user, 127.0.0.1 and JupyterLab's own token.
 
 The token is handed to JupyterLab in a file only this user can read (``JUPYTER_TOKEN_FILE``,
-:func:`crmlib.ui.serve.guard`, as for the Voila servers) rather than on the command line,
+:func:`crmlib.serving.guard`, as for the Voila servers) rather than on the command line,
 where every user of the machine could read it in the process list. Nothing is fetched from
 the internet: no news feed, no update check, and the extension manager lists what is
 installed without searching PyPI.
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .serve import guard
+from ..serving import guard
 
 DEFAULT_PORT = 8888
 DEFAULT_HOST = "127.0.0.1"
@@ -66,7 +66,7 @@ def lab(
     browser: bool = False,
 ) -> Iterator[Lab]:
     """JupyterLab on ``root`` whose kernels inherit ``kernel`` (see
-    :func:`crmlib.ui.serve.kernel_settings`), with a fresh token in a private file that
+    :func:`crmlib.ui.kernels.kernel_settings`), with a fresh token in a private file that
     lives as long as the block."""
     with guard() as guarded:
         yield Lab(

@@ -8,10 +8,10 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from ..domain.customers import RULES
 from ..missing import is_missing
-from ..quality.kinds import CUSTOMERS
 from ..quality.scorecard import DIMENSIONS, Scorecard
+from ..rules.customers import RULES
+from ..transfer.kinds import CUSTOMERS
 from ..workspace import Workspace
 from .base import Status, attempt, banner, button, heading, lang_of
 from .entry import record_values

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -12,62 +12,16 @@ import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
-from ...domain.context import Context
+from ...context import Context
 from ...errors import FieldError, ValidationError
-from ...i18n import register, speaking, t
+from ...i18n import speaking, t
 from ..filters import Filters
-from . import clv, customers, data, sales, service, value
-from .catalogue import CATALOGUE, Kpi
+from . import clv, customers
+from .catalogue import CATALOGUE, Kpi, schedule
 from .query import Query
-
-register(
-    {
-        "unknown": {
-            "zh": "不是已定义的指标（可用：{known}）",
-            "en": "is not a KPI (known: {known})",
-        },
-        "by": {
-            "zh": "指标 {kpi} 不能按此分组（可用：{allowed}）",
-            "en": "KPI {kpi} cannot be grouped by this (allowed: {allowed})",
-        },
-        "filter": {
-            "zh": "不是筛选条件（可用：{known}）",
-            "en": "is not a filter (known: {known})",
-        },
-        "clv_data": {
-            "zh": "有复购的客户太少，无法拟合 CLV 模型",
-            "en": "too few customers with repeat purchases to fit a CLV model",
-        },
-    },
-    namespace="kpi",
-)
 
 #: The keyword filters every KPI takes (see :class:`~crmlib.analytics.filters.Filters`).
 FILTERS = ("period", "period_start", "period_end", "region", "team", "owner", "segment", "as_of")
-#: KPI id -> the function computing it from a query and a connection.
-FUNCTIONS: dict[str, Callable[[Query, Connection], pd.DataFrame]] = {
-    "new_customers": customers.new_customers,
-    "active_customers": customers.active_customers,
-    "retention_12m": customers.retention_12m,
-    "churn_rate": customers.churn_rate,
-    "repurchase_rate": value.repurchase_rate,
-    "aov": value.aov,
-    "revenue": value.revenue,
-    "clv": customers.clv,
-    "cac": value.cac,
-    "lead_conversion": sales.lead_conversion,
-    "win_rate": sales.win_rate,
-    "sales_cycle_days": sales.sales_cycle_days,
-    "pipeline_value": sales.pipeline_value,
-    "weighted_forecast": sales.weighted_forecast,
-    "stage_days": sales.stage_days,
-    "first_response_hours": service.first_response_hours,
-    "sla_compliance": service.sla_compliance,
-    "resolution_hours": service.resolution_hours,
-    "csat": service.csat,
-    "nps": service.nps,
-    "completeness": data.completeness,
-}
 #: Connections used side by side for the whole catalogue.
 WORKERS = 2
 #: Bytes of a SQLite database file the catalogue's connections read through a memory map
@@ -76,28 +30,6 @@ WORKERS = 2
 #: call and a copy. Only these connections: a mapped page a process touched counts in its
 #: resident memory, which would blur what an import, say, really holds.
 SQLITE_MMAP_BYTES = 2**31
-#: Started first, the longest first (as timed at a million customers), so that the
-#: connections finish together rather than one waiting on a long query started last.
-LONGEST = (
-    "completeness",
-    "active_customers",  # the pass over the orders the stock KPIs share
-    "stage_days",
-    "first_response_hours",  # the pass over the tickets the service times share
-    "lead_conversion",
-    "repurchase_rate",
-    "win_rate",
-    "sales_cycle_days",
-    "pipeline_value",  # the pass over the open deals the forecast shares
-)
-#: KPIs reading a pass that a KPI of LONGEST runs: started last, they find it done.
-SHARING = (
-    "retention_12m",
-    "churn_rate",
-    "clv",
-    "weighted_forecast",
-    "sla_compliance",
-    "resolution_hours",
-)
 COLUMNS = ("id", "family", "name", "stage", "value", "unit", "formula", "period")
 
 
@@ -110,16 +42,6 @@ def filters_of(given: dict[str, Any]) -> Filters:
                 FieldError(key, given[key], "kpi_filter", t("kpi:filter", known=known))
             )
     return Filters.of(**given)
-
-
-def _kpi(kpi_id: str) -> Kpi:
-    try:
-        return CATALOGUE[kpi_id]
-    except KeyError:
-        known = ", ".join(CATALOGUE)
-        raise ValidationError(
-            FieldError("id", kpi_id, "kpi", t("kpi:unknown", known=known))
-        ) from None
 
 
 def _shaped(kpi: Kpi, frame: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +72,7 @@ class Kpis:
         """One KPI: a ``value`` column, one row, or one row per group of ``by``
         (``stage_days``: one row per stage)."""
         with speaking(self._ctx.lang):
-            kpi = _kpi(kpi_id)
+            kpi = CATALOGUE.get(kpi_id)
             if by is not None and by not in kpi.by:
                 allowed = ", ".join(kpi.by) or "-"
                 raise ValidationError(
@@ -158,7 +80,7 @@ class Kpis:
                 )
             query = Query(self._ctx, filters_of(filters), by)
             with self._reading() as conn:
-                return _shaped(kpi, FUNCTIONS[kpi_id](query, conn))
+                return _shaped(kpi, kpi.compute(query, conn))
 
     def kpis(self, ids: Sequence[str] | None = None, **filters: Any) -> pd.DataFrame:
         """The whole catalogue, or the KPIs ``ids`` (a dashboard's headline): one row per
@@ -166,12 +88,11 @@ class Kpis:
         language), stage, value, unit, formula and the date the period applies to. KPIs
         asked for together share their passes over the data, unlike separate calls."""
         with speaking(self._ctx.lang):
-            wanted = [_kpi(kpi_id).id for kpi_id in ids] if ids is not None else list(CATALOGUE)
+            wanted = [CATALOGUE.get(k).id for k in ids] if ids is not None else list(CATALOGUE)
             query = Query(self._ctx, filters_of(filters))
             # Narrowed, the customers counted are worked out once per connection, not per KPI.
             query = Query(self._ctx, query.filters, materialised=query.narrowed)
-            order = [*LONGEST, *(k for k in CATALOGUE if k not in LONGEST + SHARING), *SHARING]
-            pending = deque(k for k in order if k in wanted)
+            pending = deque(schedule(wanted))
             results: dict[str, pd.DataFrame] = {}
 
             def work() -> None:
@@ -182,7 +103,8 @@ class Kpis:
                             kpi_id = pending.popleft()
                         except IndexError:
                             return
-                        results[kpi_id] = _shaped(CATALOGUE[kpi_id], FUNCTIONS[kpi_id](query, conn))
+                        kpi = CATALOGUE.get(kpi_id)
+                        results[kpi_id] = _shaped(kpi, kpi.compute(query, conn))
 
             if isinstance(self._ctx.engine.pool, SingletonThreadPool | StaticPool):
                 work()
@@ -193,7 +115,7 @@ class Kpis:
         lang = self._ctx.lang
         rows = []
         for kpi_id in wanted:
-            kpi, frame = CATALOGUE[kpi_id], results[kpi_id]
+            kpi, frame = CATALOGUE.get(kpi_id), results[kpi_id]
             for record in frame.to_dict("records"):
                 rows.append(
                     {

@@ -1,5 +1,6 @@
 """The data KPI: completeness, exactly the data-quality scorecard's completeness dimension
-(:func:`crmlib.quality.scorecard.completeness_checks`), over the customers counted."""
+(the completeness rule, :func:`crmlib.rules.records.completeness_checks`), over the
+customers counted."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, and_, case, distinct, func, select
 
-from ...quality.scorecard import PRIMARY, CompletenessCheck, completeness_checks
+from ...rules.records import PRIMARY, CompletenessCheck, completeness_checks
 from ...store.models import Contact, Customer
+from .definition import STOCK, kpi
 from .query import Query
 
 
@@ -74,6 +76,22 @@ def _on_primary_contacts(q: Query, conn: Connection, columns: dict[int, Any]) ->
     return q.rows(conn, q.grouped(stmt, per.c.customer_id))
 
 
+@kpi(
+    "completeness",
+    "data",
+    "share",
+    zh="资料完整度",
+    en="Completeness",
+    formula_zh="数据质量评分卡的完整性维度：每个客户字段已填写的比例的平均值",
+    formula_en=(
+        "The data-quality scorecard's completeness: the mean over customer fields of the share of "
+        "customers that have the field filled in"
+    ),
+    period_zh="当前（不随期间变化）",
+    period_en="now (the period does not apply)",
+    by=STOCK,
+    cost=1.0,
+)
 def completeness(q: Query, conn: Connection) -> pd.DataFrame:
     """The mean over fields of the share of customers (those the field applies to) that
     have it filled in; a field that applies to nobody counts for nothing.

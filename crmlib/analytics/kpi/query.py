@@ -29,7 +29,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import ExternallyTraversible, replacement_traverse
 
 from ... import clock
-from ...domain.context import Context
+from ...context import Context
 from ...store.models import Customer, User
 from ..days import month_of
 from ..filters import Filters

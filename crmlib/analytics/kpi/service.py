@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Float, Select, and_, cast, func, or_, select
 
 from ...store.models import Feedback, Ticket
 from ..days import days_between
+from .definition import FLOW, kpi
 from .query import Query
 
 
@@ -79,17 +80,70 @@ def _from_tickets(q: Query, conn: Connection, figure: str) -> pd.DataFrame:
     return result
 
 
+@kpi(
+    "first_response_hours",
+    "service",
+    "hours",
+    zh="平均首次响应时长",
+    en="Average first response time",
+    formula_zh="期间内创建且已响应的工单，从创建到首次响应的平均小时数（日历时间）",
+    formula_en=(
+        "Mean hours from opening to first response of the tickets opened in the period and "
+        "answered (calendar time)"
+    ),
+    period_zh="工单创建时间",
+    period_en="ticket opened_at",
+    by=FLOW,
+    cost=0.09,
+    shares="tickets",
+    lower_is_better=True,
+)
 def first_response_hours(q: Query, conn: Connection) -> pd.DataFrame:
     return _from_tickets(q, conn, "first_response")
 
 
-def resolution_hours(q: Query, conn: Connection) -> pd.DataFrame:
-    return _from_tickets(q, conn, "resolution")
-
-
+@kpi(
+    "sla_compliance",
+    "service",
+    "share",
+    zh="SLA 达成率",
+    en="SLA compliance",
+    formula_zh="期间内创建、已解决或解决时限已过的工单中，按时首次响应且按时解决的比例",
+    formula_en=(
+        "Of the tickets opened in the period that are resolved or past their resolution due time, "
+        "the share answered and resolved within their due times"
+    ),
+    period_zh="工单创建时间",
+    period_en="ticket opened_at",
+    by=FLOW,
+    cost=0.09,
+    shares="tickets",
+)
 def sla_compliance(q: Query, conn: Connection) -> pd.DataFrame:
     """Tickets whose outcome is known by the as-of day that met both due times."""
     return _from_tickets(q, conn, "sla")
+
+
+@kpi(
+    "resolution_hours",
+    "service",
+    "hours",
+    zh="平均解决时长",
+    en="Average resolution time",
+    formula_zh="期间内创建且已解决的工单，从创建到解决的平均小时数（日历时间）",
+    formula_en=(
+        "Mean hours from opening to resolution of the tickets opened in the period and resolved "
+        "(calendar time)"
+    ),
+    period_zh="工单创建时间",
+    period_en="ticket opened_at",
+    by=FLOW,
+    cost=0.09,
+    shares="tickets",
+    lower_is_better=True,
+)
+def resolution_hours(q: Query, conn: Connection) -> pd.DataFrame:
+    return _from_tickets(q, conn, "resolution")
 
 
 def _answers(q: Query, kind: str, value: Any) -> Select[*tuple[Any, ...]]:
@@ -105,11 +159,37 @@ def _answers(q: Query, kind: str, value: Any) -> Select[*tuple[Any, ...]]:
     return q.grouped(stmt, Feedback.customer_id, Feedback.answered_at)
 
 
+@kpi(
+    "csat",
+    "service",
+    "share",
+    zh="客户满意度（CSAT）",
+    en="CSAT",
+    formula_zh="期间内满意度答卷中 4 分或 5 分的比例",
+    formula_en="Share of 4 and 5 among the CSAT answers",
+    period_zh="答卷时间",
+    period_en="feedback answered_at",
+    by=FLOW,
+    cost=0.03,
+)
 def csat(q: Query, conn: Connection) -> pd.DataFrame:
     value = cast(func.count().filter(Feedback.score >= 4), Float) / func.nullif(func.count(), 0)
     return q.frame(conn, _answers(q, "csat", value))
 
 
+@kpi(
+    "nps",
+    "service",
+    "score",
+    zh="净推荐值（NPS）",
+    en="NPS",
+    formula_zh="（推荐者 9-10 分 − 贬损者 0-6 分）÷ 答卷数 × 100",
+    formula_en="(promoters 9-10 minus detractors 0-6) over answers, × 100",
+    period_zh="答卷时间",
+    period_en="feedback answered_at",
+    by=FLOW,
+    cost=0.02,
+)
 def nps(q: Query, conn: Connection) -> pd.DataFrame:
     promoters = func.count().filter(Feedback.score >= 9)
     detractors = func.count().filter(Feedback.score <= 6)

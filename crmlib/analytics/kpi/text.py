@@ -9,24 +9,9 @@ from typing import Any
 import pandas as pd
 
 from ...formatting import UNIT_KINDS, number_text
-from ...i18n import current_lang, register, t
+from ...i18n import current_lang, t
 from ...missing import is_missing
 from ...reference.enums import STAGE
-
-register(
-    {
-        "kpi": {"zh": "指标", "en": "KPI"},
-        "value": {"zh": "数值", "en": "Value"},
-        "period": {"zh": "期间按", "en": "Period by"},
-        "none": {"zh": "（无数据）", "en": "(no data)"},
-        "count": {"zh": "个", "en": "count"},
-        "CNY": {"zh": "元", "en": "CNY"},
-        "days": {"zh": "天", "en": "days"},
-        "hours": {"zh": "小时", "en": "hours"},
-        "score": {"zh": "分", "en": "score"},
-    },
-    namespace="kpi_text",
-)
 
 
 def format_value(value: Any, unit: str) -> str:

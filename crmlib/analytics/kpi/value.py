@@ -12,6 +12,8 @@ from ... import clock
 from ...settings import get_setting
 from ...store.models import Campaign, CampaignMember, Customer, Order
 from ..filters import Filters
+from .customers import from_served
+from .definition import FLOW, STOCK, kpi
 from .query import Query
 
 
@@ -19,6 +21,19 @@ def _money(column: Any) -> Any:
     return cast(column, Float)
 
 
+@kpi(
+    "repurchase_rate",
+    "value",
+    "share",
+    zh="复购率",
+    en="Repurchase rate",
+    formula_zh="期间内下单 2 次及以上的客户数 ÷ 期间内下单的客户数",
+    formula_en="Customers with two or more orders in the period over customers with an order in it",
+    period_zh="订单日期",
+    period_en="order ordered_at",
+    by=STOCK,
+    cost=0.19,
+)
 def repurchase_rate(q: Query, conn: Connection) -> pd.DataFrame:
     per = (
         select(Order.customer_id, func.count().label("orders"))
@@ -40,14 +55,62 @@ def _orders(q: Query, value: Any) -> Select[*tuple[Any, ...]]:
     return q.grouped(stmt, Order.customer_id, Order.ordered_at)
 
 
+@kpi(
+    "aov",
+    "value",
+    "CNY",
+    zh="客单价",
+    en="Average order value",
+    formula_zh="期间内订单金额合计 ÷ 订单数",
+    formula_en="Order amount in the period over the number of orders",
+    period_zh="订单日期",
+    period_en="order ordered_at",
+    by=FLOW,
+    cost=0.04,
+)
 def aov(q: Query, conn: Connection) -> pd.DataFrame:
     value = func.sum(_money(Order.amount)) / func.nullif(func.count(), 0)
     return q.frame(conn, _orders(q, value))
 
 
+@kpi(
+    "revenue",
+    "value",
+    "CNY",
+    zh="销售额",
+    en="Revenue",
+    formula_zh="期间内订单金额合计",
+    formula_en="Sum of order amounts in the period",
+    period_zh="订单日期",
+    period_en="order ordered_at",
+    by=FLOW,
+    cost=0.03,
+)
 def revenue(q: Query, conn: Connection) -> pd.DataFrame:
     value = func.coalesce(func.sum(_money(Order.amount)), 0.0)
     return q.frame(conn, _orders(q, value))
+
+
+@kpi(
+    "clv",
+    "value",
+    "CNY",
+    zh="客户终身价值（历史）",
+    en="Customer lifetime value (historic)",
+    formula_zh="截至日为止的订单金额合计 ÷ 有过订单的客户数（预测值见客户终身价值预测）",
+    formula_en=(
+        "Order amount up to the as-of day over the customers with an order (for the forecast see "
+        "clv_forecast)"
+    ),
+    period_zh="截至日（全部历史订单）",
+    period_en="as of (all orders so far)",
+    by=STOCK,
+    cost=0.92,
+    shares="served",
+)
+def clv(q: Query, conn: Connection) -> pd.DataFrame:
+    """Historic CLV: all order amounts so far over the customers who ordered."""
+    return from_served(q, conn, "spend", "buyers")
 
 
 def months(start: date, end: date) -> float:
@@ -73,6 +136,26 @@ def cac_period(q: Query) -> Filters:
     return Filters(start, end, f.region, f.team, f.owner, f.segment, q.day)
 
 
+@kpi(
+    "cac",
+    "value",
+    "CNY",
+    zh="获客成本",
+    en="Customer acquisition cost",
+    formula_zh=(
+        "（期间内开始的营销活动实际成本，按活动成员中本范围客户的比例分摊 + 每月销售成本（设置）× "
+        "月数，按新增客户平均分摊）÷ 新增客户数"
+    ),
+    formula_en=(
+        "(actual cost of the campaigns started in the period, apportioned by the share of their "
+        "members among these customers, + sales cost sales_cost_per_month × months, spread evenly "
+        "over all new customers) over new customers"
+    ),
+    period_zh="活动开始日期、客户建档时间",
+    period_en="campaign start_date, customer created_at",
+    cost=0.03,
+    lower_is_better=True,
+)
 def cac(q: Query, conn: Connection) -> pd.DataFrame:
     period = cac_period(q)
     assert period.start is not None and period.end is not None

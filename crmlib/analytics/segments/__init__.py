@@ -1,6 +1,6 @@
-"""Customer segments: saved rules in a small, safe filter language (see :mod:`.language`)."""
+"""Customer segments: saved rules in a small, safe filter language (see
+:mod:`crmlib.analytics.segment_rules`)."""
 
-from .language import parse
 from .service import MEMBER_COLUMNS, Segments
 
-__all__ = ["MEMBER_COLUMNS", "Segments", "parse"]
+__all__ = ["MEMBER_COLUMNS", "Segments"]

@@ -1,14 +1,14 @@
 """Saved rule segments: define, list, evaluate, tag, export and follow their size.
 
-A segment is a name and a rule in the language of :mod:`.language`, saved in the
-``segments`` table so marketing, reports and campaigns share one definition. Members are
-evaluated when asked for, as of a day, within the asking user's scope: the same segment
-is a rep's own customers for the rep and the whole company for an analyst.
+A segment is a name and a rule in the language of
+:mod:`crmlib.analytics.segment_rules.language`, saved in the ``segments`` table so
+marketing, reports and campaigns share one definition. Members are evaluated when asked
+for, as of a day, within the asking user's scope: the same segment is a rep's own
+customers for the rep and the whole company for an analyst.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -19,36 +19,16 @@ from sqlalchemy import delete, func, insert, select
 
 from ... import clock
 from ...audit import record as audit_record
-from ...domain.context import Context, localised
-from ...errors import AccessDenied, Conflict, NotFound, ValidationError
-from ...i18n import register, t
-from ...quality.exporting import ExportResult, export
+from ...context import Context, localised
+from ...errors import AccessDenied, Conflict, NotFound
+from ...i18n import t
 from ...store.like import storable
 from ...store.models import Customer, CustomerTag, Segment, SegmentSize
-from .compile import members_query
-from .language import MAX_RULE_LENGTH, RULE, Node, parse
-
-register(
-    {
-        "exists": {
-            "en": "segment {name!r} exists already (rule: {rule})",
-            "zh": "分群 {name!r} 已存在（规则：{rule}）",
-        },
-        "not_found": {"en": "segment {name!r} does not exist", "zh": "分群 {name!r} 不存在"},
-        "not_owner": {
-            "en": "segment {name!r} belongs to another user; only they or an admin may change it",
-            "zh": "分群 {name!r} 属于其他用户，只有创建者或管理员可以修改",
-        },
-        "neither": {
-            "en": "there is no segment {text!r}, and as a rule it does not parse: {reason}",
-            "zh": "没有名为 {text!r} 的分群，作为规则也无法解析：{reason}",
-        },
-    },
-    namespace="segments",
-)
-
-#: Text with one of these is meant as a rule, not as the name of a saved segment.
-RULE_SIGNS = re.compile(r"[=<>!\[]|\b(?:in|and|or|not)\b")
+from ...transfer.exporting import ExportResult, export
+from ..rfm import rfm, rfm_summary
+from ..segment_rules.compile import members_query
+from ..segment_rules.language import Node, parse
+from ..segment_rules.saved import rule_of
 
 #: Columns of a membership list, in this order.
 MEMBER_COLUMNS = (
@@ -155,15 +135,11 @@ class Segments:
     def rfm(self, **filters: Any) -> pd.DataFrame:
         """RFM figures, quintile scores and named segment per customer, within the filters
         (period, region, team, owner, segment, as_of); see :mod:`crmlib.analytics.rfm`."""
-        from ..rfm import rfm  # imported here: rfm uses the filters, which use this module
-
         return rfm(self._ctx, **filters)
 
     @localised
     def rfm_summary(self, **filters: Any) -> pd.DataFrame:
         """Customers, share and average R/F/M per RFM segment, plus those without orders."""
-        from ..rfm import rfm_summary
-
         return rfm_summary(self._ctx, **filters)
 
     @localised
@@ -281,25 +257,3 @@ class Segments:
 
 def _as_dict(segment: Segment) -> dict[str, Any]:
     return {"name": segment.name, "rule": segment.rule, "description": segment.description}
-
-
-def rule_of(ctx: Context, name_or_rule: str) -> Node:
-    """A saved segment's rule by name, else the text itself as a rule; a text that is
-    neither gets NotFound (a misspelt name) or the rule's own error (a broken rule)."""
-    if len(name_or_rule) <= MAX_RULE_LENGTH:  # longer ones are refused as rules below
-        storable(name_or_rule, "rule")
-    with ctx.reading() as conn:
-        saved = conn.execute(
-            select(Segment.rule).where(Segment.name == name_or_rule)
-        ).scalar_one_or_none()
-    if saved is not None:
-        return parse(saved)
-    try:
-        return parse(name_or_rule)
-    except ValidationError as exc:
-        over_a_limit = exc.errors[0].rule != RULE  # too long or deep to be a name either
-        if over_a_limit or RULE_SIGNS.search(name_or_rule):
-            raise
-        raise NotFound(
-            t("segments:neither", text=name_or_rule, reason=exc.errors[0].message)
-        ) from None

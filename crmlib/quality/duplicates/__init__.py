@@ -9,8 +9,8 @@
     ws.duplicates.merges()                    # DataFrame: merge_id, codes, undoable …
     ws.duplicates.unmerge(merge_id)
 
-How names, addresses and phones are folded for matching is in :mod:`.normalise`, which
-pairs are compared in :mod:`.blocking`, how a pair is scored in :mod:`.scoring`.
+How names, addresses and phones are folded for matching is in :mod:`crmlib.rules.matching`,
+which pairs are compared in :mod:`.blocking`, how a pair is scored in :mod:`.scoring`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...domain.context import Context, localised
+from ...context import Context, localised
 from .check import CHECK_SCORE, Match, check_duplicates
 from .merging import merge, merge_history, unmerge
 from .scan import MIN_SCORE, clusters, scan

@@ -17,11 +17,11 @@ import numpy as np
 from sqlalchemy import Connection, select
 
 from ...access import mask_email, mask_phone
-from ...domain.context import Context
+from ...context import Context
 from ...rules import date_value, email, phone, province
 from ...rules.fields import clean_text
+from ...rules.matching import NameParts, city_key
 from ...store.models import Contact, Customer
-from .normalise import NameParts, city_key
 from .profiles import Columns, Profiles, build, contact_query, customer_query, read
 from .scoring import describe, score_first
 

@@ -24,9 +24,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from ... import clock
 from ...access import UNSCOPED, customer_out_of_scope
 from ...audit import record
-from ...domain.context import Context
+from ...context import Context
 from ...errors import Conflict, FieldError, NotFound, ValidationError
-from ...i18n import register, t
+from ...i18n import t
 from ...store.models import (
     Base,
     CampaignMember,
@@ -93,33 +93,6 @@ CHILDREN: tuple[type[Any], ...] = (
 #: Columns of a moved row that the merge changes besides customer_id, restored by unmerge.
 RESTORED = ("is_primary", "updated_at")
 _CHUNK = 500  # ids per IN list when rows are moved back
-MESSAGES = {
-    "merge_choice": {
-        "en": "is not a field a merge can choose, or its choice is not 'survivor' or 'other'",
-        "zh": "不是合并时可选择的字段，或其取值不是 'survivor' / 'other'",
-    },
-    "same_customer": {"en": "is the survivor itself", "zh": "与保留的客户相同"},
-}
-register(MESSAGES)
-register(
-    {
-        "merged_already": {
-            "en": "customer {code} has been merged into another already",
-            "zh": "客户 {code} 已被合并到其他客户",
-        },
-        "no_merge": {"en": "merge {id} does not exist", "zh": "合并记录 {id} 不存在"},
-        "undone_already": {
-            "en": "merge {id} was undone already ({when:%Y-%m-%d %H:%M})",
-            "zh": "合并记录 {id} 已于 {when:%Y-%m-%d %H:%M} 撤销",
-        },
-        "later_merge": {
-            "en": "merge {later} came after merge {id} and involves the same customers: "
-            "unmerge {later} first",
-            "zh": "合并记录 {later} 晚于合并记录 {id} 且涉及相同客户：请先撤销合并 {later}",
-        },
-    },
-    namespace="merge",
-)
 
 
 def _encode(value: Any) -> Any:

@@ -16,8 +16,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Connection, select
 from sqlalchemy.orm import aliased
 
-from ...store.models import Contact, Customer, User
-from .normalise import (
+from ...rules.matching import (
     NameParts,
     address_key,
     city_key,
@@ -30,6 +29,7 @@ from .normalise import (
     province_key,
     street_key,
 )
+from ...store.models import Contact, Customer, User
 
 Columns = dict[str, np.ndarray]
 

@@ -5,24 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...domain.context import Context
-from ...i18n import register, t
+from ...context import Context
+from ...i18n import t
 from ...progress import ProgressBar
 from .blocking import candidate_pairs
 from .profiles import load
 from .scoring import describe, score_pairs
-
-register(
-    {
-        "desc": {"zh": "查找重复客户", "en": "duplicates"},
-        "load": {"zh": "读取", "en": "load"},
-        "block": {"zh": "分组", "en": "block"},
-        "score": {"zh": "评分", "en": "score"},
-        "report": {"zh": "汇总", "en": "report"},
-        "unit": {"zh": "步", "en": "step"},
-    },
-    namespace="scan",
-)
 
 #: Pairs scored at least this high are reported by default.
 MIN_SCORE = 80

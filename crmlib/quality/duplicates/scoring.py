@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
-from ...i18n import current_lang, register, t
+from ...i18n import current_lang, t
 from .profiles import Columns, Profiles
 
 #: Points per point of name similarity: a person's name says less than a company's.
@@ -54,29 +54,6 @@ EVIDENCE: dict[str, int] = {
     "different_branch": -25,
     "different_place": -25,
 }
-MESSAGES: dict[str, dict[str, str]] = {
-    "similar_name": {"en": "similar name {value}", "zh": "名称相似 {value}"},
-    "same_name": {"en": "same name", "zh": "名称相同"},
-    "same_external_id": {"en": "same external id", "zh": "外部编号相同"},
-    "same_phone": {"en": "same phone", "zh": "电话相同"},
-    "same_email": {"en": "same e-mail", "zh": "邮箱相同"},
-    "same_address": {"en": "same address", "zh": "地址相同"},
-    "same_birthday": {"en": "same birthday", "zh": "生日相同"},
-    "same_domain": {"en": "same e-mail domain", "zh": "邮箱域名相同"},
-    "similar_phone": {"en": "phone differs in one digit", "zh": "电话仅一位不同"},
-    "similar_address": {"en": "near address", "zh": "地址相近"},
-    "same_city": {"en": "same city", "zh": "城市相同"},
-    "same_postcode": {"en": "same postcode", "zh": "邮编相同"},
-    "different_phone": {"en": "different phone", "zh": "电话不同"},
-    "different_domain": {"en": "different e-mail domain", "zh": "邮箱域名不同"},
-    "different_address": {"en": "different address", "zh": "地址不同"},
-    "different_birthday": {"en": "different birthday", "zh": "生日不同"},
-    "different_city": {"en": "different city", "zh": "城市不同"},
-    "different_kind": {"en": "company and person", "zh": "企业与个人"},
-    "different_branch": {"en": "different branch", "zh": "分支机构不同"},
-    "different_place": {"en": "different place in name", "zh": "名称中的地名不同"},
-}
-register(MESSAGES)
 Reason = tuple[str, int | None]
 
 

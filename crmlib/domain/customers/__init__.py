@@ -1,0 +1,2 @@
+"""Customer files: the customers themselves, their stored values, lifecycle refresh and
+search."""

@@ -1,0 +1,1 @@
+"""Service: tickets, their SLA clocks, customer feedback and the knowledge base."""

@@ -1,0 +1,1 @@
+"""The team: users and roles, tasks, comments with @mentions, and reminders."""

@@ -1,0 +1,31 @@
+"""The field rules of a customer record as the API, the entry form and the settings take
+it: the customer's own fields, its primary contact's (:data:`.records.CONTACT_FIELDS`) and
+its owner. Below :mod:`crmlib.settings`, whose ``required_fields`` names these fields."""
+
+from __future__ import annotations
+
+from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
+from .fields import Rule, date_value, email, enum_of, industry, phone, postcode, province, text
+
+RULES: dict[str, Rule] = {
+    "name": text(200),
+    "kind": enum_of(CUSTOMER_KIND),
+    "industry": industry,
+    "size": enum_of(SIZE),
+    "province": province,
+    "city": text(64),
+    "postcode": postcode,
+    "address": text(300),
+    "grade": enum_of(GRADE),
+    "status": enum_of(CUSTOMER_STATUS),
+    "source": enum_of(SOURCE),
+    "birthday": date_value,
+    "consent_purpose": text(200),
+    "consent_at": date_value,
+    "external_id": text(128),
+    "contact": text(100),
+    "title": text(100),
+    "phone": phone,
+    "email": email,
+    "owner": text(64),
+}

@@ -1,0 +1,314 @@
+"""Records under a customer (contacts, orders, opportunities, tickets), named by its code
+or external id."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+
+from ...audit import text_of
+from ...domain.customers.values import stored_columns
+from ...domain.sales.stages import CLOSED_STAGES, STAGE_FLOW, stage_field_errors
+from ...domain.service.sla import SlaClock
+from ...domain.service.tickets import import_problem, route
+from ...errors import FieldError, ValidationError
+from ...settings import get_setting
+from ...store.models import (
+    Contact,
+    Customer,
+    Opportunity,
+    Order,
+    StageHistory,
+    Ticket,
+    TicketEvent,
+)
+from .base import (
+    Outcome,
+    Writer,
+    batches,
+    bulk_insert,
+    differs,
+    records_of,
+    table_of,
+)
+
+
+class ChildWriter(Writer):
+    """Records that name their customer by customer_code or customer_external_id."""
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        customers = self.customer_ids(clean, outcome)
+        extra = self.references(clean, outcome)
+        rows: dict[int, dict[str, Any]] = {}
+        for row, values in records_of(clean).items():
+            if outcome.status.get(row) == "rejected" or row not in customers:
+                continue
+            stored = stored_columns(
+                {k: v for k, v in values.items() if k in self.stored_fields(clean)}
+            )
+            stored.update({k: v[row] for k, v in extra.items() if row in v})
+            stored["customer_id"] = customers[row]
+            rows[row] = stored
+        matches = self.matches(rows, outcome)
+        self.admit(rows, matches, outcome)
+        for row in rows:
+            if row not in matches:
+                self.complete(rows[row])
+        ids = self.upsert(rows, matches, outcome)
+        self.after_insert({row: ids[row] for row in rows if row not in matches}, rows)
+
+    def stored_fields(self, clean: pd.DataFrame) -> set[str]:
+        skip = {"customer_code", "customer_external_id", "owner", "assignee", "campaign"}
+        return {c for c in clean.columns if c not in skip}
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        return {}
+
+    def admit(
+        self, rows: dict[int, dict[str, Any]], matches: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> None:
+        """Rules that need the stored record as well as the row: a row they refuse is
+        rejected and dropped from ``rows`` and ``matches`` (default: none)."""
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        """Defaults for a new record."""
+        for column in ("created_at", "updated_at"):
+            if column in table_of(self.model).c:
+                stored.setdefault(column, self.now)
+
+    def after_insert(self, created: dict[int, int], rows: dict[int, dict[str, Any]]) -> None:
+        """Rows that hang under a newly created record (stage history)."""
+
+    def matches(
+        self, rows: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> dict[int, dict[str, Any]]:
+        """Existing records the user may change: by external_id when given, else by the
+        natural key. A row matching a record under a customer out of scope is rejected
+        and dropped from ``rows``: it must neither move nor change that record."""
+        found = self.candidates(rows)
+        customers = table_of(Customer)
+        owners: dict[int, int | None] = {}
+        for batch in batches(sorted({m["customer_id"] for m in found.values()})):
+            query = select(customers.c.id, customers.c.owner_id).where(customers.c.id.in_(batch))
+            owners.update((id_, owner) for id_, owner in self.conn.execute(query))
+        matches: dict[int, dict[str, Any]] = {}
+        for row, current in found.items():
+            if self.in_scope(owners.get(current["customer_id"])):
+                matches[row] = current
+                continue
+            given = rows.pop(row)
+            column = "external_id" if given.get("external_id") else self.natural_key[0]
+            self.refuse_foreign(outcome, row, column, given.get(column))
+        return matches
+
+    def candidates(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Stored records the rows name, in or out of scope: by external_id when given,
+        else by the natural key under the row's customer."""
+        table = table_of(self.model)
+        matches: dict[int, dict[str, Any]] = {}
+        if "external_id" in table.c:
+            by_external = self.existing(
+                "external_id", [r.get("external_id") for r in rows.values()]
+            )
+            matches.update(
+                {
+                    row: by_external[v["external_id"]]
+                    for row, v in rows.items()
+                    if v.get("external_id") in by_external
+                }
+            )
+        rest = {
+            row: v for row, v in rows.items() if row not in matches and not v.get("external_id")
+        }
+        if rest and self.natural_key:
+            by_customer: dict[int, list[dict[str, Any]]] = {}
+            for batch in batches(sorted({v["customer_id"] for v in rest.values()})):
+                for found in self.conn.execute(
+                    select(table).where(table.c.customer_id.in_(batch))
+                ).mappings():
+                    by_customer.setdefault(found["customer_id"], []).append(dict(found))
+            for row, values in rest.items():
+                key = [text_of(values.get(k)) for k in self.natural_key]
+                for candidate in by_customer.get(values["customer_id"], []):
+                    if [text_of(candidate.get(k)) for k in self.natural_key] == key:
+                        matches[row] = candidate
+                        break
+        return matches
+
+
+class ContactWriter(ChildWriter):
+    model = Contact
+    natural_key = ("name", "phone", "email")
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        super().complete(stored)
+        stored["is_primary"] = bool(stored.get("is_primary"))
+
+
+class OrderWriter(ChildWriter):
+    model = Order
+    natural_key = ("ordered_at", "amount", "product")
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        return {"campaign_id": self.campaign_ids(clean, outcome)}
+
+
+class OpportunityWriter(ChildWriter):
+    model = Opportunity
+    natural_key = ("name",)
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        owners = self.user_ids(clean, "owner", outcome, default=True)
+        return {"owner_id": owners, "campaign_id": self.campaign_ids(clean, outcome)}
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        self.moves: dict[int, str] = {}
+        self.probabilities: dict[str, float] = get_setting(self.conn, "stage_probability")
+        super().write(clean, outcome)
+        self.record_moves()
+
+    def admit(
+        self, rows: dict[int, dict[str, Any]], matches: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> None:
+        """The stage rules of :mod:`crmlib.domain.sales.stages`, as the API applies them: the move
+        from the stored stage is allowed, and the stage has its fields (stored or given)."""
+        for row in list(rows):
+            values, current = rows[row], matches.get(row)
+            stored = current or {}
+            target = values.get("stage") or stored.get("stage") or "contact"
+            problems: list[FieldError] = []
+            if current is not None:
+                try:
+                    STAGE_FLOW.check(current["stage"], target)
+                except ValidationError as refused:
+                    problems += refused.errors
+            given = {k: v for k, v in values.items() if v is not None}
+            problems += stage_field_errors(target, {**stored, **given})
+            if problems:
+                for problem in problems:
+                    outcome.reject(row, str(problem))
+                rows.pop(row)
+                matches.pop(row, None)
+            elif current is not None and target != current["stage"]:
+                values["probability"] = self.probabilities.get(target)
+                if target in CLOSED_STAGES:
+                    values["closed_at"] = self.now
+                self.moves[current["id"]] = target
+
+    def record_moves(self) -> None:
+        """Stage history for imported stage changes: close the open row, open the next."""
+        if not self.moves:
+            return
+        history = table_of(StageHistory)
+        for batch in batches(sorted(self.moves)):
+            self.conn.execute(
+                update(history)
+                .where(history.c.opportunity_id.in_(batch), history.c.left_at.is_(None))
+                .values(left_at=self.now)
+            )
+        self.conn.execute(
+            insert(history),
+            [
+                {"opportunity_id": opp_id, "stage": stage, "entered_at": self.now}
+                for opp_id, stage in self.moves.items()
+            ],
+        )
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        super().complete(stored)
+        stored["stage"] = stored.get("stage") or "contact"
+        stored.setdefault("probability", self.probabilities.get(stored["stage"]))
+        if stored["stage"] in ("won", "lost"):
+            stored.setdefault("closed_at", self.now)
+
+    def after_insert(self, created: dict[int, int], rows: dict[int, dict[str, Any]]) -> None:
+        if created:
+            self.conn.execute(
+                insert(StageHistory),
+                [
+                    {"opportunity_id": opp_id, "stage": rows[row]["stage"], "entered_at": self.now}
+                    for row, opp_id in created.items()
+                ],
+            )
+
+
+class TicketWriter(ChildWriter):
+    model = Ticket
+    natural_key = ("subject", "opened_at")
+
+    def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
+        return {"assignee_id": self.user_ids(clean, "assignee", outcome, default=False)}
+
+    def complete(self, stored: dict[str, Any]) -> None:
+        """Status open, opened now, routed and given SLA due times as the API does."""
+        super().complete(stored)
+        stored["status"] = stored.get("status") or "open"
+        stored["opened_at"] = stored.get("opened_at") or self.now
+        stored["team"] = stored.get("team") or route(self.service["routing"], stored["type"])
+        stored["first_response_due"], stored["resolution_due"] = self.service["sla"].due(
+            pd.Timestamp(stored["opened_at"]).to_pydatetime(), stored["priority"]
+        )
+
+    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        """A status that is not one of the statuses rejects its row: guessing "open" for a
+        ticket that was closed elsewhere would restart its SLA clocks."""
+        for row, problem in [w for w in outcome.warnings if w[1].field == "status"]:
+            outcome.warnings.remove((row, problem))
+            outcome.reject(row, str(problem))
+        super().write(clean, outcome)
+
+    @functools.cached_property
+    def service(self) -> dict[str, Any]:
+        return {
+            "sla": SlaClock.load(self.conn),
+            "routing": get_setting(self.conn, "ticket_routing"),
+        }
+
+    def upsert(
+        self,
+        rows: dict[int, dict[str, Any]],
+        matches: dict[int, dict[str, Any]],
+        outcome: Outcome,
+        *,
+        ref: Mapping[int, str | None] | None = None,
+    ) -> dict[int, int]:
+        """Rows that break the status flow or the resolution rule are rejected; a changed
+        priority or opening time moves the due times; status changes become events."""
+        for row in list(rows):
+            current, values = matches.get(row, {}), rows[row]
+            for key, value in values.items():  # pandas times, as the drivers take them
+                if isinstance(value, pd.Timestamp) or value is pd.NaT:
+                    values[key] = None if pd.isna(value) else value.to_pydatetime()
+            problem = import_problem(current, values)
+            if problem is not None:
+                outcome.reject(row, str(problem))
+                del rows[row]
+                matches.pop(row, None)
+            elif current and any(
+                values.get(k) is not None and differs(current[k], values[k])
+                for k in ("priority", "opened_at")
+            ):
+                values["first_response_due"], values["resolution_due"] = self.service["sla"].due(
+                    pd.Timestamp(values.get("opened_at") or current["opened_at"]).to_pydatetime(),
+                    values.get("priority") or current["priority"],
+                )
+        ids = super().upsert(rows, matches, outcome, ref=ref)
+        moves = [
+            {
+                "ticket_id": ids[row],
+                "kind": "status",
+                "from_value": current["status"],
+                "to_value": rows[row]["status"],
+                "note": "import",
+                "actor_id": self.actor.id,
+                "occurred_at": self.now,
+            }
+            for row, current in matches.items()
+            if rows[row].get("status") not in (None, current["status"])
+        ]
+        bulk_insert(self.conn, table_of(TicketEvent), moves)
+        return ids
