@@ -143,6 +143,16 @@ def test_users_role_changes_role_and_team_and_is_audited(db_url: str) -> None:
     assert refused.returncode == 1 and "zhang" not in refused.stdout
     with crmlib.open(db_url, user="admin") as ws:
         assert ws.users.get("zhang").role == "manager"
+    too_long = crm("users", "role", "zhang", "sales", "--team", "x" * 65, url=db_url)
+    assert too_long.returncode == 1 and "team" in too_long.stderr, too_long
+    last_admin = crm("users", "role", "admin", "sales", url=db_url)
+    assert last_admin.returncode == 1 and "only active administrator" in last_admin.stderr
+    assert crm("users", "role", "zhang", "admin", url=db_url).returncode == 0
+    assert crm("users", "role", "admin", "analyst", url=db_url).returncode == 0
+    with crmlib.open(db_url, user="zhang") as ws:
+        user = ws.users.get("zhang")
+        assert (user.role, user.team) == ("admin", "north")
+        assert ws.users.get("admin").role == "analyst"
 
 
 def test_status_lists_counts(sqlite_url: str) -> None:

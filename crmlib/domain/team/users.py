@@ -14,7 +14,7 @@ from ...context import Context, localised
 from ...errors import Conflict, FieldError, NotFound, ValidationError
 from ...i18n import t
 from ...reference.enums import ROLE
-from ...rules import RuleViolation, enum_of, text, validate
+from ...rules import enum_of, text, validate
 from ...store.models import Customer, Lead, Opportunity, User
 
 
@@ -111,16 +111,27 @@ class Users:
 
     @localised
     def set_role(self, username: str, role: str, team: str | None = None) -> UserRecord:
+        """Give ``username`` another role (and team), by the rules a new user's are checked
+        with; the last active administrator keeps the role, so the workspace keeps one."""
         self._ctx.scope.require(self._ctx.actor.role.manage_users, "change roles")
-        try:
-            role_code = enum_of(ROLE)(role)
-        except RuleViolation as v:
-            raise ValidationError(FieldError("role", role, v.rule, v.message)) from None
+        given = {"role": role} if team is None else {"role": role, "team": team}
+        clean, errors = validate(USER_RULES, given)
+        if errors:
+            raise ValidationError(errors)
         with self._ctx.session() as session:
             user = find_user(session, username, active_only=False)
-            user.role = role_code
+            if user.role == "admin" and clean["role"] != "admin" and user.active:
+                admins = session.execute(
+                    select(func.count())
+                    .select_from(User)
+                    .where(User.role == "admin", User.active.is_(True))
+                    .execution_options(**{UNSCOPED: True})
+                ).scalar_one()
+                if admins == 1:
+                    raise Conflict(t("users:last_admin", username=username))
+            user.role = clean["role"]
             if team is not None:
-                user.team = team
+                user.team = clean["team"]
             return UserRecord.of(user)
 
     @localised
