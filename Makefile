@@ -26,7 +26,7 @@ help:
 	@echo "make lint       ruff, mypy and the import layers (lint-imports) only"
 	@echo "make lab        open the workspace (notebooks, data) in JupyterLab, as \$$CRM_USER (default admin)"
 	@echo "make lock       resolve pyproject.toml afresh into $(LOCK) (then run make test)"
-	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/test_voila.py)"
+	@echo "make screenshots  renew docs/notebook-*.png (Voila + headless Chromium, tests/ui/test_voila.py)"
 	@echo "make docs       regenerate docs/reference/ (CLI, KPIs, settings, environment) from the code"
 	@echo "make clean      remove caches and build files; make distclean also removes $(VENV)"
 
@@ -81,7 +81,7 @@ test-fast: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(FAST)" $(PYTEST_ARGS)
 
 screenshots: venv
-	CRM_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q tests/test_voila.py -k screenshot
+	CRM_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q tests/ui/test_voila.py -k screenshot
 
 # tests/test_docs.py fails when a page in docs/reference/ differs from what this writes.
 docs: venv

@@ -11,6 +11,11 @@ JupyterLab holds only notebooks.
 The collected tests are also ordered here, for ``pytest -n`` (``--dist loadfile``, a file's
 tests on one worker): the files estimated costliest run first, so that no long file starts
 last and keeps one worker busy while the others have finished.
+
+Temporary files (each test's databases, the PostgreSQL test server's cluster, the outputs of
+the processes the tests start) go to a RAM file system when the machine has one with room
+(``/dev/shm``), unless ``TMPDIR`` names a folder already: creating and dropping a database
+per test costs 10–20 times less there than on a virtual disk, which halves the suite.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 from collections.abc import Iterator
 from itertools import groupby
 from pathlib import Path
@@ -32,6 +38,9 @@ from crmlib import admin
 DEMO_CUSTOMERS = 300
 NOTEBOOK_ENV = {"CRM_USER": "admin", "CRM_LANG": "zh"}
 _DEMO_URL = pytest.StashKey[str]()
+#: A RAM file system the temporary files may go to, and the room it must have free.
+RAM_FOLDER = Path("/dev/shm")
+RAM_NEEDED_BYTES = 4 * 1024**3
 #: Rough seconds a test takes by its costliest mark, with a database, and without either:
 #: an estimate for ordering the files, not a limit.
 MARK_SECONDS = {"browser": 10.0, "slow": 5.0, "notebooks": 2.0, "postgres": 0.6}
@@ -55,9 +64,28 @@ def _demo_url(config: pytest.Config) -> str:
     return config.stash[_DEMO_URL]
 
 
+def _ram_folder() -> Path | None:
+    """``/dev/shm`` when it is writable and has room for the suite's files (a container's
+    default 64 MB has not), else None."""
+    try:
+        free = os.statvfs(RAM_FOLDER)
+    except OSError:
+        return None
+    if free.f_bavail * free.f_frsize < RAM_NEEDED_BYTES or not os.access(RAM_FOLDER, os.W_OK):
+        return None
+    return RAM_FOLDER
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """The sanitize file in pyproject.toml is relative to the repository, wherever pytest
+    """Temporary files go to RAM when they can (see above); set in the environment, so
+    that xdist's workers, the PostgreSQL server and every process a test starts follow.
+
+    The sanitize file in pyproject.toml is relative to the repository, wherever pytest
     starts (nbval opens it relative to the current folder)."""
+    ram = None if os.environ.get("TMPDIR") else _ram_folder()
+    if ram is not None:
+        os.environ["TMPDIR"] = str(ram)
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
     given = config.option.nbval_sanitize_with
     if given and not Path(given).is_absolute():
         config.option.nbval_sanitize_with = str(config.rootpath / given)

@@ -34,6 +34,8 @@ SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
     "shared_buffers": "64MB",
+    # the cluster may live in RAM (conftest.py): checkpoint early rather than keep 1 GB of WAL
+    "max_wal_size": "256MB",
     "timezone": "'UTC'",
 }
 

@@ -1,7 +1,7 @@
 """What keeps the servers (``crm notebooks serve``, ``crm dashboards``, ``crm lab``) to the
 user who started them, without starting one: the token's file, the host allow-list and
-Voila's settings. The servers themselves are tried in a browser by tests/test_voila.py and
-tests/test_dashboards.py (``tests.servers.check_guard``)."""
+Voila's settings. The servers themselves are tried in a browser by tests/ui/test_voila.py and
+tests/reporting/test_dashboards.py (``tests.servers.check_guard``)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ kind, so each is found from the rule itself and none is a copy kept elsewhere. A
 enumeration): the callable the API, the forms and the importer apply.
 
 What a rule stores for a value is its verdict on it: a value is valid as stored when it
-is what the rule stores for it (:meth:`FieldRule.stores`). ``tests/test_rules_forms.py``
+is what the rule stores for it (:meth:`FieldRule.stores`). ``tests/rules/test_rules_forms.py``
 checks every registered form against the scalar function on hostile and ordinary values.
 """
 

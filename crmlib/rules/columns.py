@@ -14,7 +14,7 @@ cannot vouch for (empty phone, foreign number, a workbook's number or date) goes
 the scalar rule, once per distinct value. A national number after +86 is judged as the
 same number written without it: the phone rule reads the country code, then strips
 nothing but what a plain national number may not start with.
-``tests/test_rules_columns.py`` and ``tests/test_rules_forms.py`` check on generated
+``tests/rules/test_rules_columns.py`` and ``tests/rules/test_rules_forms.py`` check on generated
 values that both ways agree.
 
 For e-mails and phones, a column of ``_POLARS_FROM`` cells or more goes through polars

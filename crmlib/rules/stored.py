@@ -5,7 +5,7 @@ valid values of a million rows (the data-quality scorecard) needs no Python per 
 
 An exact form decides every value. The phone rule's form is not exact: it vouches in SQL
 for the bulk of a phone column, mainland mobiles, and leaves the other numbers to the
-rule itself (:func:`crmlib.rules.columns.apply_rule`). ``tests/test_rules_forms.py``
+rule itself (:func:`crmlib.rules.columns.apply_rule`). ``tests/rules/test_rules_forms.py``
 compares every form with the rule on SQLite and PostgreSQL.
 """
 

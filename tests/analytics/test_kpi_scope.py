@@ -13,7 +13,7 @@ import crmlib
 from crmlib.analytics.kpi.compute import Kpis
 from crmlib.analytics.kpi.query import COUNTED
 from crmlib.context import Context
-from tests.test_kpi import Q2, SINGLE, Demo, demo, reference, same, value
+from tests.analytics.test_kpi import Q2, SINGLE, Demo, demo, reference, same, value
 
 __all__ = ["demo"]  # the fixture: its own 400-customer demo per backend for this module
 

@@ -26,7 +26,7 @@ from crmlib.workspace import Workspace
 from tests.factories import Team, built_demo, company
 from tests.templates import Templates
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks" / "reports"
 TODAY = date(2026, 11, 22)
 

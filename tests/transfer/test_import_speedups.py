@@ -29,7 +29,7 @@ from crmlib.transfer import bulk, checking
 from crmlib.transfer.engines import ENGINE_ENV, ENGINES
 from crmlib.transfer.importing import import_file
 from tests.factories import Team, build_team
-from tests.test_import import BAD, GOOD, count, write_csv
+from tests.transfer.test_import import BAD, GOOD, count, write_csv
 
 #: Eleven rows: good ones, a broken phone, a missing industry, a repeat of the first row.
 MORE = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crmlib.store import head_revision
-from tests.test_cli import crm
+from tests.commands import crm
 
 
 def test_status_of_a_database_without_tables_says_to_init(empty_db_url: str) -> None:

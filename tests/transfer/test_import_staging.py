@@ -18,7 +18,7 @@ from crmlib.transfer import staging
 from crmlib.transfer.importing import ImportResult, import_file
 from crmlib.transfer.writers.customers import CustomerWriter
 from tests.factories import build_team
-from tests.test_import import write_csv
+from tests.transfer.test_import import write_csv
 
 NOW = datetime(2026, 5, 4, 9, 30, 15, 123456)
 HEADER = [

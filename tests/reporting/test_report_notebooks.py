@@ -25,7 +25,7 @@ from crmlib.reporting.exporting import PdfPrinter
 from crmlib.reporting.schedule import load
 from crmlib.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks" / "reports"
 PARAMETERS = ROOT / "parameters"
 SCHEDULE = PARAMETERS / "schedule.yaml"

@@ -14,7 +14,7 @@ from crmlib.errors import ValidationError
 from crmlib.workspace import Workspace
 from tests.factories import Team, build_team
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "reports"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks" / "reports"
 SECRET = "s3cretHash"
 EVERYONE = {"admin", "zhang", "li", "wang", "zhao", "ana"}
 

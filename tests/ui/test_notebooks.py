@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from crmlib.demo import generate
 from crmlib.store.models import User
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("entry/*.ipynb")) + sorted(
     (ROOT / "notebooks").glob("review/*.ipynb")
 )

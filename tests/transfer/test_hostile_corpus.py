@@ -36,8 +36,8 @@ from crmlib.store.engine import make_engine
 from crmlib.store.models import Customer, ImportBatch
 from crmlib.transfer import reading
 from crmlib.transfer.reading import FileProblem
+from tests.commands import crm
 from tests.factories import Team, build_team, company
-from tests.test_cli import crm
 
 HEADER = "客户名称,行业,联系人,电话,客户来源"
 SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"

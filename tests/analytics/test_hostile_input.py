@@ -13,8 +13,8 @@ from crmlib.analytics.segment_rules.language import MAX_CLAUSES, MAX_DEPTH, MAX_
 from crmlib.errors import CRMError, ValidationError
 from crmlib.i18n import speaking
 from crmlib.store.like import MAX_SEARCH_LENGTH
+from tests.commands import crm
 from tests.factories import Team, build_team, company
-from tests.test_cli import crm
 
 CLAUSE = "aov > 1"
 
@@ -137,7 +137,7 @@ def test_searches_match_wildcards_literally(db_url: str) -> None:
 
 
 def test_the_docs_state_the_limits() -> None:
-    docs = Path(__file__).parent.parent / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
 
     def words(name: str) -> str:
         return " ".join((docs / name).read_text(encoding="utf-8").split())

@@ -14,7 +14,7 @@ from crmlib.store.engine import make_engine
 from crmlib.store.models import Contact
 from crmlib.transfer import bulk
 from tests.factories import Team, company
-from tests.test_import import BAD, GOOD, count, write_csv
+from tests.transfer.test_import import BAD, GOOD, count, write_csv
 
 INDEXED = ("customers", "contacts")
 #: Behaviour only SQLite has: the database fixture gives these tests a SQLite file alone.

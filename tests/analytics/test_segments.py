@@ -16,8 +16,8 @@ from crmlib.analytics.segment_rules import parse
 from crmlib.analytics.segment_rules.language import Comparison, Junction, Not
 from crmlib.errors import AccessDenied, Conflict, NotFound, ValidationError
 from crmlib.i18n import speaking
+from tests.commands import crm
 from tests.factories import Team, company
-from tests.test_cli import crm
 
 TODAY = clock.today()
 

@@ -12,8 +12,8 @@ from crmlib import clock
 from crmlib.errors import AccessDenied
 from crmlib.settings import set_setting
 from crmlib.workspace import Workspace
+from tests.commands import crm
 from tests.factories import Team, company
-from tests.test_cli import crm
 
 TODAY = clock.today()
 

@@ -21,7 +21,7 @@ from crmlib.reporting.catalogue import Analytics, Pieces
 from crmlib.reporting.population import population
 from crmlib.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -24,7 +24,7 @@ from crmlib.store.models import AuditEvent, Contact, Customer, ImportReject, Imp
 from crmlib.transfer.engines import DEFAULT_ENGINE, ENGINE_ENV
 from crmlib.transfer.importing import ImportResult
 from tests.factories import build_team, company
-from tests.test_import import BAD, GOOD, write_csv
+from tests.transfer.test_import import BAD, GOOD, write_csv
 
 NOW = datetime(2026, 5, 4, 9, 30, 15, 123456)
 

@@ -24,7 +24,7 @@ from crmlib.rules.records import completeness_checks
 from crmlib.settings import set_setting
 from crmlib.store import make_engine
 from crmlib.store.models import Customer, Opportunity
-from tests.test_kpi import SALES_COST, Demo, read_tables, reference, same
+from tests.analytics.test_kpi import SALES_COST, Demo, read_tables, reference, same
 
 START, END = pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
 
