@@ -28,7 +28,6 @@ from . import clock
 from .access import ROLES, Actor
 from .audit import record
 from .context import Context
-from .demo import generate, period
 from .domain.customers.lifecycle import refresh
 from .domain.team.users import admin_display_name, find_user
 from .errors import AccessDenied, CRMError, NotFound
@@ -250,6 +249,10 @@ def build_demo(
     with Session(engine) as session:
         if session.execute(select(func.count()).select_from(Customer)).scalar_one():
             raise CRMError(t("admin:has_customers"))
+    # Loaded only to build a demo: the generator is a tenth of what importing crmlib costs
+    # every process (each `crm` command and notebook kernel).
+    from .demo import generate, period
+
     start = start or demo_start(clock.today())
     counts = generate(engine, customers=customers, seed=seed, start=start, progress=True)
     refresh_statistics(engine)

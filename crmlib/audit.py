@@ -44,7 +44,8 @@ def text_of(value: Any) -> str | None:
 def _ref(session: Session, obj: Base) -> str | None:
     """The code an event is filed under: a customer's events and its children's share it,
     so ``history(code)`` shows contacts and orders changing too."""
-    own = getattr(obj, "code", None) or getattr(obj, "username", None)
+    # Leads, deals and tickets have codes of their own, but file under their customer's.
+    own = obj.code if isinstance(obj, Customer) else getattr(obj, "username", None)
     if own:
         return str(own)
     customer_id = getattr(obj, "customer_id", None)

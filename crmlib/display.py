@@ -85,6 +85,8 @@ USER_COLUMNS: frozenset[str] = frozenset(
         "actor",
         "author",
         "created_by",
+        "grade_override_by",
+        "status_override_by",
         "user",
         "reassign_to",
         "from_value",

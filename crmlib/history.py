@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .access import PII_MASKS
 from .context import Context
-from .display import heading, value_shown
+from .display import USER_COLUMNS, heading, value_shown
 from .formatting import kind_of, number_text, value_text
 from .i18n import MESSAGES, t
 from .missing import is_missing
@@ -30,6 +30,7 @@ VERBS = {
         "merge:merged_into": "merged {ref} into {new}",
         "unmerge:absorbed": "separated {new} from {ref} again",
         "unmerge:merged_into": "separated {ref} from {new} again",
+        "duplicate": "created {new} on purpose although it duplicates {ref} ({field})",
     },
     "zh": {
         "create": "创建了{entity} {ref}",
@@ -43,6 +44,7 @@ VERBS = {
         "merge:merged_into": "将 {ref} 合并进 {new}",
         "unmerge:absorbed": "将 {new} 从 {ref} 拆分出来",
         "unmerge:merged_into": "将 {ref} 从 {new} 拆分出来",
+        "duplicate": "明知与 {ref} 重复（{field}）仍创建了 {new}",
     },
 }
 ENTITY_NAMES = {
@@ -130,6 +132,8 @@ def value_label(
     text = str(value)
     if field in USER_FIELDS and text.isdigit():
         return names.get(int(text), text)
+    if field in USER_COLUMNS:  # a username (who set a grade by hand)
+        return names.get(text, text)
     kind = KINDS[entity].spec if entity in KINDS else None
     column = next((c for c in kind.columns if c.name == field), None) if kind else None
     if column is not None and column.enum is not None:

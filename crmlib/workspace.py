@@ -4,7 +4,7 @@ starts with :func:`open`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
@@ -98,11 +98,16 @@ class Workspace:
         output_dir: str | Path | None = None,
         progress: Callable[[int, int | None], None] | None = None,
         engine: str | None = None,
+        allow_duplicates: bool = False,
+        mapping: Mapping[str, str] | None = None,
     ) -> ImportResult:
         """Import a CSV or .xlsx file of ``kind`` (customers, contacts, leads, opportunities,
         orders, tickets); see :mod:`crmlib.transfer.importing`. ``engine`` names the
         import engine (:mod:`crmlib.transfer.engines`; default: ``CRM_IMPORT_ENGINE``,
-        else ``pipelined``), the same for a notebook as for ``crm import``."""
+        else ``pipelined``), the same for a notebook as for ``crm import``.
+        ``allow_duplicates`` creates customers that exactly duplicate stored ones (audited)
+        instead of rejecting their rows. ``mapping`` names the field of headers the kind does
+        not know, as ``crm import --map`` does: ``{"客户说明": "remarks"}``."""
         return import_file(
             self.ctx,
             kind,
@@ -113,6 +118,8 @@ class Workspace:
             output_dir=output_dir,
             progress=progress,
             engine=engine,
+            allow_duplicates=allow_duplicates,
+            mapping=mapping,
         )
 
     def export(

@@ -110,6 +110,9 @@ NOT_TABLES = {
     "lab",
     "settings set",
     "settings reset",
+    "customers grade",
+    "customers status",
+    "customers clear",
 }
 #: Commands that show, beside Chinese names and rules, the setting keys and the JSON values
 #: people type back into ``crm settings set``: keys count as typed, values and the

@@ -113,8 +113,8 @@ def test_the_mentions_are_read_as_commands() -> None:
 def test_every_kpi_is_documented(kpi_id: str) -> None:
     kpi = CATALOGUE[kpi_id]
     page = reference("kpis.md")
-    assert f"\n### {kpi_id}: {kpi.zh} / {kpi.en}\n" in page
-    assert kpi.formula_en in page and kpi.formula_zh in page
+    assert f"\n### {kpi_id}: {kpi.name('zh')} / {kpi.name('en')}\n" in page
+    assert kpi.formula("en") in page and kpi.formula("zh") in page
 
 
 def test_every_setting_has_a_description() -> None:
@@ -124,7 +124,7 @@ def test_every_setting_has_a_description() -> None:
 @pytest.mark.parametrize("key", list(DEFAULTS))
 def test_every_setting_is_documented(key: str) -> None:
     page = reference("settings.md")
-    assert f"\n## {key}\n" in page and DESCRIPTIONS[key].en in page
+    assert f"\n## {key}\n" in page and DESCRIPTIONS[key].description("en") in page
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import string
 import subprocess
 import sys
@@ -89,6 +90,50 @@ def test_the_scan_catches_a_table_written_in_code() -> None:
         'from ..i18n import register, t\nregister(\n    {"a": {"zh": "甲", "en": "a"}}, "ns"\n)\n'
     )
     assert _inline_catalogues(ast.parse(written)) == [1, 2]
+
+
+#: A name that holds one language of a text: ``zh=``, ``formula_en=``, a field ``title_zh``.
+_PAIR_NAME = re.compile(r"^(?:zh|en)$|_(?:zh|en)$")
+#: Where texts still come in pairs, and why: the import and export columns (whose headers are
+#: also read back from files) are moving to the catalogue on their own; the official names
+#: of industries and provinces are reference data matched when read; the environment
+#: variables' descriptions are for the reference page alone.
+_PAIRS_ALLOWED = ("transfer/", "reference/industries.py", "reference/regions.py", "environment.py")
+
+
+def _pairs(tree: ast.Module) -> list[str]:
+    """Keyword arguments, parameters and annotated fields named after one language."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg:
+            found.append((node.arg, node.value.lineno))
+        elif isinstance(node, ast.arg):
+            found.append((node.arg, node.lineno))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found.append((node.target.id, node.lineno))
+    return [f"{name}:{line}" for name, line in found if _PAIR_NAME.search(name)]
+
+
+def test_no_text_is_written_as_a_pair_of_languages_in_code() -> None:
+    """KPIs, reports, settings, checks and form fields take their words from the catalogue,
+    so a translator edits only crmlib/locale/ and a new language needs no Python."""
+    pairs = {
+        f"{source.relative_to(PACKAGE)}": found
+        for source in SOURCES
+        if not source.relative_to(PACKAGE).as_posix().startswith(_PAIRS_ALLOWED)
+        if (found := _pairs(ast.parse(source.read_text(encoding="utf-8"))))
+    }
+    assert pairs == {}
+
+
+def test_the_scan_catches_a_pair_of_languages() -> None:
+    written = (
+        '@kpi("x", zh="新增", formula_en="Count")\n'
+        "def f(name_zh: str, lang: str, en_dash: str) -> None: ...\n"
+        "class Spec:\n    about_en: str\n    english: str\n"
+    )
+    found = _pairs(ast.parse(written))
+    assert sorted(found) == ["about_en:4", "formula_en:1", "name_zh:2", "zh:1"]
 
 
 def test_every_key_the_code_asks_for_is_in_the_catalogue() -> None:

@@ -14,6 +14,7 @@ from ..i18n import current_lang, t
 from ..reporting.scorecard import format_text, write_xlsx
 from ..transfer.engines import DEFAULT_ENGINE, ENGINE_ENV, ENGINES
 from ..transfer.formulas import neutralise_frame
+from ..transfer.kinds import parse_mapping
 from ..transfer.templates import write_template
 from .base import (
     Settings,
@@ -272,6 +273,19 @@ def export_(
     type=click.Choice(ENGINES.names()),
     help=f"Import engine (default: ${ENGINE_ENV}, else {DEFAULT_ENGINE}).",
 )
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Create customers that exactly duplicate stored ones (audited) instead of rejecting them.",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="HEADER=FIELD",
+    help="Read a column the kind does not know as a field (a field name or any header of "
+    "it), e.g. --map 客户说明=remarks; repeatable. The dry run names unknown columns.",
+)
 @pass_settings
 @friendly_errors
 def import_(
@@ -282,8 +296,11 @@ def import_(
     strict: bool,
     sheet: str | None,
     engine: str | None,
+    allow_duplicates: bool,
+    mappings: tuple[str, ...],
 ) -> None:
     """Import customers, contacts, leads, opportunities, orders or tickets from CSV or .xlsx."""
+    mapping = parse_mapping(mappings)
     with settings.workspace() as ws, progress_bar("rows") as advance:
         result = ws.import_file(
             kind,
@@ -293,6 +310,8 @@ def import_(
             sheet=sheet,
             progress=advance,
             engine=engine,
+            allow_duplicates=allow_duplicates,
+            mapping=mapping,
         )
     click.echo(result.describe(ws.ctx.lang))
     if result.rejected and (strict or not result.ok):

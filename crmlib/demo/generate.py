@@ -29,7 +29,7 @@ from ..errors import Conflict
 from ..i18n import t
 from ..progress import ProgressBar
 from ..settings import get_setting
-from ..store.codes import CUSTOMER_PREFIX
+from ..store.codes import CUSTOMER_PREFIX, assign_missing
 from ..store.migrate import current_revision, upgrade
 from ..store.models import Campaign, CodeSequence, Customer, Lead, Setting, User
 from .batches import CHUNK_TABLES, ID_TABLES, Recipe, batches
@@ -42,6 +42,9 @@ from .vectors import Array, Rows
 from .writer import Writer, bulk_connection, first_ids
 
 ACTOR = "system"
+#: Tables whose rows are written without codes and numbered after the load, in id order
+#: within each day (:func:`crmlib.store.codes.assign_missing`).
+RECORD_CODED = ("leads", "opportunities", "tickets")
 
 
 def generate(
@@ -89,7 +92,11 @@ def generate(
         if assistant is not None:
             bar.set_postfix_str("merging")
             assistant.merge(bulk, writer.counts)
-        counts = {**writer.counts, "code_sequences": _advance_codes(conn, sequences)}
+        _advance_codes(conn, sequences)
+        for table in RECORD_CODED:
+            assign_missing(conn, table)
+        days = conn.execute(select(func.count()).select_from(CodeSequence)).scalar_one()
+        counts = {**writer.counts, "code_sequences": days}
         _route_leads(conn)
         record(
             conn,
@@ -176,9 +183,9 @@ def _route_leads(conn: Connection) -> None:
     )
 
 
-def _advance_codes(conn: Connection, sequences: Rows) -> int:
+def _advance_codes(conn: Connection, sequences: Rows) -> None:
     """Set the sequence of each day with demo customers to the last number used, so that
-    customers added later that day get the next one; returns the number of days set."""
+    customers added later that day get the next one."""
     values: list[dict[str, Any]] = [
         {"prefix": prefix, "last_value": int(last)}
         for prefix, last in zip(
@@ -193,4 +200,3 @@ def _advance_codes(conn: Connection, sequences: Rows) -> int:
         ),
         values,
     )
-    return len(values)

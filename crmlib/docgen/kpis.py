@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..access import ROLES
-from ..analytics.kpi.catalogue import CATALOGUE, FAMILIES, Kpi
+from ..analytics.kpi.catalogue import CATALOGUE, FAMILIES, Kpi, family_name
 from ..analytics.kpi.docs import markdown_table
 from ..reference.enums import ROLE
 from ..reporting.catalogue import REPORTS
@@ -39,24 +39,27 @@ def _roles() -> str:
 
 
 def _section(kpi: Kpi) -> str:
-    family_zh, family_en = FAMILIES[kpi.family]
-    unit_zh, unit_en = UNITS[kpi.unit]
+    unit_words = UNITS[kpi.unit]
     better = "lower / 越低越好" if kpi.lower_is_better else "higher / 越高越好"
     reports = [r for r in REPORTS.values() if kpi.id in r.headline]
-    headline = ", ".join(f"{r.zh} / {r.en} ({code(r.name)})" for r in reports) or "–"
+    headline = (
+        ", ".join(f"{r.title_name('zh')} / {r.title_name('en')} ({code(r.name)})" for r in reports)
+        or "–"
+    )
     by = ", ".join(code(g) for g in kpi.by) or "– (not grouped / 不分组)"
     rows = [
-        ("Family / 类别", f"{family_zh} / {family_en}"),
-        ("Formula", kpi.formula_en),
-        ("公式", kpi.formula_zh),
-        ("Unit / 单位", f"{code(kpi.unit)}: {unit_en} / {unit_zh}"),
+        ("Family / 类别", f"{family_name(kpi.family, 'zh')} / {family_name(kpi.family, 'en')}"),
+        ("Formula", kpi.formula("en")),
+        ("公式", kpi.formula("zh")),
+        ("Unit / 单位", f"{code(kpi.unit)}: {unit_words[1]} / {unit_words[0]}"),
         ("Better / 方向", better),
-        ("Period applies to", kpi.period_en),
-        ("期间依据", kpi.period_zh),
+        ("Period applies to", kpi.period("en")),
+        ("期间依据", kpi.period("zh")),
         ("`by=` / 分组", by),
         ("Headline of / 报表头条", headline),
     ]
-    return "\n".join([f"### {kpi.id}: {kpi.zh} / {kpi.en}", "", table(("", ""), rows)])
+    title = f"### {kpi.id}: {kpi.name('zh')} / {kpi.name('en')}"
+    return "\n".join([title, "", table(("", ""), rows)])
 
 
 def render() -> str:
@@ -83,7 +86,7 @@ def render() -> str:
         "",
         markdown_table(),
     ]
-    for family, (zh, en) in FAMILIES.items():
-        parts += ["", f"## {en} / {zh}"]
+    for family in FAMILIES:
+        parts += ["", f"## {family_name(family, 'en')} / {family_name(family, 'zh')}"]
         parts += ["", *(_section(k) + "\n" for k in CATALOGUE.values() if k.family == family)]
     return "\n".join(parts).rstrip() + "\n"

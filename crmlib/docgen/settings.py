@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..settings import DEFAULTS, DESCRIPTIONS, RULES
+from ..settings import DEFAULTS, DESCRIPTIONS, rule_text
 from .markdown import banner, code, table
 
 
@@ -17,16 +17,16 @@ def render() -> str:
     overview = [
         (
             f"[{code(key)}](#{key})",
-            DESCRIPTIONS[key].title_en,
-            DESCRIPTIONS[key].title_zh,
+            DESCRIPTIONS[key].title("en"),
+            DESCRIPTIONS[key].title("zh"),
             DESCRIPTIONS[key].type,
         )
         for key in sorted(DEFAULTS)
     ]
     parts = [
         banner(
-            "DEFAULTS, DESCRIPTIONS and RULES in crmlib/settings/ (names and descriptions in "
-            "crmlib/locale/)"
+            "DEFAULTS, DESCRIPTIONS and RULES in crmlib/settings/ (names, descriptions and "
+            "rules in words in crmlib/locale/)"
         ),
         "",
         "# Settings / 设置",
@@ -65,17 +65,17 @@ def render() -> str:
             "",
             f"## {key}",
             "",
-            f"{info.title_en} / {info.title_zh}",
+            f"{info.title('en')} / {info.title('zh')}",
             "",
             f"Type: {info.type}",
             "",
-            f"Rule: {RULES[key].en}",
+            f"Rule: {rule_text(key, 'en')}",
             "",
-            f"规则：{RULES[key].zh}",
+            f"规则：{rule_text(key, 'zh')}",
             "",
-            info.en,
+            info.description("en"),
             "",
-            info.zh,
+            info.description("zh"),
             "",
             "Default:",
             "",

@@ -86,24 +86,22 @@ Builder = Callable[[Analytics, dict[str, Any], str], Pieces]
 
 @dataclass(frozen=True)
 class Report:
-    """One report notebook and the builder of its charts and tables."""
+    """One report notebook and the builder of its charts and tables. Its title and what it
+    is about are in the message catalogue, as ``report:<name>.title`` and
+    ``report:<name>.about``."""
 
     name: str
-    zh: str
-    en: str
-    about_zh: str
-    about_en: str
     headline: tuple[str, ...]  # KPI ids shown as the report's headline numbers
     population: str  # what "empty" means: no customers, leads or tickets in the filters
     parts: Builder
     #: Whether the report's workbook holds the whole KPI catalogue as well.
     whole_catalogue: bool = False
 
-    def title_name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+    def title_name(self, lang: str | None = None) -> str:
+        return t(f"report:{self.name}.title", lang)
 
-    def about(self, lang: str) -> str:
-        return self.about_zh if lang == "zh" else self.about_en
+    def about(self, lang: str | None = None) -> str:
+        return t(f"report:{self.name}.about", lang)
 
     @property
     def notebook(self) -> str:
@@ -117,23 +115,18 @@ REPORTS: Registry[Report] = Registry("report")
 def report(
     name: str,
     *,
-    zh: str,
-    en: str,
-    about_zh: str,
-    about_en: str,
     headline: tuple[str, ...],
     population: str,
     whole_catalogue: bool = False,
 ) -> Callable[[Builder], Builder]:
-    """Register the decorated builder as report ``name`` (see :class:`Report`); a headline
+    """Register the decorated builder as report ``name`` (see :class:`Report`; its texts go
+    in the message catalogue); a headline
     KPI that does not exist, or a name registered before, is refused."""
     for kpi_id in headline:
         CATALOGUE.get(kpi_id)
 
     def register(parts: Builder) -> Builder:
-        entry = Report(
-            name, zh, en, about_zh, about_en, headline, population, parts, whole_catalogue
-        )
+        entry = Report(name, headline, population, parts, whole_catalogue)
         REPORTS.add(name, entry)
         return parts
 
@@ -170,10 +163,6 @@ def _named(frame: pd.DataFrame, kpi_id: str, lang: str) -> pd.DataFrame:
 
 @report(
     "kpi_dashboard",
-    zh="经营指标看板",
-    en="KPI dashboard",
-    about_zh="客户、价值、销售、服务与数据质量的全部指标",
-    about_en="Every KPI: customers, value, sales, service and data quality",
     headline=(
         "new_customers",
         "active_customers",
@@ -214,10 +203,6 @@ def _kpi_parts(data: Analytics, filters: dict[str, Any], lang: str) -> Pieces:
 
 @report(
     "customer_profile",
-    zh="客户画像分析报告",
-    en="Customer profile report",
-    about_zh="区域、行业、规模、价值、产品偏好与跟进情况",
-    about_en="Regions, industries, sizes, value, product preference and follow-ups",
     headline=("new_customers", "active_customers", "aov", "repurchase_rate"),
     population="customers",
 )
@@ -230,10 +215,6 @@ def _profile_parts(data: Analytics, filters: dict[str, Any], lang: str) -> Piece
 
 @report(
     "sales_funnel",
-    zh="销售漏斗分析报告",
-    en="Sales funnel report",
-    about_zh="线索到赢单的转化、各阶段停留天数与丢单原因",
-    about_en="Conversion from lead to won deal, days per stage and loss reasons",
     headline=(
         "lead_conversion",
         "win_rate",
@@ -259,10 +240,6 @@ def _funnel_parts(data: Analytics, filters: dict[str, Any], lang: str) -> Pieces
 
 @report(
     "segments",
-    zh="客户分群分析报告",
-    en="Customer segments report",
-    about_zh="RFM 分群、留存队列与流失风险",
-    about_en="RFM segments, retention cohorts and churn risk",
     headline=("active_customers", "retention_12m", "churn_rate", "clv"),
     population="customers",
 )
@@ -286,10 +263,6 @@ def _segment_parts(data: Analytics, filters: dict[str, Any], lang: str) -> Piece
 
 @report(
     "service_quality",
-    zh="客户服务质量报告",
-    en="Service quality report",
-    about_zh="响应与解决时长、SLA 达成率、满意度与净推荐值",
-    about_en="Response and resolution times, SLA compliance, CSAT and NPS",
     headline=("first_response_hours", "resolution_hours", "sla_compliance", "csat", "nps"),
     population="tickets",
 )

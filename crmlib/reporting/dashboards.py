@@ -173,7 +173,7 @@ def _dashboard(
     return Dashboard(
         report=spec,
         parameters=clean,
-        title=params.title(spec.zh, spec.en, clean, lang),
+        title=params.title(spec.title_name, clean, lang),
         lang=lang,
         headline=shown_headline,
         charts=shown,

@@ -11,7 +11,7 @@ a period.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,9 +176,10 @@ def _period_text(values: Mapping[str, Any], lang: str) -> str:
     return t("params:all_time", lang)
 
 
-def title(name_zh: str, name_en: str, values: Mapping[str, Any], lang: str | None = None) -> str:
-    """The report's title from its parameters: ``2024年Q1华东区域客户画像分析报告``, or in
-    English ``Customer profile report — East China, 2024 Q1``."""
+def title(name: Callable[[str], str], values: Mapping[str, Any], lang: str | None = None) -> str:
+    """The report's title from its parameters and ``name``, the report's name in a language
+    (:meth:`Report.title_name`): ``2024年Q1华东区域客户画像分析报告``, or in English
+    ``Customer profile report — East China, 2024 Q1``."""
     lang = current_lang(lang or values.get("lang"))
     period = _period_text(values, lang)
     region = values.get("region")
@@ -187,9 +188,9 @@ def title(name_zh: str, name_en: str, values: Mapping[str, Any], lang: str | Non
         scope += f"{values['team']}团队" if values.get("team") else ""
         scope += f"{values['owner']}的客户" if values.get("owner") else ""
         scope += f"「{values['segment']}」" if values.get("segment") else ""
-        return f"{period}{scope}{name_zh}"
+        return f"{period}{scope}{name(lang)}"
     parts = [REGION_EN.get(region, region) if region else t("params:nationwide", lang)]
     parts += [f"team {values['team']}"] if values.get("team") else []
     parts += [f"owner {values['owner']}"] if values.get("owner") else []
     parts += [f"segment “{values['segment']}”"] if values.get("segment") else []
-    return f"{name_en} — {', '.join(parts)}, {period}"
+    return f"{name(lang)} — {', '.join(parts)}, {period}"

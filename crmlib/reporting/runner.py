@@ -377,7 +377,7 @@ class Runner:
                     execution_timeout=CELL_TIMEOUT,
                     report_mode=True,
                 )
-            title = params.title(spec.zh, spec.en, clean)
+            title = params.title(spec.title_name, clean)
             node = nbformat.read(executed, as_version=4)
             node.metadata["title"] = title
             nbformat.write(node, executed)

@@ -10,58 +10,32 @@ from typing import Any
 
 import pandas as pd
 
+from ..i18n import MESSAGES, t
 from ..missing import is_missing
-from ..quality.scorecard import DIMENSION_LABELS, DIMENSIONS, TREND_COLUMNS, Scorecard, say
-
-HEADERS = {
-    "dimension": ("维度", "Dimension"),
-    "check": ("检查项", "Check"),
-    "label": ("说明", "Description"),
-    "field": ("字段", "Field"),
-    "required": ("必填", "Required"),
-    "passed": ("通过", "Passed"),
-    "total": ("总数", "Total"),
-    "score": ("得分", "Score"),
-    "target": ("目标", "Target"),
-    "meets_target": ("达标", "Meets target"),
-    "examples": ("问题客户示例", "Failing customers (examples)"),
-    "checks": ("检查项数", "Checks"),
-    "overall": ("总分", "Overall"),
-    "run_id": ("编号", "Run"),
-    "run_at": ("时间", "Run at"),
-    "actor": ("用户", "User"),
-    "code": ("客户编号", "Customer code"),
-}
-SHEETS = {
-    "summary": ("汇总", "Summary"),
-    "checks": ("检查项", "Checks"),
-    "trend": ("趋势", "Trend"),
-    "examples": ("问题示例", "Examples"),
-}
-TEXT = {
-    "title": ("数据质量评分卡", "Data-quality scorecard"),
-    "as_of": ("截至", "as of"),
-    "target": ("目标", "target"),
-    "overall": ("总分", "Overall"),
-    "info": ("仅供参考", "for information"),
-    "no_data": ("无数据", "no data"),
-}
+from ..quality.scorecard import DIMENSIONS, TREND_COLUMNS, Scorecard, dimension_label
 
 
 def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    names = {**HEADERS, **{d: DIMENSION_LABELS[d] for d in DIMENSIONS}}
-    return frame.rename(columns={c: say(names[c], lang) for c in frame.columns if c in names})
+    """Columns headed in ``lang``: a dimension's name for the trend's column of each
+    dimension, else ``scorecard:header.<column>`` where the catalogue has one."""
+    names = {d: dimension_label(d, lang) for d in DIMENSIONS if d in frame.columns}
+    names |= {
+        c: t(f"scorecard:header.{c}", lang)
+        for c in frame.columns
+        if c not in names and f"scorecard:header.{c}" in MESSAGES
+    }
+    return frame.rename(columns=names)
 
 
 def write_xlsx(card: Scorecard, path: str | Path, *, trend: pd.DataFrame | None = None) -> Path:
     """The scorecard as a workbook for people: summary, every check, the trend and the
     failing customers, headed in the scorecard's language, scores as percentages."""
     lang = card.lang
-    dimension_names = {d: say(DIMENSION_LABELS[d], lang) for d in DIMENSIONS}
+    dimension_names = {d: dimension_label(d, lang) for d in DIMENSIONS}
     summary = card.dimensions.drop(columns="dimension").rename(columns={"label": "dimension"})
     meets = None if math.isnan(card.overall) else card.overall >= card.target
     overall = {
-        "dimension": say(TEXT["overall"], lang),
+        "dimension": t("scorecard:overall", lang),
         "score": card.overall,
         "target": card.target,
         "meets_target": meets,
@@ -80,7 +54,7 @@ def write_xlsx(card: Scorecard, path: str | Path, *, trend: pd.DataFrame | None 
     path = Path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, frame in sheets.items():
-            name = say(SHEETS[key], lang)
+            name = t(f"scorecard:sheet.{key}", lang)
             _headers(frame, lang).to_excel(writer, sheet_name=name, index=False)
             _format(writer.sheets[name], list(frame.columns))
     return path
@@ -118,9 +92,9 @@ def format_text(card: Scorecard) -> str:
     lang = card.lang
     width = max(_width(label) for label in card.checks["label"]) + 2
     lines = [
-        f"{say(TEXT['title'], lang)}  {say(TEXT['as_of'], lang)} {card.as_of:%Y-%m-%d %H:%M}"
-        f"  {say(TEXT['target'], lang)} {card.target:.0%}",
-        f"{say(TEXT['overall'], lang)} {_percent(card.overall)}",
+        f"{t('scorecard:title', lang)}  {t('scorecard:as_of', lang)} "
+        f"{card.as_of:%Y-%m-%d %H:%M}  {t('scorecard:target', lang)} {card.target:.0%}",
+        f"{t('scorecard:overall', lang)} {_percent(card.overall)}",
     ]
     for dimension in card.dimensions.to_dict("records"):
         score = dimension["score"]
@@ -131,9 +105,9 @@ def format_text(card: Scorecard) -> str:
         ):
             passed, total = check["passed"], check["total"]
             if is_missing(passed):
-                numbers, mark = f"{total:,}", f"({say(TEXT['info'], lang)})"
+                numbers, mark = f"{total:,}", f"({t('scorecard:info', lang)})"
             elif total == 0:
-                numbers, mark = "0/0", f"({say(TEXT['no_data'], lang)})"
+                numbers, mark = "0/0", f"({t('scorecard:no_data', lang)})"
             else:
                 numbers, mark = f"{passed:,}/{total:,}", _mark(check["score"], card.target)
             label = _pad(check["label"], width)

@@ -8,10 +8,10 @@ request (and URL parameters) before computing, so a page only pays for the figur
 chart libraries (Vega, Vega-Lite, vega-embed: 0.9 MB) are built once by the launcher and
 served as a static file of the template, which the page loads while its kernel computes.
 The landing page at ``/`` links every dashboard of the catalogue with its name and
-description in Chinese and English; any query string on it (``/?region=华东``) is passed on
-to the dashboards, less the token. A closed page's kernel is shut down (the page's request
-for it is no longer refused), and a kernel whose page went without saying so is culled once
-idle.
+description in every language of the message catalogue; any query string on it
+(``/?region=华东``) is passed on to the dashboards, less the token. A closed page's kernel
+is shut down (the page's request for it is no longer refused), and a kernel whose page went
+without saying so is culled once idle.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import html
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from ..i18n import LANGUAGES, t
 from ..serving import SHARE, Guard
 from .catalogue import REPORTS
 
@@ -31,7 +33,7 @@ DEFAULT_HOST = "127.0.0.1"
 
 _LANDING = """<!DOCTYPE html>
 <html lang="zh"><head><meta charset="utf-8">
-<title>CRM 报表看板 · CRM dashboards</title>
+<title>{title}</title>
 <style>
 body{{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",
 sans-serif;margin:40px auto;max-width:760px;color:#222}}
@@ -40,8 +42,8 @@ li{{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;background:#f7f9fb}
 li a{{display:block;padding:12px 16px;text-decoration:none;color:#2f6db5;font-size:18px}}
 li span{{display:block;color:#555;font-size:13px;margin-top:4px}}
 </style></head>
-<body><h1>CRM 报表看板 · CRM dashboards</h1>
-<p>筛选条件可写在网址中 · Filters go in the address:
+<body><h1>{title}</h1>
+<p>{filters}
 <code>?region=华东&amp;period=previous_quarter</code></p>
 <ul class="crm-dashboards">
 {items}
@@ -59,24 +61,32 @@ _QUERY = (
 _ITEM = (
     '<li><a class="crm-dashboard" data-report="{name}" '
     'href="{{{{ base_url }}}}voila/render/{notebook}{{% if query %}}?{{{{ query }}}}{{% endif %}}">'
-    "{zh} · {en}<span>{about_zh}<br>{about_en}</span></a></li>"
+    "{titles}<span>{abouts}</span></a></li>"
 )
 
 
+def _every_language(text: Callable[[str], str], separator: str) -> str:
+    """The landing page speaks every language at once: ``text`` in each, side by side."""
+    return separator.join(html.escape(text(lang)) for lang in LANGUAGES)
+
+
 def landing_template() -> str:
-    """The Jinja template of the landing page (Voila's classic tree page)."""
+    """The Jinja template of the landing page (Voila's classic tree page), in every
+    language: whoever opens it finds their dashboard."""
     items = "\n".join(
         _ITEM.format(
             name=r.name,
             notebook=r.notebook,
-            zh=html.escape(r.zh),
-            en=html.escape(r.en),
-            about_zh=html.escape(r.about_zh),
-            about_en=html.escape(r.about_en),
+            titles=_every_language(r.title_name, " · "),
+            abouts=_every_language(r.about, "<br>"),
         )
         for r in REPORTS.values()
     )
-    return _QUERY + _LANDING.format(items=items)
+    return _QUERY + _LANDING.format(
+        title=_every_language(lambda lang: t("dashboards:landing_title", lang), " · "),
+        filters=_every_language(lambda lang: t("dashboards:landing_filters", lang), " · "),
+        items=items,
+    )
 
 
 #: Voila's lab page links Font Awesome from a CDN; the dashboards use no icons, and a

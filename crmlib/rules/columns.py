@@ -5,7 +5,8 @@ form here is registered as that rule (:meth:`crmlib.rules.base.RuleKind.column_f
 and :func:`apply_rule` finds it there. For the columns where every value is distinct
 (names, external ids, e-mails, phones) a column of text is first run through the rule's
 own steps mapped over the whole column by built-in functions
-(NFKC folding, trimming, the length limit, the e-mail pattern; for phones the mobile
+(trimming, NFKC folding for identifiers and e-mails, the length limit, the e-mail
+pattern; for phones the mobile
 pattern of the same phonenumbers metadata the phone rule uses), with no Python frame per
 value. That pass mostly says that a value passes and what it becomes; it only calls a
 value broken where the rule's verdict is plain (a plain national number phonenumbers
@@ -41,16 +42,17 @@ reading a column back costs). A column of printable ASCII, the usual one, is tol
 once from its cells joined; a mobile number written without separators, the bulk of a
 phone column, by one pattern on the cell as it is; only the other cells are taken apart.
 
-For text, a column of ``_TEXT_POLARS_FROM`` cells or more goes through polars too. It
-decides the cells made only of printable ASCII and CJK ideographs (U+3400–U+4DBF,
-U+4E00–U+9FFF), whose clean value is the cell without ASCII spaces at either end: none
-of these characters has a decomposition or a combining class, or is the second of a
-canonical composition, so NFKC leaves any string of them as it is, and the space is the
-only one of them ``str.strip`` strips. Polars counts characters (Unicode scalar values)
-as ``len`` does. Full-width forms, the ideographic space U+3000, compatibility
-ideographs and the like, which NFKC folds or ``str.strip`` strips, go through the Python
-pass. The tests check every code point of those ranges against Python's ``unicodedata``
-and ``str.strip``, and that the patterns accept exactly those code points.
+For text and identifiers, a column of ``_TEXT_POLARS_FROM`` cells or more goes through
+polars too. It decides the cells made only of printable ASCII and CJK ideographs
+(U+3400–U+4DBF, U+4E00–U+9FFF), whose clean value is the cell without ASCII spaces at
+either end under both rules: the space is the only one of these characters
+``str.strip`` strips, and none of them has a decomposition or a combining class, or is
+the second of a canonical composition, so NFKC (which identifiers are folded by) leaves
+any string of them as it is. Polars counts characters (Unicode scalar values) as ``len``
+does. Full-width forms, the ideographic space U+3000, compatibility ideographs and the
+like go through the Python pass. The tests check every code point of those ranges
+against Python's ``unicodedata`` and ``str.strip``, and that the patterns accept exactly
+those code points.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ import phonenumbers
 
 from ..i18n import t
 from .base import FieldRule, Passed, RuleViolation
-from .fields import BLANK_PRINTABLE, EMAIL, TEXT, Rule, email, phone
+from .fields import BLANK_PRINTABLE, EMAIL, IDENTIFIER, TEXT, Rule, email, phone
 
 if TYPE_CHECKING:
     import polars as pl
@@ -249,24 +251,45 @@ def _folded(cells: list[str]) -> list[str]:
     return list(map(str.strip, map(unicodedata.normalize, repeat(form), cells)))
 
 
+def _trimmed(cells: list[str]) -> list[str]:
+    """What :func:`crmlib.rules.fields.trimmed_text` makes of each cell, '' for empty."""
+    return list(map(str.strip, cells))
+
+
 @TEXT.column_form
 def _text(rule: FieldRule[Any], cells: list[str]) -> Passed:
+    return _limited(rule, cells, _trimmed)
+
+
+@IDENTIFIER.column_form
+def _identifier(rule: FieldRule[Any], cells: list[str]) -> Passed:
+    return _limited(rule, cells, _folded)
+
+
+def _limited(
+    rule: FieldRule[Any], cells: list[str], clean: Callable[[list[str]], list[str]]
+) -> Passed:
+    """Text of at most the rule's limit, each cell made clean by ``clean``."""
     limit: int = rule.parameters["limit"]
-    python_pass = functools.partial(_text_in_python, limit=limit)
+    python_pass = functools.partial(_text_in_python, limit=limit, clean=clean)
     if len(cells) < _TEXT_POLARS_FROM:
         return python_pass(cells)
     return _polars_first(functools.partial(_text_in_polars, limit=limit), python_pass, cells)
 
 
-def _text_in_python(cells: list[str], limit: int) -> Passed:
+def _text_in_python(
+    cells: list[str], limit: int, clean: Callable[[list[str]], list[str]]
+) -> Passed:
     """Decides the cells that are short enough and plainly pass
     :func:`~crmlib.rules.fields.check_characters`: printable (no control, format or
-    separator character but the space, which is not first once stripped) and starting
-    with none of the printable blanks; the others go through the rule."""
-    folded = _folded(cells)
+    separator character but the space and the ideographic space U+3000, kept in text as
+    written, neither of which is first once stripped) and starting with none of the
+    printable blanks; the others go through the rule."""
+    folded = clean(cells)
     count = len(folded)
     lengths = np.fromiter(map(len, folded), dtype=np.int64, count=count)
-    printable = np.fromiter(map(str.isprintable, folded), dtype=bool, count=count)
+    spaced = map(str.replace, folded, repeat("\u3000"), repeat(" "))
+    printable = np.fromiter(map(str.isprintable, spaced), dtype=bool, count=count)
     blank = np.fromiter(map(bool, map(BLANK_PRINTABLE.match, folded)), dtype=bool, count=count)
     return [value or None for value in folded], (lengths <= limit) & printable & ~blank, {}
 

@@ -5,7 +5,19 @@ its owner. Below :mod:`crmlib.settings`, whose ``required_fields`` names these f
 from __future__ import annotations
 
 from ..reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
-from .fields import Rule, date_value, email, enum_of, industry, phone, postcode, province, text
+from .fields import (
+    Rule,
+    date_value,
+    datetime_value,
+    email,
+    enum_of,
+    identifier,
+    industry,
+    phone,
+    postcode,
+    province,
+    text,
+)
 
 RULES: dict[str, Rule] = {
     "name": text(200),
@@ -16,16 +28,17 @@ RULES: dict[str, Rule] = {
     "city": text(64),
     "postcode": postcode,
     "address": text(300),
+    "remarks": text(2000),
     "grade": enum_of(GRADE),
     "status": enum_of(CUSTOMER_STATUS),
     "source": enum_of(SOURCE),
     "birthday": date_value,
     "consent_purpose": text(200),
-    "consent_at": date_value,
-    "external_id": text(128),
+    "consent_at": datetime_value,
+    "external_id": identifier(128),
     "contact": text(100),
     "title": text(100),
     "phone": phone,
     "email": email,
-    "owner": text(64),
+    "owner": identifier(64),
 }

@@ -28,11 +28,22 @@ Rule = Callable[[Any], Any]
 
 
 def clean_text(value: Any) -> str | None:
-    """Trimmed, full-width folded to half-width (NFKC); empty becomes None."""
+    """Trimmed, full-width folded to half-width (NFKC); empty becomes None. For what is
+    read or matched (codes, phones, choices, numbers, dates), never for text that is stored
+    as people wrote it (:func:`trimmed_text`)."""
     if value is None:
         return None
     folded = unicodedata.normalize("NFKC", str(value)).strip()
     return folded or None
+
+
+def trimmed_text(value: Any) -> str | None:
+    """The text as typed without white space at either end (``str.strip``: spaces, tabs,
+    line breaks, the ideographic space U+3000); empty becomes None. Nothing inside is
+    changed: full-width punctuation and spaces are what the writer chose."""
+    if value is None:
+        return None
+    return str(value).strip() or None
 
 
 #: Categories of characters that show nothing: controls, format characters (zero-width
@@ -74,25 +85,42 @@ def _visible(char: str) -> bool:
     )
 
 
-def _text(value: Any, *, limit: int) -> str | None:
-    """Cleaned text of at most ``limit`` characters, with something visible and no control
+def _checked(cleaned: str | None, typed: Any, limit: int) -> str | None:
+    """``cleaned`` if it has at most ``limit`` characters, something visible and no control
     character but tab and line breaks (:func:`check_characters`)."""
-    cleaned = clean_text(value)
     if cleaned is None:
         return None
     if len(cleaned) > limit:
         raise RuleViolation("too_long", t("too_long", limit=limit))
-    check_characters(cleaned, value)
+    check_characters(cleaned, typed)
     return cleaned
 
 
+def _text(value: Any, *, limit: int) -> str | None:
+    """Text as written, trimmed (:func:`trimmed_text`), of at most ``limit`` characters."""
+    return _checked(trimmed_text(value), value, limit)
+
+
+def _identifier(value: Any, *, limit: int) -> str | None:
+    """An identifier, folded (:func:`clean_text`), of at most ``limit`` characters."""
+    return _checked(clean_text(value), value, limit)
+
+
 TEXT = rule_kind("text", _text)
+IDENTIFIER = rule_kind("identifier", _identifier)
 
 
 def text(limit: int) -> FieldRule[str | None]:
-    """Text of at most ``limit`` characters (the limit is the rule's parameter, which its
-    whole-column form reads too)."""
+    """Text people write (names, descriptions, summaries, notes), stored as written but
+    for white space at either end, of at most ``limit`` characters (the limit is the rule's
+    parameter, which its whole-column form reads too)."""
     return FieldRule(TEXT, limit=limit)
+
+
+def identifier(limit: int) -> FieldRule[str | None]:
+    """A code, an external ID or a user name, of at most ``limit`` characters: folded to
+    half-width (NFKC) and trimmed, so that "ＥＲＰ－００１" and "ERP-001" are one key."""
+    return FieldRule(IDENTIFIER, limit=limit)
 
 
 #: An extension after the number: "ext 5", "x5", "转 5", "分机 5", "#5", ",5" (a pause).

@@ -5,6 +5,9 @@ People type the same company many ways: "上海星辰科技有限公司", "星�
 place prefix (上海), a core (星辰科技), the legal form (dropped) and a branch (上海分公司),
 each folded (NFKC, case-folded, no spaces or punctuation). The prefix is kept apart rather
 than dropped, so "上海星辰科技" and "北京星辰科技" stay different companies.
+
+These keys are for matching only: names and addresses are stored as people wrote them
+(:mod:`crmlib.rules`), and compared through their keys.
 """
 
 from __future__ import annotations
@@ -93,6 +96,22 @@ class NameParts(NamedTuple):
 
 
 _NO_NAME = NameParts("", "", "", "", "", "")
+
+
+#: Printable ASCII to its full-width form (U+FF01-U+FF5E; the space to U+3000).
+_FULL_WIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)} | {0x20: 0x3000}
+#: Only ASCII punctuation and the space so: how a Chinese input method writes by default
+#: ("重点（A类）": full-width brackets, half-width letters and digits).
+_FULL_PUNCTUATION = {code: wide for code, wide in _FULL_WIDTH.items() if not chr(code).isalnum()}
+
+
+def widths(text: str) -> list[str]:
+    """``text`` (half-width, as :func:`unicodedata.normalize` NFKC leaves it) in the forms
+    stored text may hold it, each once: as it is, with full-width punctuation, and all in
+    full width. Text is stored as written, so an indexed or LIKE lookup of stored names
+    and tags looks for each form; the match keys here compare folded text instead."""
+    forms = (text, text.translate(_FULL_PUNCTUATION), text.translate(_FULL_WIDTH))
+    return list(dict.fromkeys(forms))
 
 
 def fold(value: object) -> str:

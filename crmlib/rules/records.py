@@ -15,8 +15,9 @@ CONTACT_FIELDS = {"contact": "name", "title": "title", "phone": "phone", "email"
 #: A contact row that is its customer's primary contact.
 PRIMARY = Contact.is_primary.is_(True)
 #: Customers-file columns not measured for completeness: codes are always set, only
-#: records from other systems carry an external ID, and tags are optional labels.
-NOT_MEASURED = frozenset({"code", "external_id", "tags"})
+#: records from other systems carry an external ID, tags are optional labels and remarks
+#: optional notes.
+NOT_MEASURED = frozenset({"code", "external_id", "tags", "remarks"})
 
 
 def blank(column: Any) -> ColumnElement[bool]:

@@ -47,11 +47,16 @@ DEFAULTS: dict[str, Any] = {
     # Lifecycle refresh: active -> lost after this many days without an order; customers
     # with neither orders nor follow-ups for archive_after_days are flagged for archiving.
     "lifecycle": {"lost_after_days": 365, "archive_after_days": 730},
+    # Days a grade or status set by hand holds against `crm refresh` unless told otherwise.
+    "manual_override_days": 365,
     # Churn risk: a buyer has churned when no order follows within horizon_days; scoring
     # tags customers whose risk reaches the threshold 高流失风险.
     "churn": {"horizon_days": 180, "threshold": 0.7},
     # CAC: sales cost per month in CNY (salaries, travel) added to campaign costs.
     "sales_cost_per_month": 0,
+    # Headers of the company's own files an import reads as fields, per file kind, besides
+    # the built-in words: {"customers": {"客户说明": "remarks"}}.
+    "import_synonyms": {},
 }
 
 
@@ -69,22 +74,6 @@ class SettingInfo:
 
     def description(self, lang: str) -> str:
         return self._text("setting_description", lang)
-
-    @property
-    def title_en(self) -> str:
-        return self.title("en")
-
-    @property
-    def title_zh(self) -> str:
-        return self.title("zh")
-
-    @property
-    def en(self) -> str:
-        return self.description("en")
-
-    @property
-    def zh(self) -> str:
-        return self.description("zh")
 
     def _text(self, namespace: str, lang: str) -> str:
         """A language without a catalogue reads English."""
@@ -107,7 +96,9 @@ DESCRIPTIONS: dict[str, SettingInfo] = {
         "sla_at_risk_share": "number 0..1",
         "ticket_routing": "object: ticket type → team",
         "lifecycle": "object: lost_after_days, archive_after_days",
+        "manual_override_days": "integer (days)",
         "churn": "object: horizon_days, threshold",
         "sales_cost_per_month": "number (CNY)",
+        "import_synonyms": "object: file kind → (header → field)",
     }.items()
 }

@@ -1,13 +1,14 @@
 """What value each setting accepts: one rule per key, which refuses a bad value with the
-key, the value and the rule in both languages."""
+key, the value and the rule in the user's language (the rule in words is in the message
+catalogue)."""
 
 from __future__ import annotations
 
 import json
 import re
 import reprlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import time
 from math import isfinite
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from ..errors import FieldError, ValidationError
-from ..i18n import current_lang, t
+from ..i18n import t
 from ..reference.enums import CUSTOMER_KIND, PRIORITY, STAGE, TICKET_TYPE
 from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import REGIONS
@@ -33,6 +34,13 @@ MAX_TEAM = 64
 MAX_RULES = 1000
 #: How ``lead_assignment`` may hand out leads (:mod:`crmlib.domain.sales.assignment`).
 ASSIGNMENT_METHODS = ("round_robin", "fewest_open")
+#: The kinds of import file (:data:`crmlib.transfer.catalogue.KINDS`, which sits above the
+#: settings; a test keeps the two in step). Which fields a kind has is checked by the
+#: import that reads the setting, as ``crm import --map`` is.
+IMPORT_KINDS = ("customers", "contacts", "leads", "opportunities", "orders", "tickets")
+#: Headers of one kind ``import_synonyms`` holds at most, and the longest header or field.
+MAX_SYNONYMS = 1000
+MAX_HEADER = 200
 #: Values (numbers, texts, entries) one setting holds at most: a YAML alias bomb stops here.
 MAX_VALUES = 100_000
 
@@ -277,106 +285,70 @@ def _amount(c: _Check, value: Any) -> None:
     c.number(c.key, value, 0, MAX_AMOUNT)
 
 
+def _import_synonyms(c: _Check, value: Any) -> None:
+    kinds = c.object(c.key, value, [], IMPORT_KINDS)
+    for kind, headers in (kinds or {}).items():
+        path = f"{c.key}.{kind}"
+        if not isinstance(headers, dict):
+            c.fail(path, headers, "object", example='{"客户说明": "remarks"}')
+            continue
+        if len(headers) > MAX_SYNONYMS:
+            c.fail(path, headers, "too_many", count=len(headers), limit=MAX_SYNONYMS)
+            continue
+        for header, field_name in headers.items():
+            for text in (header, field_name):
+                if not isinstance(text, str) or not text.strip() or len(text) > MAX_HEADER:
+                    c.fail(f"{path}.{header}", text, "header", limit=MAX_HEADER)
+
+
 @dataclass(frozen=True)
 class Rule:
-    """What values a setting accepts: the check, and the rule in words for the docs."""
+    """What values a setting accepts: the check, and the blanks of the rule in words, which
+    is ``setting_rule:<key>`` in the message catalogue (for the docs and ``crm settings``).
+    A blank is a number, or a list of items written out the language's way (``a, b`` or
+    ``a、b``)."""
 
     check: Callable[[_Check, Any], None]
-    en: str
-    zh: str
-
-    def text(self, lang: str | None = None) -> str:
-        return self.zh if current_lang(lang) == "zh" else self.en
+    blanks: Mapping[str, Any] = field(default_factory=dict)
 
 
-_DAYS_EN = f"whole number of days from 1 to {MAX_DAYS:,}"
-_DAYS_ZH = f"1 到 {MAX_DAYS:,} 之间的整数天数"
+def _code(items: Iterable[str]) -> list[str]:
+    return [f"`{item}`" for item in items]
+
 
 #: The rule of each key of :data:`DEFAULTS` (a test keeps the three in step).
 RULES: dict[str, Rule] = {
-    "grade_thresholds": Rule(
-        _grade_thresholds,
-        f"`A` and `B`, numbers from 0 to {MAX_AMOUNT:,}, with `A` ≥ `B`.",
-        f"`A` 和 `B`，0 到 {MAX_AMOUNT:,} 之间的数字，且 `A` ≥ `B`。",
-    ),
-    "backup_retention_days": Rule(_days, f"A {_DAYS_EN}.", _DAYS_ZH + "。"),
-    "required_fields": Rule(
-        _required_fields,
-        "`company` and/or `person`, each a list of customer fields (`name`, `industry`, "
-        "`contact`, `phone`, `email`, `source`, … as the customer API names them), none twice.",
-        "`company` 和/或 `person`，各为客户字段列表（`name`、`industry`、`contact`、`phone`、"
-        "`email`、`source` 等客户 API 的字段名），不得重复。",
-    ),
-    "size_headcount": Rule(
-        _size_headcount,
-        f"`medium` and `large`, whole numbers from 1 to {MAX_HEADCOUNT:,}, with `large` ≥ "
-        "`medium`.",
-        f"`medium` 和 `large`，1 到 {MAX_HEADCOUNT:,} 之间的整数，且 `large` ≥ `medium`。",
-    ),
-    "stage_probability": Rule(
-        _stage_probability,
-        "Every stage (" + ", ".join(f"`{s}`" for s in STAGE.codes) + "), each a number "
-        "from 0 to 1.",
-        "每个阶段（" + "、".join(f"`{s}`" for s in STAGE.codes) + "）都要给出，各为 0 到 1 "
-        "之间的数字。",
-    ),
-    "stale_opportunity_days": Rule(_days, f"A {_DAYS_EN}.", _DAYS_ZH + "。"),
-    "lead_assignment": Rule(
-        _lead_assignment,
-        "`method`: `round_robin` or `fewest_open`; `rules`: a list (at most "
-        f"{MAX_RULES:,}) of objects with `team` (a team name) and optional `region` (a sales "
-        "region: " + ", ".join(REGIONS) + ") and `industry` (a GB/T 4754 section letter or "
-        "division code); null or a missing `region`/`industry` matches anything.",
-        "`method`：`round_robin` 或 `fewest_open`；`rules`：对象列表（最多 "
-        f"{MAX_RULES:,} 条），含 `team`（团队名称）及可选的 `region`（销售大区："
-        + "、".join(REGIONS)
-        + "）和 `industry`（GB/T 4754 行业门类字母或大类代码）；"
-        "`region`/`industry` 为 null 或省略时匹配任何值。",
-    ),
-    "sla_policy": Rule(
-        _sla_policy,
-        "Every priority (" + ", ".join(f"`{p}`" for p in PRIORITY.codes) + "), each with "
-        f"`first_response_hours` and `resolution_hours`: numbers above 0 and at most "
-        f"{MAX_HOURS:,}, the first response no later than the resolution.",
-        "每个优先级（" + "、".join(f"`{p}`" for p in PRIORITY.codes) + "）都要给出，各含 "
-        f"`first_response_hours` 和 `resolution_hours`：大于 0 且不超过 {MAX_HOURS:,} 的数字，"
-        "首次响应时限不得长于解决时限。",
-    ),
-    "business_hours": Rule(
-        _business_hours,
-        "null, or `start` and `end` as HH:MM (start before end) and `weekdays`: a list of "
-        "ISO weekdays 1 (Monday) to 7 (Sunday), at least one, none twice.",
-        "null，或 `start` 和 `end`（HH:MM，开始早于结束）及 `weekdays`：ISO 星期列表，"
-        "1（星期一）到 7（星期日），至少一天，不得重复。",
-    ),
-    "sla_at_risk_share": Rule(
-        _share,
-        "A number greater than 0 and less than 1.",
-        "大于 0 且小于 1 的数字。",
-    ),
-    "ticket_routing": Rule(
-        _ticket_routing,
-        "Ticket types (" + ", ".join(f"`{k}`" for k in TICKET_TYPE.codes) + ") → team names "
-        f"of 1 to {MAX_TEAM} characters; a type left out goes to no team by default.",
-        "工单类型（" + "、".join(f"`{k}`" for k in TICKET_TYPE.codes) + "）→ 团队名称（1 到 "
-        f"{MAX_TEAM} 个字符）；未列出的类型默认不分派团队。",
-    ),
-    "lifecycle": Rule(
-        _lifecycle,
-        f"`lost_after_days` and `archive_after_days`, each a {_DAYS_EN}.",
-        f"`lost_after_days` 和 `archive_after_days`，各为{_DAYS_ZH}。",
-    ),
-    "churn": Rule(
-        _churn,
-        f"`horizon_days`: a {_DAYS_EN}; `threshold`: a number from 0 to 1.",
-        f"`horizon_days`：{_DAYS_ZH}；`threshold`：0 到 1 之间的数字。",
-    ),
-    "sales_cost_per_month": Rule(
-        _amount,
-        f"A number from 0 to {MAX_AMOUNT:,}.",
-        f"0 到 {MAX_AMOUNT:,} 之间的数字。",
+    "grade_thresholds": Rule(_grade_thresholds, {"max": MAX_AMOUNT}),
+    "backup_retention_days": Rule(_days, {"max": MAX_DAYS}),
+    "required_fields": Rule(_required_fields),
+    "size_headcount": Rule(_size_headcount, {"max": MAX_HEADCOUNT}),
+    "stage_probability": Rule(_stage_probability, {"stages": _code(STAGE.codes)}),
+    "stale_opportunity_days": Rule(_days, {"max": MAX_DAYS}),
+    "lead_assignment": Rule(_lead_assignment, {"max": MAX_RULES, "regions": list(REGIONS)}),
+    "sla_policy": Rule(_sla_policy, {"max": MAX_HOURS, "priorities": _code(PRIORITY.codes)}),
+    "business_hours": Rule(_business_hours),
+    "sla_at_risk_share": Rule(_share),
+    "ticket_routing": Rule(_ticket_routing, {"max": MAX_TEAM, "types": _code(TICKET_TYPE.codes)}),
+    "lifecycle": Rule(_lifecycle, {"max": MAX_DAYS}),
+    "manual_override_days": Rule(_days, {"max": MAX_DAYS}),
+    "churn": Rule(_churn, {"max": MAX_DAYS}),
+    "sales_cost_per_month": Rule(_amount, {"max": MAX_AMOUNT}),
+    "import_synonyms": Rule(
+        _import_synonyms,
+        {"kinds": _code(IMPORT_KINDS), "max": MAX_SYNONYMS, "length": MAX_HEADER},
     ),
 }
+
+
+def rule_text(key: str, lang: str | None = None) -> str:
+    """The rule of setting ``key`` in words, in ``lang``: the catalogue's sentence with the
+    limits and lists of the code filled in, so the two never disagree."""
+    separator = t("settings:list_separator", lang)
+    blanks = {
+        name: separator.join(value) if isinstance(value, list) else value
+        for name, value in RULES[key].blanks.items()
+    }
+    return t(f"setting_rule:{key}", lang, **blanks)
 
 
 def require_known(key: str) -> None:

@@ -13,7 +13,7 @@ from ..context import Context, localised
 from ..i18n import t
 from ..store.models import AuditEvent
 from .defaults import DEFAULTS, DESCRIPTIONS
-from .rules import RULES, require_known
+from .rules import require_known, rule_text
 from .store import Stored, get_setting, read_setting, write_setting
 
 # ---------------------------------------------------------------- ws.settings
@@ -60,7 +60,7 @@ class Settings:
     def rule(self, key: str) -> str:
         """The rule values of ``key`` must follow, in words."""
         require_known(key)
-        return RULES[key].text(self._ctx.lang)
+        return rule_text(key, self._ctx.lang)
 
     @localised
     def read(self, key: str) -> Stored:
@@ -104,10 +104,8 @@ class Settings:
                 "default": [copy.deepcopy(DEFAULTS[s.key]) for s in rows],
                 "changed": [s.value != DEFAULTS[s.key] for s in rows],
                 "title": [DESCRIPTIONS[s.key].title(lang) for s in rows],
-                "description": [
-                    DESCRIPTIONS[s.key].zh if lang == "zh" else DESCRIPTIONS[s.key].en for s in rows
-                ],
-                "rule": [RULES[s.key].text(lang) for s in rows],
+                "description": [DESCRIPTIONS[s.key].description(lang) for s in rows],
+                "rule": [rule_text(s.key, lang) for s in rows],
                 "stored": [s.invalid for s in rows],
                 "problem": [s.problem for s in rows],
             }

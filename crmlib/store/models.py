@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .. import clock
+from .codes import DEAL_PREFIX, LEAD_PREFIX, TICKET_PREFIX, code_default
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -86,6 +87,8 @@ class Customer(Timestamped, Base):
     postcode: Mapped[str | None] = mapped_column(String(6))
     region: Mapped[str | None] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(String(300))
+    # Free text about the customer (the handbook template's 备注), stored as typed.
+    remarks: Mapped[str | None] = mapped_column(String(2000))
     grade: Mapped[str | None] = mapped_column(String(1))
     status: Mapped[str] = mapped_column(String(16), default="potential")
     source: Mapped[str | None] = mapped_column(String(32))
@@ -96,6 +99,14 @@ class Customer(Timestamped, Base):
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # Set by the nightly lifecycle refresh when a customer has long been inactive.
     archive_flagged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A grade or status set by hand (who, why, until which day; no day: until cleared),
+    # which the nightly refresh leaves alone while it holds.
+    grade_override_by: Mapped[str | None] = mapped_column(String(64))
+    grade_override_reason: Mapped[str | None] = mapped_column(String(500))
+    grade_override_until: Mapped[date | None] = mapped_column(Date)
+    status_override_by: Mapped[str | None] = mapped_column(String(64))
+    status_override_reason: Mapped[str | None] = mapped_column(String(500))
+    status_override_until: Mapped[date | None] = mapped_column(Date)
     # The latest churn-risk score (0-1) and when it was computed (crmlib.analytics.churn).
     churn_risk: Mapped[float | None] = mapped_column(Float)
     churn_scored_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -183,6 +194,10 @@ class Lead(Timestamped, Base):
     __tablename__ = "leads"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The stable key of exports and imports (crmlib.store.codes), set on every insert.
+    code: Mapped[str | None] = mapped_column(
+        String(24), unique=True, default=code_default(LEAD_PREFIX)
+    )
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     company: Mapped[str | None] = mapped_column(String(200))
@@ -217,6 +232,10 @@ class Opportunity(Timestamped, Base):
     __tablename__ = "opportunities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The stable key of exports and imports (crmlib.store.codes), set on every insert.
+    code: Mapped[str | None] = mapped_column(
+        String(24), unique=True, default=code_default(DEAL_PREFIX)
+    )
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     customer_id: Mapped[int] = _customer_fk()
     name: Mapped[str] = mapped_column(String(200))
@@ -296,6 +315,10 @@ class Ticket(Timestamped, Base):
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The stable key of exports and imports (crmlib.store.codes), set on every insert.
+    code: Mapped[str | None] = mapped_column(
+        String(24), unique=True, default=code_default(TICKET_PREFIX)
+    )
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     customer_id: Mapped[int] = _customer_fk()
     contact_id: Mapped[int | None] = mapped_column(

@@ -17,10 +17,9 @@ import pandas as pd
 
 from ..errors import FieldError
 from ..i18n import t
-from ..rules.columns import apply_rule
 from ..rules.fields import RuleViolation
 from .kinds import FileKind
-from .reading import Table
+from .reading import Chunk, Table
 from .staging import Staged
 from .writers.base import Outcome, Writer
 
@@ -36,24 +35,22 @@ def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcom
     clean = pd.DataFrame(index=raw.index)
     violations: dict[str, pd.Series] = {}
     for name in raw.columns:
-        clean[name], violations[name] = apply_rule(spec.column(name).rule, raw[name])
+        # The column's rule, then its value words (重要, 成交客户) for what it refused.
+        clean[name], violations[name] = spec.column(name).check(raw[name])
     required = writer.required(clean)
     nobody = pd.Series(False, index=raw.index)
     for name in spec.names:
         must = required.get(name, nobody)
         broken = violations[name].notna() if name in violations else nobody
         if broken.any():
-            for row, value, violation in _broken(raw, violations, name, broken & must):
-                outcome.reject(row, str(FieldError(name, value, violation.rule, violation.message)))
-            for row, value, violation in _broken(raw, violations, name, broken & ~must):
-                outcome.warnings.append(
-                    (row, FieldError(name, value, violation.rule, violation.message))
-                )
+            for row, value, violation in _broken(raw, violations, name, broken):
+                problem = FieldError(name, value, violation.rule, violation.message)
+                outcome.refuse(row, problem, reject=bool(must[row]))
         if not must.any():
             continue
         missing = clean[name].isna() & ~broken if name in clean else ~nobody
         for row in raw.index[missing & must]:
-            outcome.reject(row, str(FieldError(name, None, "required", t("required"))))
+            outcome.refuse(row, FieldError(name, None, "required", t("required")), reject=True)
     return clean
 
 
@@ -73,10 +70,12 @@ class _Repeats:
     """A record given twice in one file: the first row counts, later ones are rejected.
 
     Rows with a key (external_id, code) repeat when the key does; rows without one when
-    every cell does. Identities are kept as 64-bit hashes with the row that first had
-    them, in sorted arrays: 16 bytes a row, so a million-row file costs 16 MB here. Two
-    different identities share a hash with a chance of about 1 in 30 million at a million
-    rows; the later row would then be rejected, with the row it seemed to repeat.
+    every cell does, unless the writer's kind is transactional: two identical purchases
+    are two purchases (see :attr:`Writer.transactional`). Identities are kept as 64-bit
+    hashes with the row that first had them, in sorted arrays: 16 bytes a row, so a
+    million-row file costs 16 MB here. Two different identities share a hash with a
+    chance of about 1 in 30 million at a million rows; the later row would then be
+    rejected, with the row it seemed to repeat.
     """
 
     def __init__(self) -> None:
@@ -88,6 +87,8 @@ class _Repeats:
     ) -> None:
         keys = writer.file_key(clean)
         keyed = keys.notna().to_numpy()
+        if writer.transactional and not keyed.all():
+            keys, raw, keyed = keys[keyed], raw[keyed], keyed[keyed]
         identity = np.empty(len(raw), dtype=np.uint64)
         identity[keyed] = pd.util.hash_array(keys[keyed].to_numpy(dtype=object), hash_key=_KEYS)
         if not keyed.all():
@@ -160,30 +161,40 @@ class Checker:
         chunk = next(self.chunks, None)
         if chunk is None:
             return None
-        raw = pd.DataFrame(
-            {name: chunk[position] for name, position in self.mapping.items()},
-            index=chunk.index,
-        )
+        cells = chunk.cells
         outcome = Outcome()
-        clean = _validate(self.spec, raw, self.writer, outcome)
+        # A ragged row's cells are not under their columns: its one reason is that.
+        for row, problem in chunk.ragged.items():
+            outcome.reject(row, str(problem))
+        lined_up = cells.drop(index=list(chunk.ragged)) if chunk.ragged else cells
+        raw = pd.DataFrame(
+            {name: lined_up[position] for name, position in self.mapping.items()},
+            index=lined_up.index,
+        )
+        clean = self.spec.settled(_validate(self.spec, raw, self.writer, outcome))
         self.repeats.reject(self.writer, clean, raw, outcome)
         rejected = [row for row, status in outcome.status.items() if status == "rejected"]
         kept = self.writer.may_reject(clean) | clean.index.isin(rejected)
+        originals = cells[kept.reindex(cells.index, fill_value=True).to_numpy()]
         staged = self.writer.stage(clean, outcome) if self.stages else None
         if staged is not None:
-            return Checked(len(chunk), chunk[kept.to_numpy()], clean.iloc[:0], outcome, staged)
-        return Checked(len(chunk), chunk[kept.to_numpy()], clean, outcome)
+            return Checked(len(cells), originals, clean.iloc[:0], outcome, staged)
+        return Checked(len(cells), originals, clean, outcome)
 
 
-def _first_part_ahead(chunks: Iterator[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+def _first_part_ahead(chunks: Iterator[Chunk], rows: int) -> Iterator[Chunk]:
     """The same chunks, the first one split after ``rows`` rows: when chunks are checked
     ahead of their writing, the writer has nothing to do until the first chunk is checked,
     so a small one goes ahead."""
     first = next(chunks, None)
     if first is None:
         return
-    if len(first) > rows:
-        yield first.iloc[:rows]
-        first = first.iloc[rows:]
+    if len(first.cells) > rows:
+        head = first.cells.iloc[:rows]
+        last = head.index[-1]
+        yield Chunk(head, {row: p for row, p in first.ragged.items() if row <= last})
+        first = Chunk(
+            first.cells.iloc[rows:], {row: p for row, p in first.ragged.items() if row > last}
+        )
     yield first
     yield from chunks

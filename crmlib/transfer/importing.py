@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, closing, nullcontext, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import audit, clock
 from ..context import Context
 from ..errors import DiskFull
-from ..i18n import speaking, t
+from ..i18n import current_lang, speaking, t
+from ..settings import get_setting
 from ..store.bulk_load import bulk_load_settings
 from ..store.engine import WRITE_INTENT, refresh_statistics
 from ..store.models import ImportBatch, ImportReject, ImportWarning
@@ -36,7 +37,7 @@ from .catalogue import file_kind
 from .checking import Checked, Checker
 from .engines import import_engine
 from .formulas import SafeWriter
-from .kinds import FileKind
+from .kinds import FileKind, header_key
 from .reading import FileProblem, Table, open_table
 from .writers.base import Writer, bulk_insert
 
@@ -67,6 +68,8 @@ class ImportResult:
     rejected: int = 0
     warned: int = 0
     unknown_columns: list[str] = field(default_factory=list)
+    #: For each unknown column, the fields it may have meant, closest first.
+    suggestions: dict[str, list[str]] = field(default_factory=dict)
     output_dir: Path | None = None
     rejects_path: Path | None = None
     warnings_path: Path | None = None
@@ -80,6 +83,19 @@ class ImportResult:
     @property
     def summary_path(self) -> Path | None:
         return self.output_dir / "summary.json" if self.output_dir else None
+
+    def _unknown_column_lines(self) -> list[str]:
+        """One line per unknown column with the fields it may have meant, and how to map
+        one: read in the dry run, before anything is lost."""
+        spec = file_kind(self.kind).spec
+        lines = []
+        for header in self.unknown_columns:
+            names = self.suggestions.get(header, [])
+            fields = " / ".join(spec.column(name).header(current_lang()) for name in names)
+            key = "import_unknown_column_suggested" if fields else "import_unknown_column"
+            lines.append(t(key, column=header, fields=fields))
+        lines.append(t("import_map_hint"))
+        return lines
 
     def describe(self, lang: str | None = None) -> str:
         """One paragraph for people: counts, what was committed, where the rejects are."""
@@ -95,6 +111,7 @@ class ImportResult:
             ]
             if self.unknown_columns:
                 lines.append(t("import_unknown_columns", columns=", ".join(self.unknown_columns)))
+                lines.extend(self._unknown_column_lines())
             state = (
                 "import_dry_run"
                 if self.dry_run
@@ -198,12 +215,19 @@ def import_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int, int | None], None] | None = None,
     engine: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    allow_duplicates: bool = False,
 ) -> ImportResult:
     """Import ``path`` as records of ``kind`` for the acting user; see the module docstring.
 
     ``progress`` is called after each chunk with the rows done and the total (if known).
     ``engine`` names the import engine (see :mod:`crmlib.transfer.engines`; default: the
-    ``CRM_IMPORT_ENGINE`` setting, else ``pipelined``).
+    ``CRM_IMPORT_ENGINE`` setting, else ``pipelined``). ``mapping`` names the field of
+    headers the kind does not know (``{"客户说明": "remarks"}``: a field name or any header
+    of the field); it goes before the ``import_synonyms`` setting, which goes before the
+    built-in words of :data:`crmlib.transfer.kinds.SYNONYMS`. A new customer that exactly
+    duplicates a stored one or an earlier row (:mod:`crmlib.domain.customers.duplicates`)
+    is rejected, unless ``allow_duplicates``: then it is created and the audit log says so.
     """
     with speaking(ctx.lang):
         entry = file_kind(kind)
@@ -212,7 +236,9 @@ def import_file(
         ctx.scope.require(getattr(ctx.actor.role, entry.permission), f"import {kind}")
         source = Path(path)
         table = open_table(source, sheet=sheet, sheet_hints=(spec.zh, spec.en, spec.name))
-        mapping, unknown = _map_headers(spec, table)
+        with ctx.reading() as conn:
+            extra = get_setting(conn, "import_synonyms").get(kind, {})
+        columns, unknown = _map_headers(spec, table, {**extra, **(mapping or {})})
         started = clock.now()
         directory = (
             Path(output_dir)
@@ -227,6 +253,7 @@ def import_file(
             strict,
             False,
             unknown_columns=unknown,
+            suggestions={h: [c.name for c in spec.suggest(h)] for h in unknown},
             output_dir=directory,
             engine=runner.name,
         )
@@ -257,9 +284,17 @@ def import_file(
                         .returning(ImportBatch.id)
                     ).scalar_one()
                     result.batch_id = batch_id
-                    writer = entry.writer(conn, spec, ctx.actor, batch_id, started)
+                    writer = entry.writer(
+                        conn,
+                        spec,
+                        ctx.actor,
+                        batch_id,
+                        started,
+                        source=entry.source,
+                        allow_duplicates=allow_duplicates,
+                    )
                     writer.start(expected_rows, staged=stages)
-                    checker = Checker(table, mapping, spec, writer, chunk_rows, stages=stages)
+                    checker = Checker(table, columns, spec, writer, chunk_rows, stages=stages)
                     with closing(runner.checked(checker)) as checked:
                         for chunk in checked:
                             _write(writer, chunk)
@@ -368,22 +403,28 @@ def _database_name(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _map_headers(spec: FileKind, table: Table) -> tuple[dict[str, int], list[str]]:
-    mapping: dict[str, int] = {}
+def _map_headers(
+    spec: FileKind, table: Table, mapping: Mapping[str, str]
+) -> tuple[dict[str, int], list[str]]:
+    """Each field's position in the file, and the headers that name no field (or one an
+    earlier column named already). ``mapping`` (header to field) goes before the kind's
+    own words."""
+    extra = spec.mapped(mapping)
+    positions: dict[str, int] = {}
     unknown: list[str] = []
     for position, header in enumerate(table.headers):
-        column = spec.find(header)
-        if column is None or column.name in mapping:
+        column = extra.get(header_key(header)) or spec.find(header)
+        if column is None or column.name in positions:
             if header.strip():
                 unknown.append(header)
             continue
-        mapping[column.name] = position
-    if not mapping:
+        positions[column.name] = position
+    if not positions:
         expected = ", ".join(f"{c.zh}/{c.name}" for c in spec.columns[:6])
         raise FileProblem(
             t("import_no_known_header", path=table.path, kind=spec.name, expected=expected)
         )
-    return mapping, unknown
+    return positions, unknown
 
 
 def _load_settings(
@@ -402,6 +443,7 @@ def _write(writer: Writer, chunk: Checked) -> None:
     if chunk.staged is not None:
         writer.write_staged(chunk.staged, chunk.outcome)
     else:
+        writer.keep_stored(chunk.clean, chunk.outcome)
         writer.write(chunk.clean, chunk.outcome)
 
 

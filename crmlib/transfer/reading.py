@@ -17,18 +17,20 @@ import re
 import struct
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import CRMError, shorten
+from ..errors import CRMError, FieldError, shorten
 from ..i18n import t
 from .formulas import restore, restore_frame
 
@@ -69,6 +71,18 @@ class ParsedSheet:
 
 
 @dataclass(frozen=True)
+class Chunk:
+    """Rows of a table as read: their cells (strings, '' for empty; one column per header
+    cell) by the row number the user sees, and the rows among them whose cells do not
+    line up with the header (a CSV row with more or fewer cells, a workbook row with a
+    value past the header's last column), each with its reason. Such a row's cells are
+    laid out under the header as far as they go, so the rejects show them."""
+
+    cells: pd.DataFrame
+    ragged: dict[int, FieldError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Table:
     """A readable table: its headers, how to read its rows, and how it was read."""
 
@@ -84,9 +98,9 @@ class Table:
     #: What a workbook unpacks to (see :func:`inspect_workbook`), to open it again alike.
     unpacked: Unpacked | None = field(default=None, repr=False, compare=False)
 
-    def chunks(self, size: int) -> Iterator[pd.DataFrame]:
-        """Rows as DataFrames of strings ('' for empty), numbered as the user sees them.
-        Whatever a reader raises on a hostile file ends as a :class:`FileProblem`."""
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        """Rows in chunks of about ``size``, numbered as the user sees them, blank rows left
+        out. Whatever a reader raises on a hostile file ends as a :class:`FileProblem`."""
         try:
             if self.format == "csv":
                 yield from _csv_chunks(self, size)
@@ -614,22 +628,32 @@ def _open_csv(path: Path, head: bytes) -> Table:
     return Table(path, "csv", headers, f"{encoding}|{delimiter}", None, None, skip + 2)
 
 
-_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+#: What pandas' parser says of a row with more cells than the header, where it stops.
+_RAGGED = re.compile(r"Expected \d+ fields in line \d+, saw \d+")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 def _malformed(table: Table, exc: Exception) -> FileProblem:
     """The parser's complaint in words, with the row number Excel shows."""
     detail = str(exc).strip()
-    if match := _RAGGED.search(detail):
-        expected, row, found = match.groups()
-        return FileProblem(
-            t("file_ragged", path=table.path, row=row, found=found, expected=expected)
-        )
     if match := _OPEN_QUOTE.search(detail):
         row = int(match.group(1)) + 1  # the parser counts records from 0
         return FileProblem(t("file_open_quote", path=table.path, row=row))
     return FileProblem(t("file_malformed", path=table.path, detail=detail))
+
+
+def _ragged_row(row: int, found: int, columns: int, extra: list[str] | None = None) -> FieldError:
+    """Why row ``row``, whose ``found`` cells do not line up with a header of ``columns``
+    columns, is rejected (``extra``: its cells past the last column, if it has more): an
+    unquoted ``120,000.50`` makes one cell two and moves every later value one column on;
+    a row with cells missing cannot say which are missing."""
+    if found < columns:
+        message = t("reading:ragged_short", row=row, found=found, expected=columns)
+    else:
+        message = t(
+            "reading:ragged_long", row=row, found=found, expected=columns, extra=shorten(extra)
+        )
+    return FieldError("cells", found, "ragged_row", message)
 
 
 def _blank_rows(chunk: pd.DataFrame) -> np.ndarray:
@@ -645,10 +669,114 @@ def _blank_rows(chunk: pd.DataFrame) -> np.ndarray:
     return blank
 
 
-def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
+class _Records:
+    """A CSV file's rows as the csv module reads them, from the first row under the header
+    on, numbered as :func:`_csv_chunks` numbers pandas' rows: for what pandas' parser
+    does not tell, how many cells a row has (it pads a row with fewer cells with empty
+    ones, and stops at a row with more). Both split cells at the separator and read
+    quotes alike (``"``, doubled inside a quoted cell), so they agree on where each row
+    begins and ends. A file without a quote is read as the module would read it, a line
+    a row split at the separator, five times faster. Opened only when needed: most files
+    never need it."""
+
+    def __init__(self, table: Table) -> None:
+        assert table.encoding is not None
+        encoding, self.delimiter = table.encoding.split("|")
+        self.path = table.path
+        # Cells up to MAX_CELL_CHARS are read (_check_cells refuses longer ones, naming
+        # them); the module's own limit is 131,072 characters.
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+        self.quoted = _holds_quotes(table.path)
+        # Without quotes, universal newlines: a lone carriage return ends a row for pandas.
+        self.handle = table.path.open(encoding=encoding, newline="" if self.quoted else None)
+        for _ in range(table.first_row_number - 2):  # the blank lines above the header
+            self.handle.readline()
+        self.reader: Iterator[list[str]] = (
+            csv.reader(self.handle, delimiter=self.delimiter)
+            if self.quoted
+            else map(self._split, self.handle)
+        )
+        next(self.reader, None)  # the header
+        #: The number of the row read next.
+        self.number = table.first_row_number
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def _split(self, line: str) -> list[str]:
+        return line.removesuffix("\n").split(self.delimiter)
+
+    def _skip_to(self, row: int) -> None:
+        """Read on to ``row``: the rows before it are read (in C) and not kept."""
+        if row > self.number:
+            rows = self.reader if self.quoted else self.handle
+            deque(islice(rows, row - self.number), maxlen=0)
+            self.number = row
+
+    def counts(self, rows: list[int]) -> list[int]:
+        """How many cells each of ``rows`` has (ascending, none before the row read
+        next), the rows up to the last of them read in one go."""
+        first = self.number
+        read = list(islice(self.reader if self.quoted else self.handle, rows[-1] + 1 - first))
+        self.number += len(read)
+        found = [read[row - first] for row in rows if row - first < len(read)]
+        if self.quoted:
+            return list(map(len, found))
+        return [line.count(self.delimiter) + 1 for line in found]
+
+    def chunks(self, start: int, size: int, columns: int) -> Iterator[Chunk]:
+        """The rows from ``start`` on, in chunks of ``size`` rows, laid out under the
+        header's ``columns``; those with more or fewer cells are ragged. Strict, as pandas'
+        parser is: a quote opened and never closed refuses the file (the module would
+        read the rest of the file as one cell)."""
+        self._skip_to(start)
+        reader = (
+            csv.reader(self.handle, delimiter=self.delimiter, strict=True)
+            if self.quoted
+            else self.reader
+        )
+        batch: list[list[str]] = []
+        numbers: list[int] = []
+        ragged: dict[int, FieldError] = {}
+        try:
+            for cells in reader:
+                row = self.number
+                self.number += 1
+                if not any(cell.strip() for cell in cells):
+                    continue
+                _check_cells(self.path, row, cells, letters=False)
+                if len(cells) != columns:
+                    ragged[row] = _ragged_row(row, len(cells), columns, cells[columns:])
+                    cells = (cells + [""] * columns)[:columns]
+                batch.append(cells)
+                numbers.append(row)
+                if len(batch) == size:
+                    yield Chunk(restore_frame(pd.DataFrame(batch, index=numbers)), ragged)
+                    batch, numbers, ragged = [], [], {}
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise FileProblem(t("file_open_quote", path=self.path, row=self.number)) from None
+            raise FileProblem(t("file_malformed", path=self.path, detail=str(exc))) from None
+        if batch:
+            yield Chunk(restore_frame(pd.DataFrame(batch, index=numbers)), ragged)
+
+
+def _holds_quotes(path: Path) -> bool:
+    """Whether the file may hold a double quote: any byte 0x22 (in UTF-16 some other
+    characters hold one too, and such a file is read as if quoted)."""
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            if b'"' in block:
+                return True
+    return False
+
+
+def _csv_chunks(table: Table, size: int) -> Iterator[Chunk]:
     assert table.encoding is not None
     encoding, delimiter = table.encoding.split("|")
+    columns = len(table.headers)
     number = table.first_row_number
+    records: _Records | None = None
     try:
         reader = pd.read_csv(
             table.path,
@@ -665,23 +793,44 @@ def _csv_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             on_bad_lines="error",
             engine="c",
         )
-        for chunk in reader:
-            chunk = chunk.iloc[:, : len(table.headers)]
-            chunk.columns = pd.Index(range(chunk.shape[1]))
-            chunk.index = pd.RangeIndex(number, number + len(chunk))
-            cells = chunk.to_numpy()
-            if cells.size and max(map(len, cells.ravel())) > MAX_CELL_CHARS:
-                for at, values in enumerate(cells.tolist()):
-                    _check_cells(table.path, number + at, values, letters=False)
-            number += len(chunk)
-            blank = _blank_rows(chunk)
-            yield restore_frame(chunk[~blank] if blank.any() else chunk)
-    except pd.errors.ParserError as exc:
-        raise _malformed(table, exc) from None
+        try:
+            for chunk in reader:
+                chunk = chunk.iloc[:, :columns]
+                chunk.columns = pd.Index(range(chunk.shape[1]))
+                chunk.index = pd.RangeIndex(number, number + len(chunk))
+                cells = chunk.to_numpy()
+                if cells.size and max(map(len, cells.ravel())) > MAX_CELL_CHARS:
+                    for at, values in enumerate(cells.tolist()):
+                        _check_cells(table.path, number + at, values, letters=False)
+                number += len(chunk)
+                blank = _blank_rows(chunk)
+                # A row with fewer cells comes padded with empty ones, so only a row whose
+                # last cell is empty may be one: the csv module counts the cells of those.
+                ragged: dict[int, FieldError] = {}
+                short = ~blank & (cells[:, -1] == "")
+                if columns > 1 and short.any():
+                    records = records or _Records(table)
+                    rows = chunk.index[short].tolist()
+                    for row, found in zip(rows, records.counts(rows), strict=True):
+                        if found < columns:
+                            ragged[row] = _ragged_row(row, found, columns)
+                kept = chunk[~blank] if blank.any() else chunk
+                yield Chunk(restore_frame(kept), ragged)
+            return
+        except pd.errors.ParserError as exc:
+            if not _RAGGED.search(str(exc)):
+                raise _malformed(table, exc) from None
+        # pandas' parser stopped at a row with more cells than the header, somewhere in
+        # the chunk from row ``number`` on: the csv module reads the rest.
+        records = records or _Records(table)
+        yield from records.chunks(number, size, columns)
     except pd.errors.EmptyDataError:
         raise FileProblem(t("file_no_header", path=table.path)) from None
     except UnicodeDecodeError:
         raise FileProblem(t("file_bad_encoding", path=table.path, encoding=encoding)) from None
+    finally:
+        if records is not None:
+            records.close()
 
 
 # -- Excel ----------------------------------------------------------------------------------
@@ -1050,10 +1199,28 @@ def _sheet_rows(table: Table) -> Iterator[Iterator[list[str]]]:
         workbook.close()
 
 
-def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
+def _past_header(row: int, cells: list[str], columns: int) -> FieldError:
+    """Why row ``row`` of a sheet, with a value past the header's ``columns`` columns, is
+    rejected: as a CSV row with more cells than the header (Excel splits an unquoted
+    ``120,000.50`` of a CSV file it opens into two cells), its values may have moved."""
+    from openpyxl.utils import get_column_letter
+
+    last = max(n for n, cell in enumerate(cells) if cell.strip()) + 1
+    message = t(
+        "reading:ragged_sheet",
+        row=row,
+        column=get_column_letter(last),
+        last=get_column_letter(columns),
+        extra=shorten(cells[columns:last]),
+    )
+    return FieldError("cells", last, "ragged_row", message)
+
+
+def _xlsx_chunks(table: Table, size: int) -> Iterator[Chunk]:
     width = len(table.headers)
     batch: list[list[str]] = []
     numbers: list[int] = []
+    ragged: dict[int, FieldError] = {}
     unpacked = table.unpacked.total if table.unpacked else table.path.stat().st_size
     allowed = MAX_TEXT_GROWTH * unpacked + CHUNK_CHARS
     held = total = 0
@@ -1062,6 +1229,10 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
             if number < table.first_row_number or not any(cell.strip() for cell in row):
                 continue
             cells = (row + [""] * width)[:width]
+            # A value past the header's last column: its row is ragged (rows of a sheet
+            # wider than the header hold empty cells there, which are passed over in C).
+            if any(row[width:]) and any(cell.strip() for cell in row[width:]):
+                ragged[number] = _past_header(number, row, width)
             batch.append(cells)
             numbers.append(number)
             characters = sum(map(len, cells))
@@ -1079,7 +1250,7 @@ def _xlsx_chunks(table: Table, size: int) -> Iterator[pd.DataFrame]:
                     )
                 )
             if len(batch) == size or held > CHUNK_CHARS:
-                yield pd.DataFrame(batch, index=numbers)
-                batch, numbers, held = [], [], 0
+                yield Chunk(pd.DataFrame(batch, index=numbers), ragged)
+                batch, numbers, ragged, held = [], [], {}, 0
     if batch:
-        yield pd.DataFrame(batch, index=numbers)
+        yield Chunk(pd.DataFrame(batch, index=numbers), ragged)

@@ -64,6 +64,7 @@ def customers(scope: Scope) -> Source:
         "consent_purpose": Customer.consent_purpose,
         "consent_at": Customer.consent_at,
         "tags": tags,
+        "remarks": Customer.remarks,
     }
     stmt = (
         select()
@@ -112,6 +113,7 @@ def leads(scope: Scope) -> Source:
     owner = aliased(User)
     expressions: dict[str, SQLColumnExpression[Any]] = {
         "external_id": Lead.external_id,
+        "code": Lead.code,
         "name": Lead.name,
         "company": Lead.company,
         "phone": Lead.phone,
@@ -145,6 +147,7 @@ def opportunities(scope: Scope) -> Source:
     owner = aliased(User)
     expressions: dict[str, SQLColumnExpression[Any]] = {
         "external_id": Opportunity.external_id,
+        "code": Opportunity.code,
         **_customer_keys(),
         "name": Opportunity.name,
         "stage": Opportunity.stage,
@@ -182,6 +185,7 @@ def tickets(scope: Scope) -> Source:
     assignee = aliased(User)
     expressions: dict[str, SQLColumnExpression[Any]] = {
         "external_id": Ticket.external_id,
+        "code": Ticket.code,
         **_customer_keys(),
         "type": Ticket.type,
         "priority": Ticket.priority,

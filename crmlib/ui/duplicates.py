@@ -77,6 +77,15 @@ class DuplicateWarning(widgets.VBox):
         )
         rows: list[widgets.Widget] = [title]
         for match in self.matches:
+            if not match.visible:
+                hidden = say(
+                    "duplicate_hidden",
+                    self.lang,
+                    score=match.score,
+                    reasons="; ".join(match.reasons),
+                )
+                rows.append(widgets.HTML(f"<i>{html.escape(hidden)}</i>"))
+                continue
             text = say(
                 "duplicate_row",
                 self.lang,
@@ -87,13 +96,9 @@ class DuplicateWarning(widgets.VBox):
                 reasons="; ".join(match.reasons),
             )
             line = widgets.HTML(html.escape(text))
-            if match.visible:
-                opener = button(say("open_instead", self.lang), f"crm-open-{match.code}")
-                opener.on_click(lambda _, code=match.code: self._open(code))
-                rows.append(widgets.HBox([line, opener]))
-            else:
-                hidden = say("duplicate_hidden", self.lang, owner=match.owner or "–")
-                rows.append(widgets.HTML(f"{html.escape(text)} — <i>{html.escape(hidden)}</i>"))
+            opener = button(say("open_instead", self.lang), f"crm-open-{match.code}")
+            opener.on_click(lambda _, code=match.code: self._open(code))
+            rows.append(widgets.HBox([line, opener]))
         self.children = rows
         self.layout.border = f"1px solid {COLOURS['warn']}"
         self.layout.padding = "6px"

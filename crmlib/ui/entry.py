@@ -4,6 +4,8 @@ an existing file for editing with its change history."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, time
 from typing import Any
 
 import ipywidgets as widgets
@@ -22,6 +24,8 @@ from .forms import RecordForm
 from .grid import Grid
 from .texts import say
 
+#: Fields typed as several lines.
+MULTILINE = frozenset({"remarks"})
 #: Fields whose typing triggers the duplicate check.
 WATCHED = ("name", "phone", "email")
 
@@ -30,7 +34,10 @@ def customer_specs(lang: str) -> list[FieldSpec]:
     """Every field of a customer file (the import columns less the generated code), with
     the customer rules and the reference lists as dropdowns."""
     return [
-        column_spec(column, lang, RULES.get(column.name))
+        replace(
+            column_spec(column, lang, RULES.get(column.name)),
+            multiline=column.name in MULTILINE,
+        )
         for column in CUSTOMERS.columns
         if column.name != "code"
     ]
@@ -41,10 +48,18 @@ def record_values(record: dict[str, Any]) -> dict[str, Any]:
     values = dict(record)
     values["industry"] = record.get("industry_division") or record.get("industry_section")
     values["tags"] = ", ".join(record.get("tags") or ())
-    for key in ("birthday", "consent_at"):
-        moment = record.get(key)
-        values[key] = f"{moment:%Y-%m-%d}" if moment is not None else None
+    birthday = record.get("birthday")
+    values["birthday"] = f"{birthday:%Y-%m-%d}" if birthday is not None else None
+    values["consent_at"] = _moment_text(record.get("consent_at"))
     return values
+
+
+def _moment_text(moment: datetime | None) -> str | None:
+    """A consent time as the form shows it, to the second, so that saving the form again
+    keeps it; a bare date at midnight."""
+    if moment is None:
+        return None
+    return f"{moment:%Y-%m-%d}" if moment.time() == time() else f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
 class CustomerEntry(widgets.VBox):
@@ -61,6 +76,11 @@ class CustomerEntry(widgets.VBox):
         self.status = Status(lang)
         self.title = widgets.HTML()
         self.warning = DuplicateWarning(ws, on_open=self.open_customer)
+        # An exact duplicate is refused on saving unless this is ticked (and audited).
+        self.allow_duplicate = widgets.Checkbox(
+            value=False, description=say("allow_duplicate", lang), indent=False
+        )
+        self.allow_duplicate.add_class("crm-allow-duplicate")
         allowed = ws.user.role.edit_customers
         self.save_button = button(say("save", lang), "crm-save", "primary", not allowed)
         self.new_button = button(say("new", lang), "crm-new")
@@ -96,6 +116,7 @@ class CustomerEntry(widgets.VBox):
                 self.title,
                 self.form,
                 self.warning,
+                self.allow_duplicate,
                 widgets.HBox([self.save_button, self.new_button]),
                 self.status,
                 heading(say("history", lang)),
@@ -113,6 +134,7 @@ class CustomerEntry(widgets.VBox):
         """An empty form for a new customer, owned by the user."""
         self.code = None
         self.form.clear()
+        self.allow_duplicate.value = False
         self.form["kind"].value = "company"
         self.form["owner"].value = self.ws.user.username
         self.form.loaded = {}
@@ -128,6 +150,7 @@ class CustomerEntry(widgets.VBox):
         if record is None:
             return
         self.code = record.code
+        self.allow_duplicate.value = False
         self.form.load(record_values(record.as_dict()))
         self.title.value = f"<h3>{say('editing', self.lang, code=record.code)}</h3>"
         self.warning.check({})
@@ -144,7 +167,9 @@ class CustomerEntry(widgets.VBox):
             if self.code is None:
                 values = self.form.filled()
                 tags = split_tags(values.pop("tags", None))
-                record = self.ws.customers.add(tags=tags, **values)
+                record = self.ws.customers.add(
+                    tags=tags, allow_duplicate=self.allow_duplicate.value, **values
+                )
             else:
                 changes = self.form.changes()
                 tags = split_tags(changes.pop("tags")) if "tags" in changes else None

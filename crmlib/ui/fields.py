@@ -29,19 +29,16 @@ Choices = Sequence[tuple[str, str]]
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One input of a form; ``choices`` (label, stored value) make it a dropdown."""
+    """One input of a form, in the form's language: its ``label`` and ``choices`` (label,
+    stored value), which make it a dropdown, are already in that language."""
 
     name: str
-    zh: str
-    en: str
+    label: str
     rule: Rule | None = None
     choices: Choices | None = None
     required: bool = False
     multiline: bool = False
     placeholder: str = ""
-
-    def label(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
 
 
 def enum_choices(enumeration: Enumeration, lang: str) -> list[tuple[str, str]]:
@@ -75,7 +72,7 @@ def column_spec(column: Column, lang: str, rule: Rule | None = None) -> FieldSpe
     elif column.choices == "province":
         choices = province_choices(lang)
     return FieldSpec(
-        column.name, column.zh, column.en, rule or column.rule, choices, placeholder=column.example
+        column.name, column.header(lang), rule or column.rule, choices, placeholder=column.example
     )
 
 
@@ -124,7 +121,7 @@ class ValidatedField(widgets.VBox):
     def set_required(self, required: bool) -> None:
         self.required = required
         mark = " *" if required else ""
-        self.input.description = self.spec.label(self.lang) + mark
+        self.input.description = self.spec.label + mark
 
     def check(self) -> FieldError | None:
         """Apply the rule now; show and return what it says (None when the value is fine)."""

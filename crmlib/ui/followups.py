@@ -33,7 +33,7 @@ STAGE_FIELDS = (
 
 
 def _spec(name: str, lang: str, rules: Any, **extra: Any) -> FieldSpec:
-    return FieldSpec(name, say(name, "zh"), say(name, "en"), rules.get(name), **extra)
+    return FieldSpec(name, say(name, lang), rules.get(name), **extra)
 
 
 def follow_up_specs(lang: str) -> list[FieldSpec]:
@@ -43,8 +43,7 @@ def follow_up_specs(lang: str) -> list[FieldSpec]:
     return [
         FieldSpec(
             "customer_code",
-            say("customer_code", "zh"),
-            say("customer_code", "en"),
+            say("customer_code", lang),
             required=True,
             placeholder="C20240501001",
         ),

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import clock
 from ..transfer.catalogue import KINDS
 from ..transfer.importing import ImportResult, imports_directory
+from ..transfer.kinds import parse_mapping
 from ..transfer.reading import open_table
 from ..workspace import Workspace
 from .base import Status, attempt, banner, button, heading, lang_of
@@ -62,6 +63,13 @@ class ImportReview(widgets.VBox):
         self.strict = widgets.Checkbox(
             description=say("strict", lang), value=False, layout=widgets.Layout(width="auto")
         )
+        self.mapping = widgets.Textarea(
+            description=say("mapping", lang),
+            placeholder=say("mapping_hint", lang),
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="40em", height="4.5em"),
+        )
+        self.mapping.add_class("crm-import-mapping")
         self.preview_title = widgets.HTML()
         self.preview = Grid(pd.DataFrame(), lang, page_size=10)
         self.dry_button = button(say("dry_run", lang), "crm-dry-run")
@@ -77,6 +85,7 @@ class ImportReview(widgets.VBox):
             [
                 banner(ws),
                 widgets.HBox([self.kind, self.upload, self.strict]),
+                self.mapping,
                 self.preview_title,
                 self.preview,
                 widgets.HBox([self.dry_button, self.commit_button]),
@@ -114,7 +123,8 @@ class ImportReview(widgets.VBox):
 
         def first_rows() -> pd.DataFrame:
             table = open_table(path)
-            return next(iter(table.chunks(PREVIEW_ROWS)), pd.DataFrame(columns=table.headers))
+            first = next(iter(table.chunks(PREVIEW_ROWS)), None)
+            return first.cells if first is not None else pd.DataFrame(columns=table.headers)
 
         rows = attempt(self.status, first_rows)
         if rows is not None:
@@ -127,6 +137,7 @@ class ImportReview(widgets.VBox):
             self.status.show(say("no_file", self.lang), "warn")
             return None
         path = self.path
+        mapped = [line for line in self.mapping.value.splitlines() if line.strip()]
         self.status.show(say("working", self.lang))
         result: ImportResult | None = attempt(
             self.status,
@@ -136,6 +147,7 @@ class ImportReview(widgets.VBox):
                 dry_run=dry_run,
                 strict=self.strict.value,
                 progress=self.progress,
+                mapping=parse_mapping(mapped),
             ),
         )
         self.progress.finish(result is not None)

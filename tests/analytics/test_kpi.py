@@ -461,7 +461,7 @@ def test_kpis_is_the_catalogue_with_the_same_values(demo: Demo) -> None:
     rows = frame[frame["id"] != "stage_days"].set_index("id")
     assert all(same(rows.loc[k, "value"], v) for k, v in single.items())
     assert rows.loc["aov", "name"] == "客单价" and rows.loc["aov", "unit"] == "CNY"
-    assert rows.loc["nps", "formula"] == CATALOGUE["nps"].formula_zh
+    assert rows.loc["nps", "formula"] == CATALOGUE["nps"].formula("zh")
 
 
 def test_kpis_computes_the_ids_asked_for_in_their_order(demo: Demo) -> None:
@@ -719,7 +719,8 @@ def test_catalogue_is_complete_and_documented() -> None:
     assert list(CATALOGUE) == issue
     for kpi in CATALOGUE.values():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", kpi.id)
-        assert kpi.zh and kpi.en and kpi.formula_zh and kpi.formula_en and kpi.period_en
+        assert kpi.name("zh") and kpi.name("en") and kpi.formula("zh") and kpi.formula("en")
+        assert kpi.period("en")
         assert kpi.unit in ("count", "share", "CNY", "days", "hours", "score")
 
 

@@ -16,9 +16,10 @@ import crmlib
 from crmlib import admin
 from crmlib.analytics.filters import Filters
 from crmlib.analytics.kpi import CATALOGUE, FAMILIES, UNITS, kpi
-from crmlib.analytics.kpi.catalogue import schedule
+from crmlib.analytics.kpi.catalogue import family_name, schedule
 from crmlib.analytics.kpi.query import Query
 from crmlib.errors import ValidationError
+from crmlib.i18n import MESSAGES
 from crmlib.reporting import REPORTS
 from crmlib.workspace import Workspace
 
@@ -45,14 +46,27 @@ def _nothing(q: Query, conn: object) -> pd.DataFrame:
 @pytest.mark.parametrize("kpi_id", list(CATALOGUE))
 def test_every_kpi_is_described_in_both_languages(kpi_id: str) -> None:
     k = CATALOGUE[kpi_id]
-    for zh in (k.zh, k.formula_zh, k.period_zh):
+    for zh in (k.name("zh"), k.formula("zh"), k.period("zh"), family_name(k.family, "zh")):
         assert CJK.search(zh), (kpi_id, zh)
     # a Chinese reader meets no English word in the Chinese name
-    assert not re.search(r"[A-Za-z]{4,}", k.zh.replace("CSAT", "").replace("NPS", "")), k.zh
-    for en in (k.en, k.formula_en, k.period_en):
+    name = k.name("zh")
+    assert not re.search(r"[A-Za-z]{4,}", name.replace("CSAT", "").replace("NPS", "")), name
+    for en in (k.name("en"), k.formula("en"), k.period("en"), family_name(k.family, "en")):
         assert en and not CJK.search(en), (kpi_id, en)
     assert k.family in FAMILIES and k.unit in UNITS
     assert k.cost > 0
+
+
+def test_the_catalogue_describes_exactly_the_registered_kpis_and_families() -> None:
+    """A KPI's texts are catalogue keys named after it: none missing, none left behind by
+    a KPI that was removed or renamed (``kpi:`` keys without a dot are the KPI errors)."""
+    described = {
+        key
+        for key in MESSAGES
+        if key.startswith("kpi_family:") or (key.startswith("kpi:") and "." in key)
+    }
+    expected = {f"kpi:{k}.{text}" for k in CATALOGUE for text in ("name", "formula", "period")}
+    assert described == expected | {f"kpi_family:{family}" for family in FAMILIES}
 
 
 @pytest.mark.parametrize("kpi_id", list(CATALOGUE))
@@ -91,12 +105,6 @@ def _register(kpi_id: str, family: str = "value", unit: str = "CNY") -> None:
         kpi_id,
         family,
         unit,
-        zh="重复",
-        en="Twice",
-        formula_zh="无",
-        formula_en="none",
-        period_zh="无",
-        period_en="none",
         cost=0.01,
     )(_nothing)
 

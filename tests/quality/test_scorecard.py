@@ -25,7 +25,8 @@ from sqlalchemy import Engine, insert, select, update
 
 import crmlib
 from crmlib.context import Context
-from crmlib.quality.scorecard import DIMENSIONS, Scorecard, scorecard, trend
+from crmlib.i18n import MESSAGES
+from crmlib.quality.scorecard import DIMENSIONS, Scorecard, checks, scorecard, trend
 from crmlib.reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE
 from crmlib.reference.industries import DIVISIONS, SECTIONS
 from crmlib.reference.regions import PROVINCES
@@ -512,6 +513,36 @@ def row(card: Scorecard, check: str) -> dict[str, Any]:
 # -- counts -----------------------------------------------------------------------------
 
 
+def _every_check() -> list[checks.About]:
+    made = [
+        *checks.completeness(),
+        *checks.validity(AS_OF),
+        checks.freshness(AS_OF, 90),
+        *checks.order_checks(),
+        checks.one_primary(),
+        *(check for _, on_table in checks.child_checks() for check in on_table),
+    ]
+    contact = [about for about, _ in checks.CONTACT_CHECKS.values()]
+    return [c.about for c in made] + contact + [checks.UNIQUENESS, checks.IMPORT_WARNINGS]
+
+
+def test_every_check_is_labelled_in_each_language_and_no_label_is_left_over() -> None:
+    """A check's label is its own catalogue key, or a sentence shared by checks made alike
+    from the customers file's columns, with the column's header in the label's language."""
+    abouts = _every_check()
+    for about in abouts:
+        assert re.search(r"[\u4e00-\u9fff]", about.label("zh")), about.id
+        assert not re.search(r"[\u4e00-\u9fff]", about.label("en")), about.id
+    labels = {about.text or f"check:{about.id}" for about in abouts}
+    assert labels == {key for key in MESSAGES if key.startswith("check:")}
+    by_id = {about.id: about for about in abouts}
+    assert by_id["completeness.industry"].label("zh") == "行业已填写（企业，必填）"
+    assert by_id["completeness.industry"].label("en") == "Industry filled in (companies, required)"
+    assert by_id["freshness.last_contact"].label("en") == (
+        "Contacted in the last 90 days (archived excepted)"
+    )
+
+
 @pytest.mark.parametrize("who", ["admin", "zhang", "wang", "ana"])
 def test_every_check_matches_an_independent_count(
     team: Team, planted: Planted, engine: Engine, who: str
@@ -640,8 +671,9 @@ def test_uniqueness_runs_the_duplicate_scan_when_given_no_pairs(team: Team) -> N
     first = team.zhang.customers.add(
         **company(name="深圳鹏城电子有限公司", phone="13800138000", province="广东", city="深圳")
     ).code
-    copy = team.zhang.customers.add(
-        **company(name="深圳鹏城电子有限公司", phone="13800138000", province="广东", city="深圳")
+    copy = team.zhang.customers.add(  # an exact duplicate, let in on purpose
+        **company(name="深圳鹏城电子有限公司", phone="13800138000", province="广东", city="深圳"),
+        allow_duplicate=True,
     ).code
     team.zhang.customers.add(**company(name="哈尔滨冰城食品厂", province="黑龙江"))
     card = scorecard(team.zhang.ctx, save=False)

@@ -172,7 +172,7 @@ def test_dashboard_renders_its_charts_and_the_kpis(
     assert period
     _open(opened, f"{server}voila/render/{name}.ipynb?period={period}&region={quote('华东')}")
     title = opened.inner_text("h1.crm-title")
-    assert "华东区域" in title and REPORTS[name].zh in title  # the URL beat the cell
+    assert "华东区域" in title and REPORTS[name].title_name("zh") in title  # the URL beat the cell
     expected_charts = demo.reports.build(name, period=period, region="华东").charts
     opened.wait_for_function(
         f"document.querySelectorAll('[id^=crm-chart-] svg').length >= {len(expected_charts)}",

@@ -58,15 +58,15 @@ def test_previous_quarter_in_january_is_last_year() -> None:
 def test_titles_are_built_from_the_parameters() -> None:
     name = REPORTS["customer_profile"]
     values = params.normalise({"period": "2024-Q1", "region": "East China"})
-    assert params.title(name.zh, name.en, values, "zh") == "2024年Q1华东区域客户画像分析报告"
-    assert params.title(name.zh, name.en, values, "en") == (
+    assert params.title(name.title_name, values, "zh") == "2024年Q1华东区域客户画像分析报告"
+    assert params.title(name.title_name, values, "en") == (
         "Customer profile report — East China, 2024 Q1"
     )
     month = params.normalise({"period": "2024-05", "team": "east"})
-    assert params.title(name.zh, name.en, month, "zh") == "2024年5月east团队客户画像分析报告"
+    assert params.title(name.title_name, month, "zh") == "2024年5月east团队客户画像分析报告"
     days = params.normalise({"start": "2024-01-01", "end": "2024-03-31"})
     assert days["period"] is None
-    assert params.title(name.zh, name.en, days, "zh").startswith("2024-01-01至2024-03-31")
+    assert params.title(name.title_name, days, "zh").startswith("2024-01-01至2024-03-31")
 
 
 def test_bad_parameters_name_field_value_and_rule() -> None:
@@ -320,7 +320,8 @@ def test_voila_serves_locally_stripped_and_preheated(tmp_path: Path) -> None:
     folder = runtime / "voila" / "templates" / voila.TEMPLATE
     landing = (folder / "tree.html").read_text(encoding="utf-8")
     for report in REPORTS.values():
-        assert f"voila/render/{report.notebook}" in landing and report.zh in landing
+        assert f"voila/render/{report.notebook}" in landing
+        assert f"{report.title_name('zh')} · {report.title_name('en')}" in landing
     assert "cdn.jsdelivr.net" in (folder / "index.html.j2").read_text()  # removed by replace
     env = voila.environment(runtime, "sqlite:///x.db", "wang")
     assert env["JUPYTER_PATH"].split(":")[0] == str(runtime)

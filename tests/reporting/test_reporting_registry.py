@@ -16,6 +16,7 @@ import crmlib
 from crmlib import admin
 from crmlib.analytics.kpi import CATALOGUE
 from crmlib.errors import ValidationError
+from crmlib.i18n import MESSAGES
 from crmlib.reporting import NOTEBOOKS, REPORTS, report
 from crmlib.reporting.catalogue import Analytics, Pieces
 from crmlib.reporting.population import population
@@ -43,8 +44,9 @@ def _nothing(data: Analytics, filters: dict[str, object], lang: str) -> Pieces:
 def test_every_report_is_complete(ws: Workspace, name: str) -> None:
     spec = REPORTS[name]
     assert (ROOT / NOTEBOOKS / spec.notebook).is_file()
-    assert CJK.search(spec.zh) and CJK.search(spec.about_zh)
-    assert spec.en and spec.about_en and not CJK.search(spec.en + spec.about_en)
+    assert CJK.search(spec.title_name("zh")) and CJK.search(spec.about("zh"))
+    english = spec.title_name("en") + spec.about("en")
+    assert spec.title_name("en") and spec.about("en") and not CJK.search(english)
     assert spec.headline and all(k in CATALOGUE for k in spec.headline)
     assert population(ws.ctx, spec.population, period="2025") >= 0
 
@@ -58,15 +60,18 @@ def test_every_builder_draws_its_report(ws: Workspace, name: str) -> None:
     assert ("kpis" in dashboard.tables) == spec.whole_catalogue
 
 
+def test_the_catalogue_describes_exactly_the_registered_reports() -> None:
+    """A report's title and description are catalogue keys named after it: none missing,
+    none left behind by a report that was removed or renamed."""
+    described = {key for key in MESSAGES if key.startswith("report:")}
+    assert described == {f"report:{name}.{text}" for name in REPORTS for text in ("title", "about")}
+
+
 def test_a_report_is_registered_once() -> None:
     before = REPORTS.items()
     with pytest.raises(ValueError, match="segments"):
         report(
             "segments",
-            zh="重复",
-            en="Twice",
-            about_zh="无",
-            about_en="none",
             headline=("revenue",),
             population="customers",
         )(_nothing)
@@ -77,10 +82,6 @@ def test_a_report_with_an_unknown_headline_kpi_is_refused() -> None:
     with pytest.raises(ValidationError, match="profit"):
         report(
             "margins",
-            zh="利润",
-            en="Margins",
-            about_zh="无",
-            about_en="none",
             headline=("revenue", "profit"),
             population="customers",
         )(_nothing)

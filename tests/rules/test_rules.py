@@ -17,6 +17,7 @@ from crmlib.rules import (
     date_value,
     datetime_value,
     email,
+    identifier,
     phone,
     postcode,
     text,
@@ -182,13 +183,43 @@ def test_valid_mobiles_normalise_idempotently(number: str) -> None:
 
 
 @given(st.text(max_size=80))
-def test_text_normalisation_is_idempotent_and_trimmed(value: str) -> None:
+def test_identifier_normalisation_is_idempotent_and_trimmed(value: str) -> None:
     once = clean_text(value)
     assert clean_text(once) == once
     if once is not None:
         assert once == once.strip() and once != ""
         try:
-            assert text(80)(once) == once
+            assert identifier(80)(once) == once
         except RuleViolation as violation:  # a control character, or nothing visible
             assert violation.rule in ("text_control", "text_invisible")
             assert not once.isprintable() or violation.rule == "text_invisible"
+
+
+@given(st.text(max_size=90))
+def test_text_is_stored_as_written_but_for_the_ends(value: str) -> None:
+    """The text rule changes nothing inside what was written: it gives back the value
+    without white space at either end, or refuses it."""
+    try:
+        stored = text(80)(value)
+    except RuleViolation as violation:
+        assert violation.rule in ("too_long", "text_control", "text_invisible")
+        assert violation.rule != "too_long" or len(value.strip()) > 80
+        return
+    assert stored == (value.strip() or None)
+
+
+def test_full_width_text_is_kept_and_identifiers_are_folded() -> None:
+    written = "\u3000鹏城科技（深圳）有限公司\u3000客户情绪较大，要求：３日内回复！ "
+    assert text(200)(written) == "鹏城科技（深圳）有限公司\u3000客户情绪较大，要求：３日内回复！"
+    assert identifier(24)(" ＥＲＰ－００１２３ ") == "ERP-00123"
+    assert text(3)("（华）") == "（华）" and identifier(3)("（华）") == "(华)"
+    with pytest.raises(RuleViolation) as refused:
+        text(3)("（华为）")
+    assert refused.value.rule == "too_long"
+    with pytest.raises(RuleViolation) as refused:
+        text(20)("客户\x00说明")
+    assert refused.value.rule == "text_control"
+    with pytest.raises(RuleViolation) as refused:
+        text(20)("\u3000\u200b\u3000")
+    assert refused.value.rule == "text_invisible"
+    assert text(20)("\u3000 \t") is None

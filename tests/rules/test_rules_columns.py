@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmlib.rules import RuleViolation, columns, email, phone, text
+from crmlib.rules import RuleViolation, columns, email, identifier, phone, text
 from crmlib.rules.columns import apply_rule
 from crmlib.rules.fields import EMAIL
 from crmlib.transfer.catalogue import KINDS
@@ -281,10 +281,15 @@ def test_email_columns_agree_with_the_email_rule(polars: bool, values: list[str]
 @given(
     st.lists(st.one_of(texts, cjk_texts), min_size=1, max_size=30),
     st.sampled_from([*TEXT_LIMITS, 200]),
+    st.sampled_from([text, identifier]),
 )
-def test_text_columns_agree_with_the_text_rule(polars: bool, values: list[str], limit: int) -> None:
+def test_text_columns_agree_with_the_text_rule(
+    polars: bool, values: list[str], limit: int, kind: Callable[[int], Any]
+) -> None:
+    """Both text rules, the one that keeps what was written and the one that folds
+    identifiers, decide a column as they decide each value."""
     with _through_polars(polars):
-        _assert_agrees(text(limit), values)
+        _assert_agrees(kind(limit), values)
 
 
 @pytest.mark.parametrize(
@@ -338,6 +343,7 @@ def test_text_columns_agree_with_the_text_rule(polars: bool, values: list[str], 
             ],
         ),
         (text(4), ["ａｂｃｄ", " abcd ", "abcde", "", "ｶﾞｶﾞ", "ﬁﬁﬁ"]),
+        (identifier(4), ["ａｂｃｄ", " abcd ", "abcde", "", "ｶﾞｶﾞ", "ﬁﬁﬁ", "（华）"]),
         (
             text(3),
             [
@@ -414,6 +420,16 @@ def test_the_fast_path_decides_the_common_values_itself(polars: bool) -> None:
     assert [(p, e.rule) for p, e in errors.items()] == ([(2, "email_format")] if polars else [])
     with _through_polars(polars):
         values, decided, errors = limited.kind.column(limited, [" ａｂｃ ", "abcd", " 华为 ", ""])
+    assert decided.tolist() == [True, False, True, True] and not errors
+    assert [values[0], *values[2:]] == ["ａｂｃ", "华为", None]
+    with _through_polars(polars):
+        values, decided, errors = limited.kind.column(limited, ["华\u3000为", "（华）", "\u3000"])
+    assert decided.tolist() == [True, True, True] and not errors  # text as written: kept
+    assert values == ["华\u3000为", "（华）", None]
+    key = identifier(3)
+    assert key.kind.column is not None
+    with _through_polars(polars):
+        values, decided, errors = key.kind.column(key, [" ａｂｃ ", "abcd", " 华为 ", ""])
     assert decided.tolist() == [True, False, True, True] and not errors
     assert [values[0], *values[2:]] == ["abc", "华为", None]
 
@@ -567,12 +583,13 @@ def test_the_polars_text_stage_decides_as_the_python_pass(values: list[str], lim
     decides exactly what the Python pass decides, as it does and as the rule does."""
     staged, spoken = columns._text_in_polars(values, limit)
     assert spoken.tolist() == list(map(_stable, values))
-    python = _decisions(columns._text_in_python(values, limit))
-    decisions = zip(values, spoken.tolist(), _decisions(staged), python, strict=True)
-    for value, speaks, here, there in decisions:
-        if speaks:
-            assert here == there, repr(value)
-            assert here in (None, _scalar(text(limit), value)), repr(value)
+    for kind, clean in ((text, columns._trimmed), (identifier, columns._folded)):
+        python = _decisions(columns._text_in_python(values, limit, clean))
+        decisions = zip(values, spoken.tolist(), _decisions(staged), python, strict=True)
+        for value, speaks, here, there in decisions:
+            if speaks:
+                assert here == there, repr(value)
+                assert here in (None, _scalar(kind(limit), value)), repr(value)
 
 
 def _stable_code_points() -> list[int]:

@@ -26,6 +26,7 @@ from crmlib.rules import (
     RuleViolation,
     email,
     enum_of,
+    identifier,
     phone,
     province,
     text,
@@ -49,6 +50,7 @@ GOOD = {
 #: Rules of each kind with a vectorised form, with parameters where the kind takes them.
 INSTANCES: dict[str, list[FieldRule[Any]]] = {
     "text": [text(1), text(4), text(100)],
+    "identifier": [identifier(1), identifier(4), identifier(100)],
     "phone": [phone],
     "email": [email],
     "province": [province],

@@ -15,13 +15,14 @@ from sqlalchemy import delete, insert, select
 from crmlib import AccessDenied
 from crmlib.cli import main
 from crmlib.errors import ValidationError, shorten
-from crmlib.i18n import speaking
+from crmlib.i18n import MESSAGES, speaking
 from crmlib.settings import (
     DEFAULTS,
     RULES,
     SettingWarning,
     parse_value,
     problems,
+    rule_text,
     set_setting,
     validated,
 )
@@ -153,6 +154,21 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
 
 def test_every_setting_has_a_rule() -> None:
     assert list(RULES) == list(DEFAULTS)
+
+
+def test_the_catalogue_words_exactly_the_rules_of_the_settings() -> None:
+    """A rule in words is a catalogue key per setting, none missing and none left behind."""
+    worded = {key for key in MESSAGES if key.startswith("setting_rule:")}
+    assert worded == {f"setting_rule:{key}" for key in DEFAULTS}
+
+
+def test_a_rule_in_words_carries_the_limits_and_lists_of_the_code() -> None:
+    """The blanks come from the code, so the words and the check cannot disagree; a list is
+    written the language's way."""
+    assert rule_text("backup_retention_days", "en") == "A whole number of days from 1 to 3,650."
+    assert rule_text("backup_retention_days", "zh") == "1 到 3,650 之间的整数天数。"
+    assert "(`high`, `medium`, `low`)" in rule_text("sla_policy", "en")
+    assert "（`high`、`medium`、`low`）" in rule_text("sla_policy", "zh")
 
 
 @pytest.mark.parametrize("key", list(DEFAULTS))
@@ -336,7 +352,7 @@ def test_the_list_describes_each_setting_in_the_workspace_language(team: Team) -
     assert list(listed["key"]) == list(DEFAULTS)
     row = listed.set_index("key").loc["sla_at_risk_share"]
     assert (row["value"], row["default"], bool(row["changed"])) == (0.5, 0.75, True)
-    assert row["rule"] == RULES["sla_at_risk_share"].en  # the team speaks English
+    assert row["rule"] == rule_text("sla_at_risk_share", "en")  # the team speaks English
     assert not listed.set_index("key").loc["churn", "changed"]
 
 
@@ -356,7 +372,7 @@ def test_crm_settings_get_set_list_reset(team: Team) -> None:
         "Value: 0.75",
         "Default: 0.75",
     ]
-    assert f"Rule: {RULES['sla_at_risk_share'].en}" in shown.stdout
+    assert f"Rule: {rule_text('sla_at_risk_share', 'en')}" in shown.stdout
 
     made = _crm(
         team,

@@ -68,6 +68,22 @@ def test_a_valid_save_writes_the_customer_through_the_audit_log(team: Team) -> N
     assert len(entry.history.frame) == len(history)
 
 
+def test_an_exact_duplicate_is_refused_until_the_box_is_ticked(team: Team) -> None:
+    first = ui.CustomerEntry(team.zhang)
+    fill(first, **GOOD)
+    first.save_button.click()
+    entry = ui.CustomerEntry(team.zhang)
+    fill(entry, **GOOD)
+    entry.save_button.click()
+    assert entry.status.kind == "error" and entry.code is None
+    assert first.code in entry.form["phone"].message.value
+    entry.allow_duplicate.value = True
+    entry.save_button.click()
+    assert entry.status.kind == "ok" and entry.code not in (None, first.code)
+    assert not entry.allow_duplicate.value  # ticked for one save only
+    assert len(team.zhang.customers.frame()) == 2
+
+
 def test_an_invalid_save_shows_every_message_and_writes_nothing(team: Team) -> None:
     before = (count(team.admin, Customer), count(team.admin, AuditEvent))
     entry = ui.CustomerEntry(team.zhang)
@@ -138,14 +154,15 @@ def test_a_duplicate_warning_appears_while_typing_and_opens_the_match(team: Team
     assert entry.warning.matches == []
 
 
-def test_a_match_outside_the_scope_is_named_but_not_opened(team: Team) -> None:
+def test_a_match_outside_the_scope_is_only_said_to_exist(team: Team) -> None:
     team.zhang.customers.add(**company(name="上海星辰科技有限公司", phone="13812345678"))
     entry = ui.CustomerEntry(team.zhao)  # sales in team west: zhang's customers are not his
     entry.form["name"].input.value = "上海星辰科技有限公司"
     entry.form["phone"].input.value = "13812345678"
     (match,) = entry.warning.matches
-    assert not match.visible and match.phone is None
-    assert "ask its owner zhang" in entry.warning.children[1].value
+    assert not match.visible and (match.code, match.owner, match.phone) == ("", None, None)
+    warning = entry.warning.children[1].value
+    assert "outside your scope" in warning and "zhang" not in warning and "星辰" not in warning
 
 
 def test_search_opens_an_existing_customer_for_editing(team: Team) -> None:
@@ -184,7 +201,8 @@ def test_a_merge_followed_by_an_unmerge(team: Team) -> None:
     name, phone = "上海星辰科技有限公司", "13812345678"
     first = team.admin.customers.add(**company(name=name, phone=phone, address="张江路 1 号"))
     second = team.admin.customers.add(
-        **company(name=name, phone=phone, address="张江路 100 号", city="上海")
+        allow_duplicate=True,
+        **company(name=name, phone=phone, address="张江路 100 号", city="上海"),
     )
     review = ui.DuplicateReview(team.admin)
     assert review.pairs.selected == f"{first.code}|{second.code}"
@@ -350,6 +368,27 @@ def test_an_import_is_previewed_dry_run_with_rejects_and_committed(team: Team) -
     assert review.result.committed and review.result.created == 1
     assert review.progress.bar.bar_style == "success"
     assert team.zhang.customers.frame()["name"].tolist() == ["杭州云帆软件有限公司"]
+
+
+def test_the_import_notebook_maps_columns_it_does_not_know(team: Team) -> None:
+    review = ui.ImportReview(team.zhang)
+    upload(
+        review,
+        "客户.csv",
+        "客户名称,行业,联系人,手机号码,客户来源,客户说明\n"
+        "杭州云帆软件有限公司,65,王芳,13912345678,官网表单,年底扩产\n",
+    )
+    review.dry_button.click()
+    assert review.result is not None and review.result.rejected == 1
+    assert "&quot;手机号码&quot;: perhaps Phone" in review.summary.value
+    review.mapping.value = "手机号码=phone\n\n客户说明=备注"
+    review.commit_button.click()
+    assert review.result.committed and review.result.created == 1, review.summary.value
+    [remarks] = team.zhang.customers.frame()["remarks"].tolist()
+    assert remarks == "年底扩产"
+    review.mapping.value = "客户说明"  # no field named: refused before anything is read
+    review.dry_button.click()
+    assert review.status.kind == "error" and "=" in review.status.value
 
 
 def test_data_quality_drills_into_a_failing_check_and_fixes_inline(team: Team) -> None:

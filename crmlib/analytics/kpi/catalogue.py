@@ -10,6 +10,6 @@ from __future__ import annotations
 from . import customers, value, sales, service, data  # noqa: F401
 
 # isort: on
-from .definition import CATALOGUE, FAMILIES, UNITS, Kpi, schedule
+from .definition import CATALOGUE, FAMILIES, UNITS, Kpi, family_name, schedule
 
-__all__ = ["CATALOGUE", "FAMILIES", "UNITS", "Kpi", "schedule"]
+__all__ = ["CATALOGUE", "FAMILIES", "UNITS", "Kpi", "family_name", "schedule"]

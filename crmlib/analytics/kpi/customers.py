@@ -23,12 +23,6 @@ from .query import Query, months_back
     "new_customers",
     "customers",
     "count",
-    zh="新增客户数",
-    en="New customers",
-    formula_zh="期间内建档的客户数",
-    formula_en="Customers created in the period",
-    period_zh="客户建档时间",
-    period_en="customer created_at",
     by=FLOW,
     cost=0.04,
 )
@@ -105,12 +99,6 @@ def from_served(q: Query, conn: Connection, part: str, whole: str | None) -> pd.
     "active_customers",
     "customers",
     "count",
-    zh="活跃客户数",
-    en="Active customers",
-    formula_zh="截至日前 12 个月内（含截至日）有订单的客户数",
-    formula_en="Customers with an order in the 12 months up to and including the as-of day",
-    period_zh="截至日（存量）",
-    period_en="as of (stock)",
     by=STOCK,
     cost=0.92,
     shares="served",
@@ -123,17 +111,6 @@ def active_customers(q: Query, conn: Connection) -> pd.DataFrame:
     "retention_12m",
     "customers",
     "share",
-    zh="12 个月留存率",
-    en="12-month retention",
-    formula_zh=(
-        "前一个 12 个月有订单、且最近 12 个月也有订单的客户数 ÷ 前一个 12 个月有订单的客户数"
-    ),
-    formula_en=(
-        "Customers with orders both in the last 12 months and in the 12 months before, over "
-        "customers with orders in the 12 months before"
-    ),
-    period_zh="截至日（最近 24 个月的订单）",
-    period_en="as of (orders of the last 24 months)",
     by=STOCK,
     cost=0.92,
     shares="served",
@@ -146,15 +123,6 @@ def retention_12m(q: Query, conn: Connection) -> pd.DataFrame:
     "churn_rate",
     "customers",
     "share",
-    zh="流失率",
-    en="Churn rate",
-    formula_zh="期初活跃（期初前 12 个月有订单）的客户中，截至日前 12 个月没有订单的比例",
-    formula_en=(
-        "Of the customers active at the period's start (an order in the 12 months before it), the "
-        "share with no order in the 12 months up to the as-of day"
-    ),
-    period_zh="期初与截至日（无期间时为截至日前 12 个月）",
-    period_en="period start and as-of day (no period: the 12 months up to as of)",
     by=STOCK,
     cost=0.92,
     shares="served",

@@ -80,15 +80,6 @@ def _on_primary_contacts(q: Query, conn: Connection, columns: dict[int, Any]) ->
     "completeness",
     "data",
     "share",
-    zh="资料完整度",
-    en="Completeness",
-    formula_zh="数据质量评分卡的完整性维度：每个客户字段已填写的比例的平均值",
-    formula_en=(
-        "The data-quality scorecard's completeness: the mean over customer fields of the share of "
-        "customers that have the field filled in"
-    ),
-    period_zh="当前（不随期间变化）",
-    period_en="now (the period does not apply)",
     by=STOCK,
     cost=1.0,
 )

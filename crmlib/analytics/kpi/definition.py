@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection
 
+from ...i18n import t
 from ...registry import Registry
 from .query import Query
 
@@ -25,13 +26,9 @@ CUSTOMER_GROUPS = ("region", "province", "team", "owner", "industry")
 FLOW = (*CUSTOMER_GROUPS, "month")
 #: Groupings of a stock figure (measured on the as-of day).
 STOCK = CUSTOMER_GROUPS
-FAMILIES = {
-    "customers": ("客户", "Customers"),
-    "value": ("价值", "Value"),
-    "sales": ("销售", "Sales"),
-    "service": ("服务", "Service"),
-    "data": ("数据", "Data"),
-}
+#: The families KPIs are listed under, in order; each is named in the message catalogue
+#: as ``kpi_family:<family>``.
+FAMILIES = ("customers", "value", "sales", "service", "data")
 
 #: Computes a KPI for a request on a connection: a ``value`` column, after the group key.
 Compute = Callable[[Query, Connection], pd.DataFrame]
@@ -45,31 +42,34 @@ class Kpi:
     ``per_kpi_s`` of ``benchmarks/kpis.py``, its shared pass included): the catalogue
     starts the costliest first. ``shares`` names the pass over a table it reads through
     :meth:`Query.once`, which the KPIs asking for the same pass in one request share.
+
+    Its name, formula and the date its period applies to are in the message catalogue, as
+    ``kpi:<id>.name``, ``kpi:<id>.formula`` and ``kpi:<id>.period``, so a translator
+    edits only the catalogue files.
     """
 
     id: str
     family: str
-    zh: str
-    en: str
-    formula_zh: str
-    formula_en: str
     unit: str
-    period_zh: str
-    period_en: str
     by: tuple[str, ...]
     compute: Compute
     cost: float
     shares: str | None = None
     lower_is_better: bool = False
 
-    def name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+    def name(self, lang: str | None = None) -> str:
+        return t(f"kpi:{self.id}.name", lang)
 
-    def formula(self, lang: str) -> str:
-        return self.formula_zh if lang == "zh" else self.formula_en
+    def formula(self, lang: str | None = None) -> str:
+        return t(f"kpi:{self.id}.formula", lang)
 
-    def period(self, lang: str) -> str:
-        return self.period_zh if lang == "zh" else self.period_en
+    def period(self, lang: str | None = None) -> str:
+        return t(f"kpi:{self.id}.period", lang)
+
+
+def family_name(family: str, lang: str | None = None) -> str:
+    """The name of a family of KPIs (Customers, Value …) in ``lang``."""
+    return t(f"kpi_family:{family}", lang)
 
 
 #: Every KPI, in the order the dashboard and the reference list them (registration order).
@@ -81,19 +81,14 @@ def kpi(
     family: str,
     unit: str,
     *,
-    zh: str,
-    en: str,
-    formula_zh: str,
-    formula_en: str,
-    period_zh: str,
-    period_en: str,
     cost: float,
     by: tuple[str, ...] = (),
     shares: str | None = None,
     lower_is_better: bool = False,
 ) -> Callable[[Compute], Compute]:
-    """Register the decorated function as the computation of KPI ``id`` (see :class:`Kpi`);
-    a family or unit that does not exist, or an id registered before, is refused."""
+    """Register the decorated function as the computation of KPI ``id`` (see :class:`Kpi`;
+    its texts go in the message catalogue); a family or unit that does not exist, or an id
+    registered before, is refused."""
     if family not in FAMILIES:
         raise ValueError(f"KPI {id}: family {family!r} is not one of {', '.join(FAMILIES)}")
     if unit not in UNITS:
@@ -102,22 +97,7 @@ def kpi(
     def register(compute: Compute) -> Compute:
         CATALOGUE.add(
             id,
-            Kpi(
-                id,
-                family,
-                zh,
-                en,
-                formula_zh,
-                formula_en,
-                unit,
-                period_zh,
-                period_en,
-                by,
-                compute,
-                cost,
-                shares,
-                lower_is_better,
-            ),
+            Kpi(id, family, unit, by, compute, cost, shares, lower_is_better),
         )
         return compute
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalogue import CATALOGUE, FAMILIES
+from .catalogue import CATALOGUE, family_name
 
 
 def markdown_table() -> str:
@@ -13,10 +13,10 @@ def markdown_table() -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for kpi in CATALOGUE.values():
-        family = FAMILIES[kpi.family][1]
+        family = family_name(kpi.family, "en")
         by = ", ".join(kpi.by) or "–"
         lines.append(
-            f"| `{kpi.id}` | {kpi.zh} / {kpi.en} ({family}) | {kpi.formula_en} | {kpi.unit} "
-            f"| {kpi.period_en} | {by} |"
+            f"| `{kpi.id}` | {kpi.name('zh')} / {kpi.name('en')} ({family}) "
+            f"| {kpi.formula('en')} | {kpi.unit} | {kpi.period('en')} | {by} |"
         )
     return "\n".join(lines)

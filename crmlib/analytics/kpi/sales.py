@@ -47,15 +47,6 @@ def _lead_groups(q: Query, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any,
     "lead_conversion",
     "sales",
     "share",
-    zh="线索转化率",
-    en="Lead conversion",
-    formula_zh="期间内创建的线索中，截至日前已转化为客户的比例（按线索自身的大区/团队/负责人筛选）",
-    formula_en=(
-        "Share of the leads created in the period that were converted to customers by the as-of "
-        "day (filtered by the lead's own region, team and owner)"
-    ),
-    period_zh="线索创建时间",
-    period_en="lead created_at",
     by=FLOW,
     cost=0.02,
 )
@@ -100,12 +91,6 @@ def _closed(q: Query, value: Any, *where: Any) -> Select[*tuple[Any, ...]]:
     "win_rate",
     "sales",
     "share",
-    zh="赢单率",
-    en="Win rate",
-    formula_zh="期间内关闭的商机中赢单的比例：赢单 ÷（赢单 + 输单）",
-    formula_en="Won over won plus lost, of the opportunities closed in the period",
-    period_zh="商机关闭时间",
-    period_en="opportunity closed_at",
     by=FLOW,
     cost=0.05,
 )
@@ -121,12 +106,6 @@ def win_rate(q: Query, conn: Connection) -> pd.DataFrame:
     "sales_cycle_days",
     "sales",
     "days",
-    zh="平均销售周期",
-    en="Average sales cycle",
-    formula_zh="期间内赢单的商机从创建到关闭的平均天数",
-    formula_en="Mean days from creation to close of the opportunities won in the period",
-    period_zh="商机关闭时间",
-    period_en="opportunity closed_at",
     by=FLOW,
     cost=0.05,
     lower_is_better=True,
@@ -181,14 +160,6 @@ def _from_open(q: Query, conn: Connection, column: str) -> pd.DataFrame:
     "pipeline_value",
     "sales",
     "CNY",
-    zh="商机管道金额",
-    en="Pipeline value",
-    formula_zh="截至日仍未关闭（截至日及以前创建，且未关闭或在截至日后关闭）的商机金额合计",
-    formula_en=(
-        "Amount of the opportunities open on the as-of day (created by then and not closed by then)"
-    ),
-    period_zh="截至日（存量）",
-    period_en="as of (stock)",
     by=STOCK,
     cost=0.03,
     shares="open",
@@ -201,15 +172,6 @@ def pipeline_value(q: Query, conn: Connection) -> pd.DataFrame:
     "weighted_forecast",
     "sales",
     "CNY",
-    zh="加权预测",
-    en="Weighted forecast",
-    formula_zh="截至日未关闭商机的 金额 × 赢单概率 合计（概率为商机自身的，随阶段设定）",
-    formula_en=(
-        "Sum of amount × probability of the opportunities open on the as-of day (each deal's own "
-        "probability, set from its stage)"
-    ),
-    period_zh="截至日（存量）",
-    period_en="as of (stock)",
     by=STOCK,
     cost=0.03,
     shares="open",
@@ -222,15 +184,6 @@ def weighted_forecast(q: Query, conn: Connection) -> pd.DataFrame:
     "stage_days",
     "sales",
     "days",
-    zh="各阶段平均停留天数",
-    en="Average days in each stage",
-    formula_zh="期间内进入、且已离开该阶段的停留记录的平均天数（每阶段一行）",
-    formula_en=(
-        "Mean days of the completed stays in each stage that began in the period (one row per "
-        "stage)"
-    ),
-    period_zh="进入阶段时间",
-    period_en="stage history entered_at",
     cost=0.1,
     lower_is_better=True,
 )

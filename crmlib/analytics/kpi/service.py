@@ -84,15 +84,6 @@ def _from_tickets(q: Query, conn: Connection, figure: str) -> pd.DataFrame:
     "first_response_hours",
     "service",
     "hours",
-    zh="平均首次响应时长",
-    en="Average first response time",
-    formula_zh="期间内创建且已响应的工单，从创建到首次响应的平均小时数（日历时间）",
-    formula_en=(
-        "Mean hours from opening to first response of the tickets opened in the period and "
-        "answered (calendar time)"
-    ),
-    period_zh="工单创建时间",
-    period_en="ticket opened_at",
     by=FLOW,
     cost=0.09,
     shares="tickets",
@@ -106,15 +97,6 @@ def first_response_hours(q: Query, conn: Connection) -> pd.DataFrame:
     "sla_compliance",
     "service",
     "share",
-    zh="SLA 达成率",
-    en="SLA compliance",
-    formula_zh="期间内创建、已解决或解决时限已过的工单中，按时首次响应且按时解决的比例",
-    formula_en=(
-        "Of the tickets opened in the period that are resolved or past their resolution due time, "
-        "the share answered and resolved within their due times"
-    ),
-    period_zh="工单创建时间",
-    period_en="ticket opened_at",
     by=FLOW,
     cost=0.09,
     shares="tickets",
@@ -128,15 +110,6 @@ def sla_compliance(q: Query, conn: Connection) -> pd.DataFrame:
     "resolution_hours",
     "service",
     "hours",
-    zh="平均解决时长",
-    en="Average resolution time",
-    formula_zh="期间内创建且已解决的工单，从创建到解决的平均小时数（日历时间）",
-    formula_en=(
-        "Mean hours from opening to resolution of the tickets opened in the period and resolved "
-        "(calendar time)"
-    ),
-    period_zh="工单创建时间",
-    period_en="ticket opened_at",
     by=FLOW,
     cost=0.09,
     shares="tickets",
@@ -163,12 +136,6 @@ def _answers(q: Query, kind: str, value: Any) -> Select[*tuple[Any, ...]]:
     "csat",
     "service",
     "share",
-    zh="客户满意度（CSAT）",
-    en="CSAT",
-    formula_zh="期间内满意度答卷中 4 分或 5 分的比例",
-    formula_en="Share of 4 and 5 among the CSAT answers",
-    period_zh="答卷时间",
-    period_en="feedback answered_at",
     by=FLOW,
     cost=0.03,
 )
@@ -181,12 +148,6 @@ def csat(q: Query, conn: Connection) -> pd.DataFrame:
     "nps",
     "service",
     "score",
-    zh="净推荐值（NPS）",
-    en="NPS",
-    formula_zh="（推荐者 9-10 分 − 贬损者 0-6 分）÷ 答卷数 × 100",
-    formula_en="(promoters 9-10 minus detractors 0-6) over answers, × 100",
-    period_zh="答卷时间",
-    period_en="feedback answered_at",
     by=FLOW,
     cost=0.02,
 )

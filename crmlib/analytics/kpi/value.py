@@ -25,12 +25,6 @@ def _money(column: Any) -> Any:
     "repurchase_rate",
     "value",
     "share",
-    zh="复购率",
-    en="Repurchase rate",
-    formula_zh="期间内下单 2 次及以上的客户数 ÷ 期间内下单的客户数",
-    formula_en="Customers with two or more orders in the period over customers with an order in it",
-    period_zh="订单日期",
-    period_en="order ordered_at",
     by=STOCK,
     cost=0.19,
 )
@@ -59,12 +53,6 @@ def _orders(q: Query, value: Any) -> Select[*tuple[Any, ...]]:
     "aov",
     "value",
     "CNY",
-    zh="客单价",
-    en="Average order value",
-    formula_zh="期间内订单金额合计 ÷ 订单数",
-    formula_en="Order amount in the period over the number of orders",
-    period_zh="订单日期",
-    period_en="order ordered_at",
     by=FLOW,
     cost=0.04,
 )
@@ -77,12 +65,6 @@ def aov(q: Query, conn: Connection) -> pd.DataFrame:
     "revenue",
     "value",
     "CNY",
-    zh="销售额",
-    en="Revenue",
-    formula_zh="期间内订单金额合计",
-    formula_en="Sum of order amounts in the period",
-    period_zh="订单日期",
-    period_en="order ordered_at",
     by=FLOW,
     cost=0.03,
 )
@@ -95,15 +77,6 @@ def revenue(q: Query, conn: Connection) -> pd.DataFrame:
     "clv",
     "value",
     "CNY",
-    zh="客户终身价值（历史）",
-    en="Customer lifetime value (historic)",
-    formula_zh="截至日为止的订单金额合计 ÷ 有过订单的客户数（预测值见客户终身价值预测）",
-    formula_en=(
-        "Order amount up to the as-of day over the customers with an order (for the forecast see "
-        "clv_forecast)"
-    ),
-    period_zh="截至日（全部历史订单）",
-    period_en="as of (all orders so far)",
     by=STOCK,
     cost=0.92,
     shares="served",
@@ -140,19 +113,6 @@ def cac_period(q: Query) -> Filters:
     "cac",
     "value",
     "CNY",
-    zh="获客成本",
-    en="Customer acquisition cost",
-    formula_zh=(
-        "（期间内开始的营销活动实际成本，按活动成员中本范围客户的比例分摊 + 每月销售成本（设置）× "
-        "月数，按新增客户平均分摊）÷ 新增客户数"
-    ),
-    formula_en=(
-        "(actual cost of the campaigns started in the period, apportioned by the share of their "
-        "members among these customers, + sales cost sales_cost_per_month × months, spread evenly "
-        "over all new customers) over new customers"
-    ),
-    period_zh="活动开始日期、客户建档时间",
-    period_en="campaign start_date, customer created_at",
     cost=0.03,
     lower_is_better=True,
 )

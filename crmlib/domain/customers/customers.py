@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from ... import audit, clock
 from ...access import UNSCOPED, customer_out_of_scope, mask_email, mask_frame, mask_phone
 from ...context import Context, localised
 from ...errors import AccessDenied, FieldError, NotFound, ValidationError
@@ -25,11 +26,13 @@ from ...rules import (
     validated,
 )
 from ...rules.customers import RULES
+from ...rules.fields import trimmed_text
 from ...rules.records import CONTACT_FIELDS
 from ...settings import get_setting
 from ...store.codes import next_customer_codes
 from ...store.models import Contact, Customer, CustomerTag, Opportunity, Order, User
 from ..team.users import find_user
+from .duplicates import ALLOWED, Candidate, Twin, find_twins
 from .values import stored_columns
 
 #: Fields of the customer row itself (the rest live on the primary contact, or are tags).
@@ -49,6 +52,10 @@ FILTERS = (
 )
 #: A person must be reachable or identifiable by at least one of these.
 PERSON_REACH = ("phone", "email", "external_id")
+#: Fields the nightly refresh recomputes, which a person may set by hand instead.
+OVERRIDABLE = ("grade", "status")
+#: Longest reason for a value set by hand.
+MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class CustomerRecord:
     postcode: str | None = None
     region: str | None = None
     address: str | None = None
+    remarks: str | None = None
     grade: str | None = None
     source: str | None = None
     owner: str | None = None
@@ -83,6 +91,12 @@ class CustomerRecord:
     updated_at: datetime | None = None
     last_contact_at: datetime | None = None
     archive_flagged_at: datetime | None = None
+    grade_override_by: str | None = None
+    grade_override_reason: str | None = None
+    grade_override_until: date | None = None
+    status_override_by: str | None = None
+    status_override_reason: str | None = None
+    status_override_until: date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -161,6 +175,7 @@ class Customers:
                 Customer.region,
                 Customer.postcode,
                 Customer.address,
+                Customer.remarks,
                 Customer.grade,
                 Customer.status,
                 Customer.source,
@@ -206,17 +221,27 @@ class Customers:
     # -- writing -----------------------------------------------------------------------
 
     @localised
-    def add(self, *, tags: Iterable[str] = (), **values: Any) -> CustomerRecord:
+    def add(
+        self, *, tags: Iterable[str] = (), allow_duplicate: bool = False, **values: Any
+    ) -> CustomerRecord:
         """Create a customer with a new code; ``owner`` defaults to the acting user.
 
-        Every broken rule and every missing required field is reported in one error.
+        Every broken rule and every missing required field is reported in one error. An
+        exact duplicate of a stored customer (see :mod:`.duplicates`) is refused unless
+        ``allow_duplicate``, which the audit log records.
         """
         self._require_edit("add customers")
         with self._ctx.session() as session:
-            return self._record(session, self.create(session, values, tags=tags))
+            customer = self.create(session, values, tags=tags, allow_duplicate=allow_duplicate)
+            return self._record(session, customer)
 
     def create(
-        self, session: Session, values: Mapping[str, Any], *, tags: Iterable[str] = ()
+        self,
+        session: Session,
+        values: Mapping[str, Any],
+        *,
+        tags: Iterable[str] = (),
+        allow_duplicate: bool = False,
     ) -> Customer:
         """Create a customer inside the caller's transaction, with every rule of :meth:`add`;
         a lead conversion uses it so that customer, contact and deal land together or not."""
@@ -230,6 +255,10 @@ class Customers:
             raise ValidationError(errors)
         owner = self._owner(session, clean.get("owner") or self._ctx.actor.username)
         self._check_external_id(session, clean.get("external_id"), None)
+        candidate = Candidate(kind, clean.get("name"), clean.get("phone"), clean.get("email"))
+        twin = find_twins(session.connection(), {0: candidate}).get(0)
+        if twin is not None and not allow_duplicate:
+            raise ValidationError(twin.problem(self._visible(session, twin), candidate))
         code = next_customer_codes(session)[0]
         customer = Customer(code=code, owner_id=owner.id, kind=kind, status="potential")
         self._apply(customer, clean)
@@ -238,6 +267,8 @@ class Customers:
         self._apply_contact(session, customer, clean)
         self._set_tags(session, customer, tags)
         session.flush()
+        if twin is not None:
+            self._audit_allowed(session, twin, customer.code)
         return customer
 
     @localised
@@ -261,10 +292,57 @@ class Customers:
             if "owner" in clean:
                 customer.owner_id = self._owner(session, clean["owner"]).id
             self._check_external_id(session, clean.get("external_id"), customer.id)
+            by_hand = [f for f in OVERRIDABLE if f in clean and clean[f] != getattr(customer, f)]
             self._apply(customer, clean)
+            self._held(session, customer, by_hand)
             self._apply_contact(session, customer, clean)
             if tags is not None:
                 self._set_tags(session, customer, tags)
+            session.flush()
+            return self._record(session, customer)
+
+    @localised
+    def override(
+        self, code: str, field: str, value: str, *, reason: str, until: date | None = None
+    ) -> CustomerRecord:
+        """Set a customer's grade or status by hand, saying why: the nightly refresh
+        (:mod:`.lifecycle`) leaves it until :meth:`clear_override` or until the day
+        ``until`` has passed (default: ``manual_override_days`` from today)."""
+        self._require_edit("change customers")
+        if field not in OVERRIDABLE:
+            raise ValidationError(
+                FieldError("field", field, "choice", t("customers:override_field"))
+            )
+        clean = self._validate({field: value})
+        why = trimmed_text(reason)
+        if not why or len(why) > MAX_REASON:
+            rule = "required" if not why else "too_long"
+            message = t("required") if not why else t("too_long", limit=MAX_REASON)
+            raise ValidationError(FieldError("reason", reason, rule, message))
+        today = clock.today()
+        if until is not None and until < today:
+            raise ValidationError(
+                FieldError("until", until, "past", t("customers:override_until_past"))
+            )
+        with self._ctx.session() as session:
+            customer = self._load(session, code)
+            setattr(customer, field, clean[field])
+            self._held(session, customer, [field], why, until)
+            session.flush()
+            return self._record(session, customer)
+
+    @localised
+    def clear_override(self, code: str, field: str) -> CustomerRecord:
+        """Let the nightly refresh decide the grade or status again."""
+        self._require_edit("change customers")
+        if field not in OVERRIDABLE:
+            raise ValidationError(
+                FieldError("field", field, "choice", t("customers:override_field"))
+            )
+        with self._ctx.session() as session:
+            customer = self._load(session, code)
+            for suffix in ("by", "reason", "until"):
+                setattr(customer, f"{field}_override_{suffix}", None)
             session.flush()
             return self._record(session, customer)
 
@@ -330,6 +408,42 @@ class Customers:
                 t("customers:may_not_assign", username=self._ctx.actor.username, owner=username)
             )
         return owner
+
+    def _held(
+        self,
+        session: Session,
+        customer: Customer,
+        fields: Iterable[str],
+        reason: str | None = None,
+        until: date | None = None,
+    ) -> None:
+        """Mark ``fields`` as set by hand by the acting user, so the refresh keeps them."""
+        for name in fields:
+            if until is None:
+                days = int(get_setting(session, "manual_override_days"))
+                until = clock.today() + timedelta(days=days)
+            setattr(customer, f"{name}_override_by", self._ctx.actor.username)
+            setattr(customer, f"{name}_override_reason", reason)
+            setattr(customer, f"{name}_override_until", until)
+
+    @staticmethod
+    def _visible(session: Session, twin: Twin) -> bool:
+        """Whether the acting user may see the customer ``twin`` (the session is scoped)."""
+        found = session.execute(select(Customer.id).where(Customer.id == twin.customer_id))
+        return found.first() is not None
+
+    def _audit_allowed(self, session: Session, twin: Twin, code: str) -> None:
+        """File the duplicate created on purpose under the customer it duplicates."""
+        audit.record(
+            session,
+            actor=self._ctx.actor.username,
+            action=ALLOWED,
+            entity="customers",
+            entity_id=twin.customer_id,
+            ref=twin.code,
+            field=twin.what,
+            new_value=code,
+        )
 
     def _check_external_id(
         self, session: Session, external_id: str | None, own_id: int | None
@@ -414,6 +528,7 @@ class Customers:
             postcode=customer.postcode,
             region=customer.region,
             address=customer.address,
+            remarks=customer.remarks,
             grade=customer.grade,
             source=customer.source,
             owner=owner.username if owner else None,
@@ -429,6 +544,12 @@ class Customers:
             updated_at=customer.updated_at,
             last_contact_at=customer.last_contact_at,
             archive_flagged_at=customer.archive_flagged_at,
+            grade_override_by=customer.grade_override_by,
+            grade_override_reason=customer.grade_override_reason,
+            grade_override_until=customer.grade_override_until,
+            status_override_by=customer.status_override_by,
+            status_override_reason=customer.status_override_reason,
+            status_override_until=customer.status_override_until,
         )
 
 

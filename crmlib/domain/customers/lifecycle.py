@@ -18,7 +18,9 @@ settings):
   flagged for archiving (``archive_flagged_at``); activity clears the flag. Archiving itself
   stays a person's decision.
 
-Archived and merged customers are left alone.
+Archived and merged customers are left alone, and so is a grade or status a person set by
+hand (``Customers.override``, ``crm customers grade``) until it is cleared or its day has
+passed: the result counts what the refresh would have changed there (``skipped``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from ...store.models import AuditEvent, Customer, Order
 ACTION = "refresh"
 #: The kinds of change a refresh makes, in the order the summary lists them.
 CHANGES = ("grade", "activated", "reactivated", "lost", "flagged", "unflagged")
+#: The fields a person may hold against the refresh (see ``Customers.override``).
+HELD = ("grade", "status")
 
 
 @dataclass
@@ -53,6 +57,8 @@ class RefreshResult:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANGES, 0))
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     dry_run: bool = False
+    #: Per field, the customers whose value set by hand the refresh would have changed.
+    skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HELD, 0))
 
     @property
     def changed(self) -> int:
@@ -71,7 +77,9 @@ def _refresh(ctx: Context, day: date, dry_run: bool) -> RefreshResult:
         conn = session.connection()
         current = _read(conn, ctx, day)
         target = _decide(current, conn, day)
-        changes = _differences(current, target)
+        all_changes = _differences(current, target)
+        held = _held(current, all_changes, day)
+        changes = all_changes[~held].reset_index(drop=True)
         if not dry_run:
             _write(conn, changes, ctx.actor.username)
         else:
@@ -79,7 +87,23 @@ def _refresh(ctx: Context, day: date, dry_run: bool) -> RefreshResult:
     counts = dict.fromkeys(CHANGES, 0)
     for kind, n in changes["change"].value_counts().items():
         counts[str(kind)] = int(n)
-    return RefreshResult(day, len(current), counts, changes, dry_run)
+    skipped = dict.fromkeys(HELD, 0)
+    for name, n in all_changes.loc[held, "field"].value_counts().items():
+        skipped[str(name)] = int(n)
+    return RefreshResult(day, len(current), counts, changes, dry_run, skipped)
+
+
+def _held(current: pd.DataFrame, changes: pd.DataFrame, day: date) -> pd.Series:
+    """Which changes touch a value a person set by hand that still holds on ``day``."""
+    held = pd.Series(False, index=changes.index)
+    for name in HELD:
+        until = pd.to_datetime(current[f"{name}_override_until"])
+        holds = current[f"{name}_override_by"].notna() & (
+            until.isna() | (until >= pd.Timestamp(day))
+        )
+        kept = set(current.loc[holds, "id"].tolist())
+        held |= (changes["field"] == name) & changes["id"].isin(kept)
+    return held
 
 
 def _read(conn: Connection, ctx: Context, day: date) -> pd.DataFrame:
@@ -104,6 +128,7 @@ def _read(conn: Connection, ctx: Context, day: date) -> pd.DataFrame:
             customers.c.grade,
             customers.c.status,
             customers.c.archive_flagged_at,
+            *(customers.c[f"{name}_override_{part}"] for name in HELD for part in ("by", "until")),
             customers.c.last_contact_at,
             customers.c.created_at,
             func.coalesce(figures.c.spend, 0).label("spend"),

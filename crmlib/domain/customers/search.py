@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from ...access import mask_frame
 from ...context import Context
-from ...rules.matching import company_name
+from ...rules.matching import company_name, widths
 from ...store.like import contains, search_text, starts_with
 from ...store.models import Contact, Customer, CustomerTag, User
 
@@ -36,6 +36,16 @@ def _fold(query: str) -> str:
     return unicodedata.normalize("NFKC", search_text(query)).strip()
 
 
+def _widths(query: str, folded: str) -> list[str]:
+    """The forms of a search that stored text may hold: names and tags are kept as
+    written, so "鹏城科技(深圳)" is looked for as typed, folded to half-width (NFKC), with
+    full-width punctuation and all in full width (:func:`~crmlib.rules.matching.widths`),
+    and "鹏城科技（深圳）有限公司" is found whichever way either was written (other mixtures
+    of widths are left to the fuzzy match, which compares folded names)."""
+    forms = (query.strip().casefold(), *widths(folded))
+    return list(dict.fromkeys(form for form in forms if form))
+
+
 def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
     """The visible customers matching ``query``, best first, at most ``limit``: columns
     code, name, city, owner, phone (masked for roles without PII), match (code, phone,
@@ -44,6 +54,7 @@ def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
     if not text:
         return pd.DataFrame(columns=COLUMNS)
     folded = text.casefold()
+    forms = _widths(query, folded)
     digits = _DIGITS.sub("", text)
     visible = (ctx.scope.customer_filter(), Customer.merged_into_id.is_(None))
     found: dict[int, tuple[str, float]] = {}
@@ -68,11 +79,12 @@ def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
         90,
         select(Customer.id)
         .join(CustomerTag, CustomerTag.customer_id == Customer.id)
-        .where(func.lower(CustomerTag.tag) == folded),
+        .where(func.lower(CustomerTag.tag).in_(forms)),
     )
-    collect("name", 85, select(Customer.id).where(contains(func.lower(Customer.name), folded)))
+    name = func.lower(Customer.name)
+    collect("name", 85, select(Customer.id).where(or_(*(contains(name, f) for f in forms))))
     if len(found) < limit and len(folded) >= 2:
-        _fuzzy(ctx, folded, visible, found)
+        _fuzzy(ctx, folded, forms, visible, found)
     best = sorted(found.items(), key=lambda item: (-item[1][1], item[0]))[:limit]
     return _frame(ctx, best)
 
@@ -80,10 +92,13 @@ def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
 def _fuzzy(
     ctx: Context,
     folded: str,
+    forms: list[str],
     visible: tuple[ColumnElement[bool], ...],
     found: dict[int, tuple[str, float]],
 ) -> None:
-    pieces = {folded[i : i + 2] for i in range(len(folded) - 1)}
+    """Customers sharing a two-character piece of any form of the search (:func:`_widths`),
+    scored on their folded names (:func:`~crmlib.rules.matching.company_name`)."""
+    pieces = {form[i : i + 2] for form in forms for i in range(len(form) - 1)}
     name = func.lower(Customer.name)
     stmt = (
         select(Customer.id, Customer.name)

@@ -4,7 +4,6 @@ its section and division, and a province brings its region along."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 
 
@@ -32,13 +31,4 @@ def stored_values(key: str, values: Sequence[Any]) -> dict[str, list[Any]]:
             "province": [found.name if found else None for found in values],
             "region": [found.region if found else None for found in values],
         }
-    if key == "consent_at":
-        return {key: [_moment(value) for value in values]}
     return {key: list(values)}
-
-
-def _moment(value: Any) -> Any:
-    """A consent date given without a time is taken as that day's midnight."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day)
-    return value

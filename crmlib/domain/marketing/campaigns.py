@@ -24,7 +24,7 @@ from ...context import Context, localised
 from ...errors import AccessDenied, ConfigError, FieldError, NotFound, ValidationError
 from ...i18n import t
 from ...reference.enums import CAMPAIGN_CHANNEL, MEMBER_STATUS
-from ...rules import amount, date_value, enum_of, text, validated
+from ...rules import amount, date_value, enum_of, identifier, text, validated
 from ...store.models import Campaign, CampaignMember, Customer, Lead, Opportunity, Order, User
 from ..flows import Flow
 from ..team.users import find_user
@@ -38,7 +38,7 @@ RULES = {
     "actual_cost": amount,
     "goal": text(300),
     "target_segment": text(100),
-    "owner": text(64),
+    "owner": identifier(64),
 }
 REQUIRED = ("name", "channel")
 

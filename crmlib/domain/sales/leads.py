@@ -25,6 +25,7 @@ from ...rules import (
     check_record,
     email,
     enum_of,
+    identifier,
     industry,
     phone,
     province,
@@ -42,7 +43,7 @@ from .lead_rules import LEAD_FLOW, refuse_manual_conversion, status_errors
 from .records import Records
 
 RULES: dict[str, Rule] = {
-    "external_id": text(128),
+    "external_id": identifier(128),
     "name": text(100),
     "company": text(200),
     "phone": phone,
@@ -53,7 +54,7 @@ RULES: dict[str, Rule] = {
     "value_tier": enum_of(VALUE_TIER),
     "status": enum_of(LEAD_STATUS),
     "invalid_reason": text(300),
-    "owner": text(64),
+    "owner": identifier(64),
     "campaign_id": campaign_ref,
 }
 REQUIRED = ("name", "source")

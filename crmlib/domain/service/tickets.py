@@ -33,7 +33,7 @@ from ...errors import FieldError, ValidationError
 from ...i18n import t
 from ...missing import is_missing
 from ...reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
-from ...rules import datetime_value, enum_of, text, validate
+from ...rules import datetime_value, enum_of, identifier, text, validate
 from ...settings import get_setting
 from ...store.models import Customer, Ticket, TicketEvent, User
 from ..flows import Flow
@@ -58,8 +58,8 @@ OPEN_RULES = {
     "priority": enum_of(PRIORITY),
     "subject": text(300),
     "description": text(4000),
-    "team": text(64),
-    "assignee": text(64),
+    "team": identifier(64),
+    "assignee": identifier(64),
     "opened_at": datetime_value,
 }
 EDITABLE = ("type", "priority", "subject", "description")
@@ -212,7 +212,7 @@ class Tickets:
         their team unless ``team`` is given); records a ``transfer`` event with the note."""
         self._require_work("transfer tickets")
         clean, errors = validate(
-            {"team": text(64), "assignee": text(64), "note": NOTE},
+            {"team": identifier(64), "assignee": identifier(64), "note": NOTE},
             {"team": team, "assignee": assignee, "note": note},
         )
         if errors:

@@ -13,6 +13,7 @@ correct.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import pandas as pd
@@ -33,8 +34,10 @@ BODY_RULES = {"body": text(4000)}
 
 
 def mentions(body: str) -> tuple[str, ...]:
-    """The usernames ``body`` mentions, in order, each once."""
-    return tuple(dict.fromkeys(MENTION.findall(body)))
+    """The usernames ``body`` mentions, in order, each once. The body is read folded to
+    half-width (NFKC), as user names are, so "＠ｚｈａｎｇ" mentions zhang; it is stored as
+    written."""
+    return tuple(dict.fromkeys(MENTION.findall(unicodedata.normalize("NFKC", body))))
 
 
 def _excerpt(body: str) -> str:

@@ -25,7 +25,7 @@ from ...context import Context, localised
 from ...errors import AccessDenied, FieldError, NotFound, ValidationError
 from ...i18n import t
 from ...reference.enums import PRIORITY, TASK_STATUS
-from ...rules import date_value, enum_of, text, validate, validated
+from ...rules import date_value, enum_of, identifier, text, validate, validated
 from ...store.models import Customer, Task, User
 from ..flows import Flow
 from .targets import find_target, parse_about
@@ -44,7 +44,7 @@ TASK_RULES = {
     "priority": enum_of(PRIORITY),
     "due_date": date_value,
     "status": enum_of(TASK_STATUS),
-    "assignee": text(64),
+    "assignee": identifier(64),
 }
 
 

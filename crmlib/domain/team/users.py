@@ -14,7 +14,7 @@ from ...context import Context, localised
 from ...errors import Conflict, FieldError, NotFound, ValidationError
 from ...i18n import t
 from ...reference.enums import ROLE
-from ...rules import enum_of, text, validate
+from ...rules import enum_of, identifier, text, validate
 from ...store.models import Customer, Lead, Opportunity, User
 
 
@@ -24,10 +24,10 @@ def admin_display_name(lang: str | None = None) -> str:
 
 
 USER_RULES = {
-    "username": text(64),
+    "username": identifier(64),
     "display_name": text(128),
     "role": enum_of(ROLE),
-    "team": text(64),
+    "team": identifier(64),
 }
 
 

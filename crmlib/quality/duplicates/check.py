@@ -1,8 +1,10 @@
 """The entry-form check: which existing customers the one being entered may already be.
 
 Duplicates must be caught across owners (a rep re-entering another rep's customer is the
-usual case), so the lookup ignores the user's scope; but a match outside it shows only its
-code, name and owner, never its phone, e-mail or address. Every lookup uses an index
+usual case), so the lookup ignores the user's scope; but of a match outside it the user
+learns only that it exists, its score and the reasons (no code, name, owner, phone, e-mail
+or address), as the refusal of an exact duplicate (:mod:`crmlib.domain.customers.duplicates`)
+says. Every lookup uses an index
 (contacts' phone and e-mail, customers' external id and name), so a check takes
 milliseconds on a million customers.
 """
@@ -20,7 +22,7 @@ from ...access import mask_email, mask_phone
 from ...context import Context
 from ...rules import date_value, email, phone, province
 from ...rules.fields import clean_text
-from ...rules.matching import NameParts, city_key
+from ...rules.matching import NameParts, city_key, widths
 from ...store.models import Contact, Customer
 from .profiles import Columns, Profiles, build, contact_query, customer_query, read
 from .scoring import describe, score_first
@@ -40,9 +42,9 @@ _CANDIDATE = -1  # the id the candidate takes among the profiles
 class Match:
     """An existing customer the candidate may duplicate.
 
-    ``visible`` says whether it is within the user's scope; outside it, only ``code``,
-    ``name`` and ``owner`` are filled in. ``phone`` and ``email`` are masked for roles
-    without PII permission.
+    ``visible`` says whether it is within the user's scope; outside it, only the score and
+    the reasons are filled in (``code`` and ``name`` are empty). ``phone`` and ``email``
+    are masked for roles without PII permission.
     """
 
     code: str
@@ -99,7 +101,8 @@ def _candidate(values: Mapping[str, Any]) -> tuple[Columns, Columns]:
 def _name_probes(parts: NameParts, city: str, province_name: str | None) -> list[str]:
     """Prefixes a stored spelling of the name may start with: the core's first characters,
     alone or after the place the name or the candidate's city and province give, with or
-    without a space, as typed or upper-cased (stored names keep their case)."""
+    without a space, as typed or upper-cased (stored names keep their case), each in the
+    widths stored names may be written in (:func:`~crmlib.rules.matching.widths`)."""
     places = {form for place in (parts.prefix, city) if place for form in (place, f"{place}市")}
     if province_name:
         places |= {province_name, city_key(province_name)}
@@ -108,7 +111,8 @@ def _name_probes(parts: NameParts, city: str, province_name: str | None) -> list
         head = parts.core[:size]
         if not head:
             continue
-        for text in {head, head.upper(), head.title()}:
+        cased = {head, head.upper(), head.title()}
+        for text in {form for case in cased for form in widths(case)}:
             probes |= {f"{place}{sep}{text}" for place in places for sep in _SEPARATORS}
             probes.add(text)
     return sorted(probes)
@@ -212,9 +216,9 @@ def _match(
         return found if found not in ("", None) else None
 
     texts = tuple(describe([reason], ctx.lang) for reason in reasons)
-    common = {"code": value("code"), "name": value("name"), "owner": value("owner")}
     if int(columns["id"][row]) not in visible:
-        return Match(**common, score=score, reasons=texts, visible=False)
+        return Match(code="", name="", owner=None, score=score, reasons=texts, visible=False)
+    common = {"code": value("code"), "name": value("name"), "owner": value("owner")}
     pii = ctx.actor.role.see_pii
     phone_value, email_value = primary
     return Match(

@@ -7,7 +7,7 @@ them; :mod:`.history` keeps the runs and gives the trend. The workbook and the t
 people are in :mod:`crmlib.reporting.scorecard`.
 """
 
-from .checks import DEFAULT_STALE_DAYS, DEFAULT_TARGET, DIMENSION_LABELS, DIMENSIONS, say
+from .checks import DEFAULT_STALE_DAYS, DEFAULT_TARGET, DIMENSIONS, dimension_label
 from .history import TREND_COLUMNS, trend
 from .measurement import COLUMNS, Scorecard, scorecard
 
@@ -16,10 +16,9 @@ __all__ = [
     "DEFAULT_STALE_DAYS",
     "DEFAULT_TARGET",
     "DIMENSIONS",
-    "DIMENSION_LABELS",
     "TREND_COLUMNS",
     "Scorecard",
-    "say",
+    "dimension_label",
     "scorecard",
     "trend",
 ]

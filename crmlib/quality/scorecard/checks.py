@@ -5,13 +5,16 @@ complete by the completeness rule (:mod:`crmlib.rules.records`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 
 from ...access import Scope
+from ...i18n import current_lang, t
 from ...reference.enums import CUSTOMER_KIND, CUSTOMER_STATUS, GRADE, SIZE, SOURCE, Enumeration
 from ...reference.industries import DIVISIONS, SECTIONS
 from ...reference.regions import PROVINCES
@@ -27,32 +30,33 @@ DIMENSIONS = ("completeness", "validity", "uniqueness", "freshness", "consistenc
 DEFAULT_TARGET = 0.95
 #: A customer not contacted for this many days is stale.
 DEFAULT_STALE_DAYS = 90
-DIMENSION_LABELS = {
-    "completeness": ("完整性", "Completeness"),
-    "validity": ("有效性", "Validity"),
-    "uniqueness": ("唯一性", "Uniqueness"),
-    "freshness": ("时效性", "Freshness"),
-    "consistency": ("一致性", "Consistency"),
-}
 #: Customers-file fields kept on the customer's primary contact, as contact columns.
 ON_PRIMARY = {name: getattr(Contact, column) for name, column in CONTACT_FIELDS.items()}
 
 
-def say(pair: tuple[str, str], lang: str) -> str:
-    """The Chinese or the English of a pair."""
-    return pair[0] if lang == "zh" else pair[1]
+def dimension_label(dimension: str, lang: str | None = None) -> str:
+    """A dimension's name (完整性, Completeness …): ``scorecard:dimension.<dimension>``."""
+    return t(f"scorecard:dimension.{dimension}", lang)
 
 
 @dataclass(frozen=True)
 class About:
-    """What a check measures, and its name in both languages."""
+    """What a check measures. Its label is ``check:<id>`` in the message catalogue, or, for
+    the checks made alike from the customers file's columns, the sentence ``text`` with
+    ``values`` filled in; a value that is a function (a column's header) is asked for in
+    the label's language."""
 
     id: str
     dimension: str
-    zh: str
-    en: str
     field: str | None = None
     required: bool = False
+    text: str | None = None
+    values: Mapping[str, Any] = dataclass_field(default_factory=dict)
+
+    def label(self, lang: str | None = None) -> str:
+        lang = current_lang(lang)
+        values = {k: v(lang) if callable(v) else v for k, v in self.values.items()}
+        return t(self.text or f"check:{self.id}", lang, **values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,21 +87,18 @@ def of_visible(model: Any, scope: Scope) -> ColumnElement[bool]:
 def completeness() -> list[Check]:
     """Every measured customers-file column (:func:`crmlib.rules.records.completeness_checks`),
     labelled from the customers file, on the customers it applies to."""
-    whom = {"company": ("企业", "companies"), "person": ("个人", "persons")}
+    whom = {"company": "_companies", "person": "_persons"}
     checks = []
     for rule in completeness_checks():
-        column = CUSTOMERS.column(rule.field)
         required = rule.field in CUSTOMERS.required
-        zh_whom, en_whom = whom.get(rule.kind or "", ("", ""))
-        zh_notes = "，".join(n for n in (zh_whom, "必填" if required else "") if n)
-        en_notes = ", ".join(n for n in (en_whom, "required" if required else "") if n)
+        text = "check:filled" + whom.get(rule.kind or "", "") + ("_required" if required else "")
         about = About(
             f"completeness.{rule.field}",
             "completeness",
-            f"{column.zh}已填写" + (f"（{zh_notes}）" if zh_notes else ""),
-            f"{column.en} filled in" + (f" ({en_notes})" if en_notes else ""),
             rule.field,
             required,
+            text,
+            {"column": CUSTOMERS.column(rule.field).header},
         )
         checks.append(Check(about, rule.applies, rule.fails))
     return checks
@@ -108,24 +109,23 @@ def validity(as_of: datetime) -> list[Check]:
     first date to ``as_of``, and the reference lists' industries, provinces and regions."""
 
     def enum(name: str, column: Any, enumeration: Enumeration) -> Check:
-        header = CUSTOMERS.column(name)
+        header = CUSTOMERS.column(name).header
         about = About(
             f"validity.{name}",
             "validity",
-            f"{header.zh}为可选值之一",
-            f"{header.en} is one of its codes",
             name,
+            text="check:one_of_codes",
+            values={"column": header},
         )
         return Check(about, filled(column), ~enum_of(enumeration).sql(column))
 
     def moment(name: str, column: Any, earliest: Any, latest: Any) -> Check:
-        header = CUSTOMERS.column(name)
         about = About(
             f"validity.{name}",
             "validity",
-            f"{header.zh}在 {FIRST_DATE.year} 年以后且不晚于当日",
-            f"{header.en} from {FIRST_DATE.year} on and not in the future",
             name,
+            text="check:date_range",
+            values={"column": CUSTOMERS.column(name).header, "year": FIRST_DATE.year},
         )
         return Check(about, column.is_not(None), or_(column < earliest, column > latest))
 
@@ -133,23 +133,9 @@ def validity(as_of: datetime) -> list[Check]:
     division = Customer.industry_division
     divisions = sorted(d.section + d.code for d in DIVISIONS.values())
     place = func.coalesce(Customer.province, "") + "|" + func.coalesce(Customer.region, "")
-    industry = About(
-        "validity.industry",
-        "validity",
-        "行业为 GB/T 4754-2017 的门类或大类",
-        "Industry is a GB/T 4754-2017 section or division",
-        "industry",
-    )
-    province = About(
-        "validity.province",
-        "validity",
-        "省份为中国的省级行政区",
-        "Province is a province of China",
-        "province",
-    )
-    region = About(
-        "validity.region", "validity", "大区与省份相符", "Region matches the province", "region"
-    )
+    industry = About("validity.industry", "validity", "industry")
+    province = About("validity.province", "validity", "province")
+    region = About("validity.region", "validity", "region")
     return [
         enum("kind", Customer.kind, CUSTOMER_KIND),
         enum("size", Customer.size, SIZE),
@@ -182,11 +168,7 @@ def validity(as_of: datetime) -> list[Check]:
 def freshness(as_of: datetime, stale_days: int) -> Check:
     """Customers contacted within ``stale_days`` of ``as_of``; archived ones are not due."""
     about = About(
-        "freshness.last_contact",
-        "freshness",
-        f"近 {stale_days} 天内联系过（不含已归档）",
-        f"Contacted in the last {stale_days} days (archived excepted)",
-        "last_contact_at",
+        "freshness.last_contact", "freshness", "last_contact_at", values={"days": stale_days}
     )
     cutoff = as_of - timedelta(days=stale_days)
     return Check(
@@ -203,23 +185,12 @@ def order_checks() -> list[Check]:
     no_orders = ~has(Order)
     return [
         Check(
-            About(
-                "consistency.won_has_orders",
-                "consistency",
-                "有赢单的客户有订单",
-                "Customers with a won deal have orders",
-            ),
+            About("consistency.won_has_orders", "consistency"),
             won,
             no_orders,
         ),
         Check(
-            About(
-                "consistency.active_has_orders",
-                "consistency",
-                "活跃客户有订单",
-                "Active customers have orders",
-                "status",
-            ),
+            About("consistency.active_has_orders", "consistency", "status"),
             Customer.status == "active",
             no_orders,
         ),
@@ -231,12 +202,7 @@ def one_primary() -> Check:
     primaries = (
         select(func.count()).where(Contact.customer_id == Customer.id, PRIMARY).scalar_subquery()
     )
-    about = About(
-        "consistency.one_primary_contact",
-        "consistency",
-        "有联系人的客户恰有一位主联系人",
-        "Customers with contacts have exactly one primary contact",
-    )
+    about = About("consistency.one_primary_contact", "consistency")
     return Check(about, has(Contact), primaries != 1)
 
 
@@ -247,24 +213,12 @@ def child_checks() -> list[tuple[Any, list[Check]]]:
             Opportunity,
             [
                 Check(
-                    About(
-                        "consistency.deal_closed_at",
-                        "consistency",
-                        "赢单/输单的商机有关闭时间",
-                        "Won and lost deals have a close time",
-                        "closed_at",
-                    ),
+                    About("consistency.deal_closed_at", "consistency", "closed_at"),
                     Opportunity.stage.in_(("won", "lost")),
                     Opportunity.closed_at.is_(None),
                 ),
                 Check(
-                    About(
-                        "consistency.loss_reason",
-                        "consistency",
-                        "输单的商机有输单原因",
-                        "Lost deals have a loss reason",
-                        "loss_reason",
-                    ),
+                    About("consistency.loss_reason", "consistency", "loss_reason"),
                     Opportunity.stage == "lost",
                     blank(Opportunity.loss_reason),
                 ),
@@ -274,24 +228,12 @@ def child_checks() -> list[tuple[Any, list[Check]]]:
             Ticket,
             [
                 Check(
-                    About(
-                        "consistency.ticket_resolution",
-                        "consistency",
-                        "已关闭的工单有解决方案",
-                        "Closed tickets have a resolution",
-                        "resolution",
-                    ),
+                    About("consistency.ticket_resolution", "consistency", "resolution"),
                     Ticket.status == "closed",
                     blank(Ticket.resolution),
                 ),
                 Check(
-                    About(
-                        "consistency.ticket_resolved_at",
-                        "consistency",
-                        "已解决/已关闭的工单有解决时间",
-                        "Resolved and closed tickets have a resolution time",
-                        "resolved_at",
-                    ),
+                    About("consistency.ticket_resolved_at", "consistency", "resolved_at"),
                     Ticket.status.in_(("resolved", "closed")),
                     Ticket.resolved_at.is_(None),
                 ),
@@ -303,41 +245,20 @@ def child_checks() -> list[tuple[Any, list[Check]]]:
 #: The contact checks, each with the contact-summary number it is a share of.
 CONTACT_CHECKS = {
     "phone_primary": (
-        About(
-            "validity.phone_primary",
-            "validity",
-            "主联系人电话有效（E.164）",
-            "Primary contacts' phones are valid (E.164)",
-            "phone",
-        ),
+        About("validity.phone_primary", "validity", "phone"),
         "primary_phones",
     ),
     "phone": (
-        About(
-            "validity.phone",
-            "validity",
-            "所有联系人电话有效（E.164）",
-            "All contacts' phones are valid (E.164)",
-            "phone",
-        ),
+        About("validity.phone", "validity", "phone"),
         "phones",
     ),
     "email": (
-        About(
-            "validity.email",
-            "validity",
-            "联系人邮箱格式有效",
-            "Contacts' e-mails are well formed",
-            "email",
-        ),
+        About("validity.email", "validity", "email"),
         "emails",
     ),
 }
 
 
-UNIQUENESS = About(
-    "uniqueness.duplicates",
-    "uniqueness",
-    "不是其他客户的重复档案",
-    "Not a duplicate of another customer",
-)
+UNIQUENESS = About("uniqueness.duplicates", "uniqueness")
+#: Values imports left out as invalid: counted for information, with no total.
+IMPORT_WARNINGS = About("validity.import_warnings", "validity")

@@ -41,19 +41,19 @@ from .checks import (
     CONTACT_CHECKS,
     DEFAULT_STALE_DAYS,
     DEFAULT_TARGET,
-    DIMENSION_LABELS,
     DIMENSIONS,
+    IMPORT_WARNINGS,
     ON_PRIMARY,
     UNIQUENESS,
     About,
     Check,
     child_checks,
     completeness,
+    dimension_label,
     freshness,
     of_visible,
     one_primary,
     order_checks,
-    say,
     validity,
     visible,
 )
@@ -245,13 +245,7 @@ def _import_warnings(conn: Connection, scope: Scope) -> _Count:
         rows.where(ImportWarning.ref.is_not(None)).order_by(ImportWarning.id).limit(EXAMPLES * 5)
     ).scalars()
     examples = [str(ref) for ref in dict.fromkeys(refs)][:EXAMPLES]
-    about = About(
-        "validity.import_warnings",
-        "validity",
-        "导入时因无效而未写入的值（条）",
-        "Invalid values left out by imports (count)",
-    )
-    return _Count(about, int(total), None, examples)
+    return _Count(IMPORT_WARNINGS, int(total), None, examples)
 
 
 def _visible_codes(conn: Connection, scope: Scope, codes: Sequence[str]) -> set[str]:
@@ -439,7 +433,7 @@ def _frame(counts: list[_Count], target: float, lang: str) -> pd.DataFrame:
             {
                 "dimension": about.dimension,
                 "check": about.id,
-                "label": say((about.zh, about.en), lang),
+                "label": about.label(lang),
                 "field": about.field,
                 "required": about.required,
                 "passed": passed,
@@ -470,7 +464,7 @@ def _dimensions(checks: pd.DataFrame, target: float, lang: str) -> pd.DataFrame:
         rows.append(
             {
                 "dimension": dimension,
-                "label": say(DIMENSION_LABELS[dimension], lang),
+                "label": dimension_label(dimension, lang),
                 "checks": len(scores),
                 "score": score,
                 "target": target,

@@ -9,7 +9,7 @@ cell never erases a stored value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -22,6 +22,8 @@ from ...access import Actor, Scope
 from ...audit import text_of
 from ...errors import FieldError
 from ...i18n import t
+from ...rules.fields import clean_text
+from ...store.codes import PREFIXES, advance_past, parse_code, reserve_codes
 from ...store.models import (
     AuditEvent,
     Campaign,
@@ -30,6 +32,7 @@ from ...store.models import (
 )
 from ..bulk import SuspendedIndexes, copy_rows
 from ..kinds import FileKind
+from ..sources import Source
 from ..staging import Staged
 
 #: How many keys one IN (...) lookup carries.
@@ -45,10 +48,34 @@ class Outcome:
     status: dict[int, str] = field(default_factory=dict)
     reasons: dict[int, list[str]] = field(default_factory=dict)
     warnings: list[tuple[int, FieldError]] = field(default_factory=list)
+    #: Cells the field rules refused, by row and field: what :meth:`Writer.keep_stored`
+    #: withdraws when the cell holds the value the record has already.
+    refused: dict[int, dict[str, FieldError]] = field(default_factory=dict)
 
     def reject(self, row: int, reason: str) -> None:
         self.status[row] = "rejected"
         self.reasons.setdefault(row, []).append(reason)
+
+    def refuse(self, row: int, problem: FieldError, *, reject: bool) -> None:
+        """A cell the rules refuse: its row is rejected, or the cell left out with a
+        warning."""
+        if reject:
+            self.reject(row, str(problem))
+        else:
+            self.warnings.append((row, problem))
+        self.refused.setdefault(row, {})[problem.field] = problem
+
+    def withdraw(self, row: int, name: str) -> None:
+        """Take back the rejection or warning of a refused cell; a row left with no
+        reason is no longer rejected."""
+        problem = self.refused[row].pop(name)
+        if (row, problem) in self.warnings:
+            self.warnings.remove((row, problem))
+            return
+        reasons = self.reasons[row]
+        reasons.remove(str(problem))
+        if not reasons:
+            del self.reasons[row], self.status[row]
 
 
 def table_of(model: Any) -> Table:
@@ -141,6 +168,15 @@ def differs(old: Any, new: Any) -> bool:
     return text_of(old) != text_of(new)
 
 
+def unchanged(values: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+    """Whether a row matched to ``current`` would change nothing (blank cells change
+    nothing): such a row is left as it is, and no rule about changes (a stage or status
+    move, a field a stage needs) is applied to it."""
+    return current is not None and not any(
+        v is not None and differs(current.get(k), v) for k, v in values.items()
+    )
+
+
 class Writer:
     """What every kind shares: users, scope, campaigns, the upsert and its audit trail."""
 
@@ -159,11 +195,28 @@ class Writer:
     #: Whether :meth:`stage` may lay out new rows where the chunk is checked (see
     #: :mod:`crmlib.transfer.engines`).
     stages = False
+    #: Whether each row is a transaction (an order): identical rows of a file are separate
+    #: records, never rejected as repeats of each other; a row without a key matches a
+    #: stored record by its occurrence (see :class:`.children.Occurrences`).
+    transactional = False
 
     def __init__(
-        self, conn: Connection, spec: FileKind, actor: Actor, batch_id: int | None, now: datetime
+        self,
+        conn: Connection,
+        spec: FileKind,
+        actor: Actor,
+        batch_id: int | None,
+        now: datetime,
+        *,
+        source: Callable[[Scope], Source] | None = None,
+        allow_duplicates: bool = False,
     ) -> None:
         self.conn = conn
+        #: Whether new records that exactly duplicate stored ones are created (audited)
+        #: rather than rejected (for kinds that check: customers).
+        self.allow_duplicates = allow_duplicates
+        #: The kind's export source: what a record looks like in a file (see keep_stored).
+        self.source = source
         self.spec = spec
         self.actor = actor
         self.scope = Scope(actor)
@@ -174,8 +227,9 @@ class Writer:
         self.users_by_id = {u.id: u for u in self.users.values()}
         owners = self.scope.owner_ids()
         self.visible_owners = None if owners is None else set(conn.execute(owners).scalars())
+        # By the name folded to half-width (NFKC), as a file may write it either way.
         self.campaigns = {
-            name: id_ for name, id_ in conn.execute(select(Campaign.name, Campaign.id))
+            clean_text(name): id_ for name, id_ in conn.execute(select(Campaign.name, Campaign.id))
         }
         self.suspended: SuspendedIndexes | None = None
         self.started_empty = False
@@ -260,10 +314,13 @@ class Writer:
         return {name: everyone for name in self.spec.required}
 
     def file_key(self, clean: pd.DataFrame) -> pd.Series:
-        """Identity of a row within the file, to catch a record given twice."""
-        if "external_id" in clean:
-            return clean["external_id"]
-        return none_column(clean.index)
+        """Identity of a row within the file, to catch a record given twice: its external
+        id, else its code."""
+        key = none_column(clean.index)
+        for column in ("external_id", "code"):
+            if column in clean:
+                key = key.where(key.notna(), clean[column])
+        return key
 
     def may_reject(self, clean: pd.DataFrame) -> pd.Series:
         """Which rows :meth:`write` may still reject (checks needing the database); only
@@ -313,8 +370,9 @@ class Writer:
         for row, name in cells_of(clean["campaign"]):
             if name is None:
                 continue
-            if name in self.campaigns:
-                ids[row] = self.campaigns[name]
+            key = clean_text(name)
+            if key in self.campaigns:
+                ids[row] = self.campaigns[key]
             else:
                 outcome.warnings.append(
                     (row, FieldError("campaign", name, "unknown_campaign", t("unknown_campaign")))
@@ -333,6 +391,70 @@ class Writer:
                 found[row[column]] = dict(row)
         return found
 
+    def keep_stored(self, clean: pd.DataFrame, outcome: Outcome) -> None:
+        """Withdraw the rejection or warning of a refused cell that holds what the record
+        it names (by code or external id) holds already, as an export writes it: a value
+        stored before today's rules, or left empty, comes back unchanged. The cell stays
+        blank in ``clean``, and a blank cell changes nothing."""
+        refused = [row for row, cells in outcome.refused.items() if cells and row in clean.index]
+        keys = [k for k in ("code", "external_id") if k in self.spec.keys and k in clean]
+        if not refused or not keys or self.source is None:
+            return
+        expressions, stmt = self.source(self.scope)
+        names = sorted({n for row in refused for n in outcome.refused[row] if n in expressions})
+        for key in keys:
+            wanted = {
+                row: clean.at[row, key]
+                for row in refused
+                if outcome.refused[row] and clean.at[row, key] is not None
+            }
+            stored: dict[Any, Any] = {}
+            for batch in batches(sorted(set(wanted.values()), key=str)):
+                query = stmt.add_columns(
+                    expressions[key].label("_key"), *(expressions[n].label(n) for n in names)
+                ).where(expressions[key].in_(batch))
+                stored.update((found._key, found._mapping) for found in self.conn.execute(query))
+            for row, value in wanted.items():
+                record = stored.get(value)
+                if record is None:
+                    continue
+                for name, problem in list(outcome.refused[row].items()):
+                    if name in record and text_of(record[name]) == text_of(problem.value):
+                        outcome.withdraw(row, name)
+
+    def give_codes(
+        self,
+        rows: dict[int, dict[str, Any]],
+        matches: Mapping[int, Any],
+        outcome: Outcome,
+    ) -> None:
+        """Codes for the rows without a match, for a kind whose records carry one
+        (:mod:`crmlib.store.codes`): a code the file gives is kept and the day's sequence
+        moved past it (a malformed one rejects its row, dropped from ``rows``), the others
+        are handed out in row order."""
+        table = table_of(self.model)
+        if table.name not in PREFIXES:
+            return
+        letter = PREFIXES[table.name]
+        new = [row for row in rows if row not in matches]
+        for row in new:
+            code = rows[row].get("code")
+            if code is not None and parse_code(code, letter) is None:
+                example = f"{letter}{self.now:%Y%m%d}001"
+                problem = FieldError(
+                    "code", code, "code_format", t("bad_record_code", example=example)
+                )
+                outcome.reject(row, str(problem))
+                del rows[row]
+        new = [row for row in new if row in rows]
+        kept = [rows[row]["code"] for row in new if rows[row].get("code") is not None]
+        advance_past(self.conn, kept, letter)
+        missing = [row for row in new if rows[row].get("code") is None]
+        if missing:
+            codes = reserve_codes(self.conn, letter, len(missing))
+            for row, code in zip(missing, codes, strict=True):
+                rows[row]["code"] = code
+
     def upsert(
         self,
         rows: dict[int, dict[str, Any]],
@@ -341,14 +463,18 @@ class Writer:
         *,
         ref: Mapping[int, str | None] | None = None,
     ) -> dict[int, int]:
-        """Insert rows without a match, update matched rows that differ; returns row → id."""
+        """Insert rows without a match (given codes where the kind has them), update
+        matched rows that differ; returns row → id. A matched record keeps its code."""
+        self.give_codes(rows, matches, outcome)
         table = table_of(self.model)
         ids: dict[int, int] = {}
         new_rows = [row for row in rows if row not in matches]
         for row, current in matches.items():
             ids[row] = current["id"]
             changes = {
-                k: v for k, v in rows[row].items() if v is not None and differs(current.get(k), v)
+                k: v
+                for k, v in rows[row].items()
+                if v is not None and k != "code" and differs(current.get(k), v)
             }
             if not changes:
                 outcome.status[row] = "unchanged"

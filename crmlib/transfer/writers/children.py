@@ -7,6 +7,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select, update
 
@@ -34,6 +35,7 @@ from .base import (
     differs,
     records_of,
     table_of,
+    unchanged,
 )
 
 
@@ -53,13 +55,51 @@ class ChildWriter(Writer):
             stored.update({k: v[row] for k, v in extra.items() if row in v})
             stored["customer_id"] = customers[row]
             rows[row] = stored
+        refused = self.refused_keys(rows, outcome)
         matches = self.matches(rows, outcome)
+        self.settle_refused(rows, matches, refused, outcome)
         self.admit(rows, matches, outcome)
         for row in rows:
             if row not in matches:
                 self.complete(rows[row])
         ids = self.upsert(rows, matches, outcome)
         self.after_insert({row: ids[row] for row in rows if row not in matches}, rows)
+
+    def refused_keys(
+        self, rows: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> dict[int, list[str]]:
+        """Natural-key cells the field rules refused (left out with a warning), put back
+        for matching only, in rows naming no code or external id: a record stored before
+        today's rules is found by the value it holds (see :meth:`settle_refused`)."""
+        put: dict[int, list[str]] = {}
+        for row, values in rows.items():
+            cells = outcome.refused.get(row)
+            if not cells or values.get("code") or values.get("external_id"):
+                continue
+            for name in self.natural_key:
+                if name in cells and values.get(name) is None:
+                    values[name] = cells[name].value
+                    put.setdefault(row, []).append(name)
+        return put
+
+    def settle_refused(
+        self,
+        rows: dict[int, dict[str, Any]],
+        matches: dict[int, dict[str, Any]],
+        put: dict[int, list[str]],
+        outcome: Outcome,
+    ) -> None:
+        """The cells :meth:`refused_keys` put back are blank again (a refused value is
+        never stored); one that holds what its matched record holds is no change, and its
+        warning is withdrawn."""
+        for row, names in put.items():
+            for name in names:
+                if row not in rows:
+                    continue
+                current = matches.get(row)
+                if current is not None and not differs(current.get(name), rows[row][name]):
+                    outcome.withdraw(row, name)
+                rows[row][name] = None
 
     def stored_fields(self, clean: pd.DataFrame) -> set[str]:
         skip = {"customer_code", "customer_external_id", "owner", "assignee", "campaign"}
@@ -86,8 +126,8 @@ class ChildWriter(Writer):
     def matches(
         self, rows: dict[int, dict[str, Any]], outcome: Outcome
     ) -> dict[int, dict[str, Any]]:
-        """Existing records the user may change: by external_id when given, else by the
-        natural key. A row matching a record under a customer out of scope is rejected
+        """Existing records the user may change: by code or external_id when given, else
+        by the natural key. A row matching a record under a customer out of scope is rejected
         and dropped from ``rows``: it must neither move nor change that record."""
         found = self.candidates(rows)
         customers = table_of(Customer)
@@ -101,43 +141,101 @@ class ChildWriter(Writer):
                 matches[row] = current
                 continue
             given = rows.pop(row)
-            column = "external_id" if given.get("external_id") else self.natural_key[0]
+            column = next((k for k in ("code", "external_id") if given.get(k)), self.natural_key[0])
             self.refuse_foreign(outcome, row, column, given.get(column))
         return matches
 
     def candidates(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-        """Stored records the rows name, in or out of scope: by external_id when given,
-        else by the natural key under the row's customer."""
+        """Stored records the rows name, in or out of scope: by code, else external_id,
+        when given, else by the natural key under the row's customer."""
         table = table_of(self.model)
         matches: dict[int, dict[str, Any]] = {}
-        if "external_id" in table.c:
-            by_external = self.existing(
-                "external_id", [r.get("external_id") for r in rows.values()]
-            )
+        keys = [k for k in ("code", "external_id") if k in table.c]
+        for key in keys:  # the record's code first, then its external id
+            found = self.existing(key, [r.get(key) for r in rows.values()])
             matches.update(
                 {
-                    row: by_external[v["external_id"]]
+                    row: found[v[key]]
                     for row, v in rows.items()
-                    if v.get("external_id") in by_external
+                    if row not in matches and v.get(key) in found
                 }
             )
         rest = {
-            row: v for row, v in rows.items() if row not in matches and not v.get("external_id")
+            row: v
+            for row, v in rows.items()
+            if row not in matches and not any(v.get(k) for k in keys)
         }
         if rest and self.natural_key:
-            by_customer: dict[int, list[dict[str, Any]]] = {}
+            stored: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
             for batch in batches(sorted({v["customer_id"] for v in rest.values()})):
-                for found in self.conn.execute(
-                    select(table).where(table.c.customer_id.in_(batch))
-                ).mappings():
-                    by_customer.setdefault(found["customer_id"], []).append(dict(found))
-            for row, values in rest.items():
-                key = [text_of(values.get(k)) for k in self.natural_key]
-                for candidate in by_customer.get(values["customer_id"], []):
-                    if [text_of(candidate.get(k)) for k in self.natural_key] == key:
-                        matches[row] = candidate
-                        break
+                query = select(table).where(table.c.customer_id.in_(batch)).order_by(table.c.id)
+                for record in map(dict, self.conn.execute(query).mappings()):
+                    stored.setdefault(self.identity(record), []).append(record)
+            identities = [self.identity(values) for values in rest.values()]
+            occurrences = self.occurrences.count(identities)
+            for row, identity, occurrence in zip(rest, identities, occurrences, strict=True):
+                alike = stored.get(identity, ())
+                if occurrence < len(alike):
+                    matches[row] = alike[occurrence]
         return matches
+
+    def identity(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """What a row without a key has in common with the records it may match: its
+        customer and the values of the natural key, as the audit log writes them."""
+        return (values["customer_id"], *(text_of(values.get(k)) for k in self.natural_key))
+
+    @functools.cached_property
+    def occurrences(self) -> Occurrences:
+        """The identities of the rows without a key so far, counted over the whole file."""
+        return Occurrences()
+
+
+class Occurrences:
+    """How many rows of a file so far had each identity (:meth:`ChildWriter.identity`),
+    for matching by occurrence: the k-th row with an identity matches the k-th stored
+    record with it, in the order they were stored, and a row past the last is a new
+    record. So identical rows are separate records (two purchases of one item on one
+    day), each found again when the file is imported again, and two deals of a customer
+    with one name never trade values.
+
+    Counted over the whole file, not a chunk: a record created for an earlier chunk's
+    row is stored by the time a later identical row looks. Identities are kept as 64-bit
+    hashes with their counts, in sorted arrays: 16 bytes an identity. Two identities
+    sharing a hash (a chance of about 1 in 30 million at a million rows) would share a
+    count, and a row of the later one would be matched as a later occurrence than it is.
+    """
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.int64)
+        self.counts = np.empty(0, dtype=np.int64)
+
+    def count(self, identities: list[tuple[Any, ...]]) -> list[int]:
+        """The occurrence of each identity, in order (0 for the first row that had it in
+        the file), counting these rows for the next call."""
+        size = len(identities)
+        if not size:
+            return []
+        hashes = np.fromiter(map(hash, identities), dtype=np.int64, count=size)
+        order = np.argsort(hashes, kind="stable")  # a stable sort keeps the file's order
+        ordered = hashes[order]
+        starts = np.ones(size, dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        positions = np.arange(size)
+        within = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+        at = np.searchsorted(self.hashes, ordered)
+        known = at < len(self.hashes)
+        known[known] = self.hashes[at[known]] == ordered[known]
+        before = np.zeros(size, dtype=np.int64)
+        before[known] = self.counts[at[known]]
+        found = np.empty(size, dtype=np.int64)
+        found[order] = before + within
+        last = np.append(starts[1:], True)  # each identity's last row here
+        totals = (before + within + 1)[last]
+        seen, at = known[last], at[last]
+        self.counts[at[seen]] = totals[seen]
+        self.hashes = np.insert(self.hashes, at[~seen], ordered[last][~seen])
+        self.counts = np.insert(self.counts, at[~seen], totals[~seen])
+        return found.tolist()
 
 
 class ContactWriter(ChildWriter):
@@ -152,6 +250,7 @@ class ContactWriter(ChildWriter):
 class OrderWriter(ChildWriter):
     model = Order
     natural_key = ("ordered_at", "amount", "product")
+    transactional = True
 
     def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
         return {"campaign_id": self.campaign_ids(clean, outcome)}
@@ -178,6 +277,8 @@ class OpportunityWriter(ChildWriter):
         from the stored stage is allowed, and the stage has its fields (stored or given)."""
         for row in list(rows):
             values, current = rows[row], matches.get(row)
+            if unchanged(values, current):
+                continue
             stored = current or {}
             target = values.get("stage") or stored.get("stage") or "contact"
             problems: list[FieldError] = []
@@ -283,7 +384,7 @@ class TicketWriter(ChildWriter):
             for key, value in values.items():  # pandas times, as the drivers take them
                 if isinstance(value, pd.Timestamp) or value is pd.NaT:
                     values[key] = None if pd.isna(value) else value.to_pydatetime()
-            problem = import_problem(current, values)
+            problem = None if unchanged(values, current) else import_problem(current, values)
             if problem is not None:
                 outcome.reject(row, str(problem))
                 del rows[row]

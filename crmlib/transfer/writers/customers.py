@@ -9,9 +9,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from ...domain.customers.customers import PERSON_REACH, unreachable_person
+from ...domain.customers.duplicates import (
+    ALLOWED,
+    Candidate,
+    find_twins,
+    first_keys,
+    first_twins,
+)
 from ...domain.customers.values import stored_columns, stored_values
 from ...i18n import t
 from ...rules.records import CONTACT_FIELDS
@@ -24,6 +31,7 @@ from ...store.codes import (
     reserve_customer_codes,
 )
 from ...store.models import (
+    AuditEvent,
     Contact,
     Customer,
     CustomerTag,
@@ -43,6 +51,8 @@ from .base import (
 
 #: The columns a customer row is checked by, in the order ``CustomerWriter.write`` takes them.
 _CUSTOMER_KEYS = ("external_id", "code", "kind", "owner")
+#: The columns that make a new customer an exact duplicate of another.
+_IDENTIFYING = ("kind", "name", "phone", "email")
 
 
 class CustomerWriter(Writer):
@@ -81,7 +91,10 @@ class CustomerWriter(Writer):
         return masks
 
     def file_key(self, clean: pd.DataFrame) -> pd.Series:
-        """external_id, else the customer code, else nothing."""
+        """external_id, else the customer code, else (unless duplicates are allowed) what
+        makes a new customer an exact duplicate of another (a company's folded name and
+        phone, a person's phone, else e-mail: see :mod:`crmlib.domain.customers.duplicates`),
+        else nothing."""
         nothing = none_column(clean.index)
         external = clean.get("external_id", nothing)
         code = (
@@ -89,7 +102,19 @@ class CustomerWriter(Writer):
             if "code" in clean
             else nothing
         )
-        return external.where(external.notna(), code)
+        key = external.where(external.notna(), code)
+        if self.allow_duplicates:
+            return key
+        open_rows = key.isna() & _twin_candidates(clean)
+        if not open_rows.any():
+            return key
+        rows = clean[open_rows]
+        blank: list[str | None] = [None] * len(rows)
+        kinds, names, phones, emails = (
+            rows[name].tolist() if name in rows else blank for name in _IDENTIFYING
+        )
+        twins = first_keys(kinds, names, phones, emails)
+        return key.where(~open_rows, pd.Series(twins, index=rows.index, dtype=object))
 
     def may_reject(self, clean: pd.DataFrame) -> pd.Series:
         """The rows :meth:`_special` looks at closely: a person, a code or an owner given,
@@ -104,7 +129,15 @@ class CustomerWriter(Writer):
         closer = clean[given].notna().any(axis=1)
         if "kind" in clean:
             closer |= clean["kind"] == "person"
+        if self._looks_for_twins():
+            closer |= _twin_candidates(clean)
         return closer
+
+    def _looks_for_twins(self) -> bool:
+        """Whether new rows are compared with stored customers: always when duplicates are
+        allowed (to audit them); else unless the table started empty, where only this
+        file's rows could match, and :meth:`file_key` rejects those as repeats."""
+        return self.allow_duplicates or not self.started_empty
 
     def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
         """Rows are checked one by one, but new customers, the bulk of a large import, are
@@ -168,6 +201,9 @@ class CustomerWriter(Writer):
             if owner is not None:
                 reassigned.add(row)
         fresh = np.asarray(all_rows, dtype=np.int64)[fresh_mask].tolist()
+        twins: dict[int, tuple[str | None, int, str]] = {}
+        if fresh and self._looks_for_twins():
+            fresh, twins = self._twins(clean.loc[fresh], outcome)
         rows = {
             row: stored_columns(values)
             for row, values in records_of(clean.loc[list(matches), fields]).items()
@@ -182,6 +218,69 @@ class CustomerWriter(Writer):
             outcome.status[row] = "created"
         ids.update(created)
         self.write_tags(clean, ids, matches)
+        if twins:
+            self._audit_twins(twins, created)
+
+    def _twins(
+        self, fresh: pd.DataFrame, outcome: Outcome
+    ) -> tuple[list[int], dict[int, tuple[str | None, int, str]]]:
+        """New rows that exactly duplicate a stored customer or an earlier new row of the
+        chunk: rejected (the reason names the stored customer only when it is in the user's
+        scope), or kept when duplicates are allowed. Returns the rows kept and, per kept
+        duplicate, (the stored customer's code and id, or None and the earlier row, and by
+        what it duplicates)."""
+        candidates = _candidates(fresh)
+        stored = find_twins(self.conn, candidates)
+        earlier = first_twins((row, c) for row, c in candidates.items() if row not in stored)
+        kept: list[int] = []
+        twins: dict[int, tuple[str | None, int, str]] = {}
+        for row in fresh.index.tolist():
+            twin = stored.get(row)
+            if twin is None and row not in earlier:
+                kept.append(row)
+            elif self.allow_duplicates:
+                kept.append(row)
+                twins[row] = (
+                    (twin.code, twin.customer_id, twin.what) if twin else (None, *earlier[row])
+                )
+            elif twin is not None:
+                outcome.reject(
+                    row, str(twin.problem(self.in_scope(twin.owner_id), candidates[row]))
+                )
+            else:
+                outcome.reject(row, t("repeated_row", row=earlier[row][0]))
+        return kept, twins
+
+    def _audit_twins(
+        self, twins: Mapping[int, tuple[str | None, int, str]], created: Mapping[int, int]
+    ) -> None:
+        """One event per duplicate created on purpose, filed under the customer it
+        duplicates (a stored one, or the one an earlier row created)."""
+        new_ids = [created[row] for row in twins] + [
+            created[ref] for code, ref, _ in twins.values() if code is None
+        ]
+        codes: dict[int, str] = {}
+        table = table_of(Customer)
+        for batch in batches(new_ids):
+            query = select(table.c.id, table.c.code).where(table.c.id.in_(batch))
+            codes.update((row.id, row.code) for row in self.conn.execute(query))
+        events = []
+        for row, (code, ref, what) in twins.items():
+            twin_id = ref if code is not None else created[ref]
+            events.append(
+                {
+                    "occurred_at": self.now,
+                    "actor": self.actor.username,
+                    "action": ALLOWED,
+                    "entity": "customers",
+                    "entity_id": twin_id,
+                    "ref": code if code is not None else codes[twin_id],
+                    "field": what,
+                    "new_value": codes[created[row]],
+                    "batch_id": self.batch_id,
+                }
+            )
+        self.conn.execute(insert(AuditEvent), events)
 
     @staticmethod
     def _special(
@@ -405,6 +504,31 @@ class CustomerWriter(Writer):
             if tag.strip() not in present.get(customer_id, set())
         ]
         bulk_insert(self.conn, table, rows)
+
+
+def _twin_candidates(clean: pd.DataFrame) -> pd.Series:
+    """Rows that could exactly duplicate another customer: a company with a name and a
+    phone, a person with a phone or an e-mail."""
+    nothing = pd.Series(False, index=clean.index)
+    phone = clean["phone"].notna() if "phone" in clean else nothing
+    person = clean["kind"] == "person" if "kind" in clean else nothing
+    named = clean["name"].notna() if "name" in clean else nothing
+    mail = clean["email"].notna() if "email" in clean else nothing
+    return (~person & named & phone) | (person & (phone | mail))
+
+
+def _candidates(clean: pd.DataFrame) -> dict[int, Candidate]:
+    """Rows as the duplicate check compares them, by row number."""
+    nothing = [None] * len(clean)
+    kinds, names, phones, emails = (
+        clean[name].tolist() if name in clean else nothing for name in _IDENTIFYING
+    )
+    return {
+        row: Candidate(kind or "company", name, phone, email)
+        for row, kind, name, phone, email in zip(
+            clean.index.tolist(), kinds, names, phones, emails, strict=True
+        )
+    }
 
 
 def _customer_fields(clean: pd.DataFrame) -> list[str]:
