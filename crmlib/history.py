@@ -12,75 +12,45 @@ from .access import PII_MASKS
 from .context import Context
 from .display import USER_COLUMNS, heading, value_shown
 from .formatting import kind_of, number_text, value_text
-from .i18n import MESSAGES, t
+from .i18n import MESSAGES, catalogue, t
 from .missing import is_missing
 from .store.models import AuditEvent, User
 from .transfer.catalogue import KINDS
 
-VERBS = {
-    "en": {
-        "create": "created {entity} {ref}",
-        "update": "changed {field} of {ref} from {old} to {new}",
-        "archive": "archived {ref} ({field}: {old} → {new})",
-        "delete": "deleted {entity} of {ref}",
-        "import": "changed {field} of {ref} from {old} to {new} (import)",
-        "merge": "changed {field} of {ref} from {old} to {new} (merge)",
-        "unmerge": "changed {field} of {ref} from {old} to {new} (unmerge)",
-        "merge:absorbed": "merged {new} into {ref}",
-        "merge:merged_into": "merged {ref} into {new}",
-        "unmerge:absorbed": "separated {new} from {ref} again",
-        "unmerge:merged_into": "separated {ref} from {new} again",
-        "duplicate": "created {new} on purpose although it duplicates {ref} ({field})",
-    },
-    "zh": {
-        "create": "创建了{entity} {ref}",
-        "update": "将 {ref} 的 {field} 从 {old} 改为 {new}",
-        "archive": "归档了 {ref}（{field}：{old} → {new}）",
-        "delete": "删除了 {ref} 的{entity}",
-        "import": "通过导入将 {ref} 的 {field} 从 {old} 改为 {new}",
-        "merge": "合并时将 {ref} 的 {field} 从 {old} 改为 {new}",
-        "unmerge": "拆分时将 {ref} 的 {field} 从 {old} 改为 {new}",
-        "merge:absorbed": "将 {new} 合并进 {ref}",
-        "merge:merged_into": "将 {ref} 合并进 {new}",
-        "unmerge:absorbed": "将 {new} 从 {ref} 拆分出来",
-        "unmerge:merged_into": "将 {ref} 从 {new} 拆分出来",
-        "duplicate": "明知与 {ref} 重复（{field}）仍创建了 {new}",
-    },
-}
-ENTITY_NAMES = {
-    "en": {
-        "customers": "customer",
-        "contacts": "contact",
-        "customer_tags": "tag",
-        "opportunities": "opportunity",
-        "interactions": "follow-up",
-        "orders": "order",
-        "tickets": "ticket",
-        "ticket_events": "ticket event",
-        "tasks": "task",
-        "leads": "lead",
-        "comments": "comment",
-        "feedback": "feedback",
-        "campaign_members": "campaign membership",
-        "users": "user",
-    },
-    "zh": {
-        "customers": "客户",
-        "contacts": "联系人",
-        "customer_tags": "标签",
-        "opportunities": "商机",
-        "interactions": "跟进记录",
-        "orders": "订单",
-        "tickets": "工单",
-        "ticket_events": "工单记录",
-        "tasks": "任务",
-        "leads": "线索",
-        "comments": "评论",
-        "feedback": "客户反馈",
-        "campaign_members": "活动成员",
-        "users": "用户",
-    },
-}
+#: What an audit event's action reads as, in the catalogue as ``history:<action>`` (a
+#: merge's own lines as ``history:<action>:<pseudo-field>``); another action reads as
+#: ``history:other``.
+ACTIONS = (
+    "create",
+    "update",
+    "archive",
+    "delete",
+    "import",
+    "merge",
+    "unmerge",
+    "merge:absorbed",
+    "merge:merged_into",
+    "unmerge:absorbed",
+    "unmerge:merged_into",
+    "duplicate",
+)
+#: The tables whose events the history names, in the catalogue as ``history_entity:<table>``.
+ENTITIES = (
+    "customers",
+    "contacts",
+    "customer_tags",
+    "opportunities",
+    "interactions",
+    "orders",
+    "tickets",
+    "ticket_events",
+    "tasks",
+    "leads",
+    "comments",
+    "feedback",
+    "campaign_members",
+    "users",
+)
 #: Fields holding a user's id: the history names the user.
 USER_FIELDS = frozenset({"owner_id", "assignee_id", "created_by_id", "linked_by_id", "actor_id"})
 
@@ -152,20 +122,19 @@ def value_label(
 def describe(event: pd.Series, lang: str, names: Mapping[object, str] | None = None) -> str:
     """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …";
     ``names`` gives users' display names by id and username (assignee_id 27 reads 范颖)."""
-    verbs = VERBS["en" if lang == "en" else "zh"]
+    texts = catalogue("en" if lang == "en" else "zh")
     users = dict(names or {})
     if event["entity"] == WORKSPACE and event["action"] in OPERATIONS:
         actor = users.get(event["actor"], event["actor"])
         sentence = operation_text(event["action"], event["old_value"], event["new_value"], lang)
         return f"{pd.Timestamp(event['occurred_at']):%Y-%m-%d %H:%M} {actor} {sentence}"
-    entity_names = ENTITY_NAMES["en" if lang == "en" else "zh"]
     # A merge's own line names the other customer in a pseudo-field (absorbed, merged_into).
     key = event["action"]
     if event["entity"] == "merges":
         key = f"{event['action']}:{event['field']}"
-    template = verbs.get(key, "{action} {entity} {ref}: {new}")
-    empty = "(empty)" if lang == "en" else "（空）"
-    entity = entity_names.get(event["entity"], event["entity"])
+    template = texts.get(f"history:{key}", texts["history:other"])
+    empty = texts["history:empty"]
+    entity = texts.get(f"history_entity:{event['entity']}", event["entity"])
     field = event["field"]
     if field is not None and event["entity"] != "merges":
         label = field_label(event["entity"], str(field), lang)
