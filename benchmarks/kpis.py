@@ -60,7 +60,7 @@ from crmlib.settings import get_setting  # noqa: E402
 from crmlib.store import make_engine  # noqa: E402
 from crmlib.store.migrate import current_revision, head_revision, upgrade  # noqa: E402
 from crmlib.store.models import Customer, User  # noqa: E402
-from tests.test_kpi import Demo, read_tables, reference  # noqa: E402
+from tests.analytics.test_kpi import Demo, read_tables, reference  # noqa: E402
 
 WORK = HERE / "work"
 RESULTS = HERE / "results.jsonl"
