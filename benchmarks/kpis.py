@@ -23,10 +23,10 @@ the medians of the best elapsed and of the CPU seconds are printed with their ra
     python benchmarks/kpis.py --customers 100000 --against /tmp/before --rounds 6
 
 The catalogue is timed ``--repeat`` times (first run and best run are reported). The naive
-approach is the test suite's pandas reference (:mod:`tests.test_kpi`): it reads every table
-a KPI needs with ``SELECT *`` and computes each figure in pandas; its values are compared
-with the catalogue's, so the run also checks the figures at scale. Prints one results row
-and appends it as JSON to ``benchmarks/results.jsonl``.
+approach is the test suite's pandas reference (:mod:`tests.analytics.test_kpi`): it reads
+every table a KPI needs with ``SELECT *`` and computes each figure in pandas; its values are
+compared with the catalogue's, so the run also checks the figures at scale. Prints one
+results row and appends it as JSON to ``benchmarks/results.jsonl``.
 """
 
 from __future__ import annotations
