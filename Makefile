@@ -14,6 +14,10 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= auto
 # benchmarks/ may not exist yet in a fresh checkout (git keeps no empty folders).
 LINT_PATHS := $(wildcard crmlib tests benchmarks conftest.py)
+# Python keeps compiled modules beside their sources; an environment that turns that off
+# (PYTHONDONTWRITEBYTECODE) would have every crm process, kernel and test worker compile
+# crmlib afresh: about half a second for each of the many processes a test run starts.
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo test test-fast lint lab lock screenshots docs clean distclean

@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, MetaData, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, team_mode
 from .access import ROLES, Actor
 from .audit import record
 from .context import Context
@@ -60,7 +60,8 @@ def authorize(engine: Engine, user: Acting, permission: str | Sequence[str], act
     if isinstance(user, Actor):
         actor = user
     else:
-        name = user or os.environ.get("CRM_USER") or os.environ.get("JUPYTERHUB_USER")
+        named = user or os.environ.get("CRM_USER") or os.environ.get("JUPYTERHUB_USER")
+        name = team_mode.acting_username(engine, named)
         if not name:
             raise AccessDenied(t("admin:no_user", action=doing))
         found = _user_row(engine, name)
@@ -170,6 +171,10 @@ def init_database(
     before = current_revision(engine)
     if before is None and inspect(engine).get_table_names():
         raise CRMError(t("admin:not_crm_database"))
+    with engine.connect() as conn:
+        roles = team_mode.team_roles(conn)
+    if roles is not None:
+        return _upgrade_team(engine, roles, before)
     actor = None
     if before != head_revision() and _user_count(engine):
         actor = authorize(engine, user, "reset_database", "upgrade")
@@ -186,6 +191,28 @@ def init_database(
     if actor is not None and after != before:
         _record_operation(engine, actor.username, "upgrade", old=before, new=after)
     return before, after, created
+
+
+def _upgrade_team(
+    engine: Engine, roles: team_mode.TeamRoles, before: str | None
+) -> tuple[str | None, str, str | None]:
+    """``crm init`` on a team database: an installation login migrates it, as the owner
+    role; the upgrade is audited under that login."""
+    if before == head_revision():
+        return before, before, None
+    with engine.connect() as conn, conn.begin():
+        team_mode.upgrade(conn, roles)
+        login = str(conn.execute(text("SELECT session_user")).scalar_one())
+    after = current_revision(engine)
+    assert after is not None
+    _record_operation(engine, login, "upgrade", old=before, new=after)
+    return before, after, None
+
+
+def init_team(engine: Engine, admin_name: str, password: str) -> team_mode.TeamRoles:
+    """Make an empty PostgreSQL database a team database with its first administrator
+    ``admin_name`` (a CRM user and a database login); see :func:`crmlib.team_mode.enable`."""
+    return team_mode.enable(engine, admin_name, password)
 
 
 def empty_database(engine: Engine) -> None:
@@ -275,6 +302,8 @@ class Status:
     size_bytes: int
     row_counts: dict[str, int]
     last_backup: backups.BackupInfo | None
+    #: The roles of a team database (:mod:`crmlib.team_mode`); None where identity is a name.
+    team: team_mode.TeamRoles | None = None
 
 
 def database_size(engine: Engine) -> int:
@@ -303,7 +332,13 @@ def status(engine: Engine, backup_dir: str | Path) -> Status:
         size_bytes=database_size(engine),
         row_counts=row_counts(engine),
         last_backup=backups.last_backup(backup_dir) if backup_dir.exists() else None,
+        team=_team_roles(engine),
     )
+
+
+def _team_roles(engine: Engine) -> team_mode.TeamRoles | None:
+    with engine.connect() as conn:
+        return team_mode.team_roles(conn)
 
 
 def backup_directory(engine: Engine, directory: str | Path | None = None) -> Path:

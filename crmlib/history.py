@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .access import PII_MASKS
 from .context import Context
 from .display import USER_COLUMNS, heading, value_shown
+from .domain.customers.custom_fields import labels as custom_labels
 from .formatting import kind_of, number_text, value_text
 from .i18n import MESSAGES, catalogue, t
 from .missing import is_missing
@@ -119,9 +120,15 @@ def value_label(
     return value_shown(field, text, lang)
 
 
-def describe(event: pd.Series, lang: str, names: Mapping[object, str] | None = None) -> str:
+def describe(
+    event: pd.Series,
+    lang: str,
+    names: Mapping[object, str] | None = None,
+    custom: Mapping[tuple[str, str], str] | None = None,
+) -> str:
     """One line per event: "2024-05-01 10:00 zhang changed phone of C… from … to …";
-    ``names`` gives users' display names by id and username (assignee_id 27 reads 范颖)."""
+    ``names`` gives users' display names by id and username (assignee_id 27 reads 范颖),
+    ``custom`` the names of custom fields by (entity, ``custom:<key>``)."""
     texts = catalogue("en" if lang == "en" else "zh")
     users = dict(names or {})
     if event["entity"] == WORKSPACE and event["action"] in OPERATIONS:
@@ -137,7 +144,9 @@ def describe(event: pd.Series, lang: str, names: Mapping[object, str] | None = N
     entity = texts.get(f"history_entity:{event['entity']}", event["entity"])
     field = event["field"]
     if field is not None and event["entity"] != "merges":
-        label = field_label(event["entity"], str(field), lang)
+        label = (custom or {}).get((event["entity"], str(field))) or field_label(
+            event["entity"], str(field), lang
+        )
         field = label if event["entity"] == "customers" else f"{entity}.{label}"
 
     def shown(value: object) -> object:
@@ -193,5 +202,9 @@ def history(ctx: Context, ref: str) -> pd.DataFrame:
         **dict(zip(users["id"], users["display_name"], strict=True)),
         **dict(zip(users["username"], users["display_name"], strict=True)),
     }
-    df["text"] = [describe(row, ctx.lang, names) for _, row in df.iterrows()] if len(df) else []
+    with ctx.reading() as conn:
+        custom = custom_labels(conn, ctx.lang)
+    df["text"] = (
+        [describe(row, ctx.lang, names, custom) for _, row in df.iterrows()] if len(df) else []
+    )
     return df

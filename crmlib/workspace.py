@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import admin
+from . import admin, team_mode
 from .access import ROLES, Actor
 from .admin import RestoreResult
 from .analytics.churn import Churn
@@ -23,7 +23,9 @@ from .analytics.funnel import Funnel, sales_funnel
 from .analytics.kpi import Kpis
 from .analytics.profile import Profile, customer_profile
 from .analytics.segments import Segments
+from .config import database_url, is_sqlite
 from .context import Context
+from .domain.customers.custom_fields import CustomFields
 from .domain.customers.customers import Customers
 from .domain.customers.lifecycle import RefreshResult, refresh
 from .domain.customers.search import search_customers
@@ -64,6 +66,7 @@ class Workspace:
         self.users = Users(self.ctx)
         self.settings = Settings(self.ctx)
         self.customers = Customers(self.ctx)
+        self.custom_fields = CustomFields(self.ctx)
         self.contacts = Records(self.ctx, CONTACTS)
         self.opportunities = Opportunities(self.ctx)
         self.interactions = Records(self.ctx, INTERACTIONS)
@@ -246,9 +249,13 @@ class Workspace:
         return f"<Workspace {url} as {self.user.username} ({self.user.role.name})>"
 
 
-def resolve_username(user: str | None) -> str:
-    """The acting user: the argument, else CRM_USER, else JUPYTERHUB_USER."""
+def resolve_username(user: str | None, engine: Engine | None = None) -> str:
+    """The acting user: the argument, else CRM_USER, else JUPYTERHUB_USER. On a team
+    database (``engine``'s, :mod:`crmlib.team_mode`) the connection's login, and a name
+    that is not the login is refused."""
     name = user or os.environ.get("CRM_USER") or os.environ.get("JUPYTERHUB_USER")
+    if engine is not None:
+        name = team_mode.acting_username(engine, name)
     if not name:
         raise ConfigError(t("workspace:no_user"))
     return name
@@ -290,12 +297,16 @@ def open(url: str | None = None, user: str | None = None, *, lang: str | None = 
 
     ``url`` None means ``CRM_DATABASE_URL``, else the workspace database
     (``<CRM_HOME>/data/crm.db``, :func:`crmlib.config.home`). A new database
-    gets its schema, and ``user="admin"`` bootstraps its first administrator.
+    gets its schema, and ``user="admin"`` bootstraps its first administrator. On a team
+    database the user is the connection's login (``user`` may only repeat it).
     """
     with speaking(lang) if lang else nullcontext():  # errors speak the workspace's language
-        username = resolve_username(user)
-        engine = make_engine(url)
+        resolved = database_url(url)
+        # A file database has no logins: a missing user is refused before the file is made.
+        named = resolve_username(user) if is_sqlite(resolved) else None
+        engine = make_engine(resolved)
         try:
+            username = named or resolve_username(user, engine)
             ensure_schema(engine)
             # The session may create the first admin, so it takes SQLite's write lock first.
             with Session(engine.execution_options(**{WRITE_INTENT: True})) as session:

@@ -1,9 +1,11 @@
-"""What a Chinese user reads: every table the ``crm`` command prints and every report
-(its HTML page and its workbook), run on a small demo database, holds no stored code
-(of an enumeration, a role or a team) and no English word; in English, no Chinese label.
+"""What a Chinese user reads: every table the ``crm`` command prints, run on a small demo
+database, holds no stored code (of an enumeration, a role or a team) and no English word; in
+English, no Chinese label. The reports are read the same way in
+tests/reporting/test_report_notebooks.py, on the outputs of the scheduled batch.
 
 Words are runs of two or more ASCII letters not joined to digits (a customer code such as
-C20240501001 or a period such as 2024-Q1 is not a word). What may still read in ASCII:
+C20240501001 or a period such as 2024-Q1 is not a word). What may still read in ASCII
+(tests/chinese_text.py):
 
 - ``ACRONYMS``: established acronyms Chinese users read as they are (SLA, CSAT, NPS, ROI,
   KPI, RFM, AUC of the churn model, GB of the national standard GB/T 4754);
@@ -15,54 +17,25 @@ C20240501001 or a period such as 2024-Q1 is not a word). What may still read in 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
-import nbformat
-import openpyxl
-import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
 
 import crmlib
 from crmlib import admin
 from crmlib.cli import main
-from crmlib.display import COLUMN_ENUMS, USER_COLUMNS, all_codes
+from crmlib.display import all_codes
 from crmlib.i18n import MESSAGES
 from crmlib.reference.enums import ENUMS, SHOWN_ONLY
 from crmlib.reference.regions import REGIONS
-from crmlib.reporting import REPORTS, RunResult
 from crmlib.settings import DEFAULTS
-from crmlib.store.models import Base
 from crmlib.workspace import Workspace
+from tests.chinese_text import problems, typed_values, typed_words
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks" / "reports"
-ACRONYMS = frozenset({"SLA", "CSAT", "NPS", "ROI", "KPI", "RFM", "AUC", "GB"})
-WORD = re.compile(r"(?<![A-Za-z0-9_@.])[A-Za-z][A-Za-z_]*[A-Za-z](?![A-Za-z0-9_@])")
-CJK = re.compile(r"[\u3400-\u9fff]")
-#: Tables whose free text people typed (names, subjects, notes) may hold ASCII words.
-TYPED = (
-    "customers",
-    "contacts",
-    "leads",
-    "opportunities",
-    "interactions",
-    "orders",
-    "tickets",
-    "ticket_events",
-    "kb_articles",
-    "campaigns",
-    "tasks",
-    "comments",
-    "users",
-    "segments",
-)
 #: Commands that print no table: they change data, write files or serve pages.
 NOT_TABLES = {
     "init",
@@ -70,6 +43,7 @@ NOT_TABLES = {
     "status",
     "users add",
     "users deactivate",
+    "users passwd",
     "users role",
     "template",
     "export",
@@ -113,6 +87,8 @@ NOT_TABLES = {
     "customers grade",
     "customers status",
     "customers clear",
+    "fields add",
+    "fields retire",
 }
 #: Commands that show, beside Chinese names and rules, the setting keys and the JSON values
 #: people type back into ``crm settings set``: keys count as typed, values and the
@@ -190,6 +166,7 @@ def commands(picks: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
         "churn explain": [code],
         "settings list": [],
         "settings get": ["sla_policy"],
+        "fields list": ["--retired"],
     }
     shown = {name: ("admin", args) for name, args in by_admin.items()}
     shown["reminders"] = (rep, [])
@@ -206,47 +183,10 @@ VARIANTS = [
 ]
 
 
-def typed_values(demo: Workspace) -> Iterator[str]:
-    """The texts people typed into the demo's records (not its codes, logins or teams)."""
-    coded = {
-        *COLUMN_ENUMS,
-        *USER_COLUMNS,
-        "username",
-        "email",
-        "website",
-        "tags",
-        "industry",
-        "industry_section",
-        "industry_division",
-        "province",
-        "region",
-    }
-    with demo.engine.connect() as conn:
-        for name in TYPED:
-            table = Base.metadata.tables[name]
-            columns = [
-                c for c in table.columns if c.name not in coded and c.type.python_type is str
-            ]
-            for row in conn.execute(select(*columns)):
-                yield from (str(value) for value in row if value)
-
-
 @pytest.fixture(scope="module")
 def typed(demo: Workspace) -> set[str]:
     """ASCII words of what people typed."""
-    return {word for value in typed_values(demo) for word in WORD.findall(value)}
-
-
-def problems(text: str, typed: set[str], where: str) -> list[str]:
-    """Stored codes and English words in ``text``."""
-    found = []
-    codes = all_codes()
-    for word in WORD.findall(text):
-        if word in codes:
-            found.append(f"{where}: code {word!r}")
-        elif word not in ACRONYMS and word not in typed:
-            found.append(f"{where}: English {word!r}")
-    return found
+    return typed_words(demo)
 
 
 def run(url: str, user: str, args: list[str], lang: str = "zh") -> str:
@@ -321,120 +261,3 @@ def test_cli_tables_in_english_have_no_chinese_labels(
         words = {w for line in output.splitlines() for w in line.split()}
         found += [f"{name}: {w!r}" for w in sorted(words & chinese)]
     assert not found, "\n".join(found)
-
-
-# -- reports -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def reports(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
-    output = tmp_path_factory.mktemp("chinese_reports")
-    with demo.reports.runner(notebooks=NOTEBOOKS, output=output) as runner:
-        return {
-            name: runner.run(name, {"period": "this_year", "lang": "zh"}, formats=("html", "xlsx"))
-            for name in REPORTS
-        }
-
-
-def _strings(spec: Any) -> Iterator[str]:
-    """The texts a chart draws: titles, and the string values of its data."""
-    if isinstance(spec, dict):
-        for key, value in spec.items():
-            if key in (
-                "$schema",
-                "config",
-                "field",
-                "type",
-                "mark",
-                "sort",
-                "format",
-                "scheme",
-                "name",
-                "test",
-                "as",
-                "calculate",
-                "filter",
-                "aggregate",
-                "stack",
-                "orient",
-                "align",
-                "baseline",
-                "fontWeight",
-                "signal",
-                "expr",
-                "datum",
-                "condition",
-                "value",
-                "bin",
-                "timeUnit",
-            ):
-                continue
-            if key in ("title", "text") and isinstance(value, str):
-                yield value
-            elif key in ("datasets", "data", "values"):
-                yield from _data_strings(value)
-            else:
-                yield from _strings(value)
-    elif isinstance(spec, list):
-        for item in spec:
-            yield from _strings(item)
-
-
-def _data_strings(data: Any) -> Iterator[str]:
-    if isinstance(data, dict):
-        for value in data.values():
-            yield from _data_strings(value)
-    elif isinstance(data, list):
-        for row in data:
-            if isinstance(row, dict):
-                yield from (v for v in row.values() if isinstance(v, str))
-
-
-def page_text(notebook: Path) -> str:
-    """What a report's page shows: its HTML outputs without scripts and tags, and the
-    texts of its charts."""
-    node = nbformat.read(notebook, as_version=4)
-    parts = []
-    for cell in node.cells:
-        for output in cell.get("outputs", []):
-            markup = output.get("data", {}).get("text/html", "")
-            markup = "".join(markup) if isinstance(markup, list) else markup
-            start = markup.find('{"$schema"')
-            if start >= 0:
-                spec, _ = json.JSONDecoder().raw_decode(markup.replace("<\\/", "</"), start)
-                parts += list(_strings(spec))
-            visible = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S)
-            parts.append(re.sub(r"<[^>]+>", " ", visible))
-    return "\n".join(parts)
-
-
-@pytest.mark.slow
-def test_reports_read_as_chinese(reports: dict[str, RunResult], typed: set[str]) -> None:
-    found: list[str] = []
-    for name, result in reports.items():
-        assert result.ok, f"{name}: {result.error}"
-        found += problems(page_text(Path(result.outputs["notebook"])), typed, f"{name} page")
-        book = openpyxl.load_workbook(result.outputs["xlsx"])
-        for sheet in book.worksheets:
-            found += problems(sheet.title, typed, f"{name} sheet name")
-            for row in sheet.iter_rows(values_only=True):
-                text = " ".join(v for v in row if isinstance(v, str))
-                found += problems(text, typed, f"{name} sheet {sheet.title}")
-    assert not found, "\n".join(found)
-
-
-@pytest.mark.slow
-def test_workbooks_keep_numbers_with_number_formats(reports: dict[str, RunResult]) -> None:
-    book = openpyxl.load_workbook(reports["kpi_dashboard"].outputs["xlsx"])
-    revenue = book["月度销售额"]
-    assert [c.value for c in revenue[1]] == ["月份", "销售额"]
-    amounts = [row[1] for row in revenue.iter_rows(min_row=2)]
-    assert amounts and all(isinstance(c.value, int | float) for c in amounts)
-    assert {c.number_format for c in amounts} == {"#,##0.00"}
-    teams = book["各团队赢单率"]
-    assert {row[1].number_format for row in teams.iter_rows(min_row=2)} == {"0.0%"}
-    assert "华东团队" in {row[0].value for row in teams.iter_rows(min_row=2)}
-    frame = pd.read_excel(
-        reports["customer_profile"].outputs["xlsx"], sheet_name="区域分布", engine="openpyxl"
-    )
-    assert list(frame.columns) == ["区域", "客户数", "占比"]

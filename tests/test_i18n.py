@@ -94,11 +94,9 @@ def test_the_scan_catches_a_table_written_in_code() -> None:
 
 #: A name that holds one language of a text: ``zh=``, ``formula_en=``, a field ``title_zh``.
 _PAIR_NAME = re.compile(r"^(?:zh|en)$|_(?:zh|en)$")
-#: Where texts still come in pairs, and why: the import and export columns (whose headers are
-#: also read back from files) are moving to the catalogue on their own; the official names
-#: of industries and provinces are reference data matched when read; the environment
-#: variables' descriptions are for the reference page alone.
-_PAIRS_ALLOWED = ("transfer/", "reference/industries.py", "reference/regions.py", "environment.py")
+#: Where texts still come in pairs, and why: the official names of industries and provinces
+#: are reference data, matched in either language when a file or a form gives them.
+_PAIRS_ALLOWED = ("reference/industries.py", "reference/regions.py")
 
 
 def _pairs(tree: ast.Module) -> list[str]:

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (importing a module registers its subcommands)
     analytics_views,
     churn,
     core,
+    fields,
     lab,
     lifecycle,
     notebooks,

@@ -25,7 +25,7 @@ from ..reference.enums import Enumeration
 from ..settings import SettingWarning
 from ..store.engine import make_engine
 from ..store.models import User
-from ..workspace import Workspace, resolve_username
+from ..workspace import Workspace
 from ..workspace import open as open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +76,7 @@ class Settings:
         return make_engine(self.url)
 
     def workspace(self) -> Workspace:
-        return open_workspace(self.url, resolve_username(self.user), lang=self.lang)
+        return open_workspace(self.url, self.user, lang=self.lang)
 
     @functools.cached_property
     def names(self) -> dict[str, str]:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy import inspect
 
-from .. import admin, clock
+from .. import admin, clock, team_mode
+from ..config import database_url, is_sqlite
+from ..domain.customers.custom_fields import FieldDef, definitions
 from ..i18n import current_lang, t
 from ..reporting.scorecard import format_text, write_xlsx
+from ..store.models import CustomField
 from ..transfer.engines import DEFAULT_ENGINE, ENGINE_ENV, ENGINES
 from ..transfer.formulas import neutralise_frame
 from ..transfer.kinds import parse_mapping
@@ -35,11 +40,28 @@ from .base import (
     show_default=True,
     help="Username of the first administrator on a new database.",
 )
+@click.option(
+    "--team",
+    is_flag=True,
+    help="PostgreSQL: set an empty database up in team mode (identity from each user's own "
+    "login, scopes enforced by the database); run with an installation connection.",
+)
+@click.option(
+    "--password-file",
+    type=click.File("r"),
+    help="With --team: read the administrator's password from this file (default: standard input).",
+)
 @pass_settings
 @friendly_errors
-def init(settings: Settings, admin_name: str) -> None:
+def init(settings: Settings, admin_name: str, team: bool, password_file: Any) -> None:
     """Create the database, or upgrade it to this version's schema."""
     engine = settings.engine()
+    if team:
+        roles = admin.init_team(engine, admin_name, read_password(password_file))
+        where = engine.url.render_as_string(hide_password=True)
+        click.echo(t("core_cli:team_created", where=where, owner=roles.owner, group=roles.group))
+        click.echo(t("core_cli:admin_created", name=admin_name))
+        return
     before, after, created = admin.init_database(engine, admin_name, user=settings.user)
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
@@ -50,6 +72,19 @@ def init(settings: Settings, admin_name: str) -> None:
         click.echo(t("core_cli:schema_created", where=where, revision=after))
     if created:
         click.echo(t("core_cli:admin_created", name=created))
+
+
+def read_password(source: Any = None) -> str:
+    """A password from ``source`` (a file), else standard input: asked twice, unseen, at a
+    terminal; the first line of piped input otherwise. Never an argument, which other
+    users of the machine can read in the process list."""
+    if source is not None:
+        return str(source.readline()).rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(
+            click.prompt(t("core_cli:password_prompt"), hide_input=True, confirmation_prompt=True)
+        )
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @main.command()
@@ -119,7 +154,8 @@ def demo(
 @pass_settings
 @friendly_errors
 def status(settings: Settings) -> None:
-    """Row counts per table, database size, schema revision and last backup."""
+    """Row counts per table, database size, schema revision, last backup, and whether the
+    database checks who acts (team mode) or trusts the name given."""
     report = admin.status(settings.engine(), admin.backup_directory(settings.engine()))
     click.echo(t("core_cli:status_database", url=report.url))
     if report.revision:
@@ -132,6 +168,10 @@ def status(settings: Settings) -> None:
         click.echo(t("core_cli:status_backup", at=last.created_at, path=last.path))
     else:
         click.echo(t("core_cli:status_no_backup"))
+    if report.team is not None:
+        click.echo(t("core_cli:status_team", owner=report.team.owner, group=report.team.group))
+    else:
+        click.echo(t("core_cli:status_shared"))
     if not report.row_counts:
         click.echo(t("core_cli:status_no_tables"))
         return
@@ -150,14 +190,27 @@ def users() -> None:
 @click.option("--role", required=True, type=click.Choice(admin.ROLE_NAMES))
 @click.option("--team")
 @click.option("--display-name")
+@click.option(
+    "--password-file",
+    type=click.File("r"),
+    help="Team databases: read the new login's password from this file (default: standard input).",
+)
 @pass_settings
 @friendly_errors
 def users_add(
-    settings: Settings, name: str, role: str, team: str | None, display_name: str | None
+    settings: Settings,
+    name: str,
+    role: str,
+    team: str | None,
+    display_name: str | None,
+    password_file: Any,
 ) -> None:
-    """Add a user."""
+    """Add a user (on a team database also their login, with a password from standard input)."""
     with settings.workspace() as ws:
-        user = ws.users.add(name, role=role, team=team, display_name=display_name)
+        password = read_password(password_file) if team_mode.login_of(ws.engine) else None
+        user = ws.users.add(
+            name, role=role, team=team, display_name=display_name, password=password
+        )
     if user.team:
         click.echo(
             t(
@@ -201,6 +254,23 @@ def users_role(settings: Settings, name: str, role: str, team: str | None) -> No
     )
 
 
+@users.command("passwd")
+@click.argument("name")
+@click.option(
+    "--password-file",
+    type=click.File("r"),
+    help="Read the new password from this file (default: standard input).",
+)
+@pass_settings
+@friendly_errors
+def users_passwd(settings: Settings, name: str, password_file: Any) -> None:
+    """Give NAME's database login a new password (team databases; your own, or anyone's
+    for administrators), read from standard input."""
+    with settings.workspace() as ws:
+        ws.users.set_password(name, read_password(password_file))
+    click.echo(t("core_cli:password_changed", name=name))
+
+
 @users.command("deactivate")
 @click.argument("name")
 @click.option("--reassign-to", help="User who takes over NAME's customers.")
@@ -232,8 +302,32 @@ def template(
 ) -> None:
     """Write an empty import template with dropdowns, required columns and instructions."""
     lang = current_lang(file_lang or settings.lang)
-    path = write_template(kind, output or Path(f"{kind}-template.{fmt}"), lang=lang, fmt=fmt)
+    path = write_template(
+        kind,
+        output or Path(f"{kind}-template.{fmt}"),
+        lang=lang,
+        fmt=fmt,
+        fields=_custom_fields(settings, kind),
+    )
     click.echo(t("core_cli:template_written", path=path))
+
+
+def _custom_fields(settings: Settings, kind: str) -> list[FieldDef]:
+    """The kind's active custom fields, which its template carries as columns; none on a
+    database without its schema yet, and no SQLite file made for it (a template may be
+    written before ``crm init``)."""
+    url = database_url(settings.url)
+    missing_file = is_sqlite(url) and not Path(url.database or ":memory:").is_file()
+    if missing_file and url.database not in (None, "", ":memory:"):
+        return []
+    engine = settings.engine()
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table(CustomField.__tablename__):
+                return []
+            return definitions(conn, kind)
+    finally:
+        engine.dispose()
 
 
 @main.command("export")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..environment import AUDIENCES, VARIABLES
+from ..i18n import t
 from .markdown import banner, code, table
 
 
@@ -17,15 +18,16 @@ def render() -> str:
         "",
         "crmlib 读取或设置的全部环境变量。未设置时取所示默认值；有对应命令行选项时以选项为准。",
     ]
-    for audience, (zh, en) in AUDIENCES.items():
+    for audience in AUDIENCES:
         rows = [
-            (code(v.name), v.default or "unset / 未设置", v.en, v.zh)
+            (code(v.name), v.default or "unset / 未设置", v.description("en"), v.description("zh"))
             for v in VARIABLES
             if v.audience == audience
         ]
         parts += [
             "",
-            f"## {en} / {zh}",
+            f"## {t(f'environment_audience:{audience}', 'en')} / "
+            f"{t(f'environment_audience:{audience}', 'zh')}",
             "",
             table(("Variable", "Default", "Meaning", "说明"), rows),
         ]

@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 
 from ..i18n import MESSAGES, t
-from ..missing import is_missing
 from ..quality.scorecard import DIMENSIONS, TREND_COLUMNS, Scorecard, dimension_label
 
 
@@ -104,9 +103,7 @@ def format_text(card: Scorecard) -> str:
             "records"
         ):
             passed, total = check["passed"], check["total"]
-            if is_missing(passed):
-                numbers, mark = f"{total:,}", f"({t('scorecard:info', lang)})"
-            elif total == 0:
+            if total == 0:
                 numbers, mark = "0/0", f"({t('scorecard:no_data', lang)})"
             else:
                 numbers, mark = f"{passed:,}/{total:,}", _mark(check["score"], card.target)

@@ -72,6 +72,7 @@ import phonenumbers
 from ..i18n import t
 from .base import FieldRule, Passed, RuleViolation
 from .fields import BLANK_PRINTABLE, EMAIL, IDENTIFIER, TEXT, Rule, email, phone
+from .tags import TAGS_KIND
 
 if TYPE_CHECKING:
     import polars as pl
@@ -264,6 +265,16 @@ def _text(rule: FieldRule[Any], cells: list[str]) -> Passed:
 @IDENTIFIER.column_form
 def _identifier(rule: FieldRule[Any], cells: list[str]) -> Passed:
     return _limited(rule, cells, _folded)
+
+
+@TAGS_KIND.column_form
+def _tags(rule: FieldRule[Any], cells: list[str]) -> Passed:
+    """The text pass; only a cell longer than the longest tag can hold a tag too long, and
+    those (a few, in a column of tags) go through the rule."""
+    passed, decided, found = _limited(rule, cells, _trimmed)
+    tag_limit: int = rule.parameters["tag_limit"]
+    lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+    return passed, decided & (lengths <= tag_limit), found
 
 
 def _limited(

@@ -18,6 +18,7 @@ from .fields import (
     province,
     text,
 )
+from .tags import tags_text
 
 RULES: dict[str, Rule] = {
     "name": text(200),
@@ -42,3 +43,7 @@ RULES: dict[str, Rule] = {
     "email": email,
     "owner": identifier(64),
 }
+#: A customer's tags as one text: the entry form's field and an import's cell as typed,
+#: the API's list of tags joined by commas, each tag as long as the tag column allows.
+#: One rule on every path.
+TAGS = tags_text(500)

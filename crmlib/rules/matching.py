@@ -114,6 +114,16 @@ def widths(text: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+def search_forms(query: str) -> list[str]:
+    """The forms of a search that stored text may hold, lower-cased for a ``lower(column)
+    LIKE`` lookup, each once: as typed, folded to half-width (NFKC), with full-width
+    punctuation and all in full width (:func:`widths`). Text is stored as written, so
+    "退货（七天）" finds "退货(七天)" and back; other mixtures of widths are not looked for."""
+    folded = unicodedata.normalize("NFKC", query).strip().casefold()
+    forms = (query.strip().casefold(), *widths(folded))
+    return list(dict.fromkeys(form for form in forms if form))
+
+
 def fold(value: object) -> str:
     """Full-width to half-width (NFKC), case-folded, without spaces or punctuation."""
     if not isinstance(value, str):

@@ -75,11 +75,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     transactional DDL).
     """
     with engine.connect() as conn, conn.execution_options(**{WRITE_INTENT: True}).begin():
-        # Two processes opening a new database at once: the second waits here for the
-        # first (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), then finds the
-        # schema at head and does nothing.
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        from alembic import command
+        migrate(conn, revision)
 
-        command.upgrade(alembic_config(conn), revision)
+
+def migrate(conn: Connection, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` in the transaction ``conn`` has begun, so a caller
+    can do more in the same transaction (team mode: as the owner role, then its grants)."""
+    # Two processes opening a new database at once: the second waits here for the
+    # first (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), then finds the
+    # schema at head and does nothing.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    from alembic import command
+
+    command.upgrade(alembic_config(conn), revision)

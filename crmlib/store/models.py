@@ -471,6 +471,45 @@ class SegmentSize(Base):
     size: Mapped[int] = mapped_column(Integer)
 
 
+class CustomField(Base):
+    """A field an administrator added to a kind of record (customers): its key, its names
+    by language (a JSON object: ``{"zh": "行业细分", "en": "Industry detail"}``), its type
+    (text, number, money, date, choice) and, for a choice, its choices (a JSON list).
+    Retired fields keep their values but leave forms and files."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(40))
+    names: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16))
+    choices: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+
+class CustomValue(Base):
+    """One record's value of one custom field. ``text_value`` holds every value as text
+    (dates as ISO days, numbers as plain decimals), ``number_value`` numbers and money as
+    well, so rules filter and compare on either column alike on SQLite and PostgreSQL."""
+
+    __tablename__ = "custom_values"
+    __table_args__ = (
+        UniqueConstraint("field_id", "record_id"),
+        Index("ix_custom_values_text", "field_id", "text_value"),
+        Index("ix_custom_values_number", "field_id", "number_value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(Integer, index=True)
+    text_value: Mapped[str | None] = mapped_column(String(2000))
+    number_value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6, asdecimal=True))
+
+
 class AuditEvent(Base):
     """One change of one field, or one whole-record action (create, delete, import, export).
 
@@ -511,7 +550,6 @@ class ImportBatch(Base):
     rows_updated: Mapped[int] = mapped_column(Integer, default=0)
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    rows_warned: Mapped[int] = mapped_column(Integer, default=0)
     output_dir: Mapped[str | None] = mapped_column(String(500))
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
@@ -528,23 +566,6 @@ class ImportReject(Base):
     row_number: Mapped[int] = mapped_column(Integer)
     raw: Mapped[str] = mapped_column(Text)
     reasons: Mapped[str] = mapped_column(Text)
-
-
-class ImportWarning(Base):
-    """An invalid optional value that was left out of an imported row, kept verbatim."""
-
-    __tablename__ = "import_warnings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    batch_id: Mapped[int] = mapped_column(
-        ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
-    )
-    row_number: Mapped[int] = mapped_column(Integer)
-    ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    field: Mapped[str] = mapped_column(String(64))
-    raw_value: Mapped[str | None] = mapped_column(Text)
-    rule: Mapped[str] = mapped_column(String(64))
-    message: Mapped[str] = mapped_column(Text)
 
 
 class QualityRun(Base):
@@ -594,6 +615,21 @@ class CodeSequence(Base):
 
     prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class TeamMode(Base):
+    """The one row of a team database (:mod:`crmlib.team_mode`): the role that owns the
+    CRM's tables, the group role of its users' logins, and the roles of the logins whose
+    role sees every row or a scope. No row: no team mode."""
+
+    __tablename__ = "team_mode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_role: Mapped[str] = mapped_column(String(63))
+    group_role: Mapped[str] = mapped_column(String(63))
+    all_role: Mapped[str] = mapped_column(String(63))
+    scoped_role: Mapped[str] = mapped_column(String(63))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
 
 class Setting(Base):

@@ -30,8 +30,9 @@ _KEYS, _CELLS = "crm-import-keys.", "crm-import-cells"
 
 
 def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcome) -> pd.DataFrame:
-    """Clean values for every mapped column; broken required values reject their row,
-    broken optional values are left out with a warning."""
+    """Clean values for every mapped column. A value that breaks its field's rule rejects
+    its row, required or not, as the API and the entry forms refuse it: no row is stored
+    with a broken value left out. A missing required value rejects its row too."""
     clean = pd.DataFrame(index=raw.index)
     violations: dict[str, pd.Series] = {}
     for name in raw.columns:
@@ -40,17 +41,16 @@ def _validate(spec: FileKind, raw: pd.DataFrame, writer: Writer, outcome: Outcom
     required = writer.required(clean)
     nobody = pd.Series(False, index=raw.index)
     for name in spec.names:
-        must = required.get(name, nobody)
         broken = violations[name].notna() if name in violations else nobody
         if broken.any():
             for row, value, violation in _broken(raw, violations, name, broken):
-                problem = FieldError(name, value, violation.rule, violation.message)
-                outcome.refuse(row, problem, reject=bool(must[row]))
+                outcome.refuse(row, FieldError(name, value, violation.rule, violation.message))
+        must = required.get(name, nobody)
         if not must.any():
             continue
         missing = clean[name].isna() & ~broken if name in clean else ~nobody
         for row in raw.index[missing & must]:
-            outcome.refuse(row, FieldError(name, None, "required", t("required")), reject=True)
+            outcome.refuse(row, FieldError(name, None, "required", t("required")))
     return clean
 
 

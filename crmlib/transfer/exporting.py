@@ -37,6 +37,7 @@ from ..reference.industries import DIVISIONS, SECTIONS
 from ..reference.regions import find_province
 from ..rules import amount, date_value, datetime_value, email, flag, phone
 from .catalogue import file_kind
+from .custom_kinds import extended
 from .formulas import SafeWriter
 from .kinds import Column, FileKind
 from .sources import TAG_SEPARATOR
@@ -85,7 +86,8 @@ def export(
     access. The file appears complete or not at all.
     """
     path = Path(path)
-    entry = file_kind(kind)
+    with ctx.reading() as conn:
+        entry = extended(conn, file_kind(kind))  # with the kind's custom fields
     spec = entry.spec
     lang = current_lang(lang or ctx.lang)
     chosen = file_format(path, fmt, lang)

@@ -3,9 +3,10 @@
 The whole import runs in one transaction, so a failed or killed import leaves the
 database as it was, ``strict`` commits nothing when any row fails and ``dry_run`` commits
 nothing at all. Rows are read, validated and written in chunks, so memory stays bounded
-however long the file. Rejected rows go to ``rejects.csv`` (original values, row number,
-reasons) and to ``import_rejects``; invalid optional values, left out of their row, go to
-``warnings.csv`` and ``import_warnings``; ``summary.json`` sits beside them.
+however long the file. A value that breaks its field's rule rejects its row, as the API
+refuses it (:mod:`.checking`), and so does a reference that names nothing (a customer, a
+user, a campaign). Rejected rows go to ``rejects.csv`` (original values, row number,
+reasons) and to ``import_rejects``; ``summary.json`` sits beside it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from ..i18n import current_lang, speaking, t
 from ..settings import get_setting
 from ..store.bulk_load import bulk_load_settings
 from ..store.engine import WRITE_INTENT, refresh_statistics
-from ..store.models import ImportBatch, ImportReject, ImportWarning
+from ..store.models import ImportBatch, ImportReject
 from .bulk import is_large
 from .catalogue import file_kind
 from .checking import Checked, Checker
+from .custom_kinds import extended
 from .engines import import_engine
 from .formulas import SafeWriter
 from .kinds import FileKind, header_key
@@ -66,13 +68,11 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
-    warned: int = 0
     unknown_columns: list[str] = field(default_factory=list)
     #: For each unknown column, the fields it may have meant, closest first.
     suggestions: dict[str, list[str]] = field(default_factory=dict)
     output_dir: Path | None = None
     rejects_path: Path | None = None
-    warnings_path: Path | None = None
     #: The import engine that ran it (see :mod:`crmlib.transfer.engines`).
     engine: str = ""
 
@@ -105,7 +105,7 @@ class ImportResult:
                     "import_counts",
                     **{
                         k: getattr(self, k)
-                        for k in ("rows", "created", "updated", "unchanged", "rejected", "warned")
+                        for k in ("rows", "created", "updated", "unchanged", "rejected")
                     },
                 )
             ]
@@ -120,8 +120,6 @@ class ImportResult:
             lines.append(t(state))
             if self.rejects_path:
                 lines.append(t("import_rejects_at", path=self.rejects_path))
-            if self.warnings_path:
-                lines.append(t("import_warnings_at", path=self.warnings_path))
         return "\n".join(lines)
 
 
@@ -147,7 +145,7 @@ def _file_facts(path: Path) -> tuple[str, int]:
 
 
 class _Sink:
-    """Rejects and warnings, streamed to CSV files opened on first use. A write that fails
+    """Rejects, streamed to CSV files opened on first use. A write that fails
     (a full disk) names the file, which a buffered write's error does not."""
 
     def __init__(self, directory: Path, headers: list[str]) -> None:
@@ -230,14 +228,15 @@ def import_file(
     is rejected, unless ``allow_duplicates``: then it is created and the audit log says so.
     """
     with speaking(ctx.lang):
-        entry = file_kind(kind)
-        spec = entry.spec
+        builtin = file_kind(kind)
         runner = import_engine(engine)
-        ctx.scope.require(getattr(ctx.actor.role, entry.permission), f"import {kind}")
-        source = Path(path)
-        table = open_table(source, sheet=sheet, sheet_hints=(spec.zh, spec.en, spec.name))
+        ctx.scope.require(getattr(ctx.actor.role, builtin.permission), f"import {kind}")
         with ctx.reading() as conn:
             extra = get_setting(conn, "import_synonyms").get(kind, {})
+            entry = extended(conn, builtin)  # the kind's custom fields are columns too
+        spec = entry.spec
+        source = Path(path)
+        table = open_table(source, sheet=sheet, sheet_hints=(spec.zh, spec.en, spec.name))
         columns, unknown = _map_headers(spec, table, {**extra, **(mapping or {})})
         started = clock.now()
         directory = (
@@ -253,7 +252,7 @@ def import_file(
             strict,
             False,
             unknown_columns=unknown,
-            suggestions={h: [c.name for c in spec.suggest(h)] for h in unknown},
+            suggestions={h: [c.name for c in builtin.spec.suggest(h)] for h in unknown},
             output_dir=directory,
             engine=runner.name,
         )
@@ -325,7 +324,6 @@ def import_file(
         if result.committed and result.ok >= ANALYZE_AFTER_ROWS:
             refresh_statistics(ctx.engine)
         result.rejects_path = sink.path("rejects.csv")
-        result.warnings_path = sink.path("warnings.csv")
         if not result.committed:
             result.batch_id = _record_uncommitted(ctx.engine, batch, result)
         try:
@@ -472,29 +470,6 @@ def _record_rows(conn: Connection, result: ImportResult, chunk: Checked, sink: _
                 }
             )
         bulk_insert(conn, ImportReject.__table__, rows)  # type: ignore[arg-type]
-    kept = [
-        (row, problem) for row, problem in outcome.warnings if outcome.status.get(row) != "rejected"
-    ]
-    result.warned += len({row for row, _ in kept})
-    if kept:
-        warnings = sink.writer("warnings.csv", ["row_number", "field", "value", "rule", "message"])
-        for row, problem in kept:
-            warnings.writerow([row, problem.field, problem.value, problem.rule, problem.message])
-        bulk_insert(
-            conn,
-            ImportWarning.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "batch_id": result.batch_id,
-                    "row_number": row,
-                    "field": p.field,
-                    "raw_value": None if p.value is None else str(p.value),
-                    "rule": p.rule,
-                    "message": p.message,
-                }
-                for row, p in kept
-            ],
-        )
 
 
 def _counts(result: ImportResult) -> dict[str, Any]:
@@ -505,7 +480,6 @@ def _counts(result: ImportResult) -> dict[str, Any]:
         "rows_updated": result.updated,
         "rows_unchanged": result.unchanged,
         "rows_rejected": result.rejected,
-        "rows_warned": result.warned,
     }
 
 

@@ -54,6 +54,7 @@ from ..rules import (
     text,
 )
 from ..rules.columns import apply_rule
+from ..rules.customers import TAGS
 from ..store.codes import CODE
 
 _DECORATION = re.compile(r"[\s*＊_\-:：()（）\[\]【】]+")
@@ -532,7 +533,7 @@ CUSTOMERS = FileKind(
         _c("birthday", date_value, ""),
         _c("consent_purpose", text(200), ""),
         _c("consent_at", datetime_value, ""),
-        _c("tags", text(500), "重点跟进"),
+        _c("tags", TAGS, "重点跟进"),
         _c("remarks", text(2000), "年底有扩产计划"),
     ),
     required=("name", "industry", "contact", "phone", "source"),

@@ -19,12 +19,15 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..domain.customers.custom_fields import FieldDef
 from ..errors import FieldError, ValidationError
 from ..i18n import current_lang, t
 from ..reference.industries import DIVISIONS, SECTIONS, Industry
 from ..reference.regions import PROVINCES, Province
 from ..rules import Rule, amount, date_value, datetime_value, email, flag, phone, postcode
 from .catalogue import file_kind
+from .custom import CustomColumn
+from .custom_kinds import with_fields
 from .formulas import SafeWriter
 from .kinds import Column, FileKind
 
@@ -104,6 +107,8 @@ def choices(column: Column, lang: str) -> list[str] | None:
         return [industry_text(item, lang) for item in industries()]
     if column.choices == "province":
         return [province_text(item, lang) for item in PROVINCES]
+    if isinstance(column, CustomColumn) and column.field and column.field.type == "choice":
+        return list(column.field.choices)
     return None
 
 
@@ -131,14 +136,21 @@ def display_width(text: str) -> int:
 
 
 def write_template(
-    kind: str, path: str | Path, *, lang: str = "zh", fmt: str | None = None
+    kind: str,
+    path: str | Path,
+    *,
+    lang: str = "zh",
+    fmt: str | None = None,
+    fields: Sequence[FieldDef] = (),
 ) -> Path:
     """Write an empty import file for ``kind`` with headers in ``lang`` and one example row.
 
     xlsx templates also carry dropdowns, required markers and an instructions sheet; csv
-    templates are UTF-8 with a BOM so that Excel shows Chinese correctly.
+    templates are UTF-8 with a BOM so that Excel shows Chinese correctly. ``fields``, the
+    kind's active custom fields, follow the built-in columns as they do in exports, so a
+    filled-in template fills them too.
     """
-    spec = file_kind(kind).spec
+    spec = with_fields(file_kind(kind), fields).spec
     lang = current_lang(lang)
     path = Path(path)
     chosen = file_format(path, fmt, lang)
@@ -322,4 +334,15 @@ def column_help(column: Column, lang: str) -> str:
         return say(column.choices, lang)
     if column.name in _COLUMN_NOTES:
         return say(column.name, lang)
+    if isinstance(column, CustomColumn) and column.field:
+        return _custom_help(column.field, lang)
     return say(_RULE_HELP.get(column.rule, "text"), lang)
+
+
+def _custom_help(field: FieldDef, lang: str) -> str:
+    """What a custom field's column accepts: its type's forms, a choice field's choices."""
+    if field.type == "choice":
+        return say(
+            "custom_choice", lang, choices=("、" if lang == "zh" else ", ").join(field.choices)
+        )
+    return say({"money": "amount", "date": "date"}.get(field.type, f"custom_{field.type}"), lang)

@@ -4,6 +4,7 @@ an existing file for editing with its change history."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from ..domain.customers.custom_fields import AUDIT_PREFIX, FieldDef
 from ..errors import CRMError, ValidationError
 from ..rules.customers import RULES
 from ..rules.tags import split_tags
@@ -30,17 +32,46 @@ MULTILINE = frozenset({"remarks"})
 WATCHED = ("name", "phone", "email")
 
 
-def customer_specs(lang: str) -> list[FieldSpec]:
+#: What the form calls a custom field (``custom:<key>``, as files and the history do).
+CUSTOM = AUDIT_PREFIX
+
+
+def customer_specs(lang: str, custom: Sequence[FieldDef] = ()) -> list[FieldSpec]:
     """Every field of a customer file (the import columns less the generated code), with
-    the customer rules and the reference lists as dropdowns."""
+    the customer rules and the reference lists as dropdowns; then the ``custom`` fields,
+    each checked by its type's rule, a choice field as a dropdown of its choices."""
     return [
-        replace(
-            column_spec(column, lang, RULES.get(column.name)),
-            multiline=column.name in MULTILINE,
-        )
-        for column in CUSTOMERS.columns
-        if column.name != "code"
+        *(
+            replace(
+                column_spec(column, lang, RULES.get(column.name)),
+                multiline=column.name in MULTILINE,
+            )
+            for column in CUSTOMERS.columns
+            if column.name != "code"
+        ),
+        *(
+            FieldSpec(
+                f"{CUSTOM}{field.key}",
+                field.label(lang),
+                field.rule,
+                [(c, c) for c in field.choices] if field.type == "choice" else None,
+            )
+            for field in custom
+        ),
     ]
+
+
+def split_custom(values: dict[str, Any]) -> dict[str, Any]:
+    """Take the custom fields' values out of a form's ``values``, by key."""
+    names = [name for name in values if name.startswith(CUSTOM)]
+    return {name.removeprefix(CUSTOM): values.pop(name) for name in names}
+
+
+def _custom_errors(error: ValidationError, keys: Sequence[str]) -> ValidationError:
+    """``error`` with the problems of custom fields named as the form names them."""
+    return ValidationError(
+        [replace(e, field=f"{CUSTOM}{e.field}") if e.field in keys else e for e in error.errors]
+    )
 
 
 def record_values(record: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +82,8 @@ def record_values(record: dict[str, Any]) -> dict[str, Any]:
     birthday = record.get("birthday")
     values["birthday"] = f"{birthday:%Y-%m-%d}" if birthday is not None else None
     values["consent_at"] = _moment_text(record.get("consent_at"))
+    for key, value in (record.get("custom") or {}).items():
+        values[f"{CUSTOM}{key}"] = None if value is None else str(value)
     return values
 
 
@@ -71,7 +104,8 @@ class CustomerEntry(widgets.VBox):
         self.code: str | None = None
         with ws.ctx.reading() as conn:
             self.required: dict[str, list[str]] = get_setting(conn, "required_fields")
-        self.form = RecordForm(customer_specs(lang), lang)
+        self.custom = ws.custom_fields.fields("customers")
+        self.form = RecordForm(customer_specs(lang, self.custom), lang)
         self.form["tags"].input.description = say("tags", lang)
         self.status = Status(lang)
         self.title = widgets.HTML()
@@ -167,14 +201,17 @@ class CustomerEntry(widgets.VBox):
             if self.code is None:
                 values = self.form.filled()
                 tags = split_tags(values.pop("tags", None))
+                custom = split_custom(values)
                 record = self.ws.customers.add(
-                    tags=tags, allow_duplicate=self.allow_duplicate.value, **values
+                    tags=tags, allow_duplicate=self.allow_duplicate.value, custom=custom, **values
                 )
             else:
                 changes = self.form.changes()
                 tags = split_tags(changes.pop("tags")) if "tags" in changes else None
-                record = self.ws.customers.update(self.code, tags=tags, **changes)
+                custom = split_custom(changes)
+                record = self.ws.customers.update(self.code, tags=tags, custom=custom, **changes)
         except ValidationError as error:
+            error = _custom_errors(error, [f.key for f in self.custom])
             self.form.show_errors(error)
             self.status.show(say("not_saved", self.lang, count=len(error.errors)), "error")
             return None

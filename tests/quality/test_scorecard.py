@@ -36,8 +36,6 @@ from crmlib.store.engine import make_engine
 from crmlib.store.models import (
     Contact,
     Customer,
-    ImportBatch,
-    ImportWarning,
     Opportunity,
     Order,
     QualityRun,
@@ -300,23 +298,6 @@ def planted(team: Team, engine: Engine) -> Planted:
             {**ticket, "customer_id": c, "status": "open"},
         ],
     )
-    batch = {"kind": "customers", "file_name": "f.xlsx", "file_hash": "h", "status": "done"}
-    with engine.begin() as conn:
-        mine = conn.execute(
-            insert(ImportBatch).values(actor="zhang", **batch).returning(ImportBatch.id)
-        ).scalar_one()
-        theirs = conn.execute(
-            insert(ImportBatch).values(actor="zhao", **batch).returning(ImportBatch.id)
-        ).scalar_one()
-        warning = {"field": "email", "raw_value": "x", "rule": "email_format", "message": "bad"}
-        conn.execute(
-            insert(ImportWarning),
-            [
-                {**warning, "batch_id": mine, "row_number": 2, "ref": good[3]},
-                {**warning, "batch_id": mine, "row_number": 3, "ref": None},
-                {**warning, "batch_id": theirs, "row_number": 2, "ref": zhao[1]},
-            ],
-        )
     return Planted(
         good, {k: v for k, v in codes.items() if k != "merged"}, li, zhao, codes["merged"]
     )
@@ -523,7 +504,7 @@ def _every_check() -> list[checks.About]:
         *(check for _, on_table in checks.child_checks() for check in on_table),
     ]
     contact = [about for about, _ in checks.CONTACT_CHECKS.values()]
-    return [c.about for c in made] + contact + [checks.UNIQUENESS, checks.IMPORT_WARNINGS]
+    return [c.about for c in made] + contact + [checks.UNIQUENESS]
 
 
 def test_every_check_is_labelled_in_each_language_and_no_label_is_left_over() -> None:
@@ -589,8 +570,6 @@ def test_hand_counts_of_the_broken_data(team: Team, planted: Planted) -> None:
     assert numbers["consistency.ticket_resolved_at"] == (2, 3)
     # Fresh: contacted 10, 3 and 90 days before; 91 and 200 days are stale; archived is out.
     assert numbers["freshness.last_contact"] == (3, 10)
-    assert row(card, "validity.import_warnings")["total"] == 2
-    assert row(card, "validity.import_warnings")["examples"] == [planted.good[3]]
     assert row(card, "validity.grade")["examples"] == [raw["junk"]]
     assert row(card, "validity.phone")["examples"] == [
         raw["junk"],
@@ -646,8 +625,6 @@ def test_a_sales_rep_measures_only_their_own_customers(team: Team, planted: Plan
     for r in mine.checks.to_dict("records"):
         assert set(r["examples"]) <= zhang_codes, r["check"]
     assert "C20250101999" in row(everyone, "validity.grade")["examples"]
-    assert row(everyone, "validity.import_warnings")["total"] == 3
-    assert row(li, "validity.import_warnings")["total"] == 0
     assert row(li, "validity.phone")["total"] == 2 and row(li, "validity.phone")["passed"] == 2
 
 
@@ -717,7 +694,7 @@ def test_runs_are_kept_and_make_a_trend(team: Team, planted: Planted, engine: En
         "total": 13,
         "score": pytest.approx(8 / 13),
     }
-    assert scores["checks"]["validity.import_warnings"]["passed"] is None
+    assert all(isinstance(check["passed"], int) for check in scores["checks"].values())
 
 
 def test_overall_is_the_mean_of_the_dimensions(team: Team, planted: Planted) -> None:
@@ -804,9 +781,7 @@ def test_text_report_has_the_overall_score_and_a_line_per_check(
     lines = text.splitlines()
     for r in card.checks.to_dict("records"):
         [line] = [line for line in lines if line.strip().startswith(r["label"])]
-        if r["check"] == "validity.import_warnings":
-            assert line.rstrip().endswith("(for information)")
-        elif r["total"] == 0:
+        if r["total"] == 0:
             assert line.rstrip().endswith("(no data)")
         else:
             assert f"{r['passed']:,}/{r['total']:,}" in line

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import openpyxl
+import pandas as pd
 import papermill
 import pytest
 
@@ -24,6 +25,7 @@ from crmlib.reporting import parameters as params
 from crmlib.reporting.exporting import PdfPrinter
 from crmlib.reporting.schedule import load
 from crmlib.workspace import Workspace
+from tests.chinese_text import page_text, problems, typed_words
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks" / "reports"
@@ -212,6 +214,67 @@ def test_pdf_draws_chinese_text(batch: tuple[dict[str, RunResult], Path], tmp_pa
     band = ink[title_rows.min() : title_rows.max() + 1]
     columns = band.sum(axis=0)
     assert len(set(columns[columns > 0].tolist())) > 5
+
+
+# -- what a Chinese reader reads (the rules are in tests/chinese_text.py) -------------------
+
+
+@pytest.fixture(scope="module")
+def chinese_reports(
+    demo: Workspace, batch: tuple[dict[str, RunResult], Path]
+) -> dict[str, RunResult]:
+    """A Chinese run of every report: the batch's runs in Chinese, and a run of each report
+    the schedule gives only in English."""
+    runs: dict[str, RunResult] = {}
+    for entry in load(SCHEDULE):  # the first Chinese run of a report: kpi_monthly, all teams
+        if entry.parameters and params.read_file(entry.parameters).get("lang") == "zh":
+            runs.setdefault(entry.report, batch[0][entry.name])
+    missing = [name for name in REPORTS if name not in runs]
+    if missing:
+        with demo.reports.runner(notebooks=NOTEBOOKS, output=batch[1] / "zh") as runner:
+            for name in missing:
+                runs[name] = runner.run(
+                    name, {"period": "this_year", "lang": "zh"}, formats=("html", "xlsx")
+                )
+    return runs
+
+
+@pytest.mark.notebooks
+def test_reports_read_as_chinese(demo: Workspace, chinese_reports: dict[str, RunResult]) -> None:
+    assert set(chinese_reports) == set(REPORTS)
+    typed = typed_words(demo)
+    found: list[str] = []
+    for name, result in chinese_reports.items():
+        assert result.ok, f"{name}: {result.error}"
+        found += problems(page_text(Path(result.outputs["notebook"])), typed, f"{name} page")
+        book = openpyxl.load_workbook(result.outputs["xlsx"])
+        for sheet in book.worksheets:
+            found += problems(sheet.title, typed, f"{name} sheet name")
+            for row in sheet.iter_rows(values_only=True):
+                text = " ".join(v for v in row if isinstance(v, str))
+                found += problems(text, typed, f"{name} sheet {sheet.title}")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.notebooks
+def test_workbooks_keep_numbers_with_number_formats(
+    chinese_reports: dict[str, RunResult],
+) -> None:
+    book = openpyxl.load_workbook(chinese_reports["kpi_dashboard"].outputs["xlsx"])
+    revenue = book["月度销售额"]
+    assert [c.value for c in revenue[1]] == ["月份", "销售额"]
+    amounts = [row[1] for row in revenue.iter_rows(min_row=2)]
+    assert amounts and all(isinstance(c.value, int | float) for c in amounts)
+    assert {c.number_format for c in amounts} == {"#,##0.00"}
+    teams = book["各团队赢单率"]
+    assert {row[1].number_format for row in teams.iter_rows(min_row=2)} == {"0.0%"}
+    assert "华东团队" in {row[0].value for row in teams.iter_rows(min_row=2)}
+    frame = pd.read_excel(
+        chinese_reports["customer_profile"].outputs["xlsx"],
+        sheet_name="区域分布",
+        engine="openpyxl",
+    )
+    assert list(frame.columns) == ["区域", "客户数", "占比"]
 
 
 def _pgm(path: Path) -> np.ndarray:

@@ -33,7 +33,9 @@ from crmlib.rules import (
 )
 from crmlib.rules import columns as column_forms
 from crmlib.rules.columns import apply_rule
+from crmlib.rules.customers import TAGS
 from crmlib.rules.stored import mobile_heads
+from crmlib.rules.tags import tags_text
 from crmlib.store.engine import make_engine
 from crmlib.store.models import Customer
 from crmlib.ui.entry import CustomerEntry
@@ -55,6 +57,7 @@ INSTANCES: dict[str, list[FieldRule[Any]]] = {
     "email": [email],
     "province": [province],
     "enum": [enum_of(GRADE), enum_of(SIZE), enum_of(CUSTOMER_STATUS), enum_of(SOURCE)],
+    "tags": [tags_text(4, tag_limit=2), tags_text(100, tag_limit=3), TAGS],
 }
 #: Values every form meets: ordinary ones and those that broke a copy of a rule before.
 CORPUS = [

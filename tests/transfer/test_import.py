@@ -60,11 +60,24 @@ GOOD = [
         "官网",
         "",
     ],
-    ["ERP-3", "王芳", "个人", "", "上海", "", "", "wf@example.com", "转介绍", "1990-13-01"],
+    ["ERP-3", "王芳", "个人", "", "上海", "", "", "wf@example.com", "转介绍", ""],
 ]
 BAD = [
     ["ERP-4", "坏电话公司", "企业", "C", "北京", "张三", "12345", "", "电话", ""],
     ["", "缺少行业公司", "企业", "", "广东", "李四", "13812340000", "", "展会", ""],
+]
+#: A broken optional value: it rejects its row, as the API refuses it.
+BAD_BIRTHDAY = [
+    "ERP-7",
+    "赵丽",
+    "个人",
+    "",
+    "上海",
+    "",
+    "",
+    "zl@example.com",
+    "转介绍",
+    "1990-13-01",
 ]
 
 
@@ -85,30 +98,28 @@ def count(url: str, model: type) -> int:
 
 
 def test_every_row_is_imported_or_rejected_with_its_reasons(team: Team, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "customers.csv", GOOD + BAD)
+    path = write_csv(tmp_path / "customers.csv", [*GOOD, *BAD, BAD_BIRTHDAY])
     result = team.zhang.import_file("customers", path, output_dir=tmp_path / "out")
-    assert (result.rows, result.created, result.rejected, result.warned) == (5, 3, 2, 1)
+    assert (result.rows, result.created, result.rejected) == (6, 3, 3)
     assert result.ok + result.rejected == result.rows and result.committed
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "rejects.csv",
+        "summary.json",
+    ]
     rejects = pd.read_csv(result.rejects_path, encoding="utf-8-sig", dtype=str)
-    assert list(rejects["row_number"]) == ["5", "6"]
+    assert list(rejects["row_number"]) == ["5", "6", "7"]
     assert (
         "phone='12345'" in rejects.loc[0, "reasons"]
         and "[phone_format]" in rejects.loc[0, "reasons"]
     )
     assert "industry" in rejects.loc[1, "reasons"] and "[required]" in rejects.loc[1, "reasons"]
     assert rejects.loc[0, "电话"] == "12345"  # the original value, as the user wrote it
-    warnings = pd.read_csv(result.warnings_path, encoding="utf-8-sig", dtype=str)
-    assert warnings.iloc[0].to_dict() == {
-        "row_number": "4",
-        "field": "birthday",
-        "value": "1990-13-01",
-        "rule": "date_format",
-        "message": "is not a date",
-    }
+    assert rejects.loc[2, "reasons"] == "birthday='1990-13-01': is not a date [date_format]"
+    assert rejects.loc[2, "生日"] == "1990-13-01"
     frame = team.zhang.customers.frame().set_index("external_id")
     assert frame.loc["ERP-1", "phone"] == "+8613812345678"
     assert frame.loc["ERP-1", "region"] == "华南"
-    assert frame.loc["ERP-3", "birthday"] is None  # the invalid optional value was left out
+    assert "ERP-7" not in frame.index  # never stored without its birthday
     assert frame.loc["ERP-2", "owner"] == "zhang"
     assert (result.output_dir / "summary.json").exists()
 
@@ -451,7 +462,7 @@ def test_an_export_reimports_cleanly(db_url: str, team: Team, tmp_path: Path, fm
     orders = team.zhang.export("orders", tmp_path / f"orders.{fmt}")
     assert (customers.rows, orders.rows) == (3, 1)
     again = team.zhang.import_file("customers", customers.path)
-    assert (again.rows, again.unchanged, again.rejected, again.warned) == (3, 3, 0, 0)
+    assert (again.rows, again.unchanged, again.rejected) == (3, 3, 0)
     assert team.zhang.import_file("orders", orders.path).unchanged == 1
 
     fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"

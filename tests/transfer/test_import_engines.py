@@ -1,6 +1,6 @@
 """The import engine seam: a notebook kernel (several threads) takes the same engine as
-``crm import``, and the PostgreSQL write path (``COPY``) keeps validation, rejects,
-warnings, audit rows and scoping identical to SQLite's (``executemany``) on one file."""
+``crm import``, and the PostgreSQL write path (``COPY``) keeps validation, rejects, audit
+rows and scoping identical to SQLite's (``executemany``) on one file."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from crmlib import clock
 from crmlib.store.engine import make_engine
-from crmlib.store.models import AuditEvent, Contact, Customer, ImportReject, ImportWarning
+from crmlib.store.models import AuditEvent, Contact, Customer, ImportReject
 from crmlib.transfer.engines import DEFAULT_ENGINE, ENGINE_ENV
 from crmlib.transfer.importing import ImportResult
 from tests.factories import build_team, company
@@ -85,8 +85,8 @@ def test_a_notebook_kernel_takes_the_same_engine_as_crm_import(
 
 # -- PostgreSQL's COPY against SQLite's executemany ---------------------------------------
 
-#: Rows of every fate: new, updated, unchanged, rejected (bad phone, required value missing,
-#: repeated, outside the importer's scope), warned (bad e-mail and birthday, left out).
+#: Rows of every fate: new, updated, unchanged, rejected (bad phone, bad e-mail, required
+#: value missing, repeated, outside the importer's scope).
 HEADER = ["外部编号", "客户名称", "客户类型", "行业", "省份", "联系人", "电话", "邮箱", "客户来源"]
 ROWS = [
     *[row[:9] for row in GOOD],
@@ -148,15 +148,6 @@ def _imported(url: str, path: Path) -> tuple[ImportResult, dict[str, Any]]:
             "rejects": rows(
                 select(ImportReject.row_number, ImportReject.reasons, ImportReject.raw)
             ),
-            "warnings": rows(
-                select(
-                    ImportWarning.row_number,
-                    ImportWarning.field,
-                    ImportWarning.raw_value,
-                    ImportWarning.rule,
-                    ImportWarning.message,
-                )
-            ),
             "audit": rows(
                 select(
                     AuditEvent.actor,
@@ -187,13 +178,12 @@ def test_copy_on_postgresql_stores_what_executemany_stores_on_sqlite(
     on_postgres, postgres_stored = _imported(pg_url, path)
 
     def outcome(result: ImportResult) -> tuple[Any, ...]:
-        counts = ("rows", "created", "updated", "unchanged", "rejected", "warned")
+        counts = ("rows", "created", "updated", "unchanged", "rejected")
         return (*(getattr(result, name) for name in counts), result.engine)
 
-    assert outcome(on_sqlite) == outcome(on_postgres) == (49, 44, 1, 0, 4, 1, engine)
+    assert outcome(on_sqlite) == outcome(on_postgres) == (49, 43, 1, 0, 5, engine)
     assert sqlite_stored == postgres_stored
     assert len(postgres_stored["audit"]) > 1  # the update's changes, and the import itself
-    for files in ("rejects_path", "warnings_path"):
-        sqlite_file, postgres_file = getattr(on_sqlite, files), getattr(on_postgres, files)
-        assert sqlite_file.read_bytes() == postgres_file.read_bytes()
+    assert on_sqlite.rejects_path is not None and on_postgres.rejects_path is not None
+    assert on_sqlite.rejects_path.read_bytes() == on_postgres.rejects_path.read_bytes()
     assert "8" in {row[0] for row in postgres_stored["rejects"]}  # zhao's customer stays his

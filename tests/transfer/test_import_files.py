@@ -113,11 +113,6 @@ def rejects(result: ImportResult) -> list[dict[str, str]]:
     return _rows(result.rejects_path)
 
 
-def warnings(result: ImportResult) -> list[dict[str, str]]:
-    assert result.warnings_path is not None, result.describe("en")
-    return _rows(result.warnings_path)
-
-
 def numbers(rows: list[dict[str, str]]) -> list[str]:
     return [row["row_number"] for row in rows]
 
@@ -159,7 +154,7 @@ def test_header_only_files_import_nothing(team: Team, tmp_path: Path) -> None:
         write_xlsx(tmp_path / "header.xlsx", [HEADERS]),
     ):
         result = run(ws, path)
-        assert (result.rows, result.created, result.rejected, result.warned) == (0, 0, 0, 0)
+        assert (result.rows, result.created, result.rejected) == (0, 0, 0)
         assert result.rejects_path is None and result.unknown_columns == []
     no_line_end = tmp_path / "no-line-end.csv"
     no_line_end.write_text(",".join(HEADERS), encoding="utf-8")
@@ -306,19 +301,18 @@ def test_formulas_without_a_computed_value_show_the_formula(team: Team, tmp_path
     )
     result = run(ws, path)
     accounted(result, 4)
-    assert (result.created, result.rejected, result.warned) == (3, 1, 1)
+    assert (result.created, result.rejected) == (2, 2)
     rejected = rejects(result)
-    assert numbers(rejected) == ["3"]
+    assert numbers(rejected) == ["3", "4"]
     assert "=SUM(A1:A2)" in rejected[0]["reasons"]
     assert "phone" in rejected[0]["reasons"] and "is required" not in rejected[0]["reasons"]
     assert rejected[0]["电话"] == "'=SUM(A1:A2)"  # as text: a spreadsheet does not run it
-    warned = warnings(result)
-    assert [(w["row_number"], w["field"], w["value"]) for w in warned] == [
-        ("4", "postcode", "'=A1")
-    ]
+    # an optional field's formula rejects its row too, as the API refuses the value
+    assert "postcode='=A1'" in rejected[1]["reasons"] and "[postcode]" in rejected[1]["reasons"]
+    assert rejected[1]["邮编"] == "'=A1"
     found = customers(ws)
     assert found["测试公司1"]["postcode"] is None
-    assert found["公式邮编"]["postcode"] is None
+    assert "公式邮编" not in found
     assert found["缓存行业"]["industry_division"] == "39"
 
 
@@ -572,7 +566,7 @@ def test_a_plain_workbook_is_parsed_once_per_import(
 
 def test_error_values_keep_their_text(tmp_path: Path) -> None:
     """A cell showing #N/A is read as #N/A (by openpyxl: calamine would read it as blank),
-    so the row is rejected or warned with the value the user sees."""
+    so the row is rejected with the value the user sees."""
     path = write_xlsx(tmp_path / "errors.xlsx", [HEADERS, ["甲公司", "39", "张三", "#N/A", "官网"]])
     workbook = reading._open_workbook(path)
     try:
@@ -625,20 +619,18 @@ def test_hundred_thousand_character_cells(team: Team, tmp_path: Path) -> None:
             )
         result = run(ws, path)
         accounted(result, 2)
-        assert (result.created, result.rejected, result.warned) == (1, 1, 1), suffix
+        assert (result.created, result.rejected) == (0, 2), suffix
         rejected = rejects(result)
-        assert numbers(rejected) == ["2"], suffix
+        assert numbers(rejected) == ["2", "3"], suffix
         assert rejected[0]["客户名称"] == long_name, suffix  # the original value, whole
         reasons = rejected[0]["reasons"]
         assert "longer than 200 characters" in reasons and "[too_long]" in reasons, suffix
-        reason_lengths[suffix] = len(reasons)
-        warned = warnings(result)
-        assert [(w["row_number"], w["field"], w["rule"]) for w in warned] == [
-            ("3", "address", "too_long")
-        ], suffix
-        assert warned[0]["value"] == long_address, suffix
-        assert "longer than 300 characters" in warned[0]["message"], suffix
-        assert customers(ws)[f"长地址公司-{suffix}"]["address"] is None, suffix
+        # an optional field's value too long rejects its row just the same
+        assert rejected[1]["地址"] == long_address, suffix
+        assert "longer than 300 characters" in rejected[1]["reasons"], suffix
+        assert "[too_long]" in rejected[1]["reasons"], suffix
+        reason_lengths[suffix] = max(len(reasons), len(rejected[1]["reasons"]))
+        assert f"长地址公司-{suffix}" not in customers(ws), suffix
     # Excel shows at most 32,767 characters of a cell: a reason that quotes the whole value
     # is cut there, before it says what is wrong.
     assert max(reason_lengths.values()) <= EXCEL_CELL_LIMIT, reason_lengths

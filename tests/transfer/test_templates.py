@@ -12,9 +12,11 @@ from typing import Any
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crmlib import ValidationError
+from crmlib.cli import main
 from crmlib.i18n import speaking
 from crmlib.reference.industries import DIVISIONS, SECTIONS, Industry
 from crmlib.reference.regions import PROVINCES, Province
@@ -244,3 +246,14 @@ def test_format_comes_from_the_argument_or_the_suffix(tmp_path: Path) -> None:
     assert caught.value.errors[0].field == "fmt"
     with speaking("en"), pytest.raises(ValidationError, match=r"invoices.*known: customers"):
         write_template("invoices", tmp_path / "invoices.xlsx")
+
+
+def test_a_template_before_any_database_makes_none(tmp_path: Path) -> None:
+    """`crm template` reads the custom fields of a database that exists, and writes the
+    built-in columns without making a database file where there is none yet."""
+    database = tmp_path / "data" / "crm.db"
+    output = tmp_path / "customers.xlsx"
+    line = ["--url", f"sqlite:///{database}", "template", "customers", "-o", str(output)]
+    result = CliRunner().invoke(main, line)
+    assert result.exit_code == 0, result.output
+    assert output.is_file() and not database.exists()

@@ -44,7 +44,7 @@ from sqlalchemy.orm import aliased
 
 from ... import clock
 from ...access import Scope
-from ...store.models import Customer, CustomerTag, Order, User
+from ...store.models import Customer, CustomerTag, CustomField, CustomValue, Order, User
 from .language import Comparison, Junction, Node, Not, Value
 
 #: The stored columns that days fields count from.
@@ -128,6 +128,8 @@ def _comparison(node: Comparison, figures: Subquery, as_of: date) -> ColumnEleme
         if node.op in ("!=", "not in"):
             return or_(not_(matched), figures.c.industry_section.is_(None))
         return matched
+    if node.field.kind == "custom":
+        return _custom(node, figures)
     if node.field.kind == "days":
         source = DAY_SOURCES[name]
         return _days(node, figures.c[source], source == "last_order", as_of)
@@ -157,6 +159,28 @@ def _industry(figures: Subquery, code: str) -> ColumnElement[bool]:
     if len(code) == 1:
         return cast(ColumnElement[bool], figures.c.industry_section == code)
     return cast(ColumnElement[bool], figures.c.industry_division == code)
+
+
+def _custom(node: Comparison, figures: Subquery) -> ColumnElement[bool]:
+    """A custom field's stored value: its number when every value of the comparison is a
+    number, else its text (ISO days for dates, so ``>`` compares days)."""
+    numeric = all(isinstance(v, Decimal) for v in node.values)
+    stored = CustomValue.number_value if numeric else CustomValue.text_value
+    column = (
+        select(stored)
+        .join(CustomField, CustomField.id == CustomValue.field_id)
+        .where(
+            CustomField.kind == "customers",
+            CustomField.key == node.field.name.removeprefix("custom."),
+            CustomValue.record_id == figures.c.id,
+        )
+        .scalar_subquery()
+    )
+    values = [_param(v) if numeric else str(v) for v in node.values]
+    if node.op in ("in", "not in"):
+        test = column.in_(values)
+        return or_(not_(test), column.is_(None)) if node.op == "not in" else test
+    return _compare(column, node.op, values[0])
 
 
 def _tag(node: Comparison, figures: Subquery) -> ColumnElement[bool]:

@@ -23,7 +23,9 @@ Normaliser = Callable[[str], "str | None"]
 
 @dataclass(frozen=True)
 class Field:
-    """A field of the rule language. ``kind`` is text, number or days (whole days ago)."""
+    """A field of the rule language. ``kind`` is text, number, days (whole days ago) or
+    custom (a custom field, ``custom.<key>``: numbers compare as numbers, text as text,
+    dates as ISO days ``"2024-05-01"``)."""
 
     name: str
     kind: str
@@ -33,10 +35,12 @@ class Field:
 
     @property
     def ordered(self) -> bool:
-        return self.kind in ("number", "days")
+        return self.kind in ("number", "days", "custom")
 
     def check(self, value: Value) -> str | None:
         """Why ``value`` cannot be compared with this field, or None."""
+        if self.kind == "custom":
+            return None
         if self.kind == "text":
             if not isinstance(value, str):
                 return t("segment_rule:needs_text", name=self.name, value=value)
@@ -79,6 +83,16 @@ def _province(value: str) -> str | None:
 def _industry(value: str) -> str | None:
     found = find_industry(value)
     return found.code if found else None
+
+
+#: What the name of a custom field starts with in a rule (``custom.industry_detail``).
+CUSTOM_PREFIX = "custom."
+
+
+def custom_field(name: str) -> Field | None:
+    """The field of a custom field's name in a rule, or None for another name."""
+    key = name.removeprefix(CUSTOM_PREFIX)
+    return Field(name, "custom") if name.startswith(CUSTOM_PREFIX) and key else None
 
 
 FIELDS: dict[str, Field] = {

@@ -33,7 +33,7 @@ from decimal import Decimal
 from ...errors import FieldError, ValidationError
 from ...i18n import t
 from ...store.like import storable
-from .fields import FIELDS, Field
+from .fields import FIELDS, Field, custom_field
 
 RULE = "segment_rule"
 #: Longest rule text accepted, in characters. Rules arrive as URL parameters of the
@@ -52,7 +52,7 @@ _TOKEN = re.compile(
   | (?P<open_string>["'“])
   | (?P<op>==|!=|>=|<=|>|<|=)
   | (?P<punct>[()\[\],])
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)
     """,
     re.VERBOSE,
 )
@@ -93,6 +93,15 @@ class Junction:
 
 
 Node = Comparison | Not | Junction
+
+
+def fields_of(node: Node) -> set[str]:
+    """The names of the fields a parsed rule compares."""
+    if isinstance(node, Comparison):
+        return {node.field.name}
+    if isinstance(node, Not):
+        return fields_of(node.operand)
+    return set().union(*(fields_of(n) for n in node.operands))
 
 
 def parse(rule: str) -> Node:
@@ -214,7 +223,7 @@ class _Parser:
         token = self._peek()
         if token.kind != "word":
             self._fail(t("segment_rule:field"))
-        field = FIELDS.get(token.text.casefold())
+        field = FIELDS.get(token.text.casefold()) or custom_field(token.text)
         if field is None:
             names = ", ".join(sorted(FIELDS))
             message = t("segment_rule:unknown_field", name=token.text, fields=names)

@@ -27,8 +27,8 @@ from ...store.models import Customer, CustomerTag, Segment, SegmentSize
 from ...transfer.exporting import ExportResult, export
 from ..rfm import rfm, rfm_summary
 from ..segment_rules.compile import members_query
-from ..segment_rules.language import Node, parse
-from ..segment_rules.saved import rule_of
+from ..segment_rules.language import Node
+from ..segment_rules.saved import checked, rule_of
 
 #: Columns of a membership list, in this order.
 MEMBER_COLUMNS = (
@@ -62,8 +62,10 @@ class Segments:
     def define(
         self, name: str, rule: str, *, description: str | None = None, replace: bool = False
     ) -> dict[str, Any]:
-        """Save ``rule`` under ``name`` after checking it parses; ``replace`` overwrites."""
-        parse(rule)
+        """Save ``rule`` under ``name`` after checking it parses and names custom fields
+        that exist; ``replace`` overwrites."""
+        with self._ctx.reading() as conn:
+            checked(conn, rule)
         storable(name, "name")
         with self._ctx.session() as session:
             existing = session.execute(select(Segment).where(Segment.name == name)).scalar()

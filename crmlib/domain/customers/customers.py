@@ -7,7 +7,7 @@ returns them on the customer, because that is how users think of a customer file
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,16 +23,18 @@ from ...i18n import t
 from ...reference.industries import DIVISIONS, SECTIONS
 from ...rules import (
     check_record,
-    validated,
+    validate,
 )
-from ...rules.customers import RULES
+from ...rules.customers import RULES, TAGS
 from ...rules.fields import trimmed_text
 from ...rules.records import CONTACT_FIELDS
 from ...settings import get_setting
 from ...store.codes import next_customer_codes
 from ...store.models import Contact, Customer, CustomerTag, Opportunity, Order, User
 from ..team.users import find_user
+from . import custom_fields
 from .duplicates import ALLOWED, Candidate, Twin, find_twins
+from .lifecycle import starting_values
 from .values import stored_columns
 
 #: Fields of the customer row itself (the rest live on the primary contact, or are tags).
@@ -97,9 +99,20 @@ class CustomerRecord:
     status_override_by: str | None = None
     status_override_reason: str | None = None
     status_override_until: date | None = None
+    #: The values of the custom fields (:mod:`.custom_fields`) by key.
+    custom: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def by_hand(value: Any, before: Any) -> bool:
+    """Whether a grade or status ``value`` given for a customer holding ``before`` (a new
+    customer: :func:`.lifecycle.starting_values`) is a person's statement that the refresh
+    must keep (see :meth:`Customers.override`). Only a change is: a value equal to the one
+    there already states nothing new, and holding it would freeze every grade an unchanged
+    export brings back in; a blank changes nothing."""
+    return value is not None and value != before
 
 
 def check_required(
@@ -163,6 +176,7 @@ class Customers:
         primary = aliased(Contact)
         stmt = (
             select(
+                Customer.id,
                 Customer.code,
                 Customer.external_id,
                 Customer.kind,
@@ -203,7 +217,10 @@ class Customers:
                 )
             else:
                 stmt = stmt.where(getattr(Customer, key) == value)
-        df = self._ctx.frame(stmt)
+        with self._ctx.reading() as conn:
+            df = pd.read_sql(stmt, conn)
+            ids = df.pop("id").tolist()
+            custom_fields.add_columns(conn, df, "customers", ids)
         df.insert(
             list(df.columns).index("industry_division") + 1,
             "industry",
@@ -222,17 +239,27 @@ class Customers:
 
     @localised
     def add(
-        self, *, tags: Iterable[str] = (), allow_duplicate: bool = False, **values: Any
+        self,
+        *,
+        tags: Iterable[str] = (),
+        allow_duplicate: bool = False,
+        custom: Mapping[str, Any] | None = None,
+        **values: Any,
     ) -> CustomerRecord:
         """Create a customer with a new code; ``owner`` defaults to the acting user.
 
         Every broken rule and every missing required field is reported in one error. An
         exact duplicate of a stored customer (see :mod:`.duplicates`) is refused unless
-        ``allow_duplicate``, which the audit log records.
+        ``allow_duplicate``, which the audit log records. ``custom`` gives values of custom
+        fields by key or by name (``{"行业细分": "汽车零部件"}``), checked by their types.
+        A grade or status other than a new customer's (:func:`by_hand`) is held against
+        the refresh as set by hand, as :meth:`update` holds a changed one.
         """
         self._require_edit("add customers")
         with self._ctx.session() as session:
-            customer = self.create(session, values, tags=tags, allow_duplicate=allow_duplicate)
+            customer = self.create(
+                session, values, tags=tags, allow_duplicate=allow_duplicate, custom=custom
+            )
             return self._record(session, customer)
 
     def create(
@@ -242,11 +269,16 @@ class Customers:
         *,
         tags: Iterable[str] = (),
         allow_duplicate: bool = False,
+        custom: Mapping[str, Any] | None = None,
     ) -> Customer:
         """Create a customer inside the caller's transaction, with every rule of :meth:`add`;
         a lead conversion uses it so that customer, contact and deal land together or not."""
         self._require_edit("add customers")
-        clean, errors = self._check(values)
+        tags = list(tags)
+        clean, errors = self._check(values, tags)
+        extra = custom_fields.definitions(session, "customers")
+        custom_clean, custom_errors = custom_fields.check_values(extra, custom or {}, "customers")
+        errors += custom_errors
         kind = clean.get("kind") or "company"
         broken = {e.field for e in errors}
         required = get_setting(session, "required_fields")
@@ -262,27 +294,44 @@ class Customers:
         code = next_customer_codes(session)[0]
         customer = Customer(code=code, owner_id=owner.id, kind=kind, status="potential")
         self._apply(customer, clean)
+        starting = starting_values(session)
+        held = [f for f in OVERRIDABLE if by_hand(clean.get(f), starting[f])]
+        self._held(session, customer, held)
         session.add(customer)
         session.flush()
         self._apply_contact(session, customer, clean)
         self._set_tags(session, customer, tags)
         session.flush()
+        self._write_custom(session, extra, customer, custom_clean)
         if twin is not None:
             self._audit_allowed(session, twin, customer.code)
         return customer
 
     @localised
     def update(
-        self, code: str, *, tags: Iterable[str] | None = None, **changes: Any
+        self,
+        code: str,
+        *,
+        tags: Iterable[str] | None = None,
+        custom: Mapping[str, Any] | None = None,
+        **changes: Any,
     ) -> CustomerRecord:
-        """Change fields of a customer; only what is passed changes, and every change is audited."""
+        """Change fields of a customer; only what is passed changes, and every change is
+        audited. ``custom`` changes custom fields by key or name (None clears one)."""
         self._require_edit("change customers")
         if "code" in changes:
             raise ValidationError(
                 FieldError("code", changes["code"], "immutable", t("customers:immutable"))
             )
-        clean = self._validate(changes)
+        tags = None if tags is None else list(tags)
+        clean = self._validate(changes, tags)
         with self._ctx.session() as session:
+            extra = custom_fields.definitions(session, "customers")
+            custom_clean, custom_errors = custom_fields.check_values(
+                extra, custom or {}, "customers"
+            )
+            if custom_errors:
+                raise ValidationError(custom_errors)
             customer = self._load(session, code)
             after = {**self._record(session, customer, masked=False).as_dict(), **clean}
             after["industry"] = clean.get("industry", customer.industry_section)
@@ -292,13 +341,14 @@ class Customers:
             if "owner" in clean:
                 customer.owner_id = self._owner(session, clean["owner"]).id
             self._check_external_id(session, clean.get("external_id"), customer.id)
-            by_hand = [f for f in OVERRIDABLE if f in clean and clean[f] != getattr(customer, f)]
+            held = [f for f in OVERRIDABLE if by_hand(clean.get(f), getattr(customer, f))]
             self._apply(customer, clean)
-            self._held(session, customer, by_hand)
+            self._held(session, customer, held)
             self._apply_contact(session, customer, clean)
             if tags is not None:
                 self._set_tags(session, customer, tags)
             session.flush()
+            self._write_custom(session, extra, customer, custom_clean)
             return self._record(session, customer)
 
     @localised
@@ -366,6 +416,7 @@ class Customers:
             customer = self._load(session, code)
             if not role.delete_won_customers and has_won_business(session, customer.id):
                 raise AccessDenied(t("customers:has_business", code=code))
+            custom_fields.forget_record(session, "customers", customer.id)
             session.delete(customer)
 
     # -- helpers -----------------------------------------------------------------------
@@ -374,12 +425,22 @@ class Customers:
         self._ctx.scope.require(self._ctx.actor.role.edit_customers, action)
 
     @staticmethod
-    def _check(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-        return check_record(RULES, values, "customer")
+    def _check(
+        values: Mapping[str, Any], tags: list[str] | None = None
+    ) -> tuple[dict[str, Any], list[FieldError]]:
+        """The customer rules on ``values``, and the tags rule on ``tags`` as one text, as
+        the entry form and an import give them."""
+        clean, errors = check_record(RULES, values, "customer")
+        if tags is not None:
+            errors += validate({"tags": TAGS}, {"tags": ",".join(tags)})[1]
+        return clean, errors
 
-    @staticmethod
-    def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
-        return validated(RULES, values, "customer")
+    @classmethod
+    def _validate(cls, values: Mapping[str, Any], tags: list[str] | None = None) -> dict[str, Any]:
+        clean, errors = cls._check(values, tags)
+        if errors:
+            raise ValidationError(errors)
+        return clean
 
     def find(self, session: Session, code: str) -> Customer:
         """The customer ``code`` within the caller's transaction (AccessDenied / NotFound)."""
@@ -425,6 +486,23 @@ class Customers:
             setattr(customer, f"{name}_override_by", self._ctx.actor.username)
             setattr(customer, f"{name}_override_reason", reason)
             setattr(customer, f"{name}_override_until", until)
+
+    def _write_custom(
+        self,
+        session: Session,
+        extra: list[custom_fields.FieldDef],
+        customer: Customer,
+        clean: Mapping[str, Any],
+    ) -> None:
+        """Store the checked custom values of ``customer``, each change in its history."""
+        custom_fields.write_values(
+            session,
+            extra,
+            {customer.id: clean},
+            refs={customer.id: customer.code},
+            actor=self._ctx.actor.username,
+            action="update",
+        )
 
     @staticmethod
     def _visible(session: Session, twin: Twin) -> bool:
@@ -550,6 +628,9 @@ class Customers:
             status_override_by=customer.status_override_by,
             status_override_reason=customer.status_override_reason,
             status_override_until=customer.status_override_until,
+            custom=custom_fields.stored_values(
+                session, custom_fields.definitions(session, "customers"), [customer.id]
+            ).get(customer.id, {}),
         )
 
 

@@ -10,6 +10,8 @@ likenesses are warnings of the entry form and pairs of the duplicate scan
 The lookup ignores the user's scope, since a rep re-entering another rep's customer is the
 usual case; what the refusal tells is scoped: a customer the user may see is named by code
 and name, one outside their scope only as "exists" (whom to ask, nothing of the customer).
+An import matches a row without a key to the customer these keys name when the user may
+edit it (:func:`customers_by_key`), so only other new rows meet the refusal.
 A caller that means it may allow a duplicate (``allow_duplicate=True``,
 ``crm import --allow-duplicates``); each customer so created gets an audit event naming
 the customer it duplicates.
@@ -104,14 +106,29 @@ class Twin:
 
 def find_twins(conn: Connection, candidates: Mapping[Any, Candidate]) -> dict[Any, Twin]:
     """For each candidate (by any key) that exactly duplicates a stored customer, that
-    customer (the lowest code when several do). Looks up contacts by their indexed phone
-    and e-mail, whatever the user's scope; merged customers do not count."""
-    wanted = {key for candidate in candidates.values() for _, key in candidate.match_keys()}
+    customer (the lowest code when several do), whatever the user's scope."""
+    stored = customers_by_key(
+        conn, {key for candidate in candidates.values() for _, key in candidate.match_keys()}
+    )
+    twins: dict[Any, Twin] = {}
+    for ref, candidate in candidates.items():
+        hits = [stored[key][0] for _, key in candidate.match_keys() if key in stored]
+        if hits:
+            twins[ref] = min(hits, key=lambda twin: twin.code)
+    return twins
+
+
+def customers_by_key(conn: Connection, keys: Iterable[str]) -> dict[str, list[Twin]]:
+    """The stored customers that have each of ``keys`` (:meth:`Candidate.match_keys`),
+    lowest code first, whatever the user's scope: the duplicate check takes the first, an
+    import matching a file's rows to records takes them in turn. Looks up contacts by their
+    indexed phone and e-mail; merged customers do not count."""
+    wanted = set(keys)
     if not wanted:
         return {}
     phones = sorted({k.split("|", 1)[-1].removeprefix("p:") for k in wanted if k[0] in "np"})
     emails = sorted({k[2:] for k in wanted if k[0] == "e"})
-    stored: dict[str, Twin] = {}
+    stored: dict[str, dict[int, Twin]] = {}
     for column, values in ((Contact.phone, phones), (Contact.email, emails)):
         for start in range(0, len(values), LOOKUP_BATCH):
             batch = values[start : start + LOOKUP_BATCH]
@@ -132,15 +149,12 @@ def find_twins(conn: Connection, candidates: Mapping[Any, Candidate]) -> dict[An
             for row in rows:
                 found = Candidate(row.kind, row.name, row.phone, row.email)
                 for what, key in found.match_keys():
-                    twin = Twin(row.id, row.code, row.name, row.owner_id, what)
-                    if key not in stored or row.code < stored[key].code:
-                        stored[key] = twin
-    twins: dict[Any, Twin] = {}
-    for ref, candidate in candidates.items():
-        hits = [stored[key] for _, key in candidate.match_keys() if key in stored]
-        if hits:
-            twins[ref] = min(hits, key=lambda twin: twin.code)
-    return twins
+                    if key in wanted:
+                        twin = Twin(row.id, row.code, row.name, row.owner_id, what)
+                        stored.setdefault(key, {}).setdefault(row.id, twin)
+    return {
+        key: sorted(twins.values(), key=lambda twin: twin.code) for key, twins in stored.items()
+    }
 
 
 def first_twins(candidates: Iterable[tuple[Any, Candidate]]) -> dict[Any, tuple[Any, str]]:

@@ -19,12 +19,14 @@ settings):
   stays a person's decision.
 
 Archived and merged customers are left alone, and so is a grade or status a person set by
-hand (``Customers.override``, ``crm customers grade``) until it is cleared or its day has
-passed: the result counts what the refresh would have changed there (``skipped``).
+hand (``Customers.override``, ``crm customers grade``, the entry form, an import file: see
+``customers.by_hand``) until it is cleared or its day has passed: the result counts what
+the refresh would have changed there (``skipped``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
@@ -32,6 +34,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from ... import clock
 from ...audit import text_of
@@ -149,15 +152,27 @@ def _read(conn: Connection, ctx: Context, day: date) -> pd.DataFrame:
     return df
 
 
+def grades(spend: np.ndarray, thresholds: Mapping[str, Any]) -> np.ndarray:
+    """The grade of each trailing-12-month ``spend`` under ``thresholds`` (the
+    ``grade_thresholds`` setting)."""
+    return np.select(
+        [spend >= float(thresholds["A"]), spend >= float(thresholds["B"])], ["A", "B"], "C"
+    )
+
+
+def starting_values(conn: Connection | Session) -> dict[str, str]:
+    """The grade and status the refresh gives a customer without orders: what a new
+    customer has anyway, so a new customer given one of them needs nothing held."""
+    grade = grades(np.zeros(1), get_setting(conn, "grade_thresholds"))[0]
+    return {"grade": str(grade), "status": "potential"}
+
+
 def _decide(current: pd.DataFrame, conn: Connection, day: date) -> pd.DataFrame:
     """The grade, status and archive flag each customer should have on ``day``."""
     thresholds = get_setting(conn, "grade_thresholds")
     rules = get_setting(conn, "lifecycle")
     moment = pd.Timestamp(day)
-    spend = current["spend"].to_numpy()
-    grade = np.select(
-        [spend >= float(thresholds["A"]), spend >= float(thresholds["B"])], ["A", "B"], "C"
-    )
+    grade = grades(current["spend"].to_numpy(), thresholds)
     last_order = current["last_order"]
     ordered = last_order.notna().to_numpy()
     lost_line = moment - timedelta(days=int(rules["lost_after_days"]))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from ...access import mask_frame
 from ...context import Context
-from ...rules.matching import company_name, widths
+from ...rules.matching import company_name, search_forms
 from ...store.like import contains, search_text, starts_with
 from ...store.models import Contact, Customer, CustomerTag, User
 
@@ -36,16 +36,6 @@ def _fold(query: str) -> str:
     return unicodedata.normalize("NFKC", search_text(query)).strip()
 
 
-def _widths(query: str, folded: str) -> list[str]:
-    """The forms of a search that stored text may hold: names and tags are kept as
-    written, so "鹏城科技(深圳)" is looked for as typed, folded to half-width (NFKC), with
-    full-width punctuation and all in full width (:func:`~crmlib.rules.matching.widths`),
-    and "鹏城科技（深圳）有限公司" is found whichever way either was written (other mixtures
-    of widths are left to the fuzzy match, which compares folded names)."""
-    forms = (query.strip().casefold(), *widths(folded))
-    return list(dict.fromkeys(form for form in forms if form))
-
-
 def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
     """The visible customers matching ``query``, best first, at most ``limit``: columns
     code, name, city, owner, phone (masked for roles without PII), match (code, phone,
@@ -54,7 +44,7 @@ def search_customers(ctx: Context, query: str, limit: int = 20) -> pd.DataFrame:
     if not text:
         return pd.DataFrame(columns=COLUMNS)
     folded = text.casefold()
-    forms = _widths(query, folded)
+    forms = search_forms(query)
     digits = _DIGITS.sub("", text)
     visible = (ctx.scope.customer_filter(), Customer.merged_into_id.is_(None))
     found: dict[int, tuple[str, float]] = {}
@@ -96,8 +86,9 @@ def _fuzzy(
     visible: tuple[ColumnElement[bool], ...],
     found: dict[int, tuple[str, float]],
 ) -> None:
-    """Customers sharing a two-character piece of any form of the search (:func:`_widths`),
-    scored on their folded names (:func:`~crmlib.rules.matching.company_name`)."""
+    """Customers sharing a two-character piece of any form of the search
+    (:func:`~crmlib.rules.matching.search_forms`), scored on their folded names
+    (:func:`~crmlib.rules.matching.company_name`)."""
     pieces = {form[i : i + 2] for form in forms for i in range(len(form) - 1)}
     name = func.lower(Customer.name)
     stmt = (

@@ -33,6 +33,7 @@ from ...rules import (
     validated,
 )
 from ...store.models import AuditEvent, Campaign, Customer, Lead, User
+from ..customers.custom_fields import add_columns, entered, values_of
 from ..customers.customers import Customers
 from ..customers.values import stored_columns
 from ..marketing.attribution import campaign_ref, require_campaign
@@ -116,6 +117,8 @@ class Leads:
             column = owner.username if key == "owner" else getattr(Lead, key)
             stmt = stmt.where(column == value)
         df = self._ctx.frame(stmt)
+        with self._ctx.reading() as conn:
+            add_columns(conn, df, "leads", df["id"].tolist())
         if not self._ctx.actor.role.see_pii:
             mask_frame(df)
         return df
@@ -150,11 +153,15 @@ class Leads:
     # -- writing -----------------------------------------------------------------------
 
     @localised
-    def add(self, **values: Any) -> dict[str, Any]:
+    def add(self, *, custom: Mapping[str, Any] | None = None, **values: Any) -> dict[str, Any]:
         """Enter a lead. A sales rep's lead is their own; other roles' leads stay unassigned
-        (for :meth:`assign`) unless ``owner`` is given. Any status but ``converted``."""
+        (for :meth:`assign`) unless ``owner`` is given. Any status but ``converted``.
+        ``custom`` gives custom fields by key or name, as for customers."""
         self._require_edit("add leads")
         clean, errors = self._check(values)
+        with self._ctx.reading() as conn:
+            extra = entered(conn, "leads", custom)
+        errors += extra.errors
         clean["status"] = clean.get("status") or "new"
         refuse_manual_conversion(clean["status"])
         broken = {e.field for e in errors}
@@ -173,13 +180,21 @@ class Leads:
             self._apply(session, lead, clean)
             session.add(lead)
             session.flush()
+            extra.save(session, lead.id, actor=self._ctx.actor.username)
             return self._as_dict(session, lead)
 
     @localised
-    def update(self, lead_id: int, **changes: Any) -> dict[str, Any]:
-        """Change a lead; a status change must follow :data:`LEAD_FLOW`."""
+    def update(
+        self, lead_id: int, *, custom: Mapping[str, Any] | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        """Change a lead; a status change must follow :data:`LEAD_FLOW`. ``custom``
+        changes custom fields by key or name (None clears one)."""
         self._require_edit("change leads")
         clean = self._validate(changes)
+        with self._ctx.reading() as conn:
+            extra = entered(conn, "leads", custom)
+        if extra.errors:
+            raise ValidationError(extra.errors)
         for key in REQUIRED:
             if key in clean and clean[key] in (None, ""):
                 raise ValidationError(FieldError(key, changes[key], "required", t("required")))
@@ -195,6 +210,7 @@ class Leads:
                 raise ValidationError(errors)
             self._apply(session, lead, clean)
             session.flush()
+            extra.save(session, lead.id, actor=self._ctx.actor.username)
             return self._as_dict(session, lead)
 
     @localised
@@ -316,6 +332,7 @@ class Leads:
             owner=owner.username if owner else None,
             campaign=campaign.name if campaign else None,
             customer_code=customer,
+            custom=values_of(session, "leads", lead.id),
         )
         if not self._ctx.actor.role.see_pii:
             values["phone"] = mask_phone(values["phone"])

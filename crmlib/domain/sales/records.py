@@ -47,6 +47,13 @@ from ...store.models import (
     StageHistory,
     User,
 )
+from ..customers.custom_fields import (
+    KINDS,
+    add_columns,
+    entered,
+    forget_record,
+    values_of,
+)
 from ..marketing.attribution import campaign_ref, known_campaign
 from ..reach import reach
 from ..team.users import find_user
@@ -189,24 +196,36 @@ class Records:
         self._kind = kind
 
     @localised
-    def add(self, customer_code: str, **values: Any) -> dict[str, Any]:
+    def add(
+        self, customer_code: str, *, custom: Mapping[str, Any] | None = None, **values: Any
+    ) -> dict[str, Any]:
+        """Add a record under the customer; ``custom`` gives the custom fields of kinds
+        that have them (deals), by key or name."""
         self._require_edit()
         with self._ctx.session() as session:
             customer = self._customer(session, customer_code)
-            return self._as_dict(session, self.create(session, customer, values))
+            return self._as_dict(session, self.create(session, customer, values, custom=custom))
 
-    def create(self, session: Session, customer: Customer, values: Mapping[str, Any]) -> Any:
+    def create(
+        self,
+        session: Session,
+        customer: Customer,
+        values: Mapping[str, Any],
+        *,
+        custom: Mapping[str, Any] | None = None,
+    ) -> Any:
         """Add a record under ``customer`` inside the caller's transaction, with every rule of
         :meth:`add` (a lead conversion makes customer, contact and deal in one go)."""
         self._require_edit()
         clean = self._validate(values)
+        extra = entered(session, self._kind.name, custom)
         missing = [
             FieldError(f, clean.get(f), "required", t("required"))
             for f in self._kind.required
             if clean.get(f) in (None, "")
         ]
-        if missing:
-            raise ValidationError(missing)
+        if missing or extra.errors:
+            raise ValidationError(missing + extra.errors)
         record: Any = self._kind.model(customer_id=customer.id)
         if self._kind.has_owner:
             owner = clean.pop("owner", None) or self._ctx.actor.username
@@ -224,6 +243,7 @@ class Records:
         for hook in self._kind.on_create:
             hook(session, record, clean)
         session.flush()
+        extra.save(session, record.id, actor=self._ctx.actor.username)
         return record
 
     @localised
@@ -232,10 +252,16 @@ class Records:
             return self._as_dict(session, self._load(session, record_id))
 
     @localised
-    def update(self, record_id: int, **changes: Any) -> dict[str, Any]:
+    def update(
+        self, record_id: int, *, custom: Mapping[str, Any] | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        """Change a record; ``custom`` changes custom fields by key or name (None clears)."""
         self._require_edit()
         clean = self._validate(changes)
         with self._ctx.session() as session:
+            extra = entered(session, self._kind.name, custom)
+            if extra.errors:
+                raise ValidationError(extra.errors)
             record = self._load(session, record_id)
             for key in self._kind.required:
                 if key in clean and clean[key] in (None, ""):
@@ -250,6 +276,7 @@ class Records:
             for hook in self._kind.on_change:
                 hook(session, record, clean)
             session.flush()
+            extra.save(session, record.id, actor=self._ctx.actor.username)
             return self._as_dict(session, record)
 
     @localised
@@ -257,6 +284,8 @@ class Records:
         self._require_edit()
         with self._ctx.session() as session:
             session.delete(self._load(session, record_id))
+            if self._kind.name in KINDS:
+                forget_record(session, self._kind.name, record_id)
 
     @localised
     def frame(self, customer_code: str | None = None) -> pd.DataFrame:
@@ -277,6 +306,9 @@ class Records:
         if customer_code is not None:
             stmt = stmt.where(Customer.code == customer_code)
         df = self._ctx.frame(stmt)
+        if self._kind.name in KINDS:
+            with self._ctx.reading() as conn:
+                add_columns(conn, df, self._kind.name, df["id"].tolist())
         return self._mask_frame(df)
 
     # -- helpers -----------------------------------------------------------------------
@@ -309,6 +341,8 @@ class Records:
         if self._kind.has_owner:
             owner = session.get(User, record.owner_id) if record.owner_id else None
             values["owner"] = owner.username if owner else None
+        if self._kind.name in KINDS:
+            values["custom"] = values_of(session, self._kind.name, record.id)
         return self._mask(values)
 
     def _mask(self, values: dict[str, Any]) -> dict[str, Any]:

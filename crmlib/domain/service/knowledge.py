@@ -5,7 +5,9 @@ Everyone may read and search articles; roles that work tickets (service, manager
 write them and link them to tickets. Search is plain ``LIKE`` on title, tags and body
 (case-insensitive, any script, no extension needed on either database), ranked by where
 the words matched: a title hit weighs most, then tags, then the body, and among equals
-the articles that resolved more tickets come first.
+the articles that resolved more tickets come first. Articles are stored as written, so a
+word is looked for in each width it may be written in, as customer search does
+(:func:`~crmlib.rules.matching.search_forms`): "退货（七天）" finds "退货(七天)" and back.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ...context import Context, localised
 from ...errors import FieldError, ValidationError
 from ...i18n import t
 from ...rules import text, validate
+from ...rules.matching import search_forms
 from ...rules.tags import split_tags
 from ...store.like import contains, search_text
 from ...store.models import Article, Ticket, TicketArticle, User
@@ -45,7 +48,9 @@ def tag_text(tags: Iterable[str] | str | None) -> str | None:
 
 
 def _like(column: Any, word: str) -> ColumnElement[bool]:
-    return contains(func.lower(column), word.lower())
+    """``column`` holds ``word`` in any case and in any of its widths."""
+    lowered = func.lower(column)
+    return or_(*(contains(lowered, form) for form in search_forms(word)))
 
 
 class KnowledgeBase:

@@ -36,6 +36,7 @@ from ...reference.enums import PRIORITY, TICKET_STATUS, TICKET_TYPE
 from ...rules import datetime_value, enum_of, identifier, text, validate
 from ...settings import get_setting
 from ...store.models import Customer, Ticket, TicketEvent, User
+from ..customers.custom_fields import add_columns, entered, values_of
 from ..flows import Flow
 from ..reach import customer_by_code, reach
 from ..team.users import find_user
@@ -97,10 +98,12 @@ class Tickets:
         team: str | None = None,
         assignee: str | None = None,
         opened_at: datetime | str | None = None,
+        custom: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Open a ticket; it goes to ``team``, else the team ``ticket_routing`` names for its
         type, and gets its SLA due times. ``opened_at`` (default now) logs a call that came
-        in earlier. Sales reps may open tickets for their own customers but not route them."""
+        in earlier. Sales reps may open tickets for their own customers but not route them.
+        ``custom`` gives custom fields by key or name, as for customers."""
         role = self._ctx.actor.role
         self._ctx.scope.require(role.edit_tickets or role.edit_customers, "open tickets")
         if team is not None or assignee is not None:
@@ -125,6 +128,9 @@ class Tickets:
             errors.append(
                 FieldError("opened_at", opened_at, "not_in_future", t("tickets:opened_future"))
             )
+        with self._ctx.reading() as conn:
+            extra = entered(conn, "tickets", custom)
+        errors += extra.errors
         if errors:
             raise ValidationError(errors)
         with self._ctx.session(action="create") as session:
@@ -148,6 +154,7 @@ class Tickets:
             )
             session.add(ticket)
             session.flush()
+            extra.save(session, ticket.id, actor=self._ctx.actor.username)
             return self._as_dict(session, ticket, now)
 
     @localised
@@ -157,9 +164,12 @@ class Tickets:
             return self._as_dict(session, self._load(session, ticket_id), clock.now())
 
     @localised
-    def update(self, ticket_id: int, **changes: Any) -> dict[str, Any]:
-        """Change the type, priority, subject or description; a new priority moves the due
-        times. The status changes only through the verbs (start, resolve, …)."""
+    def update(
+        self, ticket_id: int, *, custom: Mapping[str, Any] | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        """Change the type, priority, subject or description, and ``custom`` fields by key
+        or name (None clears one); a new priority moves the due times. The status changes
+        only through the verbs (start, resolve, …)."""
         self._require_work("change tickets")
         errors = [
             FieldError(k, v, "unknown_field", t("unknown_field", entity="tickets"))
@@ -174,6 +184,9 @@ class Tickets:
             for k in ("type", "priority", "subject")
             if k in clean and clean[k] is None
         ]
+        with self._ctx.reading() as conn:
+            extra = entered(conn, "tickets", custom)
+        errors += extra.errors
         if errors:
             raise ValidationError(errors)
         with self._ctx.session() as session:
@@ -185,6 +198,7 @@ class Tickets:
                     ticket.opened_at, ticket.priority
                 )
             session.flush()
+            extra.save(session, ticket.id, actor=self._ctx.actor.username)
             return self._as_dict(session, ticket, clock.now())
 
     # -- working a ticket -----------------------------------------------------------------
@@ -408,6 +422,7 @@ class Tickets:
         df = self._ctx.frame(stmt)
         with self._ctx.reading() as conn:
             sla = SlaClock.load(conn)
+            add_columns(conn, df, "tickets", df["id"].tolist())
         df.insert(
             list(df.columns).index("resolved_at") + 1, "sla_state", sla_states(df, sla, clock.now())
         )
@@ -606,6 +621,7 @@ class Tickets:
                 resolved_at=ticket.resolved_at,
                 now=now,
             ),
+            custom=values_of(session, "tickets", ticket.id),
         )
         return values
 

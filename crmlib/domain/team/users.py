@@ -9,9 +9,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ... import team_mode
 from ...access import ROLES, UNSCOPED
+from ...audit import record
 from ...context import Context, localised
-from ...errors import Conflict, FieldError, NotFound, ValidationError
+from ...errors import ConfigError, Conflict, FieldError, NotFound, ValidationError
 from ...i18n import t
 from ...reference.enums import ROLE
 from ...rules import enum_of, identifier, text, validate
@@ -68,7 +70,10 @@ class Users:
         role: str,
         team: str | None = None,
         display_name: str | None = None,
+        password: str | None = None,
     ) -> UserRecord:
+        """Add a user; on a team database (:mod:`crmlib.team_mode`) also their database
+        login, with ``password``."""
         self._ctx.scope.require(self._ctx.actor.role.manage_users, "add users")
         clean, errors = validate(
             USER_RULES,
@@ -93,7 +98,29 @@ class Users:
             )
             session.add(user)
             session.flush()
+            if team_mode.team_roles(session.connection()) is not None:
+                team_mode.create_login(session.connection(), user.username, password or "")
             return UserRecord.of(user)
+
+    @localised
+    def set_password(self, username: str, password: str) -> None:
+        """A new password for ``username``'s database login (team databases only): anyone
+        their own, a user manager anyone's; the database checks both."""
+        if username != self._ctx.actor.username:
+            self._ctx.scope.require(self._ctx.actor.role.manage_users, "change passwords")
+        with self._ctx.session() as session:
+            user = find_user(session, username)
+            if team_mode.team_roles(session.connection()) is None:
+                raise ConfigError(t("team_mode:no_logins"))
+            team_mode.set_password(session.connection(), user.username, password)
+            record(
+                session.connection(),
+                actor=self._ctx.actor.username,
+                action="password",
+                entity=User.__tablename__,
+                entity_id=user.id,
+                ref=user.username,
+            )
 
     @localised
     def get(self, username: str) -> UserRecord:
@@ -132,6 +159,9 @@ class Users:
             user.role = clean["role"]
             if team is not None:
                 user.team = clean["team"]
+            if team_mode.team_roles(session.connection()) is not None:
+                session.flush()  # the database reads the new role
+                team_mode.sync_scope(session.connection(), user.username)
             return UserRecord.of(user)
 
     @localised
@@ -163,6 +193,8 @@ class Users:
                     for record in records.scalars():
                         record.owner_id = heir.id
             user.active = False
+            if team_mode.team_roles(session.connection()) is not None:
+                team_mode.close_login(session.connection(), user.username)
             return len(owned)
 
     @staticmethod

@@ -3,9 +3,11 @@
 A merge runs in one audited transaction (action "merge"): the survivor takes the other's
 contacts, deals, follow-ups, orders, tickets, feedback, campaign memberships, leads and
 tags; fields the user picks (``choices``) and fields the survivor lacks come from the
-other; the other is archived and points at the survivor. Before any of that, the exact
-prior state of both customer rows, their tags and the ids of every row that moves are
-written to the ``merges`` row, which is what makes :func:`unmerge` exact.
+other, and so do the values of custom fields the survivor has none of (each audited as a
+change of the survivor); the other is archived and points at the survivor. Before any of
+that, the exact prior state of both customer rows, their tags, the ids of every row that
+moves and the custom values taken are written to the ``merges`` row, which is what makes
+:func:`unmerge` exact.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ... import clock
 from ...access import UNSCOPED, customer_out_of_scope
 from ...audit import record
 from ...context import Context
+from ...domain.customers.custom_fields import FieldDef, definitions, stored_values, write_values
 from ...errors import Conflict, FieldError, NotFound, ValidationError
 from ...i18n import t
 from ...store.models import (
@@ -230,6 +233,8 @@ def merge(
         }
 
         _take_fields(session, survivor, other, picked)
+        fields = definitions(session, "customers", retired=True)
+        snapshot["custom"] = _take_custom(ctx, session, fields, survivor, other)
         _move_contacts(survivor, own_contacts, children[Contact], picked.get(CONTACT_CHOICE))
         for model in CHILDREN:
             if model is not Contact:
@@ -275,6 +280,26 @@ def _take_fields(
     moments = [m for m in (survivor.last_contact_at, other.last_contact_at) if m is not None]
     if moments:
         survivor.last_contact_at = max(moments)
+
+
+def _take_custom(
+    ctx: Context, session: Session, fields: list[FieldDef], survivor: Customer, other: Customer
+) -> list[str]:
+    """Give the survivor the other's custom values where it has none (audited under the
+    survivor, action merge); the keys taken, which :func:`unmerge` clears again."""
+    values = stored_values(session, fields, [survivor.id, other.id])
+    own, theirs = values.get(survivor.id, {}), values.get(other.id, {})
+    taken = {key: value for key, value in theirs.items() if key not in own}
+    if taken:
+        write_values(
+            session,
+            fields,
+            {survivor.id: taken},
+            refs={survivor.id: survivor.code},
+            actor=ctx.actor.username,
+            action="merge",
+        )
+    return sorted(taken)
 
 
 def _move_contacts(
@@ -346,6 +371,15 @@ def unmerge(ctx: Context, merge_id: int) -> None:
             session.flush()
         _restore(survivor, snapshot["survivor"])
         _restore(other, snapshot["other"])
+        if snapshot.get("custom"):  # the keys taken (a merge from before custom fields: none)
+            write_values(
+                session,
+                definitions(session, "customers", retired=True),
+                {survivor.id: dict.fromkeys(snapshot["custom"])},
+                refs={survivor.id: survivor.code},
+                actor=ctx.actor.username,
+                action="unmerge",
+            )
         for model in CHILDREN:
             _move_back(session, model, snapshot["moved"][model.__tablename__], survivor, other)
         for entry in snapshot["survivor_contacts"]:

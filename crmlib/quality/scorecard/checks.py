@@ -260,5 +260,3 @@ CONTACT_CHECKS = {
 
 
 UNIQUENESS = About("uniqueness.duplicates", "uniqueness")
-#: Values imports left out as invalid: counted for information, with no total.
-IMPORT_WARNINGS = About("validity.import_warnings", "validity")

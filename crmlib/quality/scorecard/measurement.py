@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, select
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from ... import clock
@@ -34,7 +34,7 @@ from ...i18n import current_lang
 from ...rules import email, phone
 from ...rules.columns import apply_rule
 from ...rules.records import PRIMARY, filled
-from ...store.models import Contact, Customer, ImportBatch, ImportWarning
+from ...store.models import Contact, Customer
 from ...transfer.kinds import CUSTOMERS
 from . import history
 from .checks import (
@@ -42,7 +42,6 @@ from .checks import (
     DEFAULT_STALE_DAYS,
     DEFAULT_TARGET,
     DIMENSIONS,
-    IMPORT_WARNINGS,
     ON_PRIMARY,
     UNIQUENESS,
     About,
@@ -88,7 +87,7 @@ class _Count:
 
     about: About
     total: int
-    failed: int | None  # None: counted for information, not scored
+    failed: int
     examples: list[str] = field(default_factory=list)
     #: Where failing rows are found, when examples are still to be looked up.
     source: tuple[_Table, Check] | None = None
@@ -227,25 +226,7 @@ def _email_failures(conn: Connection, scope: Scope) -> dict[str, tuple[int, list
     return {"email": _failing(conn, [(contact_id, customer) for contact_id, customer in rows])}
 
 
-# -- import warnings and duplicates -----------------------------------------------------
-
-
-def _import_warnings(conn: Connection, scope: Scope) -> _Count:
-    """Values imports left out as invalid: shown for information, they have no total."""
-    rows = select(ImportWarning.ref).join(ImportBatch, ImportBatch.id == ImportWarning.batch_id)
-    if scope.owner_ids() is not None:
-        rows = rows.where(
-            or_(
-                ImportWarning.ref.in_(select(Customer.code).where(visible(scope))),
-                ImportBatch.actor == scope.actor.username,
-            )
-        )
-    total = conn.execute(rows.with_only_columns(func.count())).scalar_one()
-    refs = conn.execute(
-        rows.where(ImportWarning.ref.is_not(None)).order_by(ImportWarning.id).limit(EXAMPLES * 5)
-    ).scalars()
-    examples = [str(ref) for ref in dict.fromkeys(refs)][:EXAMPLES]
-    return _Count(IMPORT_WARNINGS, int(total), None, examples)
+# -- duplicates --------------------------------------------------------------------------
 
 
 def _visible_codes(conn: Connection, scope: Scope, codes: Sequence[str]) -> set[str]:
@@ -377,7 +358,6 @@ def _measure(
             pool.submit(reading, _count, _children(model, scope), checks)
             for model, checks in child_checks()
         ]
-        warnings = pool.submit(reading, _import_warnings, scope)
         duplicates = pool.submit(_duplicates, ctx, duplicate_pairs)
 
         size, counts = own_counts.result()
@@ -410,7 +390,6 @@ def _measure(
         for key, (about, total) in CONTACT_CHECKS.items():
             failed, first = failures[key]
             counts.append(_Count(about, numbers[total], failed, first))
-        counts.append(warnings.result())
         copies, first = duplicates.result()
         counts.append(_Count(UNIQUENESS, size, copies, first))
     return counts
@@ -426,9 +405,8 @@ def _frame(counts: list[_Count], target: float, lang: str) -> pd.DataFrame:
 
     rows = []
     for count in sorted(counts, key=position):
-        about, scored = count.about, count.failed is not None
-        passed = None if count.failed is None else count.total - count.failed
-        score = passed / count.total if passed is not None and count.total else math.nan
+        about, passed = count.about, count.total - count.failed
+        score = passed / count.total if count.total else math.nan
         rows.append(
             {
                 "dimension": about.dimension,
@@ -439,7 +417,7 @@ def _frame(counts: list[_Count], target: float, lang: str) -> pd.DataFrame:
                 "passed": passed,
                 "total": count.total,
                 "score": score,
-                "target": target if scored else math.nan,
+                "target": target,
                 "meets_target": None if math.isnan(score) else score >= target,
                 "examples": count.examples,
             }

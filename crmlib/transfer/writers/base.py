@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 
 from ...access import Actor, Scope
 from ...audit import text_of
+from ...domain.customers.custom_fields import refs, write_values
 from ...errors import FieldError
 from ...i18n import t
 from ...rules.fields import clean_text
@@ -31,6 +32,7 @@ from ...store.models import (
     User,
 )
 from ..bulk import SuspendedIndexes, copy_rows
+from ..custom import PREFIX, custom_fields_of
 from ..kinds import FileKind
 from ..sources import Source
 from ..staging import Staged
@@ -47,7 +49,6 @@ class Outcome:
 
     status: dict[int, str] = field(default_factory=dict)
     reasons: dict[int, list[str]] = field(default_factory=dict)
-    warnings: list[tuple[int, FieldError]] = field(default_factory=list)
     #: Cells the field rules refused, by row and field: what :meth:`Writer.keep_stored`
     #: withdraws when the cell holds the value the record has already.
     refused: dict[int, dict[str, FieldError]] = field(default_factory=dict)
@@ -56,22 +57,22 @@ class Outcome:
         self.status[row] = "rejected"
         self.reasons.setdefault(row, []).append(reason)
 
-    def refuse(self, row: int, problem: FieldError, *, reject: bool) -> None:
-        """A cell the rules refuse: its row is rejected, or the cell left out with a
-        warning."""
-        if reject:
-            self.reject(row, str(problem))
-        else:
-            self.warnings.append((row, problem))
+    def refuse(self, row: int, problem: FieldError) -> None:
+        """A cell the rules refuse (or a required one missing): its row is rejected, as
+        the API refuses the value, unless the record it names holds that value already
+        (:meth:`withdraw`)."""
+        self.reject(row, str(problem))
         self.refused.setdefault(row, {})[problem.field] = problem
 
+    def only_refused(self, row: int) -> bool:
+        """Whether every reason the row has (none, for a row not rejected) is a refused
+        cell, which the record the row matches may hold already."""
+        return len(self.reasons.get(row, ())) == len(self.refused.get(row, {}))
+
     def withdraw(self, row: int, name: str) -> None:
-        """Take back the rejection or warning of a refused cell; a row left with no
-        reason is no longer rejected."""
+        """Take back the rejection of a refused cell; a row left with no reason is no
+        longer rejected."""
         problem = self.refused[row].pop(name)
-        if (row, problem) in self.warnings:
-            self.warnings.remove((row, problem))
-            return
         reasons = self.reasons[row]
         reasons.remove(str(problem))
         if not reasons:
@@ -363,7 +364,8 @@ class Writer:
         return user is not None and self.scope.may_own(user.id, user.team)
 
     def campaign_ids(self, clean: pd.DataFrame, outcome: Outcome) -> dict[int, int | None]:
-        """Campaign names as ids; an unknown campaign is a warning, the row still imports."""
+        """Campaign names as ids; a name that names no campaign rejects its row, as the
+        API refuses an unknown campaign."""
         ids: dict[int, int | None] = {}
         if "campaign" not in clean:
             return ids
@@ -374,9 +376,8 @@ class Writer:
             if key in self.campaigns:
                 ids[row] = self.campaigns[key]
             else:
-                outcome.warnings.append(
-                    (row, FieldError("campaign", name, "unknown_campaign", t("unknown_campaign")))
-                )
+                problem = FieldError("campaign", name, "unknown_campaign", t("unknown_campaign"))
+                outcome.reject(row, str(problem))
         return ids
 
     def existing(self, column: str, keys: Iterable[Any]) -> dict[Any, dict[str, Any]]:
@@ -392,35 +393,50 @@ class Writer:
         return found
 
     def keep_stored(self, clean: pd.DataFrame, outcome: Outcome) -> None:
-        """Withdraw the rejection or warning of a refused cell that holds what the record
-        it names (by code or external id) holds already, as an export writes it: a value
-        stored before today's rules, or left empty, comes back unchanged. The cell stays
-        blank in ``clean``, and a blank cell changes nothing."""
+        """Withdraw the rejection of a refused cell that holds what the record it names
+        (by code or external id) holds already, as an export writes it: a value stored
+        before today's rules, or left empty, comes back unchanged. The cell stays blank in
+        ``clean``, and a blank cell changes nothing."""
         refused = [row for row, cells in outcome.refused.items() if cells and row in clean.index]
         keys = [k for k in ("code", "external_id") if k in self.spec.keys and k in clean]
-        if not refused or not keys or self.source is None:
+        if not refused or not keys:
+            return
+        for key in keys:
+            self.withdraw_held(
+                {
+                    row: clean.at[row, key]
+                    for row in refused
+                    if outcome.refused[row] and clean.at[row, key] is not None
+                },
+                outcome,
+                key,
+            )
+
+    def withdraw_held(
+        self, wanted: Mapping[int, Any], outcome: Outcome, key: str | None = None
+    ) -> None:
+        """Withdraw the rejection of each refused cell of a row in ``wanted`` that holds
+        what the record the row names holds already, as an export writes it. ``wanted``
+        names the record by ``key`` (a column of the export, code or external id), or by
+        its id. Only records the user may see are read."""
+        if not wanted or self.source is None:
             return
         expressions, stmt = self.source(self.scope)
-        names = sorted({n for row in refused for n in outcome.refused[row] if n in expressions})
-        for key in keys:
-            wanted = {
-                row: clean.at[row, key]
-                for row in refused
-                if outcome.refused[row] and clean.at[row, key] is not None
-            }
-            stored: dict[Any, Any] = {}
-            for batch in batches(sorted(set(wanted.values()), key=str)):
-                query = stmt.add_columns(
-                    expressions[key].label("_key"), *(expressions[n].label(n) for n in names)
-                ).where(expressions[key].in_(batch))
-                stored.update((found._key, found._mapping) for found in self.conn.execute(query))
-            for row, value in wanted.items():
-                record = stored.get(value)
-                if record is None:
-                    continue
-                for name, problem in list(outcome.refused[row].items()):
-                    if name in record and text_of(record[name]) == text_of(problem.value):
-                        outcome.withdraw(row, name)
+        by = expressions[key] if key is not None else table_of(self.model).c.id
+        names = sorted({n for row in wanted for n in outcome.refused[row] if n in expressions})
+        stored: dict[Any, Any] = {}
+        for batch in batches(sorted(set(wanted.values()), key=str)):
+            query = stmt.add_columns(
+                by.label("_key"), *(expressions[n].label(n) for n in names)
+            ).where(by.in_(batch))
+            stored.update((found._key, found._mapping) for found in self.conn.execute(query))
+        for row, value in wanted.items():
+            record = stored.get(value)
+            if record is None:
+                continue
+            for name, problem in list(outcome.refused[row].items()):
+                if name in record and text_of(record[name]) == text_of(problem.value):
+                    outcome.withdraw(row, name)
 
     def give_codes(
         self,
@@ -487,6 +503,40 @@ class Writer:
             ids[row] = new_id
             outcome.status[row] = "created"
         return ids
+
+    def write_custom(
+        self,
+        clean: pd.DataFrame,
+        ids: Mapping[int, int],
+        matches: Mapping[int, Mapping[str, Any]],
+        outcome: Outcome,
+    ) -> None:
+        """The custom fields' values of the rows written (a blank cell changes nothing),
+        each change audited under the record's customer as its other changes are; a
+        matched row whose values change is updated. The same for every kind."""
+        fields = custom_fields_of(self.spec)
+        columns = [f"{PREFIX}{f.key}" for f in fields if f"{PREFIX}{f.key}" in clean]
+        if not columns or not ids:
+            return
+        given = {
+            row: {c.removeprefix(PREFIX): v for c, v in values.items() if v is not None}
+            for row, values in records_of(clean.loc[list(ids), columns]).items()
+        }
+        wanted = {ids[row]: values for row, values in given.items() if values}
+        changed = write_values(
+            self.conn,
+            fields,
+            wanted,
+            refs=refs(self.conn, self.spec.name, wanted),
+            actor=self.actor.username,
+            action="import",
+            entity=self.spec.name,
+            batch_id=self.batch_id,
+            skip_empty=True,
+        )
+        for row in matches:
+            if ids.get(row) in changed and outcome.status.get(row) == "unchanged":
+                outcome.status[row] = "updated"
 
     def audit_changes(
         self,

@@ -27,6 +27,7 @@ from ...store.models import (
     Ticket,
     TicketEvent,
 )
+from ..custom import PREFIX
 from .base import (
     Outcome,
     Writer,
@@ -47,7 +48,7 @@ class ChildWriter(Writer):
         extra = self.references(clean, outcome)
         rows: dict[int, dict[str, Any]] = {}
         for row, values in records_of(clean).items():
-            if outcome.status.get(row) == "rejected" or row not in customers:
+            if row not in customers or not outcome.only_refused(row):
                 continue
             stored = stored_columns(
                 {k: v for k, v in values.items() if k in self.stored_fields(clean)}
@@ -64,12 +65,13 @@ class ChildWriter(Writer):
                 self.complete(rows[row])
         ids = self.upsert(rows, matches, outcome)
         self.after_insert({row: ids[row] for row in rows if row not in matches}, rows)
+        self.write_custom(clean, ids, matches, outcome)
 
     def refused_keys(
         self, rows: dict[int, dict[str, Any]], outcome: Outcome
     ) -> dict[int, list[str]]:
-        """Natural-key cells the field rules refused (left out with a warning), put back
-        for matching only, in rows naming no code or external id: a record stored before
+        """Natural-key cells the field rules refused (their rows rejected), put back for
+        matching only, in rows naming no code or external id: a record stored before
         today's rules is found by the value it holds (see :meth:`settle_refused`)."""
         put: dict[int, list[str]] = {}
         for row, values in rows.items():
@@ -90,20 +92,23 @@ class ChildWriter(Writer):
         outcome: Outcome,
     ) -> None:
         """The cells :meth:`refused_keys` put back are blank again (a refused value is
-        never stored); one that holds what its matched record holds is no change, and its
-        warning is withdrawn."""
-        for row, names in put.items():
-            for name in names:
-                if row not in rows:
-                    continue
-                current = matches.get(row)
-                if current is not None and not differs(current.get(name), rows[row][name]):
+        never stored); a refused cell that holds what its matched record holds is no
+        change, and its rejection is withdrawn. Rows still rejected leave ``rows`` and
+        ``matches``."""
+        for row in list(rows):
+            current = matches.get(row, {})
+            for name, problem in list(outcome.refused.get(row, {}).items()):
+                if name in current and not differs(current[name], problem.value):
                     outcome.withdraw(row, name)
+            for name in put.get(row, ()):
                 rows[row][name] = None
+            if outcome.status.get(row) == "rejected":
+                del rows[row]
+                matches.pop(row, None)
 
     def stored_fields(self, clean: pd.DataFrame) -> set[str]:
         skip = {"customer_code", "customer_external_id", "owner", "assignee", "campaign"}
-        return {c for c in clean.columns if c not in skip}
+        return {c for c in clean.columns if c not in skip and not c.startswith(PREFIX)}
 
     def references(self, clean: pd.DataFrame, outcome: Outcome) -> dict[str, dict[int, Any]]:
         return {}
@@ -353,14 +358,6 @@ class TicketWriter(ChildWriter):
         stored["first_response_due"], stored["resolution_due"] = self.service["sla"].due(
             pd.Timestamp(stored["opened_at"]).to_pydatetime(), stored["priority"]
         )
-
-    def write(self, clean: pd.DataFrame, outcome: Outcome) -> None:
-        """A status that is not one of the statuses rejects its row: guessing "open" for a
-        ticket that was closed elsewhere would restart its SLA clocks."""
-        for row, problem in [w for w in outcome.warnings if w[1].field == "status"]:
-            outcome.warnings.remove((row, problem))
-            outcome.reject(row, str(problem))
-        super().write(clean, outcome)
 
     @functools.cached_property
     def service(self) -> dict[str, Any]:

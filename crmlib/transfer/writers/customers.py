@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from itertools import repeat
 from typing import Any
 
@@ -11,14 +13,23 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select, update
 
-from ...domain.customers.customers import PERSON_REACH, unreachable_person
+from ... import clock
+from ...domain.customers.customers import (
+    MAX_REASON,
+    OVERRIDABLE,
+    PERSON_REACH,
+    by_hand,
+    unreachable_person,
+)
 from ...domain.customers.duplicates import (
     ALLOWED,
     Candidate,
+    customers_by_key,
     find_twins,
     first_keys,
     first_twins,
 )
+from ...domain.customers.lifecycle import starting_values
 from ...domain.customers.values import stored_columns, stored_values
 from ...i18n import t
 from ...rules.records import CONTACT_FIELDS
@@ -35,8 +46,10 @@ from ...store.models import (
     Contact,
     Customer,
     CustomerTag,
+    ImportBatch,
 )
 from ..bulk import bound_columns, insert_columns, next_id
+from ..custom import PREFIX
 from ..staging import Staged, copy, load, stage
 from .base import (
     Outcome,
@@ -48,6 +61,7 @@ from .base import (
     records_of,
     table_of,
 )
+from .children import Occurrences
 
 #: The columns a customer row is checked by, in the order ``CustomerWriter.write`` takes them.
 _CUSTOMER_KEYS = ("external_id", "code", "kind", "owner")
@@ -75,6 +89,24 @@ class CustomerWriter(Writer):
         self.required_by_kind: dict[str, list[str]] = dict(
             get_setting(self.conn, "required_fields")
         )
+        self.starting = starting_values(self.conn)
+        self.hold = self._hold()
+
+    def _hold(self) -> dict[str, Any]:
+        """What marks a grade or status of the file as set by hand (see
+        :func:`~crmlib.domain.customers.customers.by_hand`), so the refresh keeps what
+        people wrote: by the importer, the file and batch as the reason, until
+        ``manual_override_days`` from today."""
+        name = self.conn.execute(
+            select(ImportBatch.file_name).where(ImportBatch.id == self.batch_id)
+        ).scalar_one_or_none()
+        reason = t("customers:override_imported", file=name, batch=self.batch_id)
+        days = int(get_setting(self.conn, "manual_override_days"))
+        return {
+            "by": self.actor.username,
+            "reason": reason[:MAX_REASON],
+            "until": clock.today() + timedelta(days=days),
+        }
 
     def required(self, clean: pd.DataFrame) -> dict[str, pd.Series]:
         """Company rows need the handbook's fields; a person a name and one way to reach them."""
@@ -91,10 +123,12 @@ class CustomerWriter(Writer):
         return masks
 
     def file_key(self, clean: pd.DataFrame) -> pd.Series:
-        """external_id, else the customer code, else (unless duplicates are allowed) what
-        makes a new customer an exact duplicate of another (a company's folded name and
-        phone, a person's phone, else e-mail: see :mod:`crmlib.domain.customers.duplicates`),
-        else nothing."""
+        """external_id, else the customer code, else, into a table that started empty and
+        unless duplicates are allowed, what makes a new customer an exact duplicate of
+        another (a company's folded name and phone, a person's phone, else e-mail: see
+        :mod:`crmlib.domain.customers.duplicates`), else nothing. Into a table with
+        customers, rows without a key match them by that natural key in turn (see
+        :meth:`_natural`), and :meth:`_twins` refuses the new ones that duplicate."""
         nothing = none_column(clean.index)
         external = clean.get("external_id", nothing)
         code = (
@@ -103,7 +137,7 @@ class CustomerWriter(Writer):
             else nothing
         )
         key = external.where(external.notna(), code)
-        if self.allow_duplicates:
+        if self.allow_duplicates or not self.started_empty:
             return key
         open_rows = key.isna() & _twin_candidates(clean)
         if not open_rows.any():
@@ -149,6 +183,7 @@ class CustomerWriter(Writer):
             {} if self.started_empty else self.existing("external_id", clean.get("external_id", []))
         )
         by_code = self.existing("code", clean.get("code", []))
+        natural = self._natural(clean, outcome)
         fields = _customer_fields(clean)
         matches: dict[int, dict[str, Any]] = {}
         reassigned: set[int] = set()
@@ -159,6 +194,8 @@ class CustomerWriter(Writer):
         owner_ids = list(map(owners.get, all_rows))
         allowed = {owner_id: self.may_own(owner_id) for owner_id in set(owner_ids)}
         special = self._special(all_rows, columns, by_external, owner_ids, allowed, outcome)
+        if natural:
+            special |= np.isin(np.asarray(all_rows, dtype=np.int64), list(natural))
         fresh_mask = ~special
         for position in np.flatnonzero(special).tolist():
             row, external_id, code, kind, owner = (
@@ -167,13 +204,17 @@ class CustomerWriter(Writer):
             )
             if outcome.status.get(row) == "rejected":
                 continue
-            current = by_external.get(external_id) or by_code.get(code)
+            current = by_external.get(external_id) or by_code.get(code) or natural.get(row)
             if current is not None and not self.in_scope(current["owner_id"]):
                 outcome.reject(row, t("outside_scope", code=current["code"]))
                 continue
-            if kind == "person" and (
-                unreachable := unreachable_person(
-                    kind, {f: cells[position] for f, cells in reach.items()}
+            if (
+                current is None
+                and kind == "person"
+                and (
+                    unreachable := unreachable_person(
+                        kind, {f: cells[position] for f, cells in reach.items()}
+                    )
                 )
             ):
                 outcome.reject(row, str(unreachable))
@@ -210,6 +251,10 @@ class CustomerWriter(Writer):
         }
         for row in reassigned:
             rows[row]["owner_id"] = owners.get(row)
+        for row, values in rows.items():
+            for name in OVERRIDABLE:
+                if by_hand(values.get(name), matches[row].get(name)):
+                    values.update({f"{name}_override_{k}": v for k, v in self.hold.items()})
         refs = {row: matches[row]["code"] for row in rows}
         ids = self.upsert(rows, matches, outcome, ref=refs)
         self.write_contacts(clean.loc[list(ids)], ids, matches, outcome, refs)
@@ -218,8 +263,59 @@ class CustomerWriter(Writer):
             outcome.status[row] = "created"
         ids.update(created)
         self.write_tags(clean, ids, matches)
+        self.write_custom(clean, ids, matches, outcome)
         if twins:
             self._audit_twins(twins, created)
+
+    def _natural(self, clean: pd.DataFrame, outcome: Outcome) -> dict[int, dict[str, Any]]:
+        """Stored customers that rows naming no external id or code match by their natural
+        key: a company's folded name and phone, a person's phone, else e-mail (the key of
+        the duplicate check). The k-th row of the file with a key matches the k-th customer
+        with it (by code) that the user may see: a customer outside their scope is never
+        matched, its row is then a new customer the duplicate check refuses without naming
+        it. A rejected row whose reasons are all refused cells is matched by the refused
+        values, and the refusals of cells its customer holds already are withdrawn (a
+        stored value today's rules would refuse is no change). None into a table that
+        started empty, or when duplicates are allowed: those rows are new customers."""
+        if self.allow_duplicates or self.started_empty:
+            return {}
+        keyless = clean.index
+        for column in ("external_id", "code"):
+            if column in clean:
+                keyless = keyless[clean.loc[keyless, column].isna().to_numpy()]
+        rows = [row for row in keyless.tolist() if outcome.only_refused(row)]
+        if not rows:
+            return {}
+        values: dict[str, list[Any]] = {
+            name: clean.loc[rows, name].tolist() if name in clean else [None] * len(rows)
+            for name in _IDENTIFYING
+        }
+        for position, row in enumerate(rows):
+            for name, problem in outcome.refused.get(row, {}).items():
+                if name in values and values[name][position] is None:
+                    values[name][position] = problem.value
+        kinds = [kind or "company" for kind in values["kind"]]
+        keys = first_keys(kinds, values["name"], values["phone"], values["email"])
+        keyed = [(row, key) for row, key in zip(rows, keys, strict=True) if key is not None]
+        occurrences = self.occurrences.count([(key,) for _, key in keyed])
+        stored = customers_by_key(self.conn, {key for _, key in keyed})
+        chosen: dict[int, int] = {}
+        for (row, key), occurrence in zip(keyed, occurrences, strict=True):
+            visible = [twin for twin in stored.get(key, ()) if self.in_scope(twin.owner_id)]
+            if occurrence < len(visible):
+                chosen[row] = visible[occurrence].customer_id
+        self.withdraw_held(
+            {row: id_ for row, id_ in chosen.items() if outcome.refused.get(row)}, outcome
+        )
+        found = self.existing("id", chosen.values())
+        return {
+            row: found[id_] for row, id_ in chosen.items() if outcome.status.get(row) != "rejected"
+        }
+
+    @functools.cached_property
+    def occurrences(self) -> Occurrences:
+        """The natural keys of the rows :meth:`_natural` looked at so far in the file."""
+        return Occurrences()
 
     def _twins(
         self, fresh: pd.DataFrame, outcome: Outcome
@@ -329,13 +425,20 @@ class CustomerWriter(Writer):
     def new_customers(
         self, clean: pd.DataFrame, fields: list[str], owners: Mapping[int, int | None]
     ) -> dict[str, Sequence[Any]]:
-        """The columns of new customers made from ``clean``, all but their ids and codes."""
+        """The columns of new customers made from ``clean``, all but their ids and codes;
+        a grade or status other than a new customer's is held as set by hand."""
         size = len(clean)
         columns: dict[str, Sequence[Any]] = {
             column: values
             for name in fields
             for column, values in stored_values(name, clean[name].tolist()).items()
         }
+        for name in OVERRIDABLE:
+            given = columns.get(name)
+            held = [] if given is None else list(map(by_hand, given, repeat(self.starting[name])))
+            if any(held):
+                for part, value in self.hold.items():
+                    columns[f"{name}_override_{part}"] = [value if h else None for h in held]
         columns["kind"] = [kind or "company" for kind in columns.get("kind", [None] * size)]
         columns["status"] = [s or "potential" for s in columns.get("status", [None] * size)]
         columns["owner_id"] = list(map(owners.get, clean.index.tolist()))
@@ -365,8 +468,12 @@ class CustomerWriter(Writer):
         """A chunk whose rows not rejected are all new customers as they stand (nothing for
         :meth:`_special` to look at, no tags): their columns as :meth:`create` would insert
         them, and their contact fields (``contact.…``) for :meth:`write_staged`."""
-        if self.may_reject(clean).any() or ("tags" in clean and clean["tags"].notna().any()):
+        if self.may_reject(clean).any() or any(
+            clean[c].notna().any() for c in clean.columns if c == "tags" or c.startswith(PREFIX)
+        ):
             return None
+        if not self.started_empty and any(outcome.refused.values()):
+            return None  # a row with refused cells may match a customer holding them
         rejected = [row for row, status in outcome.status.items() if status == "rejected"]
         fresh = clean[~clean.index.isin(rejected)] if rejected else clean
         if fresh.empty:
@@ -533,4 +640,8 @@ def _candidates(clean: pd.DataFrame) -> dict[int, Candidate]:
 
 def _customer_fields(clean: pd.DataFrame) -> list[str]:
     """The fields of ``clean`` stored on the customer itself."""
-    return [c for c in clean.columns if c not in (*CONTACT_FIELDS, "owner", "tags", "code")]
+    return [
+        c
+        for c in clean.columns
+        if c not in (*CONTACT_FIELDS, "owner", "tags", "code") and not c.startswith(PREFIX)
+    ]

@@ -3,6 +3,8 @@ status flow allows."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -15,6 +17,7 @@ from ...errors import ValidationError
 from ...store.models import (
     Lead,
 )
+from ..custom import PREFIX
 from .base import (
     Outcome,
     Writer,
@@ -23,6 +26,7 @@ from .base import (
     table_of,
     unchanged,
 )
+from .children import Occurrences
 
 #: What names a lead in a file: its code, else its external id, else its natural key.
 _KEYS = ("code", "external_id")
@@ -38,21 +42,28 @@ class LeadWriter(Writer):
         campaigns = self.campaign_ids(clean, outcome)
         customers = self.customer_ids(clean, outcome, required=False)
         records = {
-            row: values
-            for row, values in records_of(clean).items()
-            if outcome.status.get(row) != "rejected"
+            row: values for row, values in records_of(clean).items() if outcome.only_refused(row)
         }
-        found = self.candidates(records)
+        found = self.candidates(records, outcome)
+        visible = self.visible(found.values())
         rows: dict[int, dict[str, Any]] = {}
         matches: dict[int, dict[str, Any]] = {}
         for row, values in records.items():
+            if outcome.status.get(row) == "rejected":
+                continue
             current = found.get(row)
-            if current is not None and not self.in_scope(current["owner_id"]):
-                column = next((k for k in _KEYS if values.get(k)), "name")
+            if current is not None and current["id"] not in visible:
+                column = next(k for k in _KEYS if values.get(k))
                 self.refuse_foreign(outcome, row, column, values[column])
                 continue
             references = ("owner", "campaign", "customer_code", "customer_external_id")
-            stored = stored_columns({str(k): v for k, v in values.items() if k not in references})
+            stored = stored_columns(
+                {
+                    str(k): v
+                    for k, v in values.items()
+                    if k not in references and not str(k).startswith(PREFIX)
+                }
+            )
             if values.get("owner") is not None or current is None:
                 stored["owner_id"] = owners.get(row)
             if row in campaigns:
@@ -87,33 +98,71 @@ class LeadWriter(Writer):
                 stored["status"] = stored.get("status") or "new"
                 stored["created_at"] = stored["updated_at"] = self.now
             rows[row] = stored
-        self.upsert(rows, matches, outcome)
+        ids = self.upsert(rows, matches, outcome)
+        self.write_custom(clean, ids, matches, outcome)
 
-    def candidates(self, records: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-        """Stored leads the rows name, in or out of scope: by code, else external id, when
-        the row gives one; else by name, phone and company (the first such lead)."""
+    def candidates(
+        self, records: dict[int, dict[str, Any]], outcome: Outcome
+    ) -> dict[int, dict[str, Any]]:
+        """Stored leads the rows name: by code, else external id, when the row gives one
+        (in or out of scope: :meth:`write` refuses the latter); else by the natural key,
+        name, phone and company, among the leads the user may change only, the k-th row of
+        the file with a key matching the k-th such lead. A rejected row whose reasons are
+        all refused cells is matched by the refused values, and the refusals of cells its
+        lead holds already are withdrawn."""
         found: dict[int, dict[str, Any]] = {}
         for key in _KEYS:
             stored = self.existing(key, [values.get(key) for values in records.values()])
             for row, values in records.items():
                 if row not in found and values.get(key) in stored:
                     found[row] = stored[values[key]]
-        rest = {
-            row: values
-            for row, values in records.items()
-            if not any(values.get(k) for k in _KEYS) and values.get("name") is not None
-        }
-        if not rest:
+        identities: dict[int, tuple[str | None, ...]] = {}
+        for row, values in records.items():
+            if any(values.get(k) for k in _KEYS):
+                continue
+            refused = outcome.refused.get(row, {})
+            given = {
+                k: refused[k].value if values.get(k) is None and k in refused else values.get(k)
+                for k in self.natural_key
+            }
+            if given["name"] is not None:
+                identities[row] = tuple(text_of(given[k]) for k in self.natural_key)
+        if not identities:
             return found
         table = table_of(Lead)
-        by_key: dict[tuple[str | None, ...], dict[str, Any]] = {}
-        for batch in batches(sorted({values["name"] for values in rest.values()})):
-            query = select(table).where(table.c.name.in_(batch)).order_by(table.c.id)
+        by_key: dict[tuple[str | None, ...], list[dict[str, Any]]] = {}
+        for batch in batches(sorted({identity[0] for identity in identities.values()}, key=str)):
+            query = (
+                select(table)
+                .where(table.c.name.in_(batch), self.scope.lead_filter())
+                .order_by(table.c.id)
+            )
             for lead in self.conn.execute(query).mappings():
                 identity = tuple(text_of(lead[k]) for k in self.natural_key)
-                by_key.setdefault(identity, dict(lead))
-        for row, values in rest.items():
-            match = by_key.get(tuple(text_of(values.get(k)) for k in self.natural_key))
-            if match is not None:
-                found[row] = match
-        return found
+                by_key.setdefault(identity, []).append(dict(lead))
+        occurrences = self.occurrences.count(list(identities.values()))
+        natural: dict[int, dict[str, Any]] = {}
+        for (row, identity), occurrence in zip(identities.items(), occurrences, strict=True):
+            alike = by_key.get(identity, ())
+            if occurrence < len(alike):
+                natural[row] = alike[occurrence]
+        self.withdraw_held(
+            {row: lead["id"] for row, lead in natural.items() if outcome.refused.get(row)},
+            outcome,
+        )
+        return found | natural
+
+    def visible(self, leads: Iterable[Mapping[str, Any]]) -> set[int]:
+        """The ids of ``leads`` the user may see, and so change: the API's rule
+        (:meth:`crmlib.access.Scope.lead_filter`), so a manager re-imports the team's
+        unassigned leads as the API lets them edit one."""
+        seen: set[int] = set()
+        for batch in batches(sorted({lead["id"] for lead in leads})):
+            query = select(Lead.id).where(Lead.id.in_(batch), self.scope.lead_filter())
+            seen.update(self.conn.execute(query).scalars())
+        return seen
+
+    @functools.cached_property
+    def occurrences(self) -> Occurrences:
+        """The natural keys of the rows without a code or external id so far in the file."""
+        return Occurrences()

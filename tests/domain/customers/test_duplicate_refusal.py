@@ -86,25 +86,30 @@ def test_allowing_a_duplicate_creates_it_and_audits_it_under_the_stored_one(team
     assert "on purpose" in event["text"] and second.code in event["text"]
 
 
-def test_import_rejects_exact_duplicates_of_stored_customers(team: Team, tmp_path: Path) -> None:
+def test_import_matches_visible_customers_and_rejects_other_exact_duplicates(
+    team: Team, tmp_path: Path
+) -> None:
+    """A row without a key is the stored customer its natural key names when the user may
+    see it; a duplicate of one they may not see, or by another key, is refused."""
     mine = team.zhang.customers.add(**company(name=STAR, phone="13911110006"))
     theirs = team.zhao.customers.add(**company(name="苏州河畔物流有限公司", phone="13911110007"))
     person = team.zhang.customers.add(name="李娜", kind="person", email="li.na@example.cn")
     path = write_csv(
         tmp_path / "customers.csv",
         [
-            ["上海星辰科技有限公司", "", "I65", "张伟", "13911110006", "", "website"],
+            ["上海星辰科技有限公司", "", "F51", "张伟", "13911110006", "", "website"],
             ["苏州河畔物流有限公司", "", "I65", "赵六", "13911110007", "", "website"],
-            ["李娜", "person", "", "", "", "LI.NA@example.cn", ""],
+            ["李娜", "person", "", "", "13911110009", "LI.NA@example.cn", ""],
             ["杭州新客户有限公司", "", "I65", "钱七", "13911110008", "", "website"],
         ],
     )
     result = team.zhang.import_file("customers", path)
-    assert (result.created, result.rejected) == (1, 3)
-    mine_reason, theirs_reason, person_reason = rejects(result.rejects_path)
-    assert mine.code in mine_reason and "[duplicate]" in mine_reason
+    assert (result.created, result.updated, result.rejected) == (1, 1, 2)
+    theirs_reason, person_reason = rejects(result.rejects_path)
     assert "outside your scope" in theirs_reason and theirs.code not in theirs_reason
-    assert person.code in person_reason
+    assert person.code in person_reason and "[duplicate]" in person_reason
+    assert team.zhang.customers.get(mine.code).industry_division == "51"
+    assert team.zhao.customers.get(theirs.code).contact == "张伟"  # theirs untouched
 
 
 def test_import_allows_duplicates_when_asked_and_audits_each(team: Team, tmp_path: Path) -> None:
@@ -118,9 +123,9 @@ def test_import_allows_duplicates_when_asked_and_audits_each(team: Team, tmp_pat
         ],
     )
     refused = team.zhang.import_file("customers", path)
-    assert (refused.created, refused.rejected) == (1, 2)
-    stored, repeat = rejects(refused.rejects_path)
-    assert first.code in stored and "repeats row 3" in repeat
+    assert (refused.created, refused.unchanged, refused.rejected) == (1, 1, 1)
+    [repeat] = rejects(refused.rejects_path)
+    assert "repeats row 3" in repeat
     result = team.zhang.import_file("customers", path, allow_duplicates=True)
     assert (result.created, result.rejected) == (3, 0)
     [event] = allowed_events(team, first.code).to_dict("records")
@@ -145,8 +150,8 @@ def test_in_file_duplicates_of_an_empty_table_are_repeats(team: Team, tmp_path: 
 
 
 def test_crm_import_allow_duplicates(team: Team, tmp_path: Path) -> None:
-    team.admin.customers.add(**company(name=STAR, phone="13911110012"))
-    path = write_csv(tmp_path / "c.csv", [[STAR, "", "I65", "张伟", "13911110012", "", "website"]])
+    team.admin.customers.add(name="王伟", kind="person", phone="13911110012", email="w@x.cn")
+    path = write_csv(tmp_path / "c.csv", [["王伟", "person", "", "", "13911110013", "w@x.cn", ""]])
     refused = crm("import", "customers", str(path), url=team.url)
     assert refused.returncode == 1 and "0 created" in refused.stdout
     allowed = crm("import", "customers", str(path), "--allow-duplicates", url=team.url)

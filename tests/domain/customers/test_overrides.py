@@ -68,6 +68,18 @@ def test_a_grade_changed_in_the_entry_form_is_held_too(team: Team) -> None:
     assert (record.grade, record.grade_override_by) == ("B", "zhang")
 
 
+def test_a_new_customer_keeps_a_grade_it_was_given_unless_it_is_the_starting_one(
+    team: Team,
+) -> None:
+    given = team.zhang.customers.add(**company(grade="A", status="active"))
+    assert (given.grade_override_by, given.status_override_by) == ("zhang", "zhang")
+    starting = team.zhang.customers.add(**company(grade="C", status="potential"))
+    assert (starting.grade_override_by, starting.status_override_by) == (None, None)
+    for _ in range(2):
+        assert team.zhang.refresh().skipped == {"grade": 1, "status": 0}
+    assert team.zhang.customers.get(given.code).grade == "A"
+
+
 def test_an_override_says_why_and_names_a_held_field(team: Team) -> None:
     code = big_spender(team)
     with pytest.raises(ValidationError, match=r"reason.*\[required\]"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crmlib import AccessDenied, NotFound, ValidationError
+from tests.commands import crm
 from tests.factories import Team, company
 
 
@@ -80,3 +81,25 @@ def test_rules_and_permissions(team: Team) -> None:
         team.sun.kb.link(999, int(article["id"]))  # type: ignore[call-overload]
     with pytest.raises(NotFound):
         team.sun.kb.get(999)
+
+
+def test_search_finds_words_written_in_either_width(team: Team) -> None:
+    kb = team.sun.kb
+    half = kb.add(title="退货(七天)无理由", body="签收后七天内可退。", category="售后")
+    full = kb.add(
+        title="售后政策",
+        body="支持退货（七天），　请保留包装。VIP客户上门取件。",
+        category="售后",
+        tags="退货（七天）",
+    )
+    ids = sorted([half["id"], full["id"]])
+    for query in ("退货（七天）", "退货(七天)", "退货　七天"):
+        assert sorted(kb.search(query).id.tolist()) == ids, query
+    assert kb.search("ｖｉｐ客户").id.tolist() == [full["id"]]
+    assert kb.search("（七天）").score.tolist() == [3, 3]  # tags 2 + body 1; title 3
+    # the articles are stored as written
+    assert kb.get(int(half["id"]))["title"] == "退货(七天)无理由"
+    assert kb.get(int(full["id"]))["body"].startswith("支持退货（七天），　请")
+    shown = crm("kb", "search", "退货（七天）", url=team.url, user="sun")
+    assert shown.returncode == 0, shown.stderr
+    assert "退货(七天)无理由" in shown.stdout and "售后政策" in shown.stdout
