@@ -27,6 +27,12 @@ BATCH = "crm_batch"
 IGNORED_FIELDS = frozenset({"id", "created_at", "updated_at"})
 #: Tables that are the log itself or pure machinery.
 UNAUDITED_TABLES = frozenset({"audit_events", "code_sequences"})
+#: The tables whose changes are logged: by this hook, or on a team database by the
+#: database's own triggers (:mod:`crmlib.team_audit`), so both log the same tables.
+AUDITED_TABLES: tuple[str, ...] = tuple(
+    table.name for table in Base.metadata.sorted_tables if table.name not in UNAUDITED_TABLES
+)
+_AUDITED = frozenset(AUDITED_TABLES)
 
 
 def text_of(value: Any) -> str | None:
@@ -90,10 +96,10 @@ def _events_for(session: Session) -> list[dict[str, Any]]:
         )
 
     for obj in session.new:
-        if obj.__tablename__ not in UNAUDITED_TABLES:
+        if obj.__tablename__ in _AUDITED:
             add(obj, "create", new_value=_snapshot(obj))
     for obj in session.dirty:
-        if obj.__tablename__ in UNAUDITED_TABLES:
+        if obj.__tablename__ not in _AUDITED:
             continue
         state = inspect(obj)
         for attr in state.mapper.column_attrs:
@@ -109,7 +115,7 @@ def _events_for(session: Session) -> list[dict[str, Any]]:
             action = session.info.get(ACTION, "update")
             add(obj, action, field=attr.key, old_value=text_of(old), new_value=text_of(new))
     for obj in session.deleted:
-        if obj.__tablename__ not in UNAUDITED_TABLES:
+        if obj.__tablename__ in _AUDITED:
             add(obj, "delete", old_value=_snapshot(obj))
     return rows
 

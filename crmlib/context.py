@@ -22,6 +22,7 @@ from .audit import ACTION, ACTOR, install_audit
 from .errors import Conflict
 from .i18n import speaking, t
 from .store.engine import WRITE_INTENT
+from .team_audit import in_database, tell_action
 
 R = TypeVar("R")
 
@@ -32,11 +33,14 @@ class Context:
     actor: Actor
     lang: str = "zh"
     _factory: sessionmaker[Session] = field(init=False, repr=False)
+    #: A team database writes its audit events itself (:mod:`crmlib.team_audit`).
+    _audited_by_database: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._factory = sessionmaker(
             self.engine, expire_on_commit=False, execution_options={WRITE_INTENT: True}
         )
+        self._audited_by_database = in_database(self.engine)
 
     @property
     def scope(self) -> Scope:
@@ -53,7 +57,10 @@ class Context:
         if action:
             session.info[ACTION] = action
         install_scoping(session, self.scope)
-        install_audit(session)
+        if not self._audited_by_database:
+            install_audit(session)
+        elif action:
+            tell_action(session, action)
         try:
             yield session
             session.commit()

@@ -17,9 +17,10 @@ database). It then has
   ``SET ROLE`` reaches no other user);
 - row-level security, enabled and forced, on every table of :data:`POLICIES`, with the
   scopes of :mod:`crmlib.access`: the scoped policies ask STABLE SECURITY DEFINER
-  functions who acts (``session_user``), each called once per statement; and on the
-  tables of :data:`GUARDED` (``users``, ``settings``), which only the roles allowed to
-  manage them may change.
+  functions who acts (``session_user``), each called once per statement; on the tables
+  of :data:`GUARDED` (``users``, ``settings``, campaigns, ...), which only the roles with
+  the table's permission may change; and on ``audit_events``, read by scope. Where each
+  table stands is listed in :mod:`crmlib.team_policies`.
 
 The installation connection (a member of the owner role) sees every row, so migrations
 and repairs are whole. Everywhere else (SQLite, PostgreSQL set up without ``--team``)
@@ -33,57 +34,25 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, inspect, select, text
 
-from . import clock
-from .access import CUSTOMER_CHILDREN, ROLES
+from . import clock, team_audit
+from .access import ROLES
 from .errors import AccessDenied, ConfigError, Conflict, FieldError, ValidationError
 from .i18n import t
 from .rules import identifier, validate
 from .store.migrate import migrate
-from .store.models import AuditEvent, TeamMode, User
+from .store.models import TeamMode, User
+from .team_policies import (
+    APPEND_ONLY,
+    GUARDED,
+    INSTALLER,
+    POLICIES,
+    READ_ONLY,
+    audit_scope,
+    guard,
+)
 
-#: Tables members of the group role may read but never change.
-READ_ONLY = ("alembic_version", TeamMode.__tablename__)
-#: Tables members of the group role may add to but never change or delete from.
-APPEND_ONLY = (AuditEvent.__tablename__,)
-
-_IN_SCOPE = "= ANY ((SELECT crm_scope_users())::integer[])"  # an array, not a subquery
-
-
-def _under(column: str, parent: str) -> str:
-    """Rows whose ``column`` points at a row of ``parent`` the actor may see (the parent's
-    own policy decides)."""
-    return f"{column} IN (SELECT id FROM {parent})"
-
-
-#: The row-level security of each scoped table for the logins whose role sees a scope
-#: (``own`` or ``team``), one place: the same rules as :class:`crmlib.access.Scope`
-#: (customers by owner; the records under a customer by their customer; leads by owner, a
-#: manager also the team's unassigned ones; tasks by assignee or author). The logins whose
-#: role sees everything (members of ``TeamRoles.everyone``, which :func:`sync_scope` keeps
-#: in step with their CRM role) get a policy without a condition, so neither pays for the
-#: other's: a rep's condition uses the indexes, an analyst's query has none.
-POLICIES: dict[str, str] = {
-    "customers": f"owner_id {_IN_SCOPE}",
-    **{child.__tablename__: _under("customer_id", "customers") for child in CUSTOMER_CHILDREN},
-    "opportunity_stage_history": _under("opportunity_id", "opportunities"),
-    "ticket_events": _under("ticket_id", "tickets"),
-    "ticket_articles": _under("ticket_id", "tickets"),
-    "leads": (
-        f"owner_id {_IN_SCOPE} OR ((SELECT crm_scope()) = 'team'"
-        " AND owner_id IS NULL AND (team IS NULL OR team = (SELECT crm_team())))"
-    ),
-    "tasks": f"assignee_id {_IN_SCOPE} OR created_by_id {_IN_SCOPE}",
-}
 #: The policies of a scoped table: by which role a login is in.
 _SCOPE_POLICIES = ("crm_all", "crm_scoped")
-
-
-#: Tables everyone reads and only roles with the permission (of :class:`crmlib.access.Role`)
-#: change: whoever could write ``users`` could make themselves an administrator. Enabled but
-#: not forced, so the owner's functions read ``users`` without policies (no recursion).
-GUARDED: dict[str, str] = {"users": "manage_users", "settings": "manage_settings"}
-#: What ``crm_role()`` answers for an installation login (a member of the owner role).
-INSTALLER = "*"
 
 
 @dataclass(frozen=True)
@@ -246,9 +215,6 @@ _USER_FUNCTIONS = (
 _SCOPE_FUNCTIONS = "crm_scope(), crm_role(), crm_team(), crm_scope_users()"
 
 
-_GUARD_POLICIES = ("crm_read", "crm_insert", "crm_update", "crm_delete")
-
-
 def _secure(conn: Connection, roles: TeamRoles) -> None:
     """Grants, functions and policies, as the owner role; run after every migration, so a
     new table is granted and a new scoped table gets its policy."""
@@ -263,20 +229,10 @@ def _secure(conn: Connection, roles: TeamRoles) -> None:
         f"REVOKE ALL ON FUNCTION {_SCOPE_FUNCTIONS}, {_USER_FUNCTIONS} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {_SCOPE_FUNCTIONS}, {_USER_FUNCTIONS} TO {group}",
     ]
-    for table, permission in GUARDED.items():
-        allowed = ", ".join(
-            f"'{name}'"
-            for name in (INSTALLER, *(r.name for r in ROLES.values() if getattr(r, permission)))
-        )
-        rule = f"(SELECT crm_role()) IN ({allowed})"
-        statements += [
-            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-            *(f"DROP POLICY IF EXISTS {name} ON {table}" for name in _GUARD_POLICIES),
-            f"CREATE POLICY crm_read ON {table} FOR SELECT USING (true)",
-            f"CREATE POLICY crm_insert ON {table} FOR INSERT WITH CHECK ({rule})",
-            f"CREATE POLICY crm_update ON {table} FOR UPDATE USING ({rule}) WITH CHECK ({rule})",
-            f"CREATE POLICY crm_delete ON {table} FOR DELETE USING ({rule})",
-        ]
+    for table, permissions in GUARDED.items():
+        statements += guard(table, permissions)
+    statements += audit_scope()
+    statements += team_audit.statements(clock.business_zone().key)
     everyone = f"{_quote(conn, roles.everyone)}, {_quote(conn, roles.owner)}"
     for table, rule in POLICIES.items():
         statements += [
@@ -406,6 +362,7 @@ def upgrade(conn: Connection, roles: TeamRoles) -> None:
         login = conn.execute(text("SELECT session_user")).scalar_one()
         raise AccessDenied(t("team_mode:upgrade_needs_installer", login=login))
     _as_owner(conn, roles)
+    conn.exec_driver_sql(team_audit.removal().replace("%", "%%"))
     migrate(conn)
     _secure(conn, roles)
     conn.exec_driver_sql("RESET ROLE")

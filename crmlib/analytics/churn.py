@@ -51,7 +51,8 @@ from ..errors import FieldError, ValidationError
 from ..i18n import t
 from ..missing import is_missing
 from ..settings import get_setting
-from ..store.models import AuditEvent, Customer, CustomerTag
+from ..store.models import Customer, CustomerTag
+from ..team_audit import write_events
 from .churn_features import FEATURES, feature_label, features, matrix
 from .filters import Filters
 
@@ -345,8 +346,7 @@ def _write(
         }
         for k in np.flatnonzero(above != had)
     ]
-    if events:
-        conn.execute(insert(AuditEvent), events)
+    write_events(conn, events)
 
 
 def _text(value: Any) -> str | None:

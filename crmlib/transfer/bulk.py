@@ -82,10 +82,19 @@ def copy_rows(
 ) -> None:
     """PostgreSQL's ``COPY … FROM STDIN`` of ``rows`` (values as the driver takes them)
     into ``table``'s columns ``names``: the server parses a stream instead of a statement
-    a row."""
+    a row. PostgreSQL refuses ``COPY`` into a table whose row-level security applies to the
+    login (a team database, :mod:`crmlib.team_mode`): there the rows go as one
+    ``executemany`` of INSERTs, which the policies check."""
     listed = ", ".join(f'"{name}"' for name in names)
+    secured = conn.execute(
+        text("SELECT row_security_active(CAST(:table AS regclass))"), {"table": table.name}
+    ).scalar_one()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
+        if secured:
+            marks = ", ".join(["%s"] * len(names))
+            cursor.executemany(f'INSERT INTO "{table.name}" ({listed}) VALUES ({marks})', rows)
+            return
         with cursor.copy(f'COPY "{table.name}" ({listed}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)

@@ -33,6 +33,7 @@ from ..settings import get_setting
 from ..store.bulk_load import bulk_load_settings
 from ..store.engine import WRITE_INTENT, refresh_statistics
 from ..store.models import ImportBatch, ImportReject
+from ..team_audit import tell_import
 from .bulk import is_large
 from .catalogue import file_kind
 from .checking import Checked, Checker
@@ -283,6 +284,7 @@ def import_file(
                         .returning(ImportBatch.id)
                     ).scalar_one()
                     result.batch_id = batch_id
+                    tell_import(conn, batch_id)
                     writer = entry.writer(
                         conn,
                         spec,

@@ -42,7 +42,6 @@ from ...rules import FieldRule, Rule, RuleViolation, amount, date_value, text
 from ...rules.base import rule_kind
 from ...rules.fields import clean_text, trimmed_text
 from ...store.models import (
-    AuditEvent,
     Base,
     Contact,
     Customer,
@@ -52,6 +51,7 @@ from ...store.models import (
     Opportunity,
     Ticket,
 )
+from ...team_audit import write_events
 
 #: The table of the records of each kind that takes custom fields.
 RECORDS: dict[str, type[Base]] = {
@@ -393,8 +393,7 @@ def write_values(
         )
     for start in range(0, len(deletes), LOOKUP_BATCH):
         conn.execute(delete(table).where(table.c.id.in_(deletes[start : start + LOOKUP_BATCH])))
-    if events:
-        conn.execute(insert(AuditEvent), events)
+    write_events(conn, events)
     return {event["entity_id"] for event in events}
 
 

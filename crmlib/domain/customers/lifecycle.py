@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ... import clock
@@ -42,7 +42,8 @@ from ...context import Context
 from ...i18n import speaking
 from ...missing import is_missing
 from ...settings import get_setting
-from ...store.models import AuditEvent, Customer, Order
+from ...store.models import Customer, Order
+from ...team_audit import write_events
 
 ACTION = "refresh"
 #: The kinds of change a refresh makes, in the order the summary lists them.
@@ -263,8 +264,7 @@ def _write(conn: Connection, changes: pd.DataFrame, actor: str) -> None:
         }
         for row in changes.itertuples(index=False)
     ]
-    if events:
-        conn.execute(insert(AuditEvent), events)
+    write_events(conn, events)
 
 
 def _stored(value: Any) -> Any:

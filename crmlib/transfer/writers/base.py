@@ -26,11 +26,11 @@ from ...i18n import t
 from ...rules.fields import clean_text
 from ...store.codes import PREFIXES, advance_past, parse_code, reserve_codes
 from ...store.models import (
-    AuditEvent,
     Campaign,
     Customer,
     User,
 )
+from ...team_audit import write_events
 from ..bulk import SuspendedIndexes, copy_rows
 from ..custom import PREFIX, custom_fields_of
 from ..kinds import FileKind
@@ -546,8 +546,8 @@ class Writer:
         current: Mapping[str, Any],
         changes: Mapping[str, Any],
     ) -> None:
-        self.conn.execute(
-            insert(AuditEvent),
+        write_events(
+            self.conn,
             [
                 {
                     "occurred_at": self.now,
