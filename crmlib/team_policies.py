@@ -177,8 +177,9 @@ def guard(table: str, permissions: tuple[str, ...]) -> list[str]:
 def audit_scope() -> list[str]:
     """The read scope of the audit log: holders of :data:`AUDIT_READERS` read every event;
     everyone else those filed under a customer they see (the customers' policy decides)
-    and those of their own actions. Anyone may add events; the grants let nobody change or
-    delete them. Enabled but not forced, so the owner's trigger functions write freely."""
+    and those of their own actions. Anyone may add events of their own actions (an
+    installation login any); the grants let nobody change or delete them. Enabled but not
+    forced, so the owner's trigger functions write freely."""
     table = AuditEvent.__tablename__
     everything = f"(SELECT crm_role()) IN ({_holders(AUDIT_READERS)})"
     return [
@@ -186,5 +187,6 @@ def audit_scope() -> list[str]:
         *(f"DROP POLICY IF EXISTS {name} ON {table}" for name in GUARD_POLICIES),
         f"CREATE POLICY crm_read ON {table} FOR SELECT USING ({everything} "
         f"OR actor = session_user OR ref IN (SELECT code FROM customers))",
-        f"CREATE POLICY crm_insert ON {table} FOR INSERT WITH CHECK (true)",
+        f"CREATE POLICY crm_insert ON {table} FOR INSERT "
+        f"WITH CHECK (actor = session_user OR (SELECT crm_role()) = '{INSTALLER}')",
     ]

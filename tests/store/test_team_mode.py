@@ -520,11 +520,14 @@ def test_custom_values_and_audit_events_follow_their_records(team_db: TeamDb) ->
             i for i, actor, ref in events if actor == team_db.name("zhang") or ref in mine
         }
         assert seen and any(ref == team_db.codes["zhao"] for i, _, ref in events if i not in seen)
-        with conn.transaction(force_rollback=True):  # still adds events
-            conn.execute(
-                "INSERT INTO audit_events (occurred_at, actor, action, entity) "
-                "VALUES (now(), session_user, 'export', 'customers')"
-            )
+        add_event = (
+            "INSERT INTO audit_events (occurred_at, actor, action, entity) "
+            "VALUES (now(), %s, 'export', 'customers')"
+        )
+        with conn.transaction(force_rollback=True):  # still adds events of their own
+            conn.execute(add_event, (team_db.name("zhang"),))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute(add_event, (team_db.name("boss"),))  # never in another's name
     with team_db.sql("wang") as conn:
         team = {ids[team_db.codes["zhang"]], ids[team_db.codes["li"]]}
         assert {r[0] for r in conn.execute(values, (field,))} == team
