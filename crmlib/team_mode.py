@@ -51,6 +51,8 @@ from .team_policies import (
     guard,
 )
 
+#: The longest password a login may have, in characters.
+MAX_PASSWORD = 1024
 #: The policies of a scoped table: by which role a login is in.
 _SCOPE_POLICIES = ("crm_all", "crm_scoped")
 
@@ -256,6 +258,10 @@ def password_verifier(conn: Connection, username: str, password: str) -> str:
     travels in SQL (nor into the server's statement log)."""
     if not password:
         raise ValidationError(FieldError("password", "", "required", t("required")))
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(
+            FieldError("password", "…", "max_length", t("too_long", limit=MAX_PASSWORD))
+        )
     pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
     verifier = pgconn.encrypt_password(password.encode(), username.encode(), b"scram-sha-256")
     return bytes(verifier).decode()

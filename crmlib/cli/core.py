@@ -74,17 +74,22 @@ def init(settings: Settings, admin_name: str, team: bool, password_file: Any) ->
         click.echo(t("core_cli:admin_created", name=created))
 
 
+#: At most this much of a password file or of standard input is read: a longer password
+#: is refused by its rule (:data:`crmlib.team_mode.MAX_PASSWORD`), never read whole.
+READ_LIMIT = team_mode.MAX_PASSWORD + 2
+
+
 def read_password(source: Any = None) -> str:
     """A password from ``source`` (a file), else standard input: asked twice, unseen, at a
     terminal; the first line of piped input otherwise. Never an argument, which other
     users of the machine can read in the process list."""
     if source is not None:
-        return str(source.readline()).rstrip("\r\n")
+        return str(source.readline(READ_LIMIT)).rstrip("\r\n")
     if sys.stdin.isatty():
         return str(
             click.prompt(t("core_cli:password_prompt"), hide_input=True, confirmation_prompt=True)
         )
-    return sys.stdin.readline().rstrip("\r\n")
+    return sys.stdin.readline(READ_LIMIT).rstrip("\r\n")
 
 
 @main.command()

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -565,3 +566,17 @@ def test_a_rep_works_with_campaigns_segments_and_comments(team_db: TeamDb) -> No
         assert analyst.segments.count("我的客户") == 3
         with pytest.raises(AccessDenied):
             analyst.campaigns.update("春季回访", goal="x")
+
+
+def test_a_password_has_a_length_limit_and_is_never_read_whole(
+    team_db: TeamDb, tmp_path: Path
+) -> None:
+    """A password file of one enormous line is read only up to the limit, and refused."""
+    huge = tmp_path / "password"
+    huge.write_text("p" * (10 * 1024 * 1024), encoding="ascii")
+    env = crm_environment(team_db.url("boss"), None)
+    result = CliRunner(env=env).invoke(
+        main, ["--lang", "en", "users", "passwd", team_db.name("li"), "--password-file", str(huge)]
+    )
+    assert result.exit_code != 0
+    assert "password" in result.stderr and "1024" in result.stderr, result.stderr
